@@ -1,0 +1,198 @@
+"""Command line: parses options, calls library functions, maps errors to exit codes.
+
+Exit codes (product-spec): 0 clean, 1 a FAIL at or above --fail-on, 2 incomplete (wins over 1),
+3 usage or configuration error. Expected errors are caught here, once, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor import __version__
+from auditor.errors import AuditorError, ConfigError
+from auditor.model import ScanResult, Severity, Status
+
+FORMATS = ("json", "html")
+DEFAULT_FORMATS = ("json", "html")
+SEVERITIES = tuple(s.value for s in Severity)
+
+
+def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=Path("audit-out"), show_default=True, help="Directory for the outputs."),
+        click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
+                     help="Output format (repeatable). Default: json and html."),
+        click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="YAML waivers file (rules, resources, reason, owner, expires)."),
+        click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
+                     help="Lowest severity of a FAIL that makes the exit code 1."),
+        click.option("--quiet", is_flag=True, help="No progress bar and no summary."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+def cli() -> None:
+    """Security compliance auditor for ML model-serving endpoints."""
+
+
+@cli.group()
+def scan() -> None:
+    """Collect an estate, evaluate the rule catalog, write the reports."""
+
+
+def _summarise(result: ScanResult, written: Sequence[Path]) -> None:
+    counts = dict.fromkeys(Status, 0)
+    for f in result.findings:
+        counts[f.status] += 1
+    parts = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
+    click.echo(f"auditor: {len(result.findings)} findings ({parts or 'none'})", err=True)
+    failed = [c for c in result.coverage if not c.collected]
+    if failed:
+        click.echo(f"auditor: INCOMPLETE: {len(failed)} scope(s) could not be collected:", err=True)
+        for c in failed[:10]:
+            click.echo(f"  - {c.service} {c.account} {c.region}: {c.error}", err=True)
+        if len(failed) > 10:
+            click.echo(f"  ... and {len(failed) - 10} more (see the coverage table)", err=True)
+    errors = sum(1 for f in result.findings if f.status is Status.ERROR)
+    if errors:
+        click.echo(f"auditor: {errors} finding(s) are ERROR: those rules could not be decided", err=True)
+    gating = result.gating()
+    if gating:
+        click.echo(f"auditor: {len(gating)} FAIL finding(s) at or above {result.fail_on.value} gate the build",
+                   err=True)
+    for path in written:
+        click.echo(f"auditor: wrote {path}", err=True)
+
+
+def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], quiet: bool) -> None:
+    from auditor.outputs import write_outputs
+
+    written = write_outputs(result, list(formats) or list(DEFAULT_FORMATS), out_dir)
+    if not quiet:
+        _summarise(result, written)
+    sys.exit(result.exit_code())
+
+
+@scan.command("aws")
+@click.option("--region", "regions", multiple=True, help="Region to scan (repeatable). Default: every "
+              "enabled region where SageMaker is offered.")
+@click.option("--profile", help="AWS profile from the shared config (default: the standard chain).")
+@_common_scan_options
+def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, formats: tuple[str, ...],
+             waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
+    """Scan AWS SageMaker endpoints, configs, models and what they use."""
+    from auditor.collect_aws import AwsOptions, collect_aws
+    from auditor.runner import scan_with
+
+    result = scan_with(
+        "aws", lambda progress: collect_aws(AwsOptions(regions=regions, profile=profile), progress),
+        waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet,
+    )
+    _finish(result, out_dir, formats, quiet)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-out"),
+              show_default=True, help="Directory for the outputs.")
+@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
+              help="Output format (repeatable). Default: json and html.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, quiet: bool) -> None:
+    """Scan an embedded demo estate served on loopback (no cloud account, no network)."""
+    from auditor.runner import run_demo
+
+    result = run_demo(Severity(fail_on), quiet)
+    _finish(result, out_dir, formats, quiet)
+    # _finish exits; the report location is printed there
+
+
+@cli.command()
+@click.argument("findings_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True, required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--quiet", is_flag=True)
+def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, quiet: bool) -> None:
+    """Re-render any format from a findings file."""
+    from auditor.outputs.findings_json import from_document
+
+    try:
+        doc = json.loads(findings_file.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read: {e.strerror or e}", file=str(findings_file)) from e
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"not JSON: {e.msg}", file=str(findings_file), line=e.lineno) from e
+    _finish(from_document(doc, str(findings_file)), out_dir, formats, quiet)
+
+
+@cli.group()
+def rules() -> None:
+    """The rule catalog."""
+
+
+@rules.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def rules_list(fmt: str) -> None:
+    """List every rule with its severity and resource type."""
+    from auditor.catalog import load_catalog
+    from auditor.rules_view import rule_summary
+
+    catalog = load_catalog()
+    if fmt == "json":
+        click.echo(json.dumps([rule_summary(r) for r in catalog.values()], indent=2))
+        return
+    width = max(len(r) for r in catalog)
+    for rule in catalog.values():
+        fix = "auto-fix" if rule.remediation.automatic else ""
+        click.echo(f"{rule.id:<{width}}  {rule.severity.value:<8}  {rule.resource_type:<32}  {fix}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+def rules_show(rule_id: str) -> None:
+    """Show one rule: rationale, condition, anchors, frameworks and remediation."""
+    from auditor.catalog import load_catalog
+    from auditor.rules_view import rule_details
+
+    catalog = load_catalog()
+    if rule_id not in catalog:
+        raise ConfigError(f"unknown rule id '{rule_id}' (see 'auditor rules list')", field="RULE_ID")
+    click.echo(rule_details(catalog[rule_id]))
+
+
+@cli.command()
+@click.argument("provider", type=click.Choice(["aws"]))
+def permissions(provider: str) -> None:
+    """Print the least-privilege read-only policy the scan needs."""
+    from auditor.permissions import aws_policy
+
+    click.echo(json.dumps(aws_policy(), indent=2))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="auditor", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("auditor: aborted", err=True)
+        sys.exit(3)
+    except click.exceptions.ClickException as e:  # usage errors: exit 3, never click's 2
+        e.show()
+        sys.exit(3)
+    except AuditorError as e:
+        click.echo(f"auditor: error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("auditor: interrupted", err=True)
+        sys.exit(3)
+    sys.exit(0)

@@ -1,0 +1,245 @@
+"""The small condition language rules are written in.
+
+A condition is a mapping, parsed once when the catalog loads:
+
+    {path: KmsKeyId, op: present}
+    {path: "ProductionVariants[?ServerlessConfig == null] | length(@)", op: gt, value: 0}
+    {path: properties.authMode, op: in, value: {param: allowed_auth_modes}}
+    {all: [...]}, {any: [...]}, {not: {...}}
+
+``path`` is a JMESPath expression over the resource's own API document. Value operators
+(eq, in, gte, ...) raise MissingData when the path resolves to nothing: a missing field is
+never silently a PASS or a FAIL. Presence operators (present, absent, truthy, falsy, empty,
+not_empty) treat "nothing" as an answer. A path whose first key the collector could not read
+raises MissingData naming why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jmespath
+import jmespath.exceptions
+from jmespath.parser import ParsedResult
+
+from auditor.errors import MissingData
+from auditor.model import Resource, Verdict
+
+_LEADING_KEY = re.compile(r'^\s*(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))')
+
+PRESENCE_OPS = frozenset({"present", "absent", "truthy", "falsy", "empty", "not_empty"})
+VALUE_OPS = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "matches"})
+OPERATORS = PRESENCE_OPS | VALUE_OPS
+
+
+class ConditionSyntaxError(ValueError):
+    """A condition that cannot be compiled; ``field`` is the dotted location inside the rule."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _is_empty(v: Any) -> bool:
+    return v is None or (isinstance(v, (str, list, dict)) and len(v) == 0)
+
+
+def _ordered(op: str) -> Callable[[Any, Any], bool]:
+    def compare(actual: Any, expected: Any) -> bool:
+        if isinstance(actual, bool) or not isinstance(actual, (int, float)):
+            raise TypeError(f"operator '{op}' needs a number, found {type(actual).__name__} {actual!r}")
+        if op == "gt":
+            return bool(actual > expected)
+        if op == "gte":
+            return bool(actual >= expected)
+        if op == "lt":
+            return bool(actual < expected)
+        return bool(actual <= expected)
+
+    return compare
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    if not isinstance(actual, (list, str)):
+        raise TypeError(f"operator 'contains' needs a list or string, found {type(actual).__name__}")
+    return expected in actual
+
+
+def _matches(actual: Any, expected: Any) -> bool:
+    if not isinstance(actual, str):
+        raise TypeError(f"operator 'matches' needs a string, found {type(actual).__name__}")
+    return re.search(str(expected), actual) is not None
+
+
+def _in(actual: Any, expected: Any) -> bool:
+    if not isinstance(expected, (list, tuple)):
+        raise TypeError(f"operator 'in' needs a list value, found {type(expected).__name__}")
+    return actual in expected
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, e: bool(a == e),
+    "ne": lambda a, e: bool(a != e),
+    "in": _in,
+    "not_in": lambda a, e: not _in(a, e),
+    "gt": _ordered("gt"),
+    "gte": _ordered("gte"),
+    "lt": _ordered("lt"),
+    "lte": _ordered("lte"),
+    "contains": _contains,
+    "matches": _matches,
+}
+
+_PRESENCE: dict[str, Callable[[Any], bool]] = {
+    "present": lambda v: v is not None,
+    "absent": lambda v: v is None,
+    "truthy": bool,
+    "falsy": lambda v: not v,
+    "empty": _is_empty,
+    "not_empty": lambda v: not _is_empty(v),
+}
+
+
+@dataclass(frozen=True)
+class _Test:
+    path: str
+    op: str
+    value: Any
+    compiled: ParsedResult
+
+    def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
+        _check_readable(self.path, resource)
+        actual = self.compiled.search(resource.document)
+        evidence = {self.path: actual}
+        if self.op in _PRESENCE:
+            passed = _PRESENCE[self.op](actual)
+        else:
+            if actual is None:
+                raise MissingData(f"'{self.path}' is missing from the {resource.type} document")
+            expected = _resolve(self.value, params)
+            passed = _COMPARE[self.op](actual, expected)
+        return Verdict(passed, f"{self.path} {self.op} {_describe(self.value)}", evidence)
+
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+
+@dataclass(frozen=True)
+class _Combine:
+    kind: str  # "all" | "any"
+    parts: tuple[_Test | _Combine | _Not, ...]
+
+    def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
+        evidence: dict[str, Any] = {}
+        results: list[bool] = []
+        for part in self.parts:  # evaluate every part: evidence shows every value that was looked at
+            v = part.evaluate(resource, params)
+            evidence.update(v.evidence)
+            results.append(v.passed)
+        passed = all(results) if self.kind == "all" else any(results)
+        return Verdict(passed, self.kind, evidence)
+
+    def paths(self) -> tuple[str, ...]:
+        return tuple(p for part in self.parts for p in part.paths())
+
+
+@dataclass(frozen=True)
+class _Not:
+    inner: _Test | _Combine | _Not
+
+    def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
+        v = self.inner.evaluate(resource, params)
+        return Verdict(not v.passed, f"not ({v.message})", v.evidence)
+
+    def paths(self) -> tuple[str, ...]:
+        return self.inner.paths()
+
+
+Node = _Test | _Combine | _Not
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping) and "param" in value:
+        return f"<param {value['param']}>"
+    return repr(value)
+
+
+def _resolve(value: Any, params: Mapping[str, Any]) -> Any:
+    if isinstance(value, Mapping) and set(value) == {"param"}:
+        name = value["param"]
+        if name not in params:
+            raise KeyError(f"rule parameter '{name}' is not set")
+        return params[name]
+    return value
+
+
+def _check_readable(path: str, resource: Resource) -> None:
+    if "*" in resource.unreadable:
+        raise MissingData(f"{resource.type} could not be read: {resource.unreadable['*']}")
+    m = _LEADING_KEY.match(path)
+    if m:
+        key = m.group(1) or m.group(2)
+        if key in resource.unreadable:
+            raise MissingData(f"'{key}' could not be read: {resource.unreadable[key]}")
+
+
+def compile_condition(spec: Any, field: str = "expect") -> Node:
+    """Turn the YAML form into a condition; raises ConditionSyntaxError naming the field."""
+    if not isinstance(spec, Mapping):
+        raise ConditionSyntaxError("a condition must be a mapping", field)
+    keys = set(spec)
+    for combinator in ("all", "any"):
+        if combinator in keys:
+            if keys != {combinator}:
+                raise ConditionSyntaxError(f"'{combinator}' cannot be combined with other keys", field)
+            parts = spec[combinator]
+            if not isinstance(parts, Sequence) or isinstance(parts, str) or not parts:
+                raise ConditionSyntaxError(f"'{combinator}' needs a non-empty list", f"{field}.{combinator}")
+            return _Combine(
+                combinator,
+                tuple(compile_condition(p, f"{field}.{combinator}[{i}]") for i, p in enumerate(parts)),
+            )
+    if "not" in keys:
+        if keys != {"not"}:
+            raise ConditionSyntaxError("'not' cannot be combined with other keys", field)
+        return _Not(compile_condition(spec["not"], f"{field}.not"))
+    unknown = keys - {"path", "op", "value"}
+    if unknown:
+        raise ConditionSyntaxError(f"unknown key(s) {sorted(unknown)}", field)
+    path, op = spec.get("path"), spec.get("op")
+    if not isinstance(path, str) or not path.strip():
+        raise ConditionSyntaxError("'path' must be a JMESPath expression", f"{field}.path")
+    if op not in OPERATORS:
+        raise ConditionSyntaxError(f"'op' must be one of {sorted(OPERATORS)}", f"{field}.op")
+    if op in VALUE_OPS and "value" not in spec:
+        raise ConditionSyntaxError(f"operator '{op}' needs a 'value'", f"{field}.value")
+    if op in PRESENCE_OPS and "value" in spec:
+        raise ConditionSyntaxError(f"operator '{op}' takes no 'value'", f"{field}.value")
+    value = spec.get("value")
+    if op == "matches" and isinstance(value, str):
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise ConditionSyntaxError(f"bad regular expression: {e}", f"{field}.value") from e
+    try:
+        compiled = jmespath.compile(path)
+    except jmespath.exceptions.JMESPathError as e:
+        raise ConditionSyntaxError(f"bad JMESPath expression: {e}", f"{field}.path") from e
+    return _Test(path, str(op), value, compiled)
+
+
+def params_used(spec: Any) -> set[str]:
+    """Names of the rule parameters a condition refers to (for load-time validation)."""
+    found: set[str] = set()
+    if isinstance(spec, Mapping):
+        if set(spec) == {"param"} and isinstance(spec["param"], str):
+            found.add(spec["param"])
+        for v in spec.values():
+            found |= params_used(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            found |= params_used(v)
+    return found

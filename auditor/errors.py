@@ -1,0 +1,29 @@
+"""Expected errors. The CLI catches these once and maps them to exit codes."""
+
+from __future__ import annotations
+
+
+class AuditorError(Exception):
+    """Base of every error the CLI reports without a traceback."""
+
+    exit_code = 3
+
+
+class ConfigError(AuditorError):
+    """A malformed input file or option. ``location`` names file, line and field."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        where = []
+        if file:
+            where.append(file if line is None else f"{file}:{line}")
+        if field:
+            where.append(f"field '{field}'")
+        super().__init__(f"{': '.join(where)}: {message}" if where else message)
+
+
+class MissingData(Exception):  # noqa: N818 - a condition signal, not a failure of the tool
+    """A rule needed a value that was not collected; the finding becomes ERROR."""

@@ -1,0 +1,249 @@
+"""The data that flows between layers: collectors -> engine -> outputs.
+
+Everything here is a frozen dataclass or an enum. Mappings held inside are read-only by
+convention; nothing downstream of a collector mutates a resource document.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+
+class Status(enum.StrEnum):
+    PASS = "PASS"  # noqa: S105 - a status, not a password
+    FAIL = "FAIL"
+    ERROR = "ERROR"  # the rule could not be decided: data missing, access denied, rule crashed
+    MUTED = "MUTED"  # a FAIL under a valid waiver
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: critical=4 ... info=0."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One cloud resource as its service describes it.
+
+    ``document`` is the service's own API document (the JSON of ``aws sagemaker describe-...``),
+    so rules use the paths users already know. What the collector derives (the config an
+    endpoint runs, the role a model assumes) lives in ``related``, never mixed into the document.
+    ``unreadable`` names top-level document keys that could not be read (key -> reason); the
+    key ``"*"`` means the whole document could not be read.
+    """
+
+    id: str  # AWS: ARN; Azure: Resource Manager id
+    type: str  # e.g. "aws.sagemaker.endpoint"
+    provider: str  # "aws" | "azure"
+    account: str  # AWS account id / Azure subscription id
+    region: str  # AWS region ("global" for IAM/S3 without a region) / Azure location
+    name: str
+    document: Mapping[str, Any]
+    related: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    unreadable: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRow:
+    """What one (provider, account, region, service) unit of collection achieved.
+
+    ``error`` is None when collected. ``scope_id`` is the resource id ERROR findings take when
+    the resources themselves could not be listed (``arn:aws:sagemaker:REGION:ACCOUNT:*``).
+    ``resource_types`` are the types whose rules this row decides coverage for.
+    """
+
+    provider: str
+    account: str
+    region: str
+    service: str
+    scope_id: str
+    resource_types: tuple[str, ...]
+    resources: int = 0
+    error: str | None = None
+
+    @property
+    def collected(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    resources: tuple[Resource, ...]
+    coverage: tuple[CoverageRow, ...]
+    scopes: tuple[str, ...] = ()  # what was asked for, e.g. "aws:123456789012:eu-west-1"
+
+    def of_type(self, resource_type: str) -> tuple[Resource, ...]:
+        return tuple(r for r in self.resources if r.type == resource_type)
+
+    def by_id(self) -> dict[str, Resource]:
+        return {r.id: r for r in self.resources}
+
+    def failed_coverage(self, resource_type: str) -> tuple[CoverageRow, ...]:
+        return tuple(c for c in self.coverage if c.error is not None and resource_type in c.resource_types)
+
+    @property
+    def complete(self) -> bool:
+        return all(c.collected for c in self.coverage)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkRef:
+    framework: str
+    control: str
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Remediation:
+    guidance: str
+    remediator: str | None = None  # name of an automatic remediator, when one exists
+
+    @property
+    def automatic(self) -> bool:
+        return self.remediator is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a condition or check decides: pass or fail, with the values that decided it."""
+
+    passed: bool
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Condition(Protocol):
+    """A compiled rule condition (see auditor.conditions)."""
+
+    def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict: ...
+
+    def paths(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One catalog entry, loaded from rules/<provider>/<id>.yaml.
+
+    Exactly one of ``expect`` (declarative) and ``check`` (a named Python check in
+    auditor/checks/) decides PASS or FAIL; ``applies_when`` decides NOT_APPLICABLE.
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    provider: str
+    resource_type: str
+    rationale: str
+    remediation: Remediation
+    expect: Condition | None = None
+    check: str | None = None
+    applies_when: Condition | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    anchors: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    frameworks: tuple[FrameworkRef, ...] = ()
+    messages: Mapping[str, str] = field(default_factory=dict)  # "pass"/"fail"/"not_applicable" -> template
+    source: str = ""  # the file it was loaded from
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    rules: tuple[str, ...]  # ids or globs
+    resources: tuple[str, ...]  # ids or globs
+    reason: str
+    owner: str
+    expires: date
+    index: int  # position in the waivers file, for reporting
+    source: str = ""  # file name
+
+    def as_written(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "rules": list(self.rules),
+            "resources": list(self.resources),
+            "reason": self.reason,
+            "owner": self.owner,
+            "expires": self.expires.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    resource_id: str
+    resource_type: str
+    provider: str
+    account: str
+    region: str
+    status: Status
+    severity: Severity
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    resource_name: str = ""
+    waiver: Waiver | None = None  # set iff status is MUTED
+
+    @property
+    def id(self) -> str:
+        return finding_id(self.rule_id, self.provider, self.resource_id)
+
+
+def finding_id(rule_id: str, provider: str, resource_id: str) -> str:
+    """Stable across runs. Azure ids compare case-insensitively, so they hash lower-cased."""
+    rid = resource_id.lower() if provider == "azure" else resource_id
+    return hashlib.sha256(f"{rule_id}\n{rid}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """Everything an output format needs; outputs see nothing else."""
+
+    tool_version: str
+    started_at: datetime
+    finished_at: datetime
+    scopes: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    coverage: tuple[CoverageRow, ...]
+    rules: Mapping[str, Rule]
+    fail_on: Severity = Severity.HIGH
+    expired_waivers: tuple[Waiver, ...] = ()
+    unused_waivers: tuple[Waiver, ...] = ()
+    resources: tuple[Resource, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return all(c.collected for c in self.coverage)
+
+    def gating(self) -> tuple[Finding, ...]:
+        """The FAIL findings at or above ``fail_on``: the ones that fail the build."""
+        return tuple(
+            f for f in self.findings if f.status is Status.FAIL and f.severity.rank >= self.fail_on.rank
+        )
+
+    def exit_code(self) -> int:
+        if not self.complete or any(f.status is Status.ERROR for f in self.findings):
+            return 2
+        return 1 if self.gating() else 0

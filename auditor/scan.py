@@ -1,0 +1,74 @@
+"""The audit pipeline as library functions: collect -> evaluate -> waive -> ScanResult.
+
+The CLI only composes these. Inputs users write (waivers, policy) are validated before any
+API call is made, so a typo never costs a scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from auditor import __version__
+from auditor.engine import evaluate
+from auditor.model import CoverageRow, Inventory, Resource, Rule, ScanResult, Severity, Waiver
+from auditor.waivers import apply_waivers, load_waivers
+
+Collector = Callable[[], Inventory]
+
+
+@dataclass(frozen=True)
+class ScanInputs:
+    rules: Mapping[str, Rule]
+    waivers: tuple[Waiver, ...] = ()
+    fail_on: Severity = Severity.HIGH
+
+
+def prepare(rules: Mapping[str, Rule], waivers_file: Path | None, fail_on: Severity) -> ScanInputs:
+    waivers = load_waivers(waivers_file, rules.keys()) if waivers_file else ()
+    return ScanInputs(rules=rules, waivers=waivers, fail_on=fail_on)
+
+
+def merge(inventories: Sequence[Inventory]) -> Inventory:
+    resources: dict[str, Resource] = {}
+    coverage: list[CoverageRow] = []
+    scopes: list[str] = []
+    for inv in inventories:
+        for r in inv.resources:
+            resources.setdefault(f"{r.type}\n{r.id}", r)
+        coverage.extend(inv.coverage)
+        scopes.extend(inv.scopes)
+    return Inventory(
+        resources=tuple(sorted(resources.values(), key=lambda r: (r.type, r.id))),
+        coverage=tuple(coverage),
+        scopes=tuple(scopes),
+    )
+
+
+def run(inputs: ScanInputs, collectors: Sequence[Collector], today: datetime | None = None) -> ScanResult:
+    started = datetime.now(UTC)
+    inventory = merge([collect() for collect in collectors])
+    return evaluate_inventory(inputs, inventory, started, today)
+
+
+def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: datetime,
+                       today: datetime | None = None) -> ScanResult:
+    providers = {c.provider for c in inventory.coverage} | {r.provider for r in inventory.resources}
+    rules = {rid: r for rid, r in inputs.rules.items() if r.provider in providers}
+    findings = evaluate(inventory, rules.values())
+    outcome = apply_waivers(findings, inputs.waivers, (today or datetime.now(UTC)).date())
+    return ScanResult(
+        tool_version=__version__,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        scopes=inventory.scopes,
+        findings=outcome.findings,
+        coverage=inventory.coverage,
+        rules=rules,
+        fail_on=inputs.fail_on,
+        expired_waivers=outcome.expired,
+        unused_waivers=outcome.unused,
+        resources=inventory.resources,
+    )

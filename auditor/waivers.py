@@ -1,0 +1,118 @@
+"""Waivers: governed, expiring exceptions that turn a matching FAIL into MUTED.
+
+Loaded and validated before any API call; a malformed file is a ConfigError naming file, line
+and field, never an empty list. A waiver mutes FAIL findings only (never PASS, ERROR or
+NOT_APPLICABLE); from its expiry date on (that day included) it mutes nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from auditor.model import Finding, Status, Waiver
+from auditor.yamlio import LocatedYaml, load_yaml
+
+_REQUIRED = ("rules", "resources", "reason", "owner", "expires")
+
+
+def _string_list(doc: LocatedYaml, value: Any, path: list[str | int]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise doc.error("must be a non-empty list of ids or globs", path)
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise doc.error("must be a non-empty string", [*path, i])
+    return tuple(value)
+
+
+def _parse_date(doc: LocatedYaml, value: Any, path: list[str | int]) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise doc.error(f"must be an ISO date (YYYY-MM-DD), found {value!r}", path)
+
+
+def parse_waivers(doc: LocatedYaml, known_rule_ids: Iterable[str] | None = None) -> tuple[Waiver, ...]:
+    data = doc.data
+    if not isinstance(data, dict) or set(data) != {"waivers"}:
+        raise doc.error("the file must be a mapping with one key, 'waivers'", [])
+    entries = data["waivers"]
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise doc.error("must be a list of waivers", ["waivers"])
+    known = set(known_rule_ids) if known_rule_ids is not None else None
+    out: list[Waiver] = []
+    for i, entry in enumerate(entries):
+        base: list[str | int] = ["waivers", i]
+        if not isinstance(entry, dict):
+            raise doc.error("each waiver must be a mapping", base)
+        for key in _REQUIRED:
+            if key not in entry or entry[key] in (None, ""):
+                raise doc.error(f"'{key}' is required", [*base, key])
+        unknown = sorted(set(entry) - set(_REQUIRED))
+        if unknown:
+            raise doc.error(f"unknown key '{unknown[0]}' (allowed: {', '.join(_REQUIRED)})", [*base, unknown[0]])
+        rules = _string_list(doc, entry["rules"], [*base, "rules"])
+        if known is not None:
+            for j, pattern in enumerate(rules):
+                if not any(fnmatch.fnmatchcase(rid, pattern) for rid in known):
+                    raise doc.error(f"'{pattern}' matches no rule id in the catalog", [*base, "rules", j])
+        for key in ("reason", "owner"):
+            if not isinstance(entry[key], str) or not entry[key].strip():
+                raise doc.error("must be a non-empty string", [*base, key])
+        out.append(Waiver(
+            rules=rules,
+            resources=_string_list(doc, entry["resources"], [*base, "resources"]),
+            reason=entry["reason"].strip(),
+            owner=entry["owner"].strip(),
+            expires=_parse_date(doc, entry["expires"], [*base, "expires"]),
+            index=i,
+            source=doc.file,
+        ))
+    return tuple(out)
+
+
+def load_waivers(path: Path, known_rule_ids: Iterable[str] | None = None) -> tuple[Waiver, ...]:
+    return parse_waivers(load_yaml(path), known_rule_ids)
+
+
+def _matches(waiver: Waiver, finding: Finding) -> bool:
+    azure = finding.provider == "azure"
+    rid = finding.resource_id.lower() if azure else finding.resource_id
+    return any(fnmatch.fnmatchcase(finding.rule_id, p) for p in waiver.rules) and any(
+        fnmatch.fnmatchcase(rid, p.lower() if azure else p) for p in waiver.resources
+    )
+
+
+@dataclass(frozen=True)
+class WaiverOutcome:
+    findings: tuple[Finding, ...]
+    expired: tuple[Waiver, ...]
+    unused: tuple[Waiver, ...]
+
+
+def apply_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today: date) -> WaiverOutcome:
+    active = [w for w in waivers if today < w.expires]
+    expired = tuple(w for w in waivers if today >= w.expires)
+    used: set[int] = set()
+    out: list[Finding] = []
+    for f in findings:
+        if f.status is Status.FAIL:
+            match = next((w for w in active if _matches(w, f)), None)
+            if match is not None:
+                used.add(match.index)
+                f = replace(f, status=Status.MUTED, waiver=match)
+        out.append(f)
+    unused = tuple(w for w in active if w.index not in used)
+    return WaiverOutcome(tuple(out), expired, unused)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from auditor.errors import ConfigError
+from auditor.model import Finding, Severity, Status
+from auditor.waivers import apply_waivers, load_waivers
+
+RULES = ["aws.sagemaker.model.vpc", "aws.sagemaker.model.network_isolation", "azure.ml.online_endpoint.auth_mode"]
+
+
+def finding(rule="aws.sagemaker.model.vpc", rid="arn:aws:sagemaker:eu-west-1:1:model/legacy", status=Status.FAIL,
+            provider="aws"):
+    return Finding(rule, rid, "aws.sagemaker.model", provider, "1", "eu-west-1", status, Severity.MEDIUM, "m")
+
+
+def write(tmp_path, text):
+    p = tmp_path / "waivers.yaml"
+    p.write_text(text)
+    return p
+
+
+GOOD = """\
+waivers:
+  - rules: [aws.sagemaker.model.*]
+    resources: ["arn:aws:sagemaker:eu-west-1:1:model/legacy*"]
+    reason: Legacy model, replaced in Q1 (SEC-142)
+    owner: ml-platform@example.com
+    expires: 2027-03-31
+  - rules: [azure.ml.online_endpoint.auth_mode]
+    resources: [/subscriptions/ABC/resourceGroups/ML/providers/x/onlineEndpoints/Legacy]
+    reason: partner on keys
+    owner: ml-platform@example.com
+    expires: 2027-03-31
+  - rules: [aws.sagemaker.model.vpc]
+    resources: ["*"]
+    reason: old
+    owner: someone
+    expires: 2026-01-01
+"""
+
+
+def test_waiver_mutes_fail_only_and_reports_expired_and_unused(tmp_path):
+    waivers = load_waivers(write(tmp_path, GOOD), RULES)
+    findings = [
+        finding(),
+        finding(rule="aws.sagemaker.model.network_isolation", status=Status.PASS),
+        finding(rid="arn:aws:sagemaker:eu-west-1:1:model/other"),
+        finding(rid="arn:aws:sagemaker:eu-west-1:1:model/legacy-2", status=Status.ERROR),
+    ]
+    out = apply_waivers(findings, waivers, date(2026, 11, 30))
+    statuses = [f.status for f in out.findings]
+    assert statuses == [Status.MUTED, Status.PASS, Status.FAIL, Status.ERROR]
+    assert out.findings[0].waiver is not None and out.findings[0].waiver.owner == "ml-platform@example.com"
+    assert [w.index for w in out.expired] == [2]
+    assert [w.index for w in out.unused] == [1]
+
+
+def test_azure_ids_match_case_insensitively(tmp_path):
+    waivers = load_waivers(write(tmp_path, GOOD), RULES)
+    f = finding(rule="azure.ml.online_endpoint.auth_mode", provider="azure",
+                rid="/subscriptions/abc/resourcegroups/ml/providers/x/onlineEndpoints/legacy")
+    out = apply_waivers([f], waivers, date(2026, 11, 30))
+    assert out.findings[0].status is Status.MUTED
+
+
+def test_expiry_day_itself_mutes_nothing(tmp_path):
+    waivers = load_waivers(write(tmp_path, GOOD), RULES)
+    out = apply_waivers([finding()], waivers, date(2027, 3, 31))
+    assert out.findings[0].status is Status.FAIL
+    assert {w.index for w in out.expired} == {0, 1, 2}
+    out = apply_waivers([finding()], waivers, date(2027, 3, 30))
+    assert out.findings[0].status is Status.MUTED
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "message"),
+    [
+        (GOOD.replace("    reason: partner on keys\n", ""), 7, "waivers[1].reason", "'reason' is required"),
+        (GOOD.replace("owner: someone", "owner: ''"), 15, "waivers[2].owner", "'owner' is required"),
+        (GOOD.replace("expires: 2026-01-01", "expires: next year"), 16, "waivers[2].expires", "ISO date"),
+        (GOOD.replace("expires: 2026-01-01", "expires: 2026-13-01"), 16, "waivers[2].expires", "ISO date"),
+        (GOOD.replace("rules: [aws.sagemaker.model.vpc]", "rules: [aws.sagemaker.modle.vpc]"), 12,
+         "waivers[2].rules[0]", "matches no rule"),
+        (GOOD.replace("resources: [\"*\"]", "resources: 5"), 13, "waivers[2].resources", "non-empty list"),
+        (GOOD.replace("    owner: someone\n", "    owner: someone\n    note: x\n"), 16, "waivers[2].note",
+         "unknown key"),
+        ("waivers:\n  - rules: [a\n", 3, None, "YAML syntax error"),
+        ("mutes: []\n", 1, None, "one key, 'waivers'"),
+    ],
+)
+def test_malformed_waivers_name_file_line_and_field(tmp_path, text, line, field, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        load_waivers(path, RULES)
+    assert message in str(e.value)
+    assert e.value.file == str(path)
+    assert e.value.line == line
+    assert e.value.field == field
