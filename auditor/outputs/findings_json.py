@@ -1,0 +1,419 @@
+"""findings.json: the versioned record of one scan, and the input of ``auditor report``.
+
+The contract is product-spec.md, "The findings file"; the published schema is
+``auditor/schemas/findings.schema.json``. ``to_document`` writes it, ``from_document`` reads it back
+(after validating it against the schema) so every other format can be re-rendered from a file.
+
+Rules carry compiled conditions, which a file cannot hold: the document keeps each rule's metadata
+under the top-level ``rules`` object, and ``from_document`` rebuilds ``Rule`` objects without
+``expect`` / ``check``. Everything under ``summary``, ``scan.complete`` / ``scan.exit_code`` and the
+per-finding ``title`` / ``remediation`` / ``frameworks`` / ``gating`` is derived, so reading ignores it
+and writing recomputes it: ``to_document(from_document(to_document(r)))`` equals ``to_document(r)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from auditor.errors import ConfigError
+from auditor.model import (
+    CoverageRow,
+    Finding,
+    FrameworkRef,
+    Remediation,
+    Rule,
+    ScanResult,
+    Severity,
+    Status,
+    Waiver,
+    finding_id,
+)
+from auditor.paths import schemas_dir
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_FILE = "findings.schema.json"
+TOOL_NAME = "auditor"
+# Waivers rebuilt from a finding's {reason, owner, expires}: the file does not record their position.
+UNKNOWN_WAIVER_INDEX = -1
+
+_MAX_MESSAGE = 240
+
+
+class JsonFormatter:
+    """The ``json`` output format: ``findings.json``."""
+
+    name = "json"
+    filename = "findings.json"
+
+    def render(self, result: ScanResult) -> str:
+        return render(result)
+
+
+def render(result: ScanResult) -> str:
+    """findings.json as text: indent 2, keys sorted, findings sorted, so runs diff cleanly."""
+    return json.dumps(to_document(result), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def to_document(result: ScanResult) -> dict[str, Any]:
+    """The findings document of ``result``: plain JSON values only, valid against the schema."""
+    rules = _rules_covering(result)
+    findings = sorted(result.findings, key=lambda f: (f.rule_id, f.resource_id, f.id))
+    gating = {f.id for f in result.gating()}
+    exit_code = result.exit_code()
+    finding_docs = [_finding_doc(f, rules[f.rule_id], f.id in gating) for f in findings]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": result.tool_version},
+        "scan": {
+            "started": _timestamp(result.started_at),
+            "ended": _timestamp(result.finished_at),
+            "scopes": list(result.scopes),
+            "fail_on": result.fail_on.value,
+            "complete": exit_code != 2,
+            "exit_code": exit_code,
+        },
+        "coverage": [_coverage_doc(c) for c in sorted(result.coverage, key=_coverage_order)],
+        "summary": {
+            "by_status": _by_status(findings),
+            "by_severity": _failures_by_severity(findings),
+            "total": len(findings),
+            "gating": [d["id"] for d in finding_docs if d["gating"]],
+            "rules_evaluated": len(rules),
+            "resources": _resources_evaluated(findings, result.coverage),
+        },
+        "waivers": {
+            "expired": [w.as_written() for w in sorted(result.expired_waivers, key=lambda w: w.index)],
+            "unused": [w.as_written() for w in sorted(result.unused_waivers, key=lambda w: w.index)],
+        },
+        "rules": {rule_id: _rule_doc(rule) for rule_id, rule in sorted(rules.items())},
+        "findings": finding_docs,
+    }
+
+
+def read_findings(path: Path) -> ScanResult:
+    """Read and validate a findings file (``auditor report FINDINGS.json``)."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the findings file: {exc}", file=source) from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+        raise ConfigError(message, file=source, line=exc.lineno) from exc
+    if not isinstance(doc, dict):
+        raise ConfigError("a findings file is a JSON object", file=source, field="$")
+    return from_document(doc, source)
+
+
+def from_document(doc: dict[str, Any], source: str) -> ScanResult:
+    """Rebuild the ScanResult a findings document records.
+
+    Raises ConfigError naming ``source`` and the JSON path of the first problem when the document
+    does not match the schema or contradicts itself (a finding id that is not the hash of its rule
+    and resource, a finding of a rule missing from ``rules``, an impossible date).
+    """
+    error = best_match(_validator().iter_errors(doc))
+    if error is not None:
+        raise ConfigError(_describe(error), file=source, field=_json_path(error.absolute_path))
+
+    rules = {rule_id: _rule_from(entry, rule_id, source) for rule_id, entry in doc["rules"].items()}
+    findings = tuple(_finding_from(entry, i, rules, source) for i, entry in enumerate(doc["findings"]))
+    scan = doc["scan"]
+    waivers = doc["waivers"]
+    return ScanResult(
+        tool_version=doc["tool"]["version"],
+        started_at=_parse_timestamp(scan["started"], source, ("scan", "started")),
+        finished_at=_parse_timestamp(scan["ended"], source, ("scan", "ended")),
+        scopes=tuple(scan["scopes"]),
+        findings=findings,
+        coverage=tuple(
+            CoverageRow(
+                provider=row["provider"],
+                account=row["account"],
+                region=row["region"],
+                service=row["service"],
+                scope_id=row["scope_id"],
+                resource_types=tuple(row["resource_types"]),
+                resources=row["resources"],
+                error=row["error"],
+            )
+            for row in doc["coverage"]
+        ),
+        rules=rules,
+        fail_on=Severity(scan["fail_on"]),
+        expired_waivers=tuple(
+            _waiver_from(w, source, ("waivers", "expired", i)) for i, w in enumerate(waivers["expired"])
+        ),
+        unused_waivers=tuple(
+            _waiver_from(w, source, ("waivers", "unused", i)) for i, w in enumerate(waivers["unused"])
+        ),
+    )
+
+
+def schema() -> dict[str, Any]:
+    """The published findings.json schema (a fresh copy)."""
+    loaded: dict[str, Any] = json.loads((schemas_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
+    return loaded
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def _rules_covering(result: ScanResult) -> dict[str, Rule]:
+    """result.rules, plus a metadata-only stand-in for any rule a finding names but the map lacks."""
+    rules = dict(result.rules)
+    for f in result.findings:
+        if f.rule_id not in rules:
+            rules[f.rule_id] = Rule(
+                id=f.rule_id, title="", severity=f.severity, provider=f.provider,
+                resource_type=f.resource_type, rationale="", remediation=Remediation(guidance=""),
+            )
+    return rules
+
+
+def _finding_doc(f: Finding, rule: Rule, gating: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": f.id,
+        "rule_id": f.rule_id,
+        "status": f.status.value,
+        "severity": f.severity.value,
+        "provider": f.provider,
+        "resource_id": f.resource_id,
+        "resource_type": f.resource_type,
+        "resource_name": f.resource_name,
+        "region": f.region,
+        "account": f.account,
+        "message": f.message,
+        "evidence": {str(k): _plain(v) for k, v in f.evidence.items()},
+        "remediation": {"guidance": rule.remediation.guidance, "automatic": rule.remediation.automatic},
+        "frameworks": [{"framework": ref.framework, "control": ref.control} for ref in rule.frameworks],
+        "title": rule.title,
+        "gating": gating,
+    }
+    if f.status is Status.MUTED:
+        if f.waiver is None:
+            raise ValueError(f"finding {f.id} ({f.rule_id} on {f.resource_id}) is MUTED without a waiver")
+        doc["waiver"] = {"reason": f.waiver.reason, "owner": f.waiver.owner,
+                         "expires": f.waiver.expires.isoformat()}
+    return doc
+
+
+def _rule_doc(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "severity": rule.severity.value,
+        "provider": rule.provider,
+        "resource_type": rule.resource_type,
+        "rationale": rule.rationale,
+        "remediation": {
+            "guidance": rule.remediation.guidance,
+            "automatic": rule.remediation.automatic,
+            "remediator": rule.remediation.remediator,
+        },
+        "anchors": list(rule.anchors),
+        "references": list(rule.references),
+        "frameworks": [
+            {"framework": ref.framework, "control": ref.control, "title": ref.title}
+            for ref in rule.frameworks
+        ],
+    }
+
+
+def _coverage_order(row: CoverageRow) -> tuple[str, str, str, str, str]:
+    return row.provider, row.account, row.region, row.service, row.scope_id
+
+
+def _coverage_doc(row: CoverageRow) -> dict[str, Any]:
+    return {
+        "provider": row.provider,
+        "account": row.account,
+        "region": row.region,
+        "service": row.service,
+        "scope_id": row.scope_id,
+        "resource_types": list(row.resource_types),
+        "resources": row.resources,
+        "status": "collected" if row.collected else "error",
+        "error": row.error,
+    }
+
+
+def _by_status(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = dict.fromkeys((s.value for s in Status), 0)
+    for f in findings:
+        counts[f.status.value] += 1
+    return counts
+
+
+def _failures_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = dict.fromkeys((s.value for s in Severity), 0)
+    for f in findings:
+        if f.status is Status.FAIL:
+            counts[f.severity.value] += 1
+    return counts
+
+
+def _resources_evaluated(findings: Sequence[Finding], coverage: Sequence[CoverageRow]) -> int:
+    """Distinct resources with a finding; a scope that could not be listed is not a resource."""
+    scopes = {_resource_key(c.provider, c.scope_id) for c in coverage}
+    keys = {_resource_key(f.provider, f.resource_id) for f in findings}
+    return len(keys - scopes)
+
+
+def _resource_key(provider: str, resource_id: str) -> tuple[str, str]:
+    return provider, resource_id.lower() if provider == "azure" else resource_id
+
+
+def _timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``; a naive datetime is taken to be UTC already."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """Evidence as JSON values: SDK documents may hold datetimes, tuples, sets or Decimals."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, datetime):
+        return _timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        items = [_plain(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:  # mixed types: any stable order will do
+            return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    return str(value)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    loaded = schema()
+    jsonschema.Draft202012Validator.check_schema(loaded)
+    return jsonschema.Draft202012Validator(loaded)
+
+
+def _rule_from(entry: Mapping[str, Any], rule_id: str, source: str) -> Rule:
+    if entry["id"] != rule_id:
+        raise ConfigError(f"rule id {entry['id']!r} differs from its key {rule_id!r}", file=source,
+                          field=_json_path(("rules", rule_id, "id")))
+    remediation = entry["remediation"]
+    return Rule(
+        id=rule_id,
+        title=entry["title"],
+        severity=Severity(entry["severity"]),
+        provider=entry["provider"],
+        resource_type=entry["resource_type"],
+        rationale=entry["rationale"],
+        remediation=Remediation(guidance=remediation["guidance"], remediator=remediation["remediator"]),
+        anchors=tuple(entry["anchors"]),
+        references=tuple(entry["references"]),
+        frameworks=tuple(
+            FrameworkRef(framework=r["framework"], control=r["control"], title=r["title"])
+            for r in entry["frameworks"]
+        ),
+        source=source,
+    )
+
+
+def _finding_from(entry: Mapping[str, Any], index: int, rules: Mapping[str, Rule], source: str) -> Finding:
+    where = ("findings", index)
+    rule_id: str = entry["rule_id"]
+    if rule_id not in rules:
+        raise ConfigError(f"rule {rule_id!r} is not described under $.rules", file=source,
+                          field=_json_path((*where, "rule_id")))
+    expected = finding_id(rule_id, entry["provider"], entry["resource_id"])
+    if entry["id"] != expected:
+        raise ConfigError(f"id {entry['id']!r} is not the id of this rule and resource ({expected})",
+                          file=source, field=_json_path((*where, "id")))
+    waiver = None
+    if "waiver" in entry:
+        w = entry["waiver"]
+        waiver = Waiver(
+            rules=(rule_id,), resources=(entry["resource_id"],), reason=w["reason"], owner=w["owner"],
+            expires=_parse_date(w["expires"], source, (*where, "waiver", "expires")),
+            index=UNKNOWN_WAIVER_INDEX,
+        )
+    return Finding(
+        rule_id=rule_id,
+        resource_id=entry["resource_id"],
+        resource_type=entry["resource_type"],
+        provider=entry["provider"],
+        account=entry["account"],
+        region=entry["region"],
+        status=Status(entry["status"]),
+        severity=Severity(entry["severity"]),
+        message=entry["message"],
+        evidence=entry["evidence"],
+        resource_name=entry["resource_name"],
+        waiver=waiver,
+    )
+
+
+def _waiver_from(entry: Mapping[str, Any], source: str, where: tuple[str | int, ...]) -> Waiver:
+    return Waiver(
+        rules=tuple(entry["rules"]),
+        resources=tuple(entry["resources"]),
+        reason=entry["reason"],
+        owner=entry["owner"],
+        expires=_parse_date(entry["expires"], source, (*where, "expires")),
+        index=entry["index"],
+    )
+
+
+def _parse_timestamp(text: str, source: str, where: tuple[str | int, ...]) -> datetime:
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError as exc:
+        raise ConfigError(f"not a date and time: {text!r}", file=source, field=_json_path(where)) from exc
+
+
+def _parse_date(text: str, source: str, where: tuple[str | int, ...]) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"not a date: {text!r}", file=source, field=_json_path(where)) from exc
+
+
+def _json_path(parts: Iterable[str | int]) -> str:
+    """``$.findings[3].status``; keys that are not identifiers are quoted: ``$.rules['aws.x']``."""
+    path = "$"
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.isidentifier():
+            path += f".{part}"
+        else:
+            path += "['" + part.replace("\\", "\\\\").replace("'", "\\'") + "']"
+    return path
+
+
+def _describe(error: ValidationError) -> str:
+    """The validator's message, without pasting a whole finding into the terminal."""
+    if error.validator == "not" and error.validator_value == {}:  # the schema's way of forbidding a key
+        return "not allowed here"
+    message = error.message
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 3] + "..."
+    return message
