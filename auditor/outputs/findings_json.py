@@ -30,6 +30,7 @@ from auditor.model import (
     Finding,
     FrameworkRef,
     Remediation,
+    Resource,
     Rule,
     ScanResult,
     Severity,
@@ -96,6 +97,20 @@ def to_document(result: ScanResult) -> dict[str, Any]:
         },
         "rules": {rule_id: _rule_doc(rule) for rule_id, rule in sorted(rules.items())},
         "findings": finding_docs,
+        "inventory": [_inventory_doc(r) for r in sorted(result.resources, key=lambda r: (r.type, r.id))],
+    }
+
+
+def _inventory_doc(resource: Resource) -> dict[str, Any]:
+    """What the report shows of a resource: identity and tags, never the document (it may hold secrets)."""
+    return {
+        "id": resource.id,
+        "type": resource.type,
+        "provider": resource.provider,
+        "account": resource.account,
+        "region": resource.region,
+        "name": resource.name,
+        "tags": {str(k): str(v) for k, v in sorted(resource.tags.items())},
     }
 
 
@@ -157,6 +172,11 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
         ),
         unused_waivers=tuple(
             _waiver_from(w, source, ("waivers", "unused", i)) for i, w in enumerate(waivers["unused"])
+        ),
+        resources=tuple(
+            Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
+                     name=r["name"], document={}, tags=dict(r["tags"]))
+            for r in doc.get("inventory", ())
         ),
     )
 

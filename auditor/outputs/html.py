@@ -85,6 +85,7 @@ def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     summary = doc["summary"]
     coverage_errors = sum(1 for row in doc["coverage"] if row["status"] == "error")
     error_findings: int = summary["by_status"][Status.ERROR.value]
+    tags = {r["id"]: r["tags"] for r in doc.get("inventory", ())}
     incomplete = None
     if not scan["complete"]:
         incomplete = {"coverage_errors": coverage_errors, "error_findings": error_findings}
@@ -112,7 +113,7 @@ def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "coverage_errors": coverage_errors,
         "waivers": doc["waivers"],
         "muted": summary["by_status"][Status.MUTED.value],
-        "sections": [s for s in (_section(sev, items) for sev in SEVERITY_ORDER) if s is not None],
+        "sections": [s for s in (_section(sev, items, tags) for sev in SEVERITY_ORDER) if s is not None],
         "rules": _rule_rows(rules, items),
     }
 
@@ -132,7 +133,9 @@ def _item(finding: Mapping[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-def _section(severity: Severity, items: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+def _section(
+    severity: Severity, items: Sequence[dict[str, Any]], tags: Mapping[str, Mapping[str, str]]
+) -> dict[str, Any] | None:
     mine = [i for i in items if i["finding"]["severity"] == severity.value]
     if not mine:
         return None
@@ -150,13 +153,15 @@ def _section(severity: Severity, items: Sequence[dict[str, Any]]) -> dict[str, A
     return {
         "severity": severity.value,
         "counts": [{"status": s, "count": n} for s, n in _status_counts(mine).items() if n],
-        "resources": _by_resource(attention),
+        "resources": _by_resource(attention, tags),
         "quiet": quiet,
         "quiet_counts": [{"status": s.value, "count": quiet_counts[s.value]} for s in QUIET],
     }
 
 
-def _by_resource(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _by_resource(
+    items: Iterable[dict[str, Any]], tags: Mapping[str, Mapping[str, str]]
+) -> list[dict[str, Any]]:
     """Items under one heading per resource; resources with the worst status (FAIL) come first."""
     groups: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -168,6 +173,7 @@ def _by_resource(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "provider": f["provider"],
             "account": f["account"],
             "region": f["region"],
+            "tags": sorted(tags.get(f["resource_id"], {}).items()),
             "entries": [],
         })
         group["entries"].append(item)

@@ -12,6 +12,7 @@ from auditor.model import (
     Finding,
     FrameworkRef,
     Remediation,
+    Resource,
     Rule,
     ScanResult,
     Severity,
@@ -208,8 +209,10 @@ def hostile() -> ScanResult:
                                      remediation=Remediation(guidance=HOSTILE_QUOTES))
     coverage = (dataclasses.replace(COVERAGE_OK[0], error=f"denied {HOSTILE}"), *COVERAGE_OK[1:])
     waiver = dataclasses.replace(UNUSED_WAIVER, reason=HOSTILE, resources=(HOSTILE_SCRIPT,))
+    tagged = Resource(id=arn, type="aws.sagemaker.endpoint_config", provider="aws", account=ACCOUNT, region=REGION,
+                      name=HOSTILE, document={}, tags={HOSTILE: HOSTILE_SCRIPT, "owner": HOSTILE_QUOTES})
     return make_result(findings=findings, rules=rules, coverage=coverage, scopes=(HOSTILE,),
-                       unused_waivers=(waiver,), tool_version=HOSTILE_QUOTES)
+                       unused_waivers=(waiver,), tool_version=HOSTILE_QUOTES, resources=(tagged,))
 
 
 VARIANTS: dict[str, Callable[[], ScanResult]] = {

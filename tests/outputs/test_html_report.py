@@ -86,6 +86,8 @@ def test_hostile_strings_come_out_as_text_only() -> None:
     # Evidence values are JSON-dumped, then escaped: the JSON survives literally.
     assert '"</script><script>alert(\'x\')</script>"' in body
     assert f'"{HOSTILE_QUOTES.replace(chr(34), chr(92) + chr(34))}"' in body
+    # Tags of the resource are shown, as text.
+    assert f"{HOSTILE}={HOSTILE_SCRIPT}" in body and f"owner={HOSTILE_QUOTES}" in body
     # Attribute values cannot be broken out of: the id attribute carries only the finding hash.
     assert all(a["id"] is None or a["id"].startswith(("finding-", "severity-")) or a["id"].isalpha()
                for _, a in page.elements if "id" in a)
