@@ -1,0 +1,532 @@
+"""Resource store and routing of the local Resource Manager stand-in (served by ``arm_server.ArmServer``).
+
+Resources are ARM documents (``id``, ``name``, ``type``, ...) keyed by lower-cased id; answers keep the
+id as stored. Every collection is a sorted list of child keys indexed by the lower-cased collection
+path (and top-level resources also under the subscription-wide ``/subscriptions/S/providers/NS/TYPE``
+list), so a page costs a bisect and a slice however large the estate. Role assignments and role
+definitions follow Microsoft.Authorization's rules; writes answer like the services' long-running
+operations do. Documents are never changed in place: a write stores a new dict, so a reader may
+serialise what it got after the lock is released. Everything here is HTTP-agnostic: methods return a
+``Reply`` that ``arm_server`` writes out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import copy
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+Json = dict[str, Any]
+
+DEMO_TENANT = "72f988bf-0000-4000-8000-00000000d3e0"
+AUTHZ = "Microsoft.Authorization"
+BUILTIN_ROLES = {
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-7f38634e95fd",
+    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c2a72d9d",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+}
+_ML = "microsoft.machinelearningservices/workspaces"
+# lower-cased type -> (PUT status with Azure-AsyncOperation, PATCH as 202 + Location, DELETE as 202 + Location),
+# as azure-mgmt-machinelearningservices 2.0.0b2 accepts them (workspace PUT: 200/202 only; compute PATCH: 200 only).
+_LRO: dict[str, tuple[int, bool, bool]] = {
+    _ML: (200, True, True),
+    f"{_ML}/computes": (201, False, True),
+    **{f"{_ML}/{kind}": (201, True, True) for kind in (
+        "onlineendpoints", "onlineendpoints/deployments", "batchendpoints", "batchendpoints/deployments",
+        "serverlessendpoints")},
+}
+# Server-computed properties a PUT body cannot carry; Azure keeps them across a replacing PUT.
+_READ_ONLY = frozenset({
+    "scoringUri", "swaggerUri", "privateEndpointConnections", "workspaceId", "discoveryUrl", "mlFlowTrackingUri",
+    "serviceProvisionedResourceGroup", "notebookInfo", "tenantId", "inferenceEndpoint", "gatewayUrl",
+    "managementApiUrl", "portalUrl", "developerPortalUrl", "scmUrl", "publicIPAddresses", "privateIPAddresses",
+    "createdAtUtc", "createdOn", "modifiedOn"})
+_OPS_PREFIX = "/providers/Microsoft.Local"
+
+
+@dataclass
+class Reply:
+    """One answer: status, a JSON-serialisable body (None for none) and extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error(status: int, code: str, message: str) -> Reply:
+    """An answer in the ARM error shape ``{"error": {"code", "message"}}``."""
+    return Reply(status, {"error": {"code": code, "message": message}})
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """How an ARM path parses: item or collection, its resource type and its shape with names elided."""
+
+    segments: tuple[str, ...]
+    is_collection: bool
+    namespace: str | None
+    namespace_index: int  # index of the last "providers" segment, -1 when none
+    types: tuple[str, ...]
+    shape: str
+
+    @property
+    def key(self) -> str:
+        return ("/" + "/".join(self.segments)).lower()
+
+    @property
+    def resource_type(self) -> str:
+        if self.namespace is not None:
+            return "/".join((self.namespace, *self.types))
+        return "Microsoft.Resources/" + (self.types[-1] if self.types else "tenants")
+
+    def scope(self) -> str:
+        """The path before the last ``/providers/NS/...`` part (the scope of an extension resource)."""
+        return "/" + "/".join(self.segments[:max(self.namespace_index, 0)]) if self.namespace_index > 0 else ""
+
+
+def parse_path(path: str) -> PathInfo:
+    """Parse an ARM path: names alternate with types, and ``providers/NS`` opens a namespace."""
+    segments = tuple(part for part in path.split("/") if part)
+    namespace: str | None = None
+    types: list[str] = []
+    shape: list[str] = []
+    namespace_index, expect_name, i = -1, False, 0
+    while i < len(segments):
+        part = segments[i]
+        if not expect_name and part.lower() == "providers" and i + 1 < len(segments):
+            namespace, namespace_index, types = segments[i + 1], i, []
+            shape += [part, segments[i + 1]]
+            i += 2
+            continue
+        if not expect_name:
+            types.append(part)
+        shape.append("{}" if expect_name else part)
+        expect_name, i = not expect_name, i + 1
+    return PathInfo(segments, expect_name, namespace, namespace_index, tuple(types), "/" + "/".join(shape))
+
+
+def resource_type_of(resource_id: str) -> str:
+    """The ARM resource type an id names, e.g. ``Microsoft.MachineLearningServices/workspaces/onlineEndpoints``."""
+    return parse_path(resource_id).resource_type
+
+
+def subscription_document(subscription_id: str, display_name: str | None = None, *,
+                          tenant_id: str = DEMO_TENANT, state: str = "Enabled") -> Json:
+    """A subscription in the shape of ``Subscriptions_List`` (GetSubscriptions.json)."""
+    return {"authorizationSource": "RoleBased", "displayName": display_name or f"Subscription {subscription_id[:8]}",
+            "id": f"/subscriptions/{subscription_id}", "managedByTenants": [], "state": state,
+            "subscriptionId": subscription_id,
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
+                                     "spendingLimit": "Off"},
+            "tags": {}, "tenantId": tenant_id}
+
+
+def role_assignment_document(scope: str, principal_id: str, role: str, *, name: str | None = None,
+                             principal_type: str = "ServicePrincipal") -> Json:
+    """A role assignment at ``scope``; ``role`` is a built-in role name or a role definition GUID.
+
+    Without ``name`` the assignment name is a UUID derived from scope, principal and role, so a seeded
+    estate has the same ids on every run.
+    """
+    role_guid = BUILTIN_ROLES.get(role, role)
+    scope = "/" + scope.strip("/")
+    name = name or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{scope.lower()}|{principal_id}|{role_guid}"))
+    segments = scope.split("/")
+    role_scope = f"/subscriptions/{segments[2]}" if len(segments) > 2 and segments[1].lower() == "subscriptions" else ""
+    return {"id": f"{scope}/providers/{AUTHZ}/roleAssignments/{name}", "name": name,
+            "type": f"{AUTHZ}/roleAssignments",
+            "properties": {"roleDefinitionId": f"{role_scope}/providers/{AUTHZ}/roleDefinitions/{role_guid}",
+                           "principalId": principal_id, "principalType": principal_type, "scope": scope,
+                           "createdOn": "2025-01-01T00:00:00.0000000Z", "updatedOn": "2025-01-01T00:00:00.0000000Z"}}
+
+
+def builtin_role_definitions() -> list[Json]:
+    """The seeded built-in role definitions (tenant-scoped ids), from ``arm_fixtures``."""
+    text = resources.files("auditor.demo").joinpath("arm_fixtures/builtin_role_definitions.json").read_text("utf-8")
+    return list(json.loads(text)["value"])
+
+
+def _new_etag() -> str:
+    return f'"{uuid.uuid4().hex[:16]}"'
+
+
+def _bare_etag(value: str) -> str:
+    return value.strip().removeprefix("W/").strip('"')
+
+
+def _encode_token(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> str:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+
+
+def _with_state(doc: Json, state: str) -> Json:
+    properties = doc.get("properties")
+    return {**doc, "properties": {**(properties if isinstance(properties, dict) else {}),
+                                  "provisioningState": state}}
+
+
+def _ensure_principal(identity: Any, old: Any) -> Any:
+    """Give a system-assigned identity a principal id, keeping the one it had (an identity keeps its id)."""
+    if not isinstance(identity, dict) or "systemassigned" not in str(identity.get("type", "")).lower():
+        return identity
+    previous = old if isinstance(old, dict) else {}
+    return {**identity, "principalId": identity.get("principalId") or previous.get("principalId") or str(uuid.uuid4()),
+            "tenantId": identity.get("tenantId") or previous.get("tenantId") or DEMO_TENANT}
+
+
+@dataclass
+class _Operation:
+    resource_key: str
+    polls_left: int
+    final: str  # "succeed" (set provisioningState), "resource" (answer the resource), "gone" (answer 204)
+
+
+class ArmStore:
+    """Thread-safe store of ARM documents with collection indexes, role-based access data and operations."""
+
+    def __init__(self, docs: Iterable[Mapping[str, Any]], *, subscriptions: Iterable[Mapping[str, Any]] | None = None,
+                 page_size: int = 2, base_url: str = "https://127.0.0.1") -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self.page_size, self.base_url = page_size, base_url
+        self.poll_delay_ms = 10
+        self._lock = threading.RLock()
+        self._docs: dict[str, Json] = {}
+        self._lists: dict[str, list[str]] = {}
+        self._assignments: list[str] = []
+        self._role_defs: dict[str, Json] = {}
+        self._ops: dict[str, _Operation] = {}
+        seeded = [copy.deepcopy(dict(doc)) for doc in docs]
+        for doc in seeded:
+            if not all(isinstance(doc.get(k), str) and doc[k] for k in ("id", "name", "type")):
+                raise ValueError(f"a resource needs string id, name and type: {str(doc)[:200]}")
+        subs = [copy.deepcopy(dict(s)) for s in subscriptions] if subscriptions is not None else [
+            subscription_document(sid) for sid in dict.fromkeys(
+                parse_path(d["id"]).segments[1] for d in seeded if d["id"].lower().startswith("/subscriptions/"))]
+        for sub in subs:
+            sid = sub.get("subscriptionId") or str(sub.get("id", "")).rsplit("/", 1)[-1]
+            self._insert({**sub, "id": sub.get("id") or f"/subscriptions/{sid}", "subscriptionId": sid})
+        for role in builtin_role_definitions():
+            self._role_defs[role["name"].lower()] = role
+        for doc in seeded:
+            self.put_document(doc)
+
+    # -- direct access (seeding, tests) -------------------------------------------------------------
+    def put_document(self, doc: Mapping[str, Any]) -> None:
+        """Store a document as it is (an etag is added when missing); no operation, no checks."""
+        new = copy.deepcopy(dict(doc))
+        info = parse_path(new["id"])
+        if info.resource_type.lower() == f"{AUTHZ}/roleDefinitions".lower():
+            with self._lock:
+                self._role_defs[new["name"].lower()] = new
+            return
+        new.setdefault("etag", _new_etag())
+        with self._lock:
+            self._insert(new)
+
+    def get_document(self, resource_id: str) -> Json | None:
+        """A deep copy of the stored document, or None."""
+        with self._lock:
+            doc = self._docs.get(parse_path(resource_id).key)
+        return copy.deepcopy(doc) if doc is not None else None
+
+    def remove_document(self, resource_id: str) -> bool:
+        """Remove a document and everything under it; True when it existed."""
+        with self._lock:
+            return self._remove_tree(parse_path(resource_id).key)
+
+    def _insert(self, doc: Json) -> None:
+        info = parse_path(doc["id"])
+        key, segs = info.key, info.segments
+        if len(segs) > 4 and segs[2].lower() == "resourcegroups":
+            rg_key = "/".join(info.key.split("/")[:5])
+            if rg_key not in self._docs:
+                rg_id = "/" + "/".join(segs[:4])
+                self._insert({"id": rg_id, "name": segs[3], "type": "Microsoft.Resources/resourceGroups",
+                              "location": doc.get("location") or "eastus", "tags": {},
+                              "properties": {"provisioningState": "Succeeded"}})
+        is_new = key not in self._docs
+        self._docs[key] = doc
+        if not is_new:
+            return
+        for list_key in self._list_keys(info):
+            bisect.insort(self._lists.setdefault(list_key, []), key)
+        if info.resource_type.lower() == f"{AUTHZ}/roleAssignments".lower():
+            bisect.insort(self._assignments, key)
+
+    @staticmethod
+    def _list_keys(info: PathInfo) -> list[str]:
+        key, segs = info.key, info.segments
+        keys = [key.rsplit("/", 1)[0] or "/"]
+        if len(segs) == 8 and segs[2].lower() == "resourcegroups" and segs[4].lower() == "providers":
+            keys.append(f"/subscriptions/{segs[1]}/providers/{segs[5]}/{segs[6]}".lower())
+        return keys
+
+    def _remove_tree(self, key: str) -> bool:
+        if key not in self._docs:
+            return False
+        for doomed in [k for k in self._docs if k == key or k.startswith(key + "/")]:
+            info = parse_path(self._docs.pop(doomed)["id"])
+            for list_key, keys in [(k, self._lists.get(k, [])) for k in self._list_keys(info)] + [
+                    ("", self._assignments)]:
+                at = bisect.bisect_left(keys, doomed)
+                if at < len(keys) and keys[at] == doomed:
+                    del keys[at]
+                if list_key and not keys:
+                    self._lists.pop(list_key, None)
+        return True
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def get(self, info: PathInfo, query: Mapping[str, str]) -> Reply:
+        segs = info.segments
+        if len(segs) == 4 and f"/{segs[0]}/{segs[1]}".lower() == _OPS_PREFIX.lower():
+            return self._poll(segs[2], segs[3], query)
+        authz = (info.namespace or "").lower() == AUTHZ.lower() and len(info.types) == 1
+        with self._lock:
+            if authz and info.types[0].lower() == "roleassignments" and info.is_collection:
+                return self._list_assignments(info, query)
+            if authz and info.types[0].lower() == "roledefinitions":
+                return self._role_definitions(info, query)
+            if info.is_collection:
+                missing = self._missing_parent(info.segments)
+                return missing or self._page(self._lists.get(info.key, []), info, query)
+            doc = self._docs.get(info.key)
+        if doc is None:
+            return error(404, "ResourceNotFound", f"The Resource '{info.resource_type}/{segs[-1] if segs else ''}' "
+                         f"was not found (id '/{'/'.join(segs)}').")
+        return Reply(200, doc, {"ETag": doc["etag"]} if "etag" in doc else {})
+
+    def _missing_parent(self, segs: tuple[str, ...]) -> Reply | None:
+        """404 when the parent of the collection ``segs`` (subscription, group or resource) does not exist."""
+        parent = segs[:-3] if len(segs) >= 3 and segs[-3].lower() == "providers" else segs[:-1]
+        if not parent or ("/" + "/".join(parent)).lower() in self._docs:
+            return None
+        if len(parent) == 2:
+            return error(404, "SubscriptionNotFound", f"The subscription '{parent[1]}' could not be found.")
+        if len(parent) == 4 and parent[2].lower() == "resourcegroups":
+            return error(404, "ResourceGroupNotFound", f"Resource group '{parent[3]}' could not be found.")
+        return error(404, "ParentResourceNotFound", f"Can not perform requested operation on nested resource. "
+                     f"Parent resource '{'/'.join(parent[-2:])}' not found.")
+
+    def _page(self, keys: list[str], info: PathInfo, query: Mapping[str, str],
+              docs: Mapping[str, Json] | None = None) -> Reply:
+        token = next((v for k, v in query.items() if k.lower() == "$skiptoken"), None)
+        start = 0
+        if token:
+            try:
+                start = bisect.bisect_right(keys, _decode_token(token))
+            except (ValueError, binascii.Error):
+                return error(400, "InvalidSkipToken", "The $skiptoken in the request is not valid.")
+        chunk = keys[start:start + self.page_size]
+        source = docs if docs is not None else self._docs
+        body: Json = {"value": [source[k] for k in chunk]}
+        if start + self.page_size < len(keys):
+            params = [(k, v) for k, v in query.items() if k.lower() != "$skiptoken"]
+            params.append(("$skiptoken", _encode_token(chunk[-1])))
+            body["nextLink"] = f"{self.base_url}/{'/'.join(info.segments)}?" + "&".join(
+                f"{quote(k, safe='$')}={quote(v, safe='')}" for k, v in params)
+        return Reply(200, body)
+
+    def _list_assignments(self, info: PathInfo, query: Mapping[str, str]) -> Reply:
+        scope = info.scope().lower()
+        principal, at_scope = None, False
+        for term in re.split(r"\s+and\s+", query.get("$filter", "").strip(), flags=re.IGNORECASE):
+            if match := re.fullmatch(r"(?:principalId\s+eq\s+'([^']*)'|assignedTo\('([^']*)'\))", term, re.I):
+                principal = (match.group(1) or match.group(2) or "").lower()
+            elif re.fullmatch(r"atScope\(\)", term, re.IGNORECASE):
+                at_scope = True
+            elif term:
+                return error(400, "UnsupportedQuery", f"The filter '{term}' is not supported.")
+        keys = []
+        for key in self._assignments:
+            props = self._docs[key].get("properties", {})
+            own = "/" + str(props.get("scope", "")).strip("/").lower()
+            own = own.rstrip("/") or "/"
+            related = own == scope or own == "/" or scope.startswith(own + "/") or (
+                not at_scope and own.startswith(scope + "/"))
+            if related and (principal is None or str(props.get("principalId", "")).lower() == principal):
+                keys.append(key)
+        return self._page(keys, info, query)
+
+    def _role_definitions(self, info: PathInfo, query: Mapping[str, str]) -> Reply:
+        scope = "/".join(info.segments[:info.namespace_index])
+        prefix = f"/{scope}" if scope else ""
+
+        def scoped(doc: Json) -> Json:
+            return {**doc, "id": f"{prefix}/providers/{AUTHZ}/roleDefinitions/{doc['name']}"}
+
+        if not info.is_collection:
+            found = self._role_defs.get(info.segments[-1].lower())
+            if found is None:
+                return error(404, "RoleDefinitionDoesNotExist", "The specified role definition does not exist.")
+            return Reply(200, scoped(found))
+        wanted: dict[str, str] = {}
+        for term in re.split(r"\s+and\s+", query.get("$filter", "").strip(), flags=re.IGNORECASE):
+            if match := re.fullmatch(r"(roleName|type)\s+eq\s+'([^']*)'", term, re.IGNORECASE):
+                wanted[match.group(1).lower()] = match.group(2).lower()
+            elif term:
+                return error(400, "UnsupportedQuery", f"The filter '{term}' is not supported.")
+        docs = {k: scoped(d) for k, d in sorted(self._role_defs.items()) if all(
+            str(d.get("properties", {}).get("roleName" if f == "rolename" else "type", "")).lower() == v
+            for f, v in wanted.items())}
+        return self._page(list(docs), info, query, docs)
+
+    # -- writes ---------------------------------------------------------------------------------------
+    def _precondition(self, doc: Json | None, if_match: str | None, if_none_match: str | None) -> Reply | None:
+        if if_match is not None and (doc is None or (if_match.strip() != "*" and _bare_etag(if_match) != _bare_etag(
+                str(doc.get("etag", ""))))):
+            return error(412, "PreconditionFailed", "The If-Match condition does not match the resource's ETag.")
+        if if_none_match is not None and if_none_match.strip() == "*" and doc is not None:
+            return error(412, "PreconditionFailed", "The resource already exists (If-None-Match: *).")
+        return None
+
+    def _operation(self, key: str, kind: str, final: str, api_version: str) -> str:
+        op_id = uuid.uuid4().hex
+        self._ops[op_id] = _Operation(key, 1, final)
+        return f"{self.base_url}{_OPS_PREFIX}/{kind}/{op_id}?api-version={quote(api_version, safe='')}"
+
+    def _poll(self, kind: str, op_id: str, query: Mapping[str, str]) -> Reply:
+        with self._lock:
+            op = self._ops.get(op_id)
+            if op is None or kind not in ("operationStatuses", "operationResults"):
+                return error(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
+            delay = {"retry-after-ms": str(self.poll_delay_ms)}
+            if op.polls_left > 0:
+                op.polls_left -= 1
+                if kind == "operationStatuses":
+                    return Reply(200, {"id": op_id, "name": op_id, "status": "InProgress"}, delay)
+                location = f"{self.base_url}{_OPS_PREFIX}/{kind}/{op_id}?api-version={query.get('api-version', '')}"
+                return Reply(202, None, {"Location": location, **delay})
+            doc = self._docs.get(op.resource_key)
+            if doc is not None and op.final != "gone":
+                doc = self._docs[op.resource_key] = _with_state(doc, "Succeeded")
+        if kind == "operationStatuses":
+            return Reply(200, {"id": op_id, "name": op_id, "status": "Succeeded"})
+        if op.final == "gone" or doc is None:
+            return Reply(204)
+        return Reply(200, doc, {"ETag": doc["etag"]} if "etag" in doc else {})
+
+    def put(self, info: PathInfo, body: Any, headers: Mapping[str, str], api_version: str) -> Reply:
+        if info.is_collection or not isinstance(body, dict):
+            return error(405 if info.is_collection else 400, "InvalidRequestContent" if not info.is_collection
+                         else "MethodNotAllowed", "PUT needs a resource id and a JSON object body.")
+        rtype = info.resource_type
+        doc_id, name = "/" + "/".join(info.segments), info.segments[-1]
+        with self._lock:
+            if rtype.lower() == f"{AUTHZ}/roleDefinitions".lower():
+                existed = name.lower() in self._role_defs
+                new = {**body, "id": doc_id, "name": name, "type": rtype}
+                self._role_defs[name.lower()] = new
+                return Reply(200 if existed else 201, new)
+            old = self._docs.get(info.key)
+            failed = self._precondition(old, headers.get("if-match"), headers.get("if-none-match")) or (
+                self._missing_parent(info.segments[:-1]) if len(info.segments) > 2 else None)
+            if failed:
+                return failed
+            if rtype.lower() == f"{AUTHZ}/roleAssignments".lower():
+                return self._put_assignment(info, body, old)
+            new = {k: v for k, v in body.items() if k not in ("id", "name", "type", "etag", "systemData")}
+            new = {"id": old["id"] if old else doc_id, "name": old["name"] if old else name,
+                   "type": old["type"] if old else rtype, **new, "etag": _new_etag()}
+            if old and "systemData" in old:
+                new["systemData"] = old["systemData"]
+            body_props = new.get("properties")
+            props: Json = body_props if isinstance(body_props, dict) else {}
+            old_props = old.get("properties", {}) if old else {}
+            props = {**{k: v for k, v in old_props.items() if k in _READ_ONLY}, **props}
+            if rtype.lower() == f"{_ML}/onlineendpoints" and "scoringUri" not in props:
+                host = f"{name}.{str(new.get('location', 'eastus')).replace(' ', '').lower()}.inference.ml.azure.com"
+                props.update(scoringUri=f"https://{host}/score", swaggerUri=f"https://{host}/swagger.json")
+            new["properties"] = props
+            if "identity" in new:
+                new["identity"] = _ensure_principal(new["identity"], old.get("identity") if old else None)
+            lro = _LRO.get(rtype.lower())
+            if lro is None:
+                self._insert(new)
+                return Reply(200 if old else 201, new, {"ETag": new["etag"]})
+            new = _with_state(new, "Updating" if old else "Creating")
+            self._insert(new)
+            status_url = self._operation(info.key, "operationStatuses", "succeed", api_version)
+            return Reply(lro[0], new, {"ETag": new["etag"], "Azure-AsyncOperation": status_url,
+                                       "retry-after-ms": str(self.poll_delay_ms)})
+
+    def _put_assignment(self, info: PathInfo, body: Json, old: Json | None) -> Reply:
+        props = body.get("properties")
+        if not isinstance(props, dict) or not props.get("roleDefinitionId") or not props.get("principalId"):
+            return error(400, "InvalidRoleAssignmentRequest", "properties.roleDefinitionId and principalId are needed.")
+        scope = info.scope()
+        for key in self._assignments:
+            other = self._docs[key]["properties"]
+            same = all(str(other.get(f, "")).lower() == str(props[f]).lower() for f in ("principalId",
+                                                                                         "roleDefinitionId"))
+            if key != info.key and same and str(other.get("scope", "")).lower() == scope.lower():
+                return error(409, "RoleAssignmentExists", "The role assignment already exists.")
+        new = {"id": "/" + "/".join(info.segments), "name": info.segments[-1], "type": f"{AUTHZ}/roleAssignments",
+               "properties": {"principalType": "ServicePrincipal", **props, "scope": scope}}
+        self._insert(new)
+        return Reply(200 if old else 201, new)
+
+    def patch(self, info: PathInfo, body: Any, headers: Mapping[str, str], api_version: str) -> Reply:
+        if info.is_collection or not isinstance(body, dict):
+            return error(405 if info.is_collection else 400, "InvalidRequestContent", "PATCH needs a JSON object.")
+        with self._lock:
+            old = self._docs.get(info.key)
+            if old is None:
+                return error(404, "ResourceNotFound", f"The Resource '/{'/'.join(info.segments)}' was not found.")
+            failed = self._precondition(old, headers.get("if-match"), None)
+            if failed:
+                return failed
+            new = dict(old)
+            for key, value in body.items():
+                if key in ("id", "name", "type", "etag", "systemData"):
+                    continue
+                merge = key in ("tags", "identity", "properties") and isinstance(value, dict)
+                current = old.get(key)
+                before: Json = current if isinstance(current, dict) else {}
+                new[key] = {**before, **value} if merge else value
+            if "identity" in body:
+                new["identity"] = _ensure_principal(new["identity"], old.get("identity"))
+            new["etag"] = _new_etag()
+            lro = _LRO.get(old["type"].lower())
+            if lro is None or not lro[1]:
+                self._insert(new)
+                return Reply(200, new, {"ETag": new["etag"]})
+            self._insert(_with_state(new, "Updating"))
+            location = self._operation(info.key, "operationResults", "resource", api_version)
+            return Reply(202, None, {"Location": location, "retry-after-ms": str(self.poll_delay_ms)})
+
+    def delete(self, info: PathInfo, headers: Mapping[str, str], api_version: str) -> Reply:
+        if info.is_collection:
+            return error(405, "MethodNotAllowed", "DELETE needs a resource id.")
+        with self._lock:
+            if info.resource_type.lower() == f"{AUTHZ}/roleDefinitions".lower():
+                gone = self._role_defs.pop(info.segments[-1].lower(), None)
+                return Reply(200, gone) if gone else Reply(204)
+            old = self._docs.get(info.key)
+            if old is None:
+                return Reply(204)
+            failed = self._precondition(old, headers.get("if-match"), None)
+            if failed:
+                return failed
+            self._remove_tree(info.key)
+            lro = _LRO.get(old["type"].lower())
+            if lro is None or not lro[2]:
+                return Reply(200, old if old["type"].lower() == f"{AUTHZ}/roleAssignments".lower() else None)
+            location = self._operation(info.key, "operationResults", "gone", api_version)
+            return Reply(202, None, {"Location": location, "retry-after-ms": str(self.poll_delay_ms)})
