@@ -5,11 +5,14 @@ A condition is a mapping, parsed once when the catalog loads:
     {path: KmsKeyId, op: present}
     {path: "ProductionVariants[?ServerlessConfig == null] | length(@)", op: gt, value: 0}
     {path: properties.authMode, op: in, value: {param: allowed_auth_modes}}
+    {path: properties.publicNetworkAccess, op: eq, value: Disabled, on_missing: fail}
     {all: [...]}, {any: [...]}, {not: {...}}
 
 ``path`` is a JMESPath expression over the resource's own API document. Value operators
 (eq, in, gte, ...) raise MissingData when the path resolves to nothing: a missing field is
-never silently a PASS or a FAIL. Presence operators (present, absent, truthy, falsy, empty,
+never silently a PASS or a FAIL, unless the rule says ``on_missing: fail`` because the service
+documents absence as the non-compliant default (Azure's ``publicNetworkAccess`` is Enabled
+when not set). Presence operators (present, absent, truthy, falsy, empty,
 not_empty) treat "nothing" as an answer. A path whose first key the collector could not read
 raises MissingData naming why.
 """
@@ -109,6 +112,7 @@ class _Test:
     op: str
     value: Any
     compiled: ParsedResult
+    on_missing: str = "error"  # "error" | "fail"
 
     def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
         _check_readable(self.path, resource)
@@ -117,6 +121,8 @@ class _Test:
         if self.op in _PRESENCE:
             passed = _PRESENCE[self.op](actual)
         else:
+            if actual is None and self.on_missing == "fail":
+                return Verdict(False, f"{self.path} is not set", evidence)
             if actual is None:
                 raise MissingData(f"'{self.path}' is missing from the {resource.type} document")
             expected = _resolve(self.value, params)
@@ -206,7 +212,7 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
         if keys != {"not"}:
             raise ConditionSyntaxError("'not' cannot be combined with other keys", field)
         return _Not(compile_condition(spec["not"], f"{field}.not"))
-    unknown = keys - {"path", "op", "value"}
+    unknown = keys - {"path", "op", "value", "on_missing"}
     if unknown:
         raise ConditionSyntaxError(f"unknown key(s) {sorted(unknown)}", field)
     path, op = spec.get("path"), spec.get("op")
@@ -218,6 +224,11 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
         raise ConditionSyntaxError(f"operator '{op}' needs a 'value'", f"{field}.value")
     if op in PRESENCE_OPS and "value" in spec:
         raise ConditionSyntaxError(f"operator '{op}' takes no 'value'", f"{field}.value")
+    on_missing = spec.get("on_missing", "error")
+    if on_missing not in ("error", "fail"):
+        raise ConditionSyntaxError("'on_missing' must be 'error' or 'fail'", f"{field}.on_missing")
+    if on_missing == "fail" and op in PRESENCE_OPS:
+        raise ConditionSyntaxError(f"'on_missing' has no meaning for operator '{op}'", f"{field}.on_missing")
     value = spec.get("value")
     if op == "matches" and isinstance(value, str):
         try:
@@ -228,7 +239,7 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
         compiled = jmespath.compile(path)
     except jmespath.exceptions.JMESPathError as e:
         raise ConditionSyntaxError(f"bad JMESPath expression: {e}", f"{field}.path") from e
-    return _Test(path, str(op), value, compiled)
+    return _Test(path, str(op), value, compiled, on_missing)
 
 
 def params_used(spec: Any) -> set[str]:

@@ -51,6 +51,15 @@ def test_value_operator_on_missing_path_is_missing_data_not_a_verdict():
         compile_condition({"path": "a.b", "op": "eq", "value": 1}).evaluate(res({}), {})
 
 
+def test_on_missing_fail_makes_absence_a_fail_with_evidence():
+    cond = compile_condition({"path": "p.access", "op": "eq", "value": "Disabled", "on_missing": "fail"})
+    v = cond.evaluate(res({}), {})
+    assert v.passed is False and v.evidence == {"p.access": None}
+    assert cond.evaluate(res({"p": {"access": "Disabled"}}), {}).passed
+    with pytest.raises(MissingData):  # unreadable is still ERROR: absence is not the same as unknown
+        cond.evaluate(res({}, {"p": "AuthorizationFailed"}), {})
+
+
 def test_unreadable_key_is_missing_data_with_the_reason():
     cond = compile_condition({"path": "Key.Sub", "op": "absent"})
     with pytest.raises(MissingData, match="AccessDenied"):
@@ -86,6 +95,8 @@ def test_params_are_resolved():
         ({"path": "a", "op": "matches", "value": "("}, "expect.value"),
         ({"path": "a", "op": "eq", "value": 1, "extra": 2}, "expect"),
         ("not a mapping", "expect"),
+        ({"path": "a", "op": "eq", "value": 1, "on_missing": "pass"}, "expect.on_missing"),
+        ({"path": "a", "op": "present", "on_missing": "fail"}, "expect.on_missing"),
     ],
 )
 def test_syntax_errors_name_the_field(spec, field):

@@ -1,0 +1,49 @@
+"""azure.ml.online_endpoint.identity_least_privilege.
+
+Reads ``related.role_assignments``, which the collector fills with every role assignment of the
+endpoint's managed identities (system- and user-assigned) at subscription, resource-group and
+resource scope, each with its role name resolved and ``scope_level`` classified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from auditor.errors import MissingData
+from auditor.model import Inventory, Resource, Verdict
+
+_KEY = "related.role_assignments"
+
+
+def check(resource: Resource, inventory: Inventory, params: Mapping[str, Any]) -> Verdict:
+    if "*" in resource.unreadable:
+        raise MissingData(f"the endpoint could not be read: {resource.unreadable['*']}")
+    if _KEY in resource.unreadable:
+        raise MissingData(f"the identity's role assignments could not be read: {resource.unreadable[_KEY]}")
+    assignments = resource.related.get("role_assignments")
+    if assignments is None:
+        raise MissingData("the identity's role assignments were not collected")
+    forbidden = {str(r).lower() for r in params["forbidden_roles"]}
+    levels = set(params["forbidden_scope_levels"])
+    broad = []
+    for a in assignments:
+        role = a.get("roleName")
+        if role is None:
+            raise MissingData(f"role definition {a.get('roleDefinitionId')} could not be resolved to a name")
+        if role.lower() in forbidden and a.get("scope_level") in levels:
+            broad.append(f"{role} at {a.get('scope_level')} scope {a.get('scope')}")
+    evidence = {
+        "principal_ids": list(resource.related.get("principal_ids", [])),
+        "role_assignments": [
+            {"role": a.get("roleName"), "scope": a.get("scope"), "scope_level": a.get("scope_level")}
+            for a in assignments
+        ],
+    }
+    if broad:
+        evidence["broad_assignments"] = broad
+        return Verdict(False, "; ".join(broad) + ".", evidence)
+    return Verdict(True, "", evidence)
+
+
+CHECK = check
