@@ -60,5 +60,6 @@ def test_permissions_aws_is_a_read_only_policy(tmp_path):
     policy = json.loads(r.stdout)
     actions = policy["Statement"][0]["Action"]
     assert "sagemaker:DescribeEndpoint" in actions
+    assert "s3:ListBucket" not in actions, "moto-only names stay out of the AWS policy"
     writes = ("Create", "Update", "Delete", "Put", "Attach", "Enable", "Tag", "Untag")
     assert not [a for a in actions if a.split(":")[1].startswith(writes)]

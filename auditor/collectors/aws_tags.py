@@ -1,0 +1,24 @@
+"""Tags of SageMaker resources through the Resource Groups Tagging API.
+
+One paginated GetResources call per region returns the tags of up to 100 resources a page,
+where SageMaker's own ListTags would cost one call per resource. Resources without tags are
+not returned by the API; they simply have no tags.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PERMISSIONS: tuple[str, ...] = ("tag:GetResources",)
+
+RESOURCE_TYPES = ("sagemaker:endpoint", "sagemaker:endpoint-config", "sagemaker:model")
+
+
+def fetch_tags(tagging_client: Any) -> dict[str, dict[str, str]]:
+    """ARN -> {key: value} for every tagged SageMaker endpoint, endpoint config and model."""
+    out: dict[str, dict[str, str]] = {}
+    paginator = tagging_client.get_paginator("get_resources")
+    for page in paginator.paginate(ResourceTypeFilters=list(RESOURCE_TYPES), ResourcesPerPage=100):
+        for mapping in page.get("ResourceTagMappingList", []):
+            out[mapping["ResourceARN"]] = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}
+    return out

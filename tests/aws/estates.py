@@ -1,0 +1,90 @@
+"""Reusable seeded estates (each built with the Seeder factories through real boto3 calls)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .seeding import Seeder, policy
+
+
+@dataclass
+class TwoRegions:
+    """us-east-1 and eu-west-1, exercising every relation the collector joins."""
+
+    shared_policy: str = ""
+    role_a: str = ""
+    role_b: str = ""
+    volume_key: str = ""  # us-east-1, rotation on; referenced as alias and (from eu-west-1) as ARN
+    capture_key: str = ""  # us-east-1, rotation off; referenced by key ARN
+    west_key: str = ""  # eu-west-1; referenced by bare key id
+    west_key_id: str = ""
+    models: dict[str, str] = field(default_factory=dict)
+    configs: dict[str, str] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+
+
+def two_regions(seed: Seeder) -> TwoRegions:
+    east, west = seed, seed.in_region("eu-west-1")
+    e = TwoRegions()
+    e.shared_policy = seed.managed_policy("SharedModelRead")
+    e.role_a = seed.role("RoleA", managed=[e.shared_policy],
+                         inline={"inline-a": policy(["sagemaker:InvokeEndpoint"], "*")})
+    e.role_b = seed.role("RoleB", managed=[e.shared_policy], path="/service-role/")
+    seed.account_public_access_block()
+
+    volume = east.key(alias="alias/sm-volume", rotation=True, tags={"notes": "<img src=x onerror=alert(1)>"})
+    capture = east.key()
+    e.volume_key, e.capture_key = volume["Arn"], capture["Arn"]
+    encrypted = east.bucket("capture-encrypted", kms_key_arn=capture["Arn"], block_public=True,
+                            tags={"data": "pii"})
+    e.models["m-east-1"] = east.model("m-east-1", e.role_a, tags={"owner": "<script>x</script>"})
+    e.models["m-east-2"] = east.model("m-east-2", e.role_b)
+    e.configs["cfg-east"] = east.config("cfg-east", ["m-east-1"], kms_key="alias/sm-volume",
+                                        capture_uri=encrypted, capture_kms=capture["Arn"],
+                                        tags={"team": "ml", "cost-center": "42"})
+    e.configs["cfg-unused"] = east.config("cfg-unused", ["m-east-2"], serverless=True)
+    e.endpoints["ep-east"] = east.endpoint("ep-east", "cfg-east", tags={"team": "ml"})
+
+    west_key = west.key(alias="alias/west")
+    e.west_key, e.west_key_id = west_key["Arn"], west_key["KeyId"]
+    plain = west.bucket("capture-plain")
+    e.models["m-west"] = west.model("m-west", e.role_a)
+    e.configs["cfg-west"] = west.config("cfg-west", ["m-west"], kms_key=west_key["KeyId"], capture_uri=plain)
+    e.configs["cfg-west-xregion"] = west.config("cfg-west-xregion", ["m-west"], kms_key=volume["Arn"],
+                                                capture_uri=encrypted)
+    e.endpoints["ep-west"] = west.endpoint("ep-west", "cfg-west")
+    e.endpoints["ep-west-2"] = west.endpoint("ep-west-2", "cfg-west")
+    return e
+
+
+GONE_KEY = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000"
+
+
+@dataclass
+class Dangling:
+    """References to things deleted since: a model, an endpoint config, a role, a key, a bucket."""
+
+    configs: dict[str, str] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
+    gone_role: str = ""
+
+
+def dangling(seed: Seeder) -> Dangling:
+    d = Dangling()
+    sm, s3 = seed.client("sagemaker"), seed.client("s3")
+    role = seed.role("Live")
+    d.gone_role = seed.role("Gone")
+    seed.client("iam").delete_role(RoleName="Gone")
+    d.models["m-live"] = seed.model("m-live", role)
+    d.models["m-orphan"] = seed.model("m-orphan", d.gone_role)
+    seed.model("m-deleted", role)
+    uri = seed.bucket("deleted-bucket")
+    d.configs["cfg-dangling"] = seed.config("cfg-dangling", ["m-live", "m-deleted"], kms_key=GONE_KEY,
+                                            capture_uri=uri)
+    sm.delete_model(ModelName="m-deleted")
+    s3.delete_bucket(Bucket="deleted-bucket")
+    d.configs["cfg-temp"] = seed.config("cfg-temp", ["m-live"])
+    d.endpoints["ep-orphan"] = seed.endpoint("ep-orphan", "cfg-temp")
+    sm.delete_endpoint_config(EndpointConfigName="cfg-temp")
+    return d
