@@ -1,0 +1,551 @@
+"""The AWS demo estate: Northwind Retail's data-science team, seeded through boto3 into moto.
+
+``seed_demo_estate(url)`` creates the estate of ``demo_spec()``: two regions, 32 SageMaker
+endpoints with their configs and models, orphaned and serverless configs, execution roles, KMS
+keys and data-capture buckets, in a mix where every AWS rule has PASS, FAIL and (where the rule
+has an applicability condition) NOT_APPLICABLE findings. ``seed_estate(url, spec)`` seeds any
+``EstateSpec`` (the benchmark builds a large one) and returns what was made, with the verdict each
+rule should reach on each resource.
+
+Two moto workarounds, both explicit:
+- moto ignores ``EnableNetworkIsolation`` on CreateModel; isolated models get the flag set on
+  moto's backend object, which works only because the server runs in this process (it is checked).
+- Hostile text goes only where AWS accepts it: SageMaker, IAM, S3 and KMS names and SageMaker/IAM/S3
+  tag values reject ``<>()``. It sits in a model container's environment, an IAM role description and
+  a KMS key description (free text in AWS too), and a KMS key tag (the KMS API, unlike SageMaker's and
+  IAM's, sets no pattern on tag values). An ``owner`` tag starting with ``@`` (valid everywhere)
+  probes CSV formula injection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from auditor.demo.moto_server import aws_environment
+
+Statement = tuple[tuple[str, ...], str]  # (actions, resource) of one Allow statement
+BROAD_MANAGED = frozenset({"AmazonSageMakerFullAccess", "AdministratorAccess", "PowerUserAccess"})
+BROAD_ACTIONS = frozenset({"*", "sagemaker:*"})
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    alias: str  # without "alias/"; one key per (region, alias)
+    region: str
+    rotation: bool = True
+    imported: bool = False  # Origin EXTERNAL (bring your own key material): rotation does not apply
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    name: str
+    region: str
+    sse_kms_key: str | None = None  # alias of a key in the bucket's region: default SSE-KMS; else SSE-S3
+    block: tuple[bool, bool, bool, bool] | None = None  # the four public access block settings, or none
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    managed: tuple[str, ...] = ()  # AWS managed policies attached, by name
+    inline: Mapping[str, tuple[Statement, ...]] = field(default_factory=dict)
+    customer: Mapping[str, tuple[Statement, ...]] = field(default_factory=dict)  # customer managed, attached
+
+    @property
+    def broad(self) -> bool:
+        statements = [s for group in (*self.inline.values(), *self.customer.values()) for s in group]
+        return bool(BROAD_MANAGED & set(self.managed)) or any(
+            resource == "*" and BROAD_ACTIONS & set(actions) for actions, resource in statements)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    region: str
+    role: str
+    image: str  # may use {account} and {region}
+    isolated: bool = False
+    vpc: bool = False
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Variant:
+    model: str
+    instances: int = 2
+    instance_type: str = "ml.m5.xlarge"
+    serverless_mb: int = 0  # > 0: a serverless variant with this memory size
+    name: str = "AllTraffic"
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Capture:
+    bucket: str
+    key: str | None = None  # key reference, see ConfigSpec.volume_key
+    sampling: int = 20
+
+
+@dataclass(frozen=True)
+class ConfigSpec:
+    """``volume_key`` and ``Capture.key`` name a KeySpec alias of the config's region: "nw-x" is
+    passed as the key ARN, "alias/nw-x" as the alias name (both are valid KmsKeyId spellings)."""
+
+    name: str
+    region: str
+    variants: tuple[Variant, ...]
+    volume_key: str | None = None
+    capture: Capture | None = None
+
+    @property
+    def serverless(self) -> bool:
+        return all(v.serverless_mb for v in self.variants)
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    name: str
+    region: str
+    config: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EstateSpec:
+    regions: tuple[str, ...]
+    roles: tuple[RoleSpec, ...]
+    keys: tuple[KeySpec, ...]
+    buckets: tuple[BucketSpec, ...]
+    models: tuple[ModelSpec, ...]
+    configs: tuple[ConfigSpec, ...]
+    endpoints: tuple[EndpointSpec, ...]
+    tags: Mapping[str, str] = field(default_factory=dict)  # on every resource that takes tags
+
+
+@dataclass(frozen=True)
+class HostileValue:
+    resource_arn: str
+    field: str  # where it sits in the resource's API document
+    value: str
+
+
+@dataclass(frozen=True)
+class DemoEstate:
+    """What was seeded: names -> ARNs (as the server returned them), and the expected verdicts."""
+
+    endpoint_url: str
+    account_id: str
+    regions: tuple[str, ...]
+    endpoints: Mapping[str, str]
+    endpoint_configs: Mapping[str, str]
+    models: Mapping[str, str]
+    roles: Mapping[str, str]
+    keys: Mapping[tuple[str, str], str]  # (region, alias) -> key ARN
+    buckets: Mapping[str, str]  # name -> arn:aws:s3:::name
+    orphaned_configs: tuple[str, ...]
+    serverless_configs: tuple[str, ...]
+    isolated_models: tuple[str, ...]
+    hostile: tuple[HostileValue, ...]
+    expected: Mapping[tuple[str, str], str]  # (rule id, resource ARN) -> PASS | FAIL | NOT_APPLICABLE
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"endpoints": len(self.endpoints), "endpoint_configs": len(self.endpoint_configs),
+                "models": len(self.models), "roles": len(self.roles), "keys": len(self.keys),
+                "buckets": len(self.buckets)}
+
+
+def seed_demo_estate(endpoint_url: str) -> DemoEstate:
+    """Seed Northwind Retail's estate (``demo_spec()``) into the moto server at ``endpoint_url``."""
+    return seed_estate(endpoint_url, demo_spec())
+
+
+def seed_estate(endpoint_url: str, spec: EstateSpec, workers: int = 4) -> DemoEstate:
+    """Create ``spec`` through boto3, in dependency order, each layer on ``workers`` threads.
+
+    The moto server must run in this process (``running_moto``) for isolated models. It shares this
+    process's GIL, so more threads do not seed faster (1.7-2.2 s for the demo with 1 to 16 here).
+    """
+    with aws_environment(endpoint_url, spec.regions[0]):  # fake credentials, no ~/.aws files
+        seeder = _Seeder(endpoint_url, spec, workers)
+    return seeder.run()
+
+
+def _policy(statements: Iterable[Statement]) -> str:
+    allow = [{"Effect": "Allow", "Action": list(actions), "Resource": resource}
+             for actions, resource in statements]
+    return json.dumps({"Version": "2012-10-17", "Statement": allow})
+
+
+_WARM_UP = {"sagemaker": "list_models", "kms": "list_keys", "s3": "list_buckets", "iam": "list_roles"}
+_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+class _Seeder:
+    def __init__(self, endpoint_url: str, spec: EstateSpec, workers: int) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.url, self.spec, self.workers = endpoint_url, spec, workers
+        session = boto3.session.Session()
+        config = Config(max_pool_connections=workers, retries={"mode": "standard", "total_max_attempts": 3})
+        self._clients = {(service, region): session.client(service, region_name=region,
+                                                           endpoint_url=endpoint_url, config=config)
+                         for service in ("sagemaker", "kms", "s3") for region in spec.regions}
+        self._clients["iam", "global"] = session.client("iam", region_name=spec.regions[0],
+                                                        endpoint_url=endpoint_url, config=config)
+        sts = session.client("sts", region_name=spec.regions[0], endpoint_url=endpoint_url, config=config)
+        self.account: str = sts.get_caller_identity()["Account"]
+        self.roles: dict[str, str] = {}
+        self.keys: dict[tuple[str, str], str] = {}
+        self.models: dict[str, str] = {}
+        self.configs: dict[str, str] = {}
+        self.endpoints: dict[str, str] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        return self._clients[service, region]
+
+    def tags(self, own: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+        """The estate's tags, overridden by the resource's own, in the SageMaker/IAM/S3 shape."""
+        return [{"Key": k, "Value": v} for k, v in {**self.spec.tags, **(own or {})}.items()]
+
+    def _parallel(self, tasks: Iterable[Callable[[], None]]) -> None:
+        with ThreadPoolExecutor(self.workers) as pool:
+            for future in [pool.submit(task) for task in tasks]:
+                future.result()
+
+    def run(self) -> DemoEstate:
+        spec = self.spec
+        # moto sets a service up on its first request: make that request once per client before the
+        # parallel phases, or every worker queues behind it (measured: 2.4 s instead of 0.2 s).
+        for (service, _region), client in self._clients.items():
+            getattr(client, _WARM_UP[service])()
+        _add_aws_managed_policies(self.account, {name for role in spec.roles for name in role.managed})
+        self._parallel([*(partial(self._role, r) for r in spec.roles),
+                        *(partial(self._key, k) for k in spec.keys)])
+        self._parallel(partial(self._bucket, b) for b in spec.buckets)
+        self._parallel(partial(self._model, m) for m in spec.models)
+        self._parallel(partial(self._config, c) for c in spec.configs)
+        self._parallel(partial(self._endpoint, e) for e in spec.endpoints)
+        isolated = [m for m in spec.models if m.isolated]
+        self._isolate(isolated)
+        used = {e.config for e in spec.endpoints}
+        return DemoEstate(
+            endpoint_url=self.url, account_id=self.account, regions=spec.regions,
+            endpoints=self.endpoints, endpoint_configs=self.configs, models=self.models, roles=self.roles,
+            keys=self.keys, buckets={b.name: f"arn:aws:s3:::{b.name}" for b in spec.buckets},
+            orphaned_configs=tuple(c.name for c in spec.configs if c.name not in used),
+            serverless_configs=tuple(c.name for c in spec.configs if c.serverless),
+            isolated_models=tuple(m.name for m in isolated),
+            hostile=self._hostile(), expected=self._expected())
+
+    def _role(self, role: RoleSpec) -> None:
+        iam = self.client("iam", "global")
+        arn = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=_TRUST,
+                              Description=role.description, Tags=self.tags(role.tags))["Role"]["Arn"]
+        for name in role.managed:
+            iam.attach_role_policy(RoleName=role.name, PolicyArn=f"arn:aws:iam::aws:policy/{name}")
+        for name, statements in role.inline.items():
+            iam.put_role_policy(RoleName=role.name, PolicyName=name, PolicyDocument=_policy(statements))
+        for name, statements in role.customer.items():
+            policy = iam.create_policy(PolicyName=name, PolicyDocument=_policy(statements))["Policy"]["Arn"]
+            iam.attach_role_policy(RoleName=role.name, PolicyArn=policy)
+        self.roles[role.name] = arn
+
+    def _key(self, key: KeySpec) -> None:
+        kms = self.client("kms", key.region)
+        tags = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in self.tags(key.tags)]
+        meta = kms.create_key(Description=key.description, Origin="EXTERNAL" if key.imported else "AWS_KMS",
+                              Tags=tags)["KeyMetadata"]
+        kms.create_alias(AliasName=f"alias/{key.alias}", TargetKeyId=meta["KeyId"])
+        if key.rotation and not key.imported:
+            kms.enable_key_rotation(KeyId=meta["KeyId"])
+        self.keys[key.region, key.alias] = meta["Arn"]
+
+    def _bucket(self, bucket: BucketSpec) -> None:
+        s3 = self.client("s3", bucket.region)
+        create: dict[str, Any] = {"Bucket": bucket.name}
+        if bucket.region != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": bucket.region}
+        s3.create_bucket(**create)
+        rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        if bucket.sse_kms_key:
+            rule = {"BucketKeyEnabled": True, "ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": self.keys[bucket.region, bucket.sse_kms_key]}}
+        s3.put_bucket_encryption(Bucket=bucket.name, ServerSideEncryptionConfiguration={"Rules": [rule]})
+        if bucket.block is not None:
+            names = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+            block = dict(zip(names, bucket.block, strict=True))
+            s3.put_public_access_block(Bucket=bucket.name, PublicAccessBlockConfiguration=block)
+        if self.spec.tags:
+            s3.put_bucket_tagging(Bucket=bucket.name, Tagging={"TagSet": self.tags()})
+
+    def _model(self, model: ModelSpec) -> None:
+        image = model.image.format(account=self.account, region=model.region)
+        container: dict[str, Any] = {
+            "Image": image, "Environment": dict(model.environment),
+            "ModelDataUrl": f"s3://northwind-ds-model-artifacts-{model.region}/{model.name}/model.tar.gz"}
+        request: dict[str, Any] = {"ModelName": model.name, "ExecutionRoleArn": self.roles[model.role],
+                                   "PrimaryContainer": container, "Tags": self.tags(),
+                                   "EnableNetworkIsolation": model.isolated}  # ignored by moto: see _isolate
+        if model.vpc:
+            request["VpcConfig"] = {"SecurityGroupIds": ["sg-0c5e1d2f3a4b5c6d7"],
+                                    "Subnets": ["subnet-0a1b2c3d4e5f60718", "subnet-0b2c3d4e5f6071829"]}
+        self.models[model.name] = self.client("sagemaker", model.region).create_model(**request)["ModelArn"]
+
+    def _key_ref(self, region: str, reference: str) -> str:
+        return reference if reference.startswith("alias/") else self.keys[region, reference]
+
+    def _config(self, config: ConfigSpec) -> None:
+        variants = []
+        for v in config.variants:
+            variant: dict[str, Any] = {"VariantName": v.name, "ModelName": v.model,
+                                       "InitialVariantWeight": v.weight}
+            if v.serverless_mb:
+                variant["ServerlessConfig"] = {"MemorySizeInMB": v.serverless_mb, "MaxConcurrency": 5}
+            else:
+                variant.update(InitialInstanceCount=v.instances, InstanceType=v.instance_type)
+            variants.append(variant)
+        request: dict[str, Any] = {"EndpointConfigName": config.name, "ProductionVariants": variants,
+                                   "Tags": self.tags()}
+        if config.volume_key:
+            request["KmsKeyId"] = self._key_ref(config.region, config.volume_key)
+        if config.capture:
+            capture: dict[str, Any] = {
+                "EnableCapture": True, "InitialSamplingPercentage": config.capture.sampling,
+                "DestinationS3Uri": f"s3://{config.capture.bucket}/datacapture/{config.name}",
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
+            if config.capture.key:
+                capture["KmsKeyId"] = self._key_ref(config.region, config.capture.key)
+            request["DataCaptureConfig"] = capture
+        sagemaker = self.client("sagemaker", config.region)
+        self.configs[config.name] = sagemaker.create_endpoint_config(**request)["EndpointConfigArn"]
+
+    def _endpoint(self, endpoint: EndpointSpec) -> None:
+        self.endpoints[endpoint.name] = self.client("sagemaker", endpoint.region).create_endpoint(
+            EndpointName=endpoint.name, EndpointConfigName=endpoint.config,
+            Tags=self.tags(endpoint.tags))["EndpointArn"]
+
+    def _hostile(self) -> tuple[HostileValue, ...]:
+        found = [HostileValue(self.models[m.name], f"PrimaryContainer.Environment.{k}", v)
+                 for m in self.spec.models for k, v in m.environment.items() if "<" in v]
+        found += [HostileValue(self.roles[r.name], "Role.Description", r.description)
+                  for r in self.spec.roles if "<" in r.description]
+        found += [HostileValue(self.keys[k.region, k.alias], "KeyMetadata.Description", k.description)
+                  for k in self.spec.keys if "<" in k.description]
+        found += [HostileValue(self.keys[k.region, k.alias], f"Tags.{tag}", v)
+                  for k in self.spec.keys for tag, v in k.tags.items() if "<" in v]
+        return tuple(found)
+
+    def _expected(self) -> dict[tuple[str, str], str]:
+        """The verdict each rule should reach on each resource the auditor scans."""
+        spec, out = self.spec, {}
+
+        def verdict(ok: bool) -> str:
+            return "PASS" if ok else "FAIL"
+
+        configs = {c.name: c for c in spec.configs}
+        for c in spec.configs:
+            arn, instance = self.configs[c.name], [v for v in c.variants if not v.serverless_mb]
+            out["aws.sagemaker.endpoint_config.kms_volume_encryption", arn] = (
+                verdict(bool(c.volume_key)) if instance else "NOT_APPLICABLE")
+            out["aws.sagemaker.endpoint_config.multi_instance", arn] = (
+                verdict(min(v.instances for v in instance) >= 2) if instance else "NOT_APPLICABLE")
+        for e in spec.endpoints:
+            arn, capture = self.endpoints[e.name], configs[e.config].capture
+            out["aws.sagemaker.endpoint.data_capture_enabled", arn] = verdict(capture is not None)
+            out["aws.sagemaker.endpoint.data_capture_encrypted", arn] = (
+                verdict(bool(capture.key)) if capture else "NOT_APPLICABLE")
+        for m in spec.models:
+            out["aws.sagemaker.model.network_isolation", self.models[m.name]] = verdict(m.isolated)
+            out["aws.sagemaker.model.vpc", self.models[m.name]] = verdict(m.vpc)
+        roles = {r.name: r for r in spec.roles}
+        for name in {m.role for m in spec.models}:
+            out["aws.iam.role.sagemaker_least_privilege", self.roles[name]] = verdict(not roles[name].broad)
+        keys = {(k.region, k.alias): k for k in spec.keys}
+        for c in spec.configs:
+            for ref in (c.volume_key, c.capture.key if c.capture else None):
+                if ref:
+                    key = keys[c.region, ref.removeprefix("alias/")]
+                    out["aws.kms.key.rotation_enabled", self.keys[c.region, key.alias]] = (
+                        "NOT_APPLICABLE" if key.imported else verdict(key.rotation))
+        buckets = {b.name: b for b in spec.buckets}
+        for name in {c.capture.bucket for c in spec.configs if c.capture}:
+            out["aws.s3.bucket.kms_default_encryption", f"arn:aws:s3:::{name}"] = verdict(
+                bool(buckets[name].sse_kms_key))
+            out["aws.s3.bucket.public_access_blocked", f"arn:aws:s3:::{name}"] = verdict(
+                buckets[name].block == (True, True, True, True))
+        return out
+
+    def _isolate(self, models: list[ModelSpec]) -> None:
+        """moto's CreateModel ignores EnableNetworkIsolation (DescribeModel always says false): set the
+        flag on moto's in-process backend object, then check through the API that the server saw it."""
+        from moto.backends import get_backend
+
+        backends = get_backend("sagemaker")
+        for model in models:
+            stored = backends[self.account][model.region]._models.get(model.name)
+            if stored is None:
+                raise RuntimeError(f"the moto server at {self.url} does not run in this process: "
+                                   "network isolation cannot be set on its models")
+            stored.enable_network_isolation = True
+        for model in models[:1]:
+            described = self.client("sagemaker", model.region).describe_model(ModelName=model.name)
+            if described.get("EnableNetworkIsolation") is not True:
+                raise RuntimeError(f"network isolation of {model.name} did not reach {self.url}")
+
+
+def _add_aws_managed_policies(account: str, names: Iterable[str]) -> None:
+    """Give moto's in-process IAM backend the AWS managed policies the estate attaches.
+
+    moto knows them only with MOTO_IAM_LOAD_MANAGED_POLICIES=true, and then loads all ~1,600 into
+    each of its six partitions on the first request (measured 0.8 s and 45 MB): add just these.
+    """
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    data = json.loads(aws_managed_policies_data)
+    backend = iam_backends[account]["aws"]
+    for name in names:
+        policy = AWSManagedPolicy.from_data(name, account, "aws", data[name])
+        backend.managed_policies.setdefault(policy.arn, policy)
+
+
+# Northwind Retail's data-science estate ------------------------------------------------------------
+EU, US = "eu-west-1", "us-east-1"
+_ECR = "{account}.dkr.ecr.{region}.amazonaws.com/northwind/"
+XGB, TORCH, TGI = f"{_ECR}xgb-serving:1.7-1-cpu", f"{_ECR}torch-serving:2.1.0-gpu", f"{_ECR}tgi:1.4.0"
+HF, SKL = f"{_ECR}hf-inference:4.37-cpu", f"{_ECR}sklearn-serving:1.2-1-cpu"
+CHURN, FRAUD, RECSYS = "nw-sm-exec-churn", "nw-sm-exec-fraud", "nw-sm-exec-recsys"
+FCST, NOTEBOOK = "nw-sm-exec-forecast", "nw-ds-notebook-legacy"
+_ARTIFACTS = "arn:aws:s3:::northwind-ds-model-artifacts-*"
+_RUNTIME: tuple[Statement, ...] = (
+    (("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"), "arn:aws:ecr:*:*:repository/northwind/*"),
+    (("ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"), "*"),
+    (("logs:CreateLogStream", "logs:PutLogEvents"), "arn:aws:logs:*:*:log-group:/aws/sagemaker/Endpoints/*"),
+)
+_ROLES = (
+    RoleSpec(CHURN, "SageMaker execution role: churn and LTV models",
+             inline={"churn-runtime": (*_RUNTIME, (("s3:GetObject",), f"{_ARTIFACTS}/*churn*"))}),
+    RoleSpec(FRAUD, "SageMaker execution role: fraud scoring (PCI scope)", customer={"nw-fraud-runtime": (
+        *_RUNTIME, (("s3:GetObject",), f"{_ARTIFACTS}/fraud-*"), (("kms:Decrypt",), "arn:aws:kms:*:*:key/*"),
+    )}),
+    RoleSpec(RECSYS, "SageMaker execution role: recommendations", managed=("AmazonSageMakerFullAccess",),
+             inline={"recsys-artifacts": ((("s3:GetObject", "s3:ListBucket"), _ARTIFACTS),)}),
+    RoleSpec(FCST, "SageMaker execution role: forecasting and pricing",
+             inline={"forecast-runtime": (*_RUNTIME, (("s3:GetObject",), f"{_ARTIFACTS}/*forecast*"))}),
+    RoleSpec(NOTEBOOK, "Shared notebook role, see wiki <img src=x onerror=alert(1)>",
+             inline={"notebook-everything": ((("sagemaker:*",), "*"), (("s3:*",), _ARTIFACTS))}),
+    RoleSpec("nw-github-deploy", "CI deploys (no SageMaker model uses it)", managed=("AdministratorAccess",)),
+)
+_KEYS = (
+    KeySpec("nw-ml-volumes", EU, description="SageMaker ML storage volumes"),
+    KeySpec("nw-ml-capture", EU, description="SageMaker data capture"),
+    KeySpec("nw-legacy-ml", EU, rotation=False, description="Legacy DS key <script>alert('kms')</script>",
+            tags={"notes": "<img src=x onerror=alert(1)>"}),
+    KeySpec("nw-risk-byok", EU, imported=True, description="Fraud team key, imported material (PCI)"),
+    KeySpec("nw-feature-store", EU, rotation=False, description="Feature store tables (no SageMaker use)"),
+    KeySpec("nw-ml-volumes", US, description="SageMaker ML storage volumes"),
+    KeySpec("nw-ml-capture", US, description="SageMaker data capture"),
+)
+_ON = (True, True, True, True)
+_BUCKETS = (
+    BucketSpec("northwind-ds-capture-eu-west-1", EU, sse_kms_key="nw-ml-capture", block=_ON),
+    BucketSpec("northwind-ds-capture-us-east-1", US, block=(True, True, True, False)),
+    BucketSpec("northwind-llm-transcripts-eu", EU, sse_kms_key="nw-legacy-ml"),
+    BucketSpec("northwind-ds-model-artifacts-eu-west-1", EU, block=_ON),
+    BucketSpec("northwind-ds-model-artifacts-us-east-1", US, block=_ON),
+)
+_SUMMARIZER_ENV = {"HF_MODEL_ID": "/opt/ml/model", "SM_NUM_GPUS": "4", "MAX_INPUT_LENGTH": "3072",
+                   "PROMPT_SUFFIX": "</textarea><img src=x onerror=alert(document.domain)>"}
+
+
+def _serve(region: str, name: str, release: str, image: str, role: str, count: int = 2,
+           instance: str = "ml.m5.xlarge", *, mb: int = 0, key: str | None = None,
+           capture: Capture | None = None, vpc: bool = False, iso: bool = False,
+           env: Mapping[str, str] | None = None, extra: tuple[Variant, ...] = (),
+           endpoint: bool = True) -> list[ModelSpec | ConfigSpec | EndpointSpec]:
+    """A model, the config that serves it and (unless ``endpoint`` is False) the endpoint using it."""
+    model = ModelSpec(f"{name}-{release}", region, role, image, iso, vpc, env or {})
+    first = Variant(model.name, count, instance, mb, *(("primary", 0.9) if extra else ()))
+    config = ConfigSpec(f"{name}-cfg-{release}", region, (first, *extra), volume_key=key, capture=capture)
+    stage = next((t for t in ("staging", "canary", "shadow", "dev") if t in name), "prod")
+    tags = {"env": stage, **({} if stage == "prod" else {"owner": "ds-team"})}
+    return [model, config, *([EndpointSpec(name, region, config.name, tags)] if endpoint else [])]
+
+
+def demo_spec() -> EstateSpec:
+    """Northwind Retail's data-science estate: 32 endpoints in two regions, 3 orphaned configs."""
+    ce, cu = Capture(_BUCKETS[0].name), Capture(_BUCKETS[1].name)
+    llm = Capture(_BUCKETS[2].name, sampling=100)
+    ce_kms, cu_kms = Capture(ce.bucket, "alias/nw-ml-capture"), Capture(cu.bucket, "nw-ml-capture")
+    g4, g12, m5l, m52 = "ml.g4dn.2xlarge", "ml.g4dn.12xlarge", "ml.m5.large", "ml.m5.2xlarge"
+    vol, legacy = "nw-ml-volumes", "nw-legacy-ml"
+    items = [
+        *_serve(EU, "churn-predictor-prod", "20240514", XGB, CHURN, key=vol, capture=ce_kms, vpc=True,
+                iso=True),
+        *_serve(EU, "churn-predictor-prod", "20240201", XGB, CHURN, key=vol, endpoint=False),
+        *_serve(EU, "churn-predictor-staging", "20240514", XGB, CHURN, 1, m5l, vpc=True),
+        *_serve(EU, "fraud-scoring-v3", "20240602", XGB, FRAUD, 3, "ml.c5.2xlarge", key="nw-risk-byok",
+                capture=Capture(ce.bucket, "nw-risk-byok"), vpc=True, iso=True),
+        *_serve(EU, "fraud-scoring-v3-shadow", "20240602", XGB, FRAUD, 1, "ml.c5.xlarge", key="nw-risk-byok",
+                capture=ce, vpc=True, iso=True),
+        *_serve(EU, "fraud-scoring-v2", "20231117", XGB, FRAUD, 2, "ml.c5.xlarge", vpc=True),
+        *_serve(EU, "fraud-scoring-v2", "20230905", XGB, FRAUD, 1, "ml.c5.xlarge", endpoint=False),
+        *_serve(EU, "recsys-ranker-canary", "20240612", TORCH, RECSYS, 1, g4, key=vol),
+        *_serve(EU, "recsys-ranker-prod", "20240610", TORCH, RECSYS, 4, g4, key=vol, capture=ce_kms,
+                extra=(Variant("recsys-ranker-canary-20240612", 1, g4, name="canary", weight=0.1),)),
+        *_serve(EU, "recsys-candidate-gen", "20240415", TORCH, RECSYS, 2, m52, key=legacy),
+        *_serve(EU, "demand-forecast-prod", "20240501", XGB, FCST, key="alias/nw-ml-volumes", capture=ce_kms,
+                vpc=True, iso=True),
+        *_serve(EU, "demand-forecast-staging", "20240501", XGB, FCST, mb=3072),
+        *_serve(EU, "llm-support-summarizer", "20240620", TGI, NOTEBOOK, 2, g12, key=legacy, capture=llm,
+                env=_SUMMARIZER_ENV),
+        *_serve(EU, "llm-support-summarizer-canary", "20240701", TGI, NOTEBOOK, 1, g12, key=legacy,
+                capture=Capture(llm.bucket, legacy, 100)),
+        *_serve(EU, "search-query-embedder", "20240522", HF, NOTEBOOK, mb=6144),
+        *_serve(EU, "price-elasticity-api", "20240318", SKL, FCST, 1, "ml.c5.large", capture=ce_kms),
+        *_serve(EU, "image-moderation-prod", "20240405", TORCH, NOTEBOOK, 2, "ml.g4dn.xlarge", key=vol,
+                capture=ce),
+        *_serve(EU, "customer-ltv-scorer", "20240228", XGB, CHURN, 2, m5l, vpc=True),
+        *_serve(EU, "sentiment-classifier-dev", "20240611", HF, NOTEBOOK, mb=2048),
+        *_serve(EU, "returns-propensity-prod", "20240509", XGB, CHURN, key=vol, capture=ce_kms, vpc=True,
+                iso=True),
+        *_serve(EU, "address-normaliser", "20240130", SKL, FCST, mb=1024),
+        *_serve(US, "churn-predictor-prod-us", "20240514", XGB, CHURN, key=vol, capture=cu_kms, vpc=True,
+                iso=True),
+        *_serve(US, "fraud-scoring-v3-us", "20240602", XGB, FRAUD, 3, "ml.c5.2xlarge", key=vol,
+                capture=cu_kms, vpc=True, iso=True),
+        *_serve(US, "recsys-ranker-canary-us", "20240612", TORCH, RECSYS, 1, g4),
+        *_serve(US, "recsys-ranker-prod-us", "20240610", TORCH, RECSYS, 2, g4, capture=cu),
+        *_serve(US, "recsys-ranker-ab-test", "20240320", TORCH, RECSYS, 2, g4, key=vol, endpoint=False,
+                extra=(Variant("recsys-ranker-canary-us-20240612", 1, g4, name="challenger", weight=0.2),)),
+        *_serve(US, "demand-forecast-prod-us", "20240501", XGB, FCST, key=vol, vpc=True),
+        *_serve(US, "demand-forecast-staging-us", "20240501", XGB, FCST, mb=3072),
+        *_serve(US, "llm-support-summarizer-us", "20240620", TGI, NOTEBOOK, 1, g12, capture=cu),
+        *_serve(US, "search-query-embedder-us", "20240522", HF, NOTEBOOK, mb=6144),
+        *_serve(US, "store-traffic-forecast", "20240212", XGB, FCST, 2, m5l),
+        *_serve(US, "basket-completion-prod", "20240520", TORCH, RECSYS, 2, m52, key=vol, vpc=True,
+                capture=Capture(cu.bucket, "alias/nw-ml-capture")),
+        *_serve(US, "basket-completion-staging", "20240520", TORCH, RECSYS, 1, m5l),
+        *_serve(US, "delivery-eta-predictor", "20240425", XGB, FCST, 2, "ml.c5.xlarge", key=vol,
+                capture=cu_kms, vpc=True, iso=True),
+        *_serve(US, "price-elasticity-api-us", "20240318", SKL, FCST, 1, "ml.c5.large"),
+    ]
+    return EstateSpec(
+        regions=(EU, US), roles=_ROLES, keys=_KEYS, buckets=_BUCKETS,
+        models=tuple(i for i in items if isinstance(i, ModelSpec)),
+        configs=tuple(i for i in items if isinstance(i, ConfigSpec)),
+        endpoints=tuple(i for i in items if isinstance(i, EndpointSpec)),
+        tags={"team": "data-science", "cost-center": "CC-4410", "managed-by": "terraform",
+              "owner": "@ds-platform-oncall"})  # "@..." is valid in AWS tags, and a CSV formula trigger
