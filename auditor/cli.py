@@ -17,9 +17,14 @@ import click
 from auditor import __version__
 from auditor.errors import AuditorError, ConfigError
 from auditor.model import ScanResult, Severity, Status
+from auditor.runner import CollectFn
 
 FORMATS = ("json", "html")
+CREDENTIALS = ("default", "cli", "managed-identity", "workload-identity", "environment")
+
 DEFAULT_FORMATS = ("json", "html")
+CREDENTIALS = ("default", "cli", "managed-identity", "workload-identity", "environment")
+
 SEVERITIES = tuple(s.value for s in Severity)
 
 
@@ -84,21 +89,75 @@ def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], quiet: bo
     sys.exit(result.exit_code())
 
 
+def _aws_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--profile", help="AWS profile from the shared config (default: the standard chain).")(f)
+    return click.option("--region", "regions", multiple=True, help="AWS region to scan (repeatable). Default: "
+                        "every enabled region where SageMaker is offered.")(f)
+
+
+def _azure_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--arm-endpoint", envvar="AUDITOR_ARM_ENDPOINT",
+                     help="Resource Manager endpoint (sovereign clouds, Azure Stack, a local test server); "
+                          "also AUDITOR_ARM_ENDPOINT.")(f)
+    f = click.option("--credential", type=click.Choice(CREDENTIALS), default="default", show_default=True,
+                     help="How azure-identity authenticates.")(f)
+    return click.option("--subscription", "subscriptions", multiple=True,
+                        help="Subscription id to scan (repeatable). Default: every subscription the credential "
+                             "sees.")(f)
+
+
+def _aws_collector(regions: tuple[str, ...], profile: str | None) -> CollectFn:
+    from auditor.collect_aws import AwsOptions, collect_aws
+
+    return lambda progress: collect_aws(AwsOptions(regions=regions, profile=profile), progress)
+
+
+def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None) -> CollectFn:
+    from auditor.collect_azure import AzureOptions, collect_azure
+
+    options = AzureOptions(subscriptions=subscriptions, credential=credential, arm_endpoint=arm_endpoint)
+    return lambda progress: collect_azure(options, progress)
+
+
 @scan.command("aws")
-@click.option("--region", "regions", multiple=True, help="Region to scan (repeatable). Default: every "
-              "enabled region where SageMaker is offered.")
-@click.option("--profile", help="AWS profile from the shared config (default: the standard chain).")
+@_aws_options
 @_common_scan_options
 def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, formats: tuple[str, ...],
              waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
-    """Scan AWS SageMaker endpoints, configs, models and what they use."""
-    from auditor.collect_aws import AwsOptions, collect_aws
+    """Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use."""
     from auditor.runner import scan_with
 
-    result = scan_with(
-        "aws", lambda progress: collect_aws(AwsOptions(regions=regions, profile=profile), progress),
-        waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet,
-    )
+    result = scan_with({"aws": _aws_collector(regions, profile)}, waivers_file=waivers_file,
+                       fail_on=Severity(fail_on), quiet=quiet)
+    _finish(result, out_dir, formats, quiet)
+
+
+@scan.command("azure")
+@_azure_options
+@_common_scan_options
+def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None, out_dir: Path,
+               formats: tuple[str, ...], waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
+    """Scan Azure Machine Learning workspaces, endpoints, deployments and identities."""
+    from auditor.runner import scan_with
+
+    result = scan_with({"azure": _azure_collector(subscriptions, credential, arm_endpoint)},
+                       waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet)
+    _finish(result, out_dir, formats, quiet)
+
+
+@scan.command("all")
+@_aws_options
+@_azure_options
+@_common_scan_options
+def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple[str, ...], credential: str,
+             arm_endpoint: str | None, out_dir: Path, formats: tuple[str, ...], waivers_file: Path | None,
+             fail_on: str, quiet: bool) -> None:
+    """Scan AWS and Azure into one report."""
+    from auditor.runner import scan_with
+
+    result = scan_with({"aws": _aws_collector(regions, profile),
+                        "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
+                       waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -172,12 +231,12 @@ def rules_show(rule_id: str) -> None:
 
 
 @cli.command()
-@click.argument("provider", type=click.Choice(["aws"]))
+@click.argument("provider", type=click.Choice(["aws", "azure"]))
 def permissions(provider: str) -> None:
-    """Print the least-privilege read-only policy the scan needs."""
-    from auditor.permissions import aws_policy
+    """Print the least-privilege read-only IAM policy (aws) or custom role (azure) the scan needs."""
+    from auditor.permissions import aws_policy, azure_role
 
-    click.echo(json.dumps(aws_policy(), indent=2))
+    click.echo(json.dumps(aws_policy() if provider == "aws" else azure_role(), indent=2))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

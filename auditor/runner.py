@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,20 +15,22 @@ from auditor.scan import evaluate_inventory, merge, prepare
 CollectFn = Callable[[Progress], Inventory]
 
 
-def scan_with(provider: str, collect: CollectFn, *, waivers_file: Path | None, fail_on: Severity,
+def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None, fail_on: Severity,
               quiet: bool) -> ScanResult:
-    """Validate every user input first, then collect with a progress bar, then evaluate."""
+    """Validate every user input first, then collect each provider with a progress bar, then evaluate."""
     inputs = prepare(load_catalog(), waivers_file, fail_on)
     started = datetime.now(UTC)
-    if wants_progress(quiet):
-        bar = TerminalProgress(f"scanning {provider}")
-        try:
-            inventory = collect(bar)
-        finally:
-            bar.close()
-    else:
-        inventory = collect(NoProgress())
-    return evaluate_inventory(inputs, merge([inventory]), started)
+    inventories = []
+    for provider, collect in collectors.items():
+        if wants_progress(quiet):
+            bar = TerminalProgress(f"scanning {provider}")
+            try:
+                inventories.append(collect(bar))
+            finally:
+                bar.close()
+        else:
+            inventories.append(collect(NoProgress()))
+    return evaluate_inventory(inputs, merge(inventories), started)
 
 
 def run_demo(fail_on: Severity, quiet: bool) -> ScanResult:
@@ -45,6 +47,6 @@ def run_demo(fail_on: Severity, quiet: bool) -> ScanResult:
     with running_moto() as endpoint, aws_environment(endpoint):
         estate = seed_demo_estate(endpoint)
         return scan_with(
-            "demo", lambda p: collect_aws(AwsOptions(regions=tuple(estate.regions)), p),
+            {"demo aws": lambda p: collect_aws(AwsOptions(regions=tuple(estate.regions)), p)},
             waivers_file=None, fail_on=fail_on, quiet=quiet,
         )

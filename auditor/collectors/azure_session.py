@@ -1,0 +1,363 @@
+"""Azure credentials, the token cache, the Resource Manager endpoint and audience, shared clients, errors.
+
+One credential and one token serve a whole scan: :class:`CachingCredential` sits in front of the
+azure-identity credential, so ``AzureCliCredential`` (which caches nothing) starts ``az`` once per scan
+instead of once per client or thread. Every SDK client is built once (:class:`AzureClients`) and shared by
+all threads, over one HTTP connection pool sized for the scan's workers, with a retry policy that
+survives sustained throttling (10 retries of 429/5xx, honouring ``Retry-After``). TLS trust follows the
+standard ``REQUESTS_CA_BUNDLE`` variable, which azure-core's requests transport reads.
+
+The Azure SDKs are imported inside functions only, so importing this module (for ``PERMISSIONS``)
+works without them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urljoin, urlsplit
+
+from auditor.errors import ConfigError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, TokenCredential
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
+    from azure.mgmt.resource.subscriptions import SubscriptionClient
+    from requests import Session
+
+PERMISSIONS: tuple[str, ...] = (
+    "Microsoft.Resources/subscriptions/read",  # subscription listing, only when no subscription is given
+)
+
+PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
+PUBLIC_SCOPE = "https://management.azure.com/.default"
+ARM_ENDPOINT_ENV = "AUDITOR_ARM_ENDPOINT"
+METADATA_API_VERSION = "2022-09-01"
+CREDENTIAL_KINDS: tuple[str, ...] = ("default", "cli", "managed-identity", "workload-identity", "environment")
+
+RETRY_TOTAL = 10
+RETRY_STATUS = 10  # azure-core's default (3) loses reads at 15 % throttling
+REFRESH_MARGIN_SECONDS = 300
+MAX_REASON = 400
+# A placeholder for the clients' required subscription id: every request they send names its own
+# scope (absolute URLs, role-assignment scopes, role-definition ids), so it never reaches a URL.
+UNUSED_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+_PATH_SAFE = "/:@-._~!$&'()*+,;="
+
+
+def one_line(text: str, limit: int = MAX_REASON) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed Resource Manager call, reduced to what a report may show (never a secret)."""
+
+    operation: str
+    status: int | None
+    code: str
+    message: str
+    kind: str  # "denied" | "throttled" | "not_found" | "unreachable" | "credentials" | "error"
+
+    @property
+    def reason(self) -> str:
+        label = {"denied": "access denied", "throttled": "throttled past retries", "not_found": "not found",
+                 "unreachable": "unreachable", "credentials": "authentication failed"}.get(self.kind, "error")
+        text = f"{label}: {self.operation}"
+        answer = " ".join(part for part in (f"HTTP {self.status}" if self.status else "", self.code) if part)
+        if answer:
+            text += f" returned {answer}"
+        if self.message:
+            text += f": {self.message}"
+        return one_line(text)
+
+
+class AzureCallError(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+def _kind(status: int | None) -> str:
+    if status == 401:
+        return "credentials"
+    if status == 403:
+        return "denied"
+    if status == 404:
+        return "not_found"
+    if status == 429:
+        return "throttled"
+    return "error"
+
+
+def failure_from(operation: str, exc: BaseException) -> Failure | None:
+    """Classify an azure-core error (raised by an SDK operation or a pipeline); None for anything else."""
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        error = exc.error
+        code = str(getattr(error, "code", "") or "") if error is not None else ""
+        message = str(getattr(error, "message", "") or "") if error is not None else ""
+        if not message:
+            message = str(exc.reason or "")
+        return Failure(operation, exc.status_code, code, one_line(message), _kind(exc.status_code))
+    if isinstance(exc, ClientAuthenticationError):  # a token could not be had mid-scan
+        return Failure(operation, None, type(exc).__name__, one_line(str(exc.message or exc)), "credentials")
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return Failure(operation, None, type(exc).__name__, one_line(str(exc.message or exc)), "unreachable")
+    if isinstance(exc, AzureError):
+        return Failure(operation, None, type(exc).__name__, one_line(str(exc.message or exc)), "error")
+    return None
+
+
+def failure_from_response(operation: str, status: int, body: Any, text: str) -> Failure:
+    """A failure from an HTTP answer in the ARM error shape ``{"error": {"code", "message"}}``."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code, message = str(error.get("code") or ""), str(error.get("message") or "")
+    else:
+        code, message = "", text[:200]
+    return Failure(operation, status, code, one_line(message), _kind(status))
+
+
+# --- the token cache ------------------------------------------------------------------------------
+
+
+class CachingCredential:
+    """A thread-safe ``TokenCredential`` caching the tokens of another one.
+
+    A token is reused until five minutes before it expires (for short-lived tokens, until half of
+    their remaining life), so concurrent clients and threads share one token and the wrapped
+    credential is asked once per token lifetime. A request with ``claims`` (a Continuous Access
+    Evaluation challenge) always goes to the wrapped credential.
+    """
+
+    def __init__(self, credential: TokenCredential) -> None:
+        self.wrapped = credential
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[tuple[str, ...], str | None, bool], tuple[AccessToken, float]] = {}
+
+    def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
+                  enable_cae: bool = False, **kwargs: Any) -> AccessToken:
+        key = (tuple(scopes), tenant_id, enable_cae)
+        with self._lock:  # held while fetching: concurrent callers wait for the one fetch
+            cached = self._tokens.get(key)
+            now = time.time()
+            if cached is not None and claims is None and now < cached[1]:
+                return cached[0]
+            extra: dict[str, Any] = dict(kwargs)
+            if claims is not None:
+                extra["claims"] = claims
+            if tenant_id is not None:
+                extra["tenant_id"] = tenant_id
+            if enable_cae:
+                extra["enable_cae"] = True
+            token = self.wrapped.get_token(*scopes, **extra)
+            remaining = token.expires_on - now
+            refresh_at = token.expires_on - REFRESH_MARGIN_SECONDS if remaining > 2 * REFRESH_MARGIN_SECONDS \
+                else now + max(remaining, 0) / 2
+            self._tokens[key] = (token, refresh_at)
+            return token
+
+    def close(self) -> None:
+        close = getattr(self.wrapped, "close", None)
+        if callable(close):
+            close()
+
+
+def make_credential(kind: str) -> TokenCredential:
+    """The azure-identity credential ``--credential`` names; ConfigError for an unknown kind.
+
+    Constructors that find their configuration missing raise ValueError (the caller reports it).
+    """
+    from azure.identity import (
+        AzureCliCredential,
+        DefaultAzureCredential,
+        EnvironmentCredential,
+        ManagedIdentityCredential,
+        WorkloadIdentityCredential,
+    )
+
+    if kind == "default":
+        return DefaultAzureCredential()
+    if kind == "cli":
+        return AzureCliCredential()
+    if kind == "managed-identity":
+        client_id = os.environ.get("AZURE_CLIENT_ID")
+        return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+    if kind == "workload-identity":
+        return WorkloadIdentityCredential()
+    if kind == "environment":
+        return EnvironmentCredential()
+    raise ConfigError(f"unknown credential '{kind}' (choose from {', '.join(CREDENTIAL_KINDS)})",
+                      field="--credential")
+
+
+# --- endpoint and audience ------------------------------------------------------------------------
+
+
+def arm_endpoint(option: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The Resource Manager endpoint: the option, else ``AUDITOR_ARM_ENDPOINT``, else the public cloud."""
+    env = os.environ if environ is None else environ
+    raw = (option or env.get(ARM_ENDPOINT_ENV) or PUBLIC_ARM_ENDPOINT).strip()
+    parts = urlsplit(raw)
+    if parts.scheme.lower() != "https" or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"the Resource Manager endpoint must be an https:// URL without a query, got '{raw}' "
+                          "(bearer tokens are never sent over plain HTTP)", field="--arm-endpoint")
+    return raw.rstrip("/")
+
+
+def is_public_cloud(endpoint: str) -> bool:
+    return (urlsplit(endpoint).hostname or "").lower() == "management.azure.com"
+
+
+def token_scope(endpoint: str, session: Session | None = None) -> str:
+    """The token scope for ``endpoint``: the public cloud's, or the audience its metadata names.
+
+    Another endpoint (a sovereign cloud, Azure Stack) publishes its audiences at
+    ``/metadata/endpoints``; when that cannot be read the scope falls back to ``{endpoint}/.default``.
+    """
+    if is_public_cloud(endpoint):
+        return PUBLIC_SCOPE
+    from azure.core import PipelineClient
+    from azure.core.exceptions import AzureError
+    from azure.core.pipeline.policies import HeadersPolicy, RetryPolicy, UserAgentPolicy
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.core.rest import HttpRequest
+
+    transport = RequestsTransport(session=session, session_owner=False) if session is not None \
+        else RequestsTransport()
+    client: PipelineClient[Any, Any] = PipelineClient(
+        base_url=endpoint, transport=transport,
+        policies=[HeadersPolicy(), UserAgentPolicy(sdk_moniker="auditor"),
+                  RetryPolicy(retry_total=2, retry_backoff_factor=0.2)])
+    url = f"{endpoint}/metadata/endpoints?api-version={METADATA_API_VERSION}"
+    try:
+        response = client.send_request(HttpRequest("GET", url), connection_timeout=10, read_timeout=30)
+        if response.status_code == 200:
+            body = response.json()
+            audiences = body.get("authentication", {}).get("audiences") if isinstance(body, dict) else None
+            if isinstance(audiences, list) and audiences and isinstance(audiences[0], str) and audiences[0]:
+                return f"{audiences[0]}/.default"
+    except (AzureError, ValueError):
+        pass
+    return f"{endpoint}/.default"
+
+
+# --- clients --------------------------------------------------------------------------------------
+
+
+class AzureClients:
+    """The SDK clients of a scan, each built once and shared by every thread.
+
+    ``ml``: azure-mgmt-machinelearningservices, whose pipeline (auth, retry, ARM policies) carries
+    the raw JSON reads; ``authorization``: azure-mgmt-authorization; ``subscriptions``: the
+    subscription listing. All share one credential and one HTTP connection pool.
+    """
+
+    def __init__(self, credential: CachingCredential, endpoint: str, scope: str, session: Session) -> None:
+        from azure.core.pipeline.transport import RequestsTransport
+        from azure.mgmt.authorization import AuthorizationManagementClient
+        from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
+        from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+        self.endpoint = endpoint
+        self.scope = scope
+        self.credential = credential
+        self._session = session
+
+        def options() -> dict[str, Any]:
+            return {"base_url": endpoint, "credential_scopes": [scope], "retry_total": RETRY_TOTAL,
+                    "retry_status": RETRY_STATUS,
+                    "transport": RequestsTransport(session=session, session_owner=False)}
+
+        self.ml: MachineLearningServicesMgmtClient = MachineLearningServicesMgmtClient(
+            credential, UNUSED_SUBSCRIPTION, **options())
+        self.authorization: AuthorizationManagementClient = AuthorizationManagementClient(
+            credential, UNUSED_SUBSCRIPTION, **options())
+        self.subscriptions: SubscriptionClient = SubscriptionClient(credential, **options())
+
+    def url(self, path: str, api_version: str) -> str:
+        """The absolute URL of ``path`` (a resource id or collection path) at ``api_version``."""
+        return f"{self.endpoint}{quote(path, safe=_PATH_SAFE)}?api-version={api_version}"
+
+    def get_json(self, url: str, operation: str) -> Any:
+        """GET an absolute URL through the ML client's pipeline; the JSON body, or AzureCallError."""
+        from azure.core.rest import HttpRequest
+
+        # The generated client formats the URL as a template: keep literal braces out of it.
+        safe_url = url.replace("{", "%7B").replace("}", "%7D")
+        try:
+            response = self.ml._send_request(HttpRequest("GET", safe_url))
+        except Exception as exc:
+            failure = failure_from(operation, exc)
+            if failure is None:
+                raise
+            raise AzureCallError(failure) from exc
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        if response.status_code != 200:
+            raise AzureCallError(failure_from_response(operation, response.status_code, body, response.text()))
+        if not isinstance(body, dict):
+            raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer is not a JSON object",
+                                         "error"))
+        return body
+
+    def list_pages(self, path: str, api_version: str, operation: str) -> Iterator[list[dict[str, Any]]]:
+        """Pages of a collection list, following every ``nextLink``; AzureCallError on failure."""
+        url: str | None = self.url(path, api_version)
+        seen: set[str] = set()
+        while url:
+            seen.add(url)
+            body = self.get_json(url, operation)
+            items = body.get("value")
+            if not isinstance(items, list):
+                raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer has no 'value' list",
+                                             "error"))
+            yield [item for item in items if isinstance(item, dict)]
+            link = body.get("nextLink")
+            url = urljoin(self.endpoint + "/", link) if isinstance(link, str) and link else None
+            if url is not None and url in seen:
+                raise AzureCallError(Failure(operation, 200, "InvalidNextLink",
+                                             "the service repeated a nextLink it had already answered", "error"))
+
+    def close(self) -> None:
+        for client in (self.ml, self.authorization, self.subscriptions):
+            client.close()
+        self._session.close()
+
+
+def make_session(max_workers: int) -> Session:
+    """One requests session whose connection pool holds a connection per worker.
+
+    Retries stay with azure-core's RetryPolicy (urllib3's are off, as azure-core sets them); the
+    session trusts the environment (``REQUESTS_CA_BUNDLE``, proxies) like azure-core's own.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    session = requests.Session()
+    session.trust_env = True
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(max_workers, 10),
+                          max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

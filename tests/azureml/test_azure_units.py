@@ -1,0 +1,83 @@
+"""Pure helpers of the Azure collectors: scope levels, redaction, identities, environment variables, permissions."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor import collect_azure
+from auditor.collectors import azure_ml, azure_ml_endpoints, azure_roles, azure_session
+from auditor.collectors.azure_ml_endpoints import REDACTED, endpoint_principals, environment_variables, redact
+from auditor.collectors.azure_roles import scope_level
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000001"
+
+
+@pytest.mark.parametrize(("scope", "level"), [
+    (SUB, "subscription"),
+    (SUB.upper() + "/", "subscription"),
+    (f"{SUB}/resourceGroups/rg", "resource_group"),
+    (f"{SUB}/resourcegroups/rg/providers/Microsoft.Storage/storageAccounts/s", "resource"),
+    (f"{SUB}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/onlineEndpoints/e", "resource"),
+    ("/providers/Microsoft.Management/managementGroups/root-mg", "management_group"),
+    ("/", "root"),
+])
+def test_scope_level(scope: str, level: str) -> None:
+    assert scope_level(scope) == level
+
+
+def test_redact_keeps_the_document_and_drops_secret_values() -> None:
+    document = {
+        "id": "x", "name": "n", "tags": {"note": "AccountKey=" + "A" * 40},
+        "properties": {
+            "authEnabled": True, "disableLocalAuth": False, "sslKey": "", "password": None,
+            "sslConfiguration": {"status": "Enabled", "cert": "PUBLIC", "key": "-----BEGIN PRIVATE KEY-----..."},
+            "administratorAccount": {"username": "azureuser", "password": "p@ss", "privateKeyData": "k"},
+            "environmentVariables": {"A": "plain", "B": None, "C": ""},
+            "customServices": [{"environmentVariables": {"T": {"type": "local", "value": "v"}}}],
+            "description": "https://user:hunter22@example.com/path",
+            "count": 3,
+        },
+    }
+    out = redact(document)
+    props = out["properties"]
+    assert props["authEnabled"] is True and props["disableLocalAuth"] is False and props["count"] == 3
+    assert props["sslKey"] == "" and props["password"] is None  # nothing to hide: shape kept
+    assert props["sslConfiguration"] == {"status": "Enabled", "cert": "PUBLIC", "key": REDACTED}
+    assert props["administratorAccount"] == {"username": "azureuser", "password": REDACTED,
+                                             "privateKeyData": REDACTED}
+    assert props["environmentVariables"] == {"A": REDACTED, "B": None, "C": REDACTED}
+    assert props["customServices"][0]["environmentVariables"] == {"T": {"type": "local", "value": REDACTED}}
+    assert props["description"] == REDACTED and out["tags"] == {"note": REDACTED}
+    assert document["properties"]["environmentVariables"]["A"] == "plain"  # the input is not changed
+
+
+def test_endpoint_principals() -> None:
+    assert endpoint_principals({}) == ([], None)
+    assert endpoint_principals({"identity": {"type": "None"}}) == ([], None)
+    both = {"identity": {"type": "SystemAssigned, UserAssigned", "principalId": "s",
+                         "userAssignedIdentities": {"/b": {"principalId": "u2"}, "/a": {"principalId": "u1"},
+                                                    "/c": {"principalId": "s"}}}}
+    assert endpoint_principals(both) == (["s", "u1", "u2"], None)
+    principals, missing = endpoint_principals({"identity": {"type": "SystemAssigned,UserAssigned",
+                                                            "userAssignedIdentities": {"/a": {}}}})
+    assert principals == [] and missing is not None
+    assert "system-assigned" in missing and "/a" in missing
+
+
+def test_environment_variables_keep_names_and_kinds_only() -> None:
+    sas = "https://a.blob.core.windows.net/c?sv=1&sig=" + "x" * 20
+    document = {"properties": {"environmentVariables": {"Z": sas, "A": None, "M": "1"}}}
+    assert environment_variables(document) == [
+        {"name": "A", "has_value": False, "secret_kinds": []},
+        {"name": "M", "has_value": True, "secret_kinds": []},
+        {"name": "Z", "has_value": True, "secret_kinds": ["sas_token"]}]
+    assert environment_variables({"properties": {}}) == []
+    assert environment_variables({}) == []
+
+
+def test_permissions_are_the_union_of_the_collectors() -> None:
+    union = set(azure_session.PERMISSIONS) | set(azure_ml.PERMISSIONS) | set(azure_roles.PERMISSIONS)
+    assert set(azure_ml_endpoints.PERMISSIONS) <= set(azure_ml.PERMISSIONS)
+    assert tuple(sorted(union)) == collect_azure.PERMISSIONS
+    assert len(collect_azure.PERMISSIONS) == 9
+    assert all(p.endswith("/read") for p in collect_azure.PERMISSIONS)
