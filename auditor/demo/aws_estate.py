@@ -199,7 +199,7 @@ class _Seeder:
         self.url, self.spec, self.workers = endpoint_url, spec, workers
         session = boto3.session.Session()
         config = Config(max_pool_connections=workers, retries={"mode": "standard", "total_max_attempts": 3})
-        self._clients = {(service, region): session.client(service, region_name=region,
+        self._clients: dict[tuple[str, str], Any] = {(service, region): session.client(service, region_name=region,
                                                            endpoint_url=endpoint_url, config=config)
                          for service in ("sagemaker", "kms", "s3") for region in spec.regions}
         self._clients["iam", "global"] = session.client("iam", region_name=spec.regions[0],
