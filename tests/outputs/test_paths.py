@@ -12,14 +12,25 @@ from auditor.paths import DataDirNotFound, reports_dir, rules_dir, schemas_dir
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_source_checkout_uses_the_repository_directories() -> None:
-    assert rules_dir() == REPO / "rules"
-    assert reports_dir() == REPO / "reports"
-    assert (reports_dir() / "report.html.j2").is_file()
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_the_data_in_use_is_the_repository_data() -> None:
+    """Editable checkout or installed wheel (as in CI): the catalog and templates are complete copies."""
+    installed = Path(paths.__file__).resolve().parent
+    if installed.parent == REPO:  # a source checkout uses the repository directories themselves
+        assert rules_dir() == REPO / "rules"
+        assert reports_dir() == REPO / "reports"
+    else:  # an installed wheel carries them as package data
+        assert rules_dir() == installed / "_data" / "rules"
+        assert reports_dir() == installed / "_data" / "reports"
+    assert _files(rules_dir()) == _files(REPO / "rules")
+    assert _files(reports_dir()) == _files(REPO / "reports")
 
 
 def test_schemas_live_in_the_package() -> None:
-    assert schemas_dir() == REPO / "auditor" / "schemas"
+    assert schemas_dir() == Path(paths.__file__).resolve().parent / "schemas"
     assert (schemas_dir() / "findings.schema.json").is_file()
 
 
