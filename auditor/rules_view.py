@@ -9,20 +9,10 @@ from auditor.model import Rule
 
 
 def rule_summary(rule: Rule) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "title": rule.title,
-        "severity": rule.severity.value,
-        "provider": rule.provider,
-        "resource_type": rule.resource_type,
-        "rationale": rule.rationale,
-        "remediation": {"guidance": rule.remediation.guidance, "automatic": rule.remediation.automatic},
-        "anchors": list(rule.anchors),
-        "frameworks": [{"framework": f.framework, "control": f.control} for f in rule.frameworks],
-        "references": list(rule.references),
-        "params": dict(rule.params),
-        "source": rule.source,
-    }
+    """The rule's published metadata (as in findings.json) plus its parameters and source file."""
+    from auditor.outputs.findings_json import rule_document
+
+    return {**rule_document(rule), "params": dict(rule.params), "source": rule.source}
 
 
 def rule_details(rule: Rule) -> str:

@@ -113,7 +113,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "expired": [w.as_written() for w in sorted(result.expired_waivers, key=lambda w: w.index)],
             "unused": [w.as_written() for w in sorted(result.unused_waivers, key=lambda w: w.index)],
         },
-        "rules": {rule_id: _rule_doc(rule) for rule_id, rule in sorted(rules.items())},
+        "rules": {rule_id: rule_document(rule) for rule_id, rule in sorted(rules.items())},
         "findings": finding_docs,
         "inventory": [_inventory_doc(r) for r in sorted(result.resources, key=lambda r: (r.type, r.id))],
     }
@@ -247,7 +247,8 @@ def _finding_doc(f: Finding, rule: Rule, gating: bool) -> dict[str, Any]:
     return doc
 
 
-def _rule_doc(rule: Rule) -> dict[str, Any]:
+def rule_document(rule: Rule) -> dict[str, Any]:
+    """A rule's metadata as findings.json and `auditor rules list --format json` publish it."""
     return {
         "id": rule.id,
         "title": rule.title,
