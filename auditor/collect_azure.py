@@ -3,8 +3,10 @@
 Workspaces of every subscription asked for (or every subscription the credential can list), and
 under each workspace its computes, online endpoints with their deployments, serverless endpoints and
 v1 web services; the role assignments of every online endpoint's managed identities, with role
-names. Documents are the raw Resource Manager JSON (see :mod:`auditor.collectors.azure_ml` for the
-SDK decision), with secret values redacted.
+names; the API Management services of the same subscriptions with their APIs, backends, products and
+policies (:mod:`auditor.collectors.azure_apim`), each API linked to the model endpoints it fronts
+(:func:`auditor.collectors.azure_apim_links.link_gateways`). Documents are the raw Resource Manager JSON
+(see :mod:`auditor.collectors.azure_ml` for the SDK decision), with secret values redacted.
 
 One credential and one token serve the scan (a thread-safe cache in front of the azure-identity
 credential), each SDK client is built once and shared, and one bounded pool runs the work with a
@@ -22,7 +24,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from auditor.collect_aws import CollectionSetupError
-from auditor.collectors import TaskPool, azure_ml, azure_roles, azure_session
+from auditor.collectors import TaskPool, azure_apim, azure_ml, azure_roles, azure_session
+from auditor.collectors.azure_apim import ApimClient, ApimSubscription
+from auditor.collectors.azure_apim_links import link_gateways
 from auditor.collectors.azure_ml import RESOURCE_TYPES, WORKSPACES_SERVICE, MlSubscription
 from auditor.collectors.azure_roles import RoleCollector
 from auditor.collectors.azure_session import (
@@ -43,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["PERMISSIONS", "AzureOptions", "collect_azure"]
 
 PERMISSIONS: tuple[str, ...] = tuple(sorted(set().union(
-    azure_session.PERMISSIONS, azure_ml.PERMISSIONS, azure_roles.PERMISSIONS,
+    azure_session.PERMISSIONS, azure_ml.PERMISSIONS, azure_roles.PERMISSIONS, azure_apim.PERMISSIONS,
 )))
 
 _HINTS = {
@@ -86,14 +90,18 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
     owned = credential is None
     cache: CachingCredential | None = None
     clients: AzureClients | None = None
+    apim: ApimClient | None = None
     try:
         scope = azure_session.token_scope(endpoint, session)
         kind = options.credential if credential is None else type(credential).__name__
         cache = CachingCredential(credential if credential is not None else _make_credential(options.credential))
         _first_token(cache, scope, kind)
         clients = AzureClients(cache, endpoint, scope, session)
-        return _scan(clients, asked, options.max_workers, progress)
+        apim = ApimClient(clients, session)
+        return _scan(clients, apim, asked, options.max_workers, progress)
     finally:
+        if apim is not None:
+            apim.close()
         if clients is not None:
             clients.close()
         else:
@@ -140,12 +148,13 @@ def _list_subscriptions(clients: AzureClients) -> tuple[str, ...]:
 
 
 def _listing_failed(reason: str) -> Inventory:
-    row = CoverageRow("azure", "*", "*", WORKSPACES_SERVICE, "/subscriptions", RESOURCE_TYPES, 0,
+    row = CoverageRow("azure", "*", "*", WORKSPACES_SERVICE, "/subscriptions",
+                      RESOURCE_TYPES + azure_apim.RESOURCE_TYPES, 0,
                       one_line(f"cannot list subscriptions: {reason}; pass --subscription", 1000))
     return Inventory(resources=(), coverage=(row,), scopes=("azure:*",))
 
 
-def _scan(clients: AzureClients, asked: tuple[str, ...], max_workers: int,
+def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_workers: int,
           progress: Progress | None) -> Inventory:
     subscriptions = asked
     if not subscriptions:
@@ -158,7 +167,9 @@ def _scan(clients: AzureClients, asked: tuple[str, ...], max_workers: int,
 
     pool = TaskPool(max_workers, progress)
     roles = RoleCollector(clients, pool)
-    scanners = [MlSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
+    scanners: list[MlSubscription | ApimSubscription] = [
+        MlSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
+    scanners += [ApimSubscription(subscription, apim, pool) for subscription in subscriptions]
     try:
         for scanner in scanners:
             scanner.start()
@@ -171,9 +182,9 @@ def _scan(clients: AzureClients, asked: tuple[str, ...], max_workers: int,
         found = scanner.resources()
         resources.extend(found)
         coverage.extend(scanner.coverage(found))
-    return Inventory(
+    return link_gateways(Inventory(
         resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
         coverage=tuple(sorted(coverage, key=lambda c: (c.service, c.account, c.scope_id.lower()))),
         scopes=tuple(f"azure:{subscription}" for subscription in subscriptions),
-    )
+    ))
 

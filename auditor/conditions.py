@@ -8,7 +8,9 @@ A condition is a mapping, parsed once when the catalog loads:
     {path: properties.publicNetworkAccess, op: eq, value: Disabled, on_missing: fail}
     {all: [...]}, {any: [...]}, {not: {...}}
 
-``path`` is a JMESPath expression over the resource's own API document. Value operators
+``path`` is a JMESPath expression over the resource's own API document; a path that starts with
+``related.`` reads what the collector derived instead (``related.fronts``: the model endpoints an
+API Management API routes to). Value operators
 (eq, in, gte, ...) raise MissingData when the path resolves to nothing: a missing field is
 never silently a PASS or a FAIL, unless the rule says ``on_missing: fail`` because the service
 documents absence as the non-compliant default (Azure's ``publicNetworkAccess`` is Enabled
@@ -116,7 +118,8 @@ class _Test:
 
     def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
         _check_readable(self.path, resource)
-        actual = self.compiled.search(resource.document)
+        root = {"related": resource.related} if _reads_related(self.path) else resource.document
+        actual = self.compiled.search(root)
         evidence = {self.path: actual}
         if self.op in _PRESENCE:
             passed = _PRESENCE[self.op](actual)
@@ -182,12 +185,22 @@ def _resolve(value: Any, params: Mapping[str, Any]) -> Any:
     return value
 
 
+_RELATED_KEY = re.compile(r"^\s*related\.(?:\"([^\"]+)\"|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _reads_related(path: str) -> bool:
+    return _RELATED_KEY.match(path) is not None
+
+
 def _check_readable(path: str, resource: Resource) -> None:
     if "*" in resource.unreadable:
         raise MissingData(f"{resource.type} could not be read: {resource.unreadable['*']}")
-    m = _LEADING_KEY.match(path)
+    related = _RELATED_KEY.match(path)
+    m = related or _LEADING_KEY.match(path)
     if m:
         key = m.group(1) or m.group(2)
+        if related:
+            key = f"related.{key}"
         if key in resource.unreadable:
             raise MissingData(f"'{key}' could not be read: {resource.unreadable[key]}")
 

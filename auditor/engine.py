@@ -68,6 +68,9 @@ def evaluate_one(rule: Rule, resource: Resource, inventory: Inventory,
         reason = f"{type(e).__name__}: {e}"
         return _finding(rule, resource, Status.ERROR,
                         f"Rule failed during {stage} on {resource.name}: {reason}.", {"error": reason})
+    if not verdict.applicable:
+        msg = _message(rule, "not_applicable", resource, verdict.message)
+        return _finding(rule, resource, Status.NOT_APPLICABLE, msg, verdict.evidence)
     if verdict.passed:
         return _finding(rule, resource, Status.PASS, _message(rule, "pass", resource, verdict.message),
                         verdict.evidence)

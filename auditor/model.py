@@ -129,11 +129,16 @@ class Remediation:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What a condition or check decides: pass or fail, with the values that decided it."""
+    """What a condition or check decides: pass or fail, with the values that decided it.
+
+    A Python check may also find that the rule does not apply to the resource (``applicable``
+    False): the finding is NOT_APPLICABLE, for cases an ``applies_when`` condition cannot express.
+    """
 
     passed: bool
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    applicable: bool = True
 
 
 class Condition(Protocol):

@@ -1,14 +1,15 @@
 """Rule cases: a resource document and the status a rule must give it, like a unit test for policy.
 
 A case file (YAML) holds ``rule: <id>`` and ``cases: [{name, expect, document, related?,
-unreadable?, inventory?}]``; ``inventory`` lists other resources a Python check may look up.
+unreadable?, inventory?, params?}]``; ``inventory`` lists other resources a Python check may look
+up, ``params`` overrides rule parameters for that case.
 The shipped catalog's cases live in tests/fixtures/rule_cases/.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ class RuleCase:
     inventory: Inventory
     file: str
     line: int | None
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ def parse_cases(doc: LocatedYaml, rules: Mapping[str, Rule]) -> list[RuleCase]:
             raise doc.error(f"'expect' must be one of {sorted(_STATUSES)}", ["cases", i, "expect"])
         if not isinstance(case.get("name"), str):
             raise doc.error("'name' is required", ["cases", i, "name"])
+        params = case.get("params") or {}
+        if not isinstance(params, dict) or set(params) - set(rule.params):
+            raise doc.error(f"'params' may only set the rule's parameters {sorted(rule.params)}",
+                            ["cases", i, "params"])
         resource = _resource(case, rule.resource_type, rule.provider, f"case-{i}")
         others = tuple(_resource(o, str(o.get("type", "")), rule.provider, f"other-{j}")
                        for j, o in enumerate(case.get("inventory") or []))
@@ -82,7 +88,7 @@ def parse_cases(doc: LocatedYaml, rules: Mapping[str, Rule]) -> list[RuleCase]:
                                (rule.resource_type,), 1)
         out.append(RuleCase(rule_id, case["name"], Status(case["expect"]), resource,
                             Inventory((resource, *others), (coverage,)), doc.file,
-                            doc.line_of(["cases", i])))
+                            doc.line_of(["cases", i]), dict(params)))
     return out
 
 
@@ -91,4 +97,7 @@ def load_cases(path: Path, rules: Mapping[str, Rule]) -> list[RuleCase]:
 
 
 def run_case(case: RuleCase, rules: Mapping[str, Rule]) -> CaseResult:
-    return CaseResult(case, evaluate_one(rules[case.rule_id], case.resource, case.inventory))
+    rule = rules[case.rule_id]
+    if case.params:
+        rule = replace(rule, params={**rule.params, **case.params})
+    return CaseResult(case, evaluate_one(rule, case.resource, case.inventory))

@@ -30,7 +30,10 @@ def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None,
                 bar.close()
         else:
             inventories.append(collect(NoProgress()))
-    return evaluate_inventory(inputs, merge(inventories), started)
+    # Gateways link to the endpoints they front across clouds (an APIM API in front of SageMaker).
+    from auditor.collectors.azure_apim_links import link_gateways
+
+    return evaluate_inventory(inputs, link_gateways(merge(inventories)), started)
 
 
 def run_demo(fail_on: Severity, quiet: bool) -> ScanResult:

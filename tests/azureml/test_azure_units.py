@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from auditor import collect_azure
-from auditor.collectors import azure_ml, azure_ml_endpoints, azure_roles, azure_session
+from auditor.collectors import azure_apim, azure_ml, azure_ml_endpoints, azure_roles, azure_session
 from auditor.collectors.azure_ml_endpoints import REDACTED, endpoint_principals, environment_variables, redact
 from auditor.collectors.azure_roles import scope_level
 
@@ -76,8 +76,9 @@ def test_environment_variables_keep_names_and_kinds_only() -> None:
 
 
 def test_permissions_are_the_union_of_the_collectors() -> None:
-    union = set(azure_session.PERMISSIONS) | set(azure_ml.PERMISSIONS) | set(azure_roles.PERMISSIONS)
+    union = (set(azure_session.PERMISSIONS) | set(azure_ml.PERMISSIONS) | set(azure_roles.PERMISSIONS)
+             | set(azure_apim.PERMISSIONS))
     assert set(azure_ml_endpoints.PERMISSIONS) <= set(azure_ml.PERMISSIONS)
     assert tuple(sorted(union)) == collect_azure.PERMISSIONS
-    assert len(collect_azure.PERMISSIONS) == 9
+    assert len(collect_azure.PERMISSIONS) == 9 + len(azure_apim.PERMISSIONS)
     assert all(p.endswith("/read") for p in collect_azure.PERMISSIONS)

@@ -60,6 +60,17 @@ def test_on_missing_fail_makes_absence_a_fail_with_evidence():
         cond.evaluate(res({}, {"p": "AuthorizationFailed"}), {})
 
 
+def test_related_paths_read_what_the_collector_derived():
+    r = Resource(id="r", type="azure.apim.api", provider="azure", account="1", region="r", name="n",
+                 document={"related": "not this"}, related={"fronts": [{"name": "scorer"}]})
+    assert compile_condition({"path": "related.fronts", "op": "not_empty"}).evaluate(r, {}).passed
+    assert compile_condition({"path": "related.fronts[0].name", "op": "eq", "value": "scorer"}).evaluate(r, {}).passed
+    unread = Resource(id="r", type="t", provider="azure", account="1", region="r", name="n", document={},
+                      unreadable={"related.fronts": "policy XML could not be parsed"})
+    with pytest.raises(MissingData, match="policy XML"):
+        compile_condition({"path": "related.fronts", "op": "not_empty"}).evaluate(unread, {})
+
+
 def test_unreadable_key_is_missing_data_with_the_reason():
     cond = compile_condition({"path": "Key.Sub", "op": "absent"})
     with pytest.raises(MissingData, match="AccessDenied"):
