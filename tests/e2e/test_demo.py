@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from auditor.catalog import load_catalog
+from auditor.demo.azure_estate import ACCOUNT_KEY, HOSTILE_TAG, SAS_SIGNATURE, seed_azure_demo
 from auditor.paths import schemas_dir
 
 from .helpers import Run, fake_aws_env, run_auditor
@@ -44,6 +45,35 @@ def test_every_aws_rule_has_pass_and_fail_and_na_where_it_can(demo):
         assert "ERROR" not in statuses, rule.id
 
 
+def test_demo_covers_both_clouds_with_no_error(demo):
+    doc = demo.findings()
+    assert {f["provider"] for f in doc["findings"]} == {"aws", "azure"}
+    assert {row["provider"] for row in doc["coverage"]} == {"aws", "azure"}
+    assert not [f for f in doc["findings"] if f["status"] == "ERROR"]
+    azure = seed_azure_demo()
+    assert [s for s in doc["scan"]["scopes"] if s.startswith("azure:")] == [f"azure:{s}" for s in azure.subscriptions]
+
+
+def test_every_azure_ml_rule_has_its_pass_fail_and_na_and_every_verdict_is_the_seeded_one(demo):
+    findings = demo.findings()["findings"]
+    got = {(f["rule_id"], f["resource_id"]): f["status"] for f in findings if f["provider"] == "azure"}
+    assert got == dict(seed_azure_demo().expected)
+    rules = [r for r in load_catalog(providers=("azure",)).values() if r.id.startswith("azure.ml.")]
+    assert len(rules) == 16
+    for rule in rules:
+        statuses = {status for (rule_id, _), status in got.items() if rule_id == rule.id}
+        wanted = {"FAIL"} if rule.id == "azure.ml.legacy_service.retired" else {"PASS", "FAIL"}
+        if rule.applies_when is not None:
+            wanted.add("NOT_APPLICABLE")
+        assert statuses == wanted, (rule.id, statuses)
+
+
+def test_no_seeded_azure_secret_reaches_an_output(demo):
+    texts = [demo.stdout, demo.stderr, *(p.read_text() for p in demo.out.iterdir() if p.is_file())]
+    for secret in (*seed_azure_demo().secrets, ACCOUNT_KEY, SAS_SIGNATURE):
+        assert not [t for t in texts if secret in t], secret[:12]
+
+
 def test_demo_scan_is_complete(demo):
     doc = demo.findings()
     assert doc["scan"]["complete"] is True
@@ -70,6 +100,18 @@ def test_hostile_tag_is_shown_escaped_in_the_report(demo):
     assert not [t for t, _ in parser.tags if t in ("img", "script")]
     assert not [a for _, attrs in parser.tags for a in attrs if a.startswith("on")]
     assert any("<img src=x onerror=alert(1)>" in t for t in parser.text), "the hostile text is shown literally"
+
+
+def test_hostile_azure_tag_is_shown_escaped_on_its_endpoint(demo):
+    [(endpoint_id, where, value)] = seed_azure_demo().hostile
+    assert where == "tags.notes" and value == HOSTILE_TAG
+    html = (demo.out / "report.html").read_text()
+    assert HOSTILE_TAG not in html
+    assert "&lt;img src=x onerror=alert(&#39;azure&#39;)&gt;" in html
+    parser = _Collect()
+    parser.feed(html)
+    assert not [t for t, _ in parser.tags if t in ("img", "script")]
+    assert any(HOSTILE_TAG in t for t in parser.text) and endpoint_id in "".join(parser.text)
 
 
 def test_report_rerenders_from_the_findings_file(demo, tmp_path: Path):
