@@ -163,6 +163,9 @@ def report(runs: Sequence[Run]) -> None:
         print(f"{method + ' ' + short:<100}" + "".join(f"{r.calls.get((method, shape), 0):>14}" for r in runs))
 
 
+PROFILE: list[str] = []  # e.g. ["-m", "cProfile", "-o", FILE] to profile the scan child
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoints", type=int, default=1000)
@@ -209,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         def scan(label: str) -> Run:
             out = Path(tmp, label)
             out.mkdir()
-            return run_child(label, [sys.executable, "-m", "auditor", "scan", "azure", "--credential", "cli",
+            return run_child(label, [sys.executable, *PROFILE, "-m", "auditor", "scan", "azure", "--credential", "cli",
                                      "--arm-endpoint", arm.url, *subs, "--out", str(out), "--format", "json",
                                      "--quiet"], env, counter)
 

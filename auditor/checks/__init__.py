@@ -7,6 +7,7 @@ without being imported and imported only when a rule uses them.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Mapping
@@ -21,7 +22,9 @@ class Check(Protocol):
         ...
 
 
+@functools.cache
 def available() -> frozenset[str]:
+    """The check names (module names), listed once: the package's modules do not change at run time."""
     return frozenset(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 

@@ -50,9 +50,9 @@ from auditor.collectors.azure_ml_endpoints import (
     NAMESPACE,
     ONLINE_DEPLOYMENT,
     ONLINE_ENDPOINT,
-    deployment_related,
     endpoint_principals,
     endpoint_related,
+    environment_variables,
     redact,
 )
 from auditor.collectors.azure_ml_endpoints import PERMISSIONS as ENDPOINT_PERMISSIONS
@@ -119,13 +119,17 @@ class _Workspace:
 
 
 def _with_id(doc: dict[str, Any], collection: str) -> tuple[str, dict[str, Any]]:
-    """The document's Resource Manager id (with a leading slash) and the document carrying it."""
+    """The document's Resource Manager id (with a leading slash) and the document, redacted, carrying it.
+
+    Redaction happens here, as each page arrives on a worker thread: secret values are dropped as soon
+    as they are read (nothing downstream ever holds them) and the work overlaps the other lists' I/O.
+    """
     rid = str(doc.get("id") or "")
     if not rid:
         rid = f"{collection}/{doc.get('name') or ''}"
     if not rid.startswith("/"):
         rid = "/" + rid
-    return rid, doc if doc.get("id") == rid else {**doc, "id": rid}
+    return rid, redact(doc if doc.get("id") == rid else {**doc, "id": rid})
 
 
 def _name(doc: Mapping[str, Any], rid: str) -> str:
@@ -223,8 +227,9 @@ class MlSubscription:
 
         def on_page(page: list[dict[str, Any]]) -> None:
             for raw in page:
+                variables = environment_variables(raw)  # names and secret kinds, read before redaction
                 rid, doc = _with_id(raw, path)
-                found.setdefault(rid.lower(), doc)
+                found.setdefault(rid.lower(), {"document": doc, "environment_variables": variables})
 
         reason = self._read_list(path, API_VERSION, f"list deployments of online endpoint {endpoint_name}", on_page)
         with self._lock:
@@ -237,7 +242,7 @@ class MlSubscription:
 
     def _resource(self, resource_type: str, doc: Mapping[str, Any], region: str,
                   related: Mapping[str, Any] | None = None, unreadable: Mapping[str, str] | None = None) -> Resource:
-        document = redact(doc)
+        document = dict(doc)  # redacted when its page arrived (_with_id)
         rid = str(document["id"])
         tags = document.get("tags")
         return Resource(
@@ -259,14 +264,15 @@ class MlSubscription:
             for key, doc in workspace.children[ONLINE_ENDPOINT].items():
                 deployments = workspace.deployments.get(key, {})
                 related, unreadable = endpoint_related(
-                    doc, workspace.id, sorted(str(d["id"]) for d in deployments.values()),
+                    doc, workspace.id, sorted(str(d["document"]["id"]) for d in deployments.values()),
                     workspace.deployment_failures.get(key),
                     lambda principal: self.roles.assignments(self.subscription, principal))
                 endpoint = self._resource(ONLINE_ENDPOINT, doc, region, related, unreadable)
                 out.append(endpoint)
-                out.extend(self._resource(ONLINE_DEPLOYMENT, deployment, endpoint.region,
-                                          deployment_related(deployment, endpoint.id))
-                           for deployment in deployments.values())
+                out.extend(self._resource(ONLINE_DEPLOYMENT, d["document"], endpoint.region,
+                                          {"endpoint": endpoint.id,
+                                           "environment_variables": d["environment_variables"]})
+                           for d in deployments.values())
         return out
 
     def coverage(self, resources: Iterable[Resource]) -> list[CoverageRow]:

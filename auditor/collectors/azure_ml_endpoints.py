@@ -158,7 +158,3 @@ def environment_variables(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"name": str(name), "has_value": value is not None and value != "",
              "secret_kinds": list(secret_kinds(value))}
             for name, value in sorted(variables.items(), key=lambda kv: str(kv[0]))]
-
-
-def deployment_related(document: Mapping[str, Any], endpoint_id: str) -> dict[str, Any]:
-    return {"endpoint": endpoint_id, "environment_variables": environment_variables(document)}
