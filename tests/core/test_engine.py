@@ -96,3 +96,9 @@ def test_finding_ids_are_stable_and_azure_ids_case_insensitive():
     az2 = replace(f1, provider="azure", resource_id="/subscriptions/s/resourcegroups/rg")
     assert az1.id == az2.id
     assert replace(f1, resource_id=f1.resource_id.upper()).id != f1.id  # ARNs are case-sensitive
+
+
+def test_a_lone_surrogate_in_a_resource_id_hashes_instead_of_crashing():
+    from auditor.model import finding_id
+
+    assert len(finding_id("r", "aws", "arn:aws:sagemaker:eu-west-1:1:model/\ud800")) == 32
