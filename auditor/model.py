@@ -7,6 +7,7 @@ convention; nothing downstream of a collector mutates a resource document.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -216,10 +217,14 @@ class Finding:
         return finding_id(self.rule_id, self.provider, self.resource_id)
 
 
+@functools.lru_cache(maxsize=1 << 18)  # outputs ask for every finding's id several times
 def finding_id(rule_id: str, provider: str, resource_id: str) -> str:
-    """Stable across runs. Azure ids compare case-insensitively, so they hash lower-cased."""
+    """Stable across runs. Azure ids compare case-insensitively, so they hash lower-cased.
+
+    ``surrogatepass``: an id read from JSON may hold a lone surrogate; it must hash, not crash the scan.
+    """
     rid = resource_id.lower() if provider == "azure" else resource_id
-    return hashlib.sha256(f"{rule_id}\n{rid}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{rule_id}\n{rid}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
