@@ -19,11 +19,12 @@ from auditor.errors import AuditorError, ConfigError
 from auditor.model import ScanResult, Severity, Status
 from auditor.runner import CollectFn
 
-FORMATS = ("json", "html")
+# The --format names; tests/e2e checks this equals auditor.outputs.formatters() (kept static so that
+# building the command line imports no output module).
+FORMATS = ("json", "html", "sarif", "junit", "markdown", "csv", "ocsf")
 CREDENTIALS = ("default", "cli", "managed-identity", "workload-identity", "environment")
 
 DEFAULT_FORMATS = ("json", "html")
-CREDENTIALS = ("default", "cli", "managed-identity", "workload-identity", "environment")
 
 SEVERITIES = tuple(s.value for s in Severity)
 

@@ -15,7 +15,6 @@ import yaml
 
 from auditor.errors import ConfigError
 
-
 # libyaml's parser when PyYAML was built with it (the wheels are): the pure-Python scanner costs
 # seconds over the whole catalog. Both build the same safe types and carry the same line marks.
 _SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -14,8 +14,13 @@ from typing import Protocol
 
 from auditor.errors import ConfigError
 from auditor.model import ScanResult
+from auditor.outputs.csv import CsvFormatter
 from auditor.outputs.findings_json import JsonFormatter
 from auditor.outputs.html import HtmlFormatter
+from auditor.outputs.junit import JunitFormatter
+from auditor.outputs.markdown import MarkdownFormatter
+from auditor.outputs.ocsf import OcsfFormatter
+from auditor.outputs.sarif import SarifFormatter
 
 
 class Formatter(Protocol):
@@ -29,7 +34,15 @@ class Formatter(Protocol):
 
 def formatters() -> dict[str, Formatter]:
     """Every output format, keyed by its ``--format`` name."""
-    available: list[Formatter] = [JsonFormatter(), HtmlFormatter()]
+    available: list[Formatter] = [
+        JsonFormatter(),
+        HtmlFormatter(),
+        SarifFormatter(),
+        JunitFormatter(),
+        MarkdownFormatter(),
+        CsvFormatter(),
+        OcsfFormatter(),
+    ]
     return {f.name: f for f in available}
 
 

@@ -15,10 +15,15 @@ from auditor.outputs.findings_json import to_document
 
 def test_registry_names_and_files() -> None:
     registry = formatters()
-    assert sorted(registry) == ["html", "json"]
+    assert sorted(registry) == ["csv", "html", "json", "junit", "markdown", "ocsf", "sarif"]
     filenames = {name: f.filename for name, f in registry.items()}
-    assert filenames == {"json": "findings.json", "html": "report.html"}
+    assert filenames == {"json": "findings.json", "html": "report.html", "sarif": "report.sarif",
+                         "junit": "junit.xml", "markdown": "summary.md", "csv": "findings.csv",
+                         "ocsf": "findings.ocsf.json"}
     assert all(f.name == name for name, f in registry.items())
+    from auditor.cli import FORMATS
+
+    assert sorted(FORMATS) == sorted(registry), "the CLI offers exactly the registered formats"
 
 
 def test_write_outputs_writes_each_format_once(tmp_path: Path, result: ScanResult) -> None:

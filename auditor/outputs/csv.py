@@ -1,0 +1,88 @@
+"""findings.csv: one row per finding, for spreadsheets and ad-hoc filtering.
+
+Rendered from the findings document (``findings_json.to_document``), so a file re-rendered from
+findings.json by ``auditor report`` is byte for byte the scan's. RFC 4180: a header row, CRLF line ends,
+fields quoted when they hold a comma, a quote or a line break; UTF-8 without a byte-order mark.
+
+Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return as a formula, and resource names, messages and waiver reasons
+come from cloud APIs and files others write. Such a cell gets a leading single quote, which makes the
+spreadsheet show it as text; the full-width forms of those signs (which some spreadsheets in CJK locales
+also read as formulas) get the same. NUL characters are dropped (many CSV readers stop at them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from auditor.model import ScanResult
+from auditor.outputs.findings_json import to_document
+
+COLUMNS = (
+    "id", "status", "severity", "rule_id", "title", "provider", "account", "region", "resource_type",
+    "resource_id", "resource_name", "message", "gating", "waiver_reason", "waiver_owner", "waiver_expires",
+    "remediation", "automatic_fix", "frameworks",
+)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+class CsvFormatter:
+    """The ``csv`` output format: ``findings.csv``."""
+
+    name = "csv"
+    filename = "findings.csv"
+
+    def render(self, result: ScanResult) -> str:
+        return render(result)
+
+
+def render(result: ScanResult) -> str:
+    return render_document(to_document(result))
+
+
+def render_document(doc: Mapping[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(COLUMNS)
+    for f in doc["findings"]:
+        writer.writerow([defuse(cell) for cell in row(f)])
+    return buffer.getvalue()
+
+
+def row(f: Mapping[str, Any]) -> list[str]:
+    """The cells of one finding, in ``COLUMNS`` order, before defusing."""
+    waiver = f.get("waiver") or {}
+    return [
+        f["id"],
+        f["status"],
+        f["severity"],
+        f["rule_id"],
+        f["title"],
+        f["provider"],
+        f["account"],
+        f["region"],
+        f["resource_type"],
+        f["resource_id"],
+        f["resource_name"],
+        f["message"],
+        _bool(f["gating"]),
+        waiver.get("reason", ""),
+        waiver.get("owner", ""),
+        waiver.get("expires", ""),
+        f["remediation"]["guidance"],
+        _bool(f["remediation"]["automatic"]),
+        "; ".join(f"{ref['framework']} {ref['control']}" for ref in f["frameworks"]),
+    ]
+
+
+def defuse(value: str) -> str:
+    """A cell a spreadsheet shows as text: a would-be formula gets a leading single quote."""
+    text = value.replace("\x00", "")
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"

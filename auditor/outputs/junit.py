@@ -1,0 +1,177 @@
+"""junit.xml: the findings as JUnit XML, for the test-report views of Jenkins, GitLab and others.
+
+Rendered from the findings document (``findings_json.to_document``), so a report re-rendered from
+findings.json by ``auditor report`` is byte for byte the scan's.
+
+Mapping (the structure of the Ant/Jenkins ``junit-10.xsd``):
+
+- ``<testsuites name="auditor">`` with the totals; one ``<testsuite>`` per rule (``name`` = rule id,
+  ``<properties>`` with its title, severity, provider and resource type);
+- one ``<testcase>`` per finding: ``classname`` = resource type, ``name`` = resource id;
+- FAIL -> ``<failure message=MESSAGE type=SEVERITY>`` (text: message, evidence, remediation, whether
+  an automatic fix exists, whether it gated the build); ERROR -> ``<error type="ERROR">``;
+  MUTED -> ``<skipped message="waived: REASON (OWNER, expires DATE)">``; NOT_APPLICABLE ->
+  ``<skipped message="not applicable">``; PASS -> a plain ``<testcase>``;
+- a last ``<testsuite name="auditor.coverage">`` with one testcase per collection unit, an ``<error>``
+  for each one that could not be read, so an incomplete scan shows up even in a view that only
+  counts errors.
+
+XML is built with ``xml.etree.ElementTree`` (which escapes), after removing the characters XML 1.0
+forbids (control characters, lone surrogates, U+FFFE/U+FFFF): a cloud API can return them, and a
+parser rejects the whole file for one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET  # building only: no untrusted XML is parsed here
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from auditor.model import ScanResult, Status
+from auditor.outputs.findings_json import TOOL_NAME, to_document
+
+COVERAGE_SUITE = f"{TOOL_NAME}.coverage"
+_ILLEGAL_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean(value: object) -> str:
+    """``value`` as text XML 1.0 can carry: characters it forbids are removed."""
+    return _ILLEGAL_XML.sub("", str(value))
+
+
+class JunitFormatter:
+    """The ``junit`` output format: ``junit.xml``."""
+
+    name = "junit"
+    filename = "junit.xml"
+
+    def render(self, result: ScanResult) -> str:
+        return render(result)
+
+
+def render(result: ScanResult) -> str:
+    return render_document(to_document(result))
+
+
+def render_document(doc: Mapping[str, Any]) -> str:
+    root = to_element(doc)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def to_element(doc: Mapping[str, Any]) -> ET.Element:
+    rules: Mapping[str, Mapping[str, Any]] = doc["rules"]
+    by_rule: dict[str, list[Mapping[str, Any]]] = {rule_id: [] for rule_id in sorted(rules)}
+    for f in doc["findings"]:
+        by_rule[f["rule_id"]].append(f)
+    timestamp = doc["scan"]["started"].removesuffix("Z")  # Ant's format: local ISO 8601, no zone
+    suites = [_rule_suite(rules[rule_id], findings, timestamp) for rule_id, findings in by_rule.items()]
+    if doc["coverage"]:
+        suites.append(_coverage_suite(doc["coverage"], timestamp))
+    root = ET.Element("testsuites", _attrs(
+        name=TOOL_NAME,
+        tests=sum(int(s.get("tests", "0")) for s in suites),
+        failures=sum(int(s.get("failures", "0")) for s in suites),
+        errors=sum(int(s.get("errors", "0")) for s in suites),
+        time=_duration(doc["scan"]),
+    ))
+    root.extend(suites)
+    return root
+
+
+def _rule_suite(rule: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], timestamp: str) -> ET.Element:
+    statuses = [f["status"] for f in findings]
+    suite = ET.Element("testsuite", _attrs(
+        name=rule["id"],
+        tests=len(findings),
+        failures=statuses.count(Status.FAIL.value),
+        errors=statuses.count(Status.ERROR.value),
+        skipped=statuses.count(Status.MUTED.value) + statuses.count(Status.NOT_APPLICABLE.value),
+        time="0",
+        timestamp=timestamp,
+    ))
+    properties = ET.SubElement(suite, "properties")
+    for key in ("title", "severity", "provider", "resource_type"):
+        ET.SubElement(properties, "property", _attrs(name=key, value=rule[key]))
+    frameworks = "; ".join(f"{ref['framework']} {ref['control']}" for ref in rule["frameworks"])
+    if frameworks:
+        ET.SubElement(properties, "property", _attrs(name="frameworks", value=frameworks))
+    for f in findings:
+        suite.append(_testcase(f, rule))
+    return suite
+
+
+def _testcase(f: Mapping[str, Any], rule: Mapping[str, Any]) -> ET.Element:
+    case = ET.Element("testcase", _attrs(classname=f["resource_type"], name=f["resource_id"], time="0"))
+    status: str = f["status"]
+    if status == Status.FAIL.value:
+        failure = ET.SubElement(case, "failure", _attrs(message=f["message"], type=f["severity"]))
+        failure.text = clean(_details(f, rule))
+    elif status == Status.ERROR.value:
+        error = ET.SubElement(case, "error", _attrs(message=f"could not be evaluated: {f['message']}", type="ERROR"))
+        error.text = clean(_details(f, rule))
+    elif status == Status.MUTED.value:
+        waiver = f.get("waiver") or {"reason": "", "owner": "", "expires": ""}
+        message = f"waived: {waiver['reason']} ({waiver['owner']}, expires {waiver['expires']})"
+        ET.SubElement(case, "skipped", _attrs(message=message)).text = clean(f["message"])
+    elif status == Status.NOT_APPLICABLE.value:
+        ET.SubElement(case, "skipped", _attrs(message="not applicable")).text = clean(f["message"])
+    out = ET.SubElement(case, "system-out")
+    out.text = clean(
+        f"finding {f['id']}\nresource {f['resource_name'] or '-'} ({f['provider']} account {f['account']}, "
+        f"region {f['region']})\n{f['status']} {f['severity']}: {f['message']}"
+    )
+    return case
+
+
+def _details(f: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
+    remediation = f["remediation"]
+    lines = [
+        f["message"],
+        "",
+        f"Severity: {f['severity']}" + (" (gates the build)" if f["gating"] else ""),
+        f"Resource: {f['resource_id']}",
+        f"Account: {f['account']}  Region: {f['region']}",
+        f"Finding id: {f['id']}",
+    ]
+    if f["evidence"]:
+        lines += ["", "Evidence:"]
+        lines += [f"  {key} = {json.dumps(f['evidence'][key], sort_keys=True, ensure_ascii=False)}"
+                  for key in sorted(f["evidence"])]
+    lines += ["", "Remediation:", f"  {remediation['guidance'] or '-'}",
+              "Automatic fix: " + ("available (auditor remediate)" if remediation["automatic"] else "not available")]
+    if rule["references"]:
+        lines += ["References:", *(f"  {ref}" for ref in rule["references"])]
+    return "\n".join(lines)
+
+
+def _coverage_suite(coverage: Sequence[Mapping[str, Any]], timestamp: str) -> ET.Element:
+    failed = [row for row in coverage if row["status"] == "error"]
+    suite = ET.Element("testsuite", _attrs(
+        name=COVERAGE_SUITE, tests=len(coverage), failures=0, errors=len(failed), skipped=0, time="0",
+        timestamp=timestamp,
+    ))
+    for row in coverage:
+        name = f"{row['account']}/{row['region']}/{row['service']}"
+        case = ET.SubElement(suite, "testcase", _attrs(classname=f"{COVERAGE_SUITE}.{row['provider']}", name=name,
+                                                       time="0"))
+        if row["status"] == "error":
+            error = ET.SubElement(case, "error", _attrs(message=f"could not collect: {row['error']}",
+                                                        type="collection"))
+            error.text = clean(f"Scope {row['scope_id']} could not be read: {row['error']}\n"
+                               f"Rules of {', '.join(row['resource_types'])} there are ERROR, never PASS.")
+        else:
+            ET.SubElement(case, "system-out").text = clean(f"{row['resources']} resources collected")
+    return suite
+
+
+def _attrs(**values: object) -> dict[str, str]:
+    return {key: clean(value) for key, value in values.items()}
+
+
+def _duration(scan: Mapping[str, Any]) -> str:
+    seconds = (datetime.fromisoformat(scan["ended"]) - datetime.fromisoformat(scan["started"])).total_seconds()
+    return f"{max(seconds, 0.0):.3f}"

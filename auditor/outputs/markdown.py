@@ -1,0 +1,275 @@
+"""summary.md: a Markdown summary sized for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
+
+Rendered from the findings document (``findings_json.to_document``), like every other format, so a
+summary re-rendered from findings.json by ``auditor report`` is the same text as the scan's.
+
+Size: GitHub caps a step summary at 1 MiB and a comment at 65,536 characters. The whole summary stays
+under ``MAX_CHARS`` (60,000, counted in UTF-16 code units, which is the stricter count): every cell is
+cut to a fixed length, and each list (coverage errors, undecided rules, gating findings, waivers) shows
+as many rows as its share of the budget allows, then "… and N more (see report.html / findings.json)".
+
+Escaping: every string from a cloud API, a rule file or a waivers file is untrusted. Identifiers (rule
+ids, resource ids and names, scopes) go into code spans, which GitHub renders literally (no markup, no
+HTML, no links, no @mentions); prose (messages, reasons, errors) is escaped character by character
+(``escape_text``). Both fold newlines and tabs into spaces and escape ``|``, so no value can end a table
+row or a cell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.model import ScanResult, Severity, Status
+from auditor.outputs.findings_json import to_document
+
+MAX_CHARS = 60_000
+MORE = "… and {n} more (see report.html / findings.json)"
+# Each later section is guaranteed this much of the budget (or its full size, when smaller).
+SECTION_FLOOR = 4_000
+MAX_SCOPES_SHOWN = 10
+CELL_ID = 160  # characters of an identifier kept in a cell
+CELL_TEXT = 300  # characters of a message or reason kept in a cell
+
+SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
+STATUS_ORDER: tuple[Status, ...] = (Status.FAIL, Status.ERROR, Status.MUTED, Status.PASS, Status.NOT_APPLICABLE)
+_SEVERITY_RANK = {s.value: s.rank for s in Severity}
+
+# CommonMark lets a backslash escape any ASCII punctuation; these are the ones that can start markup
+# anywhere in a line. '<', '>' and '&' become entities instead (an entity cannot start a tag).
+_ESCAPED = frozenset("\\`*_{}[]()#+!|~")
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_LINE_START = re.compile(r"^([-=]|\d+(?=[.)]))")  # list items, setext underlines, ordered lists
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BREAKS = re.compile(r"[\t\r\n\u2028\u2029\x85]+")
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")  # GitHub's mentions: "@name" after a non-word
+_WORD_JOINER = "\u2060"  # invisible; after '@' it stops GitHub turning "@name" into a mention
+
+
+def escape_text(value: object, limit: int | None = None) -> str:
+    """Untrusted prose as inert Markdown text: one line, no markup, no HTML, no mention, no link syntax."""
+    text = _one_line(value, limit)
+    out = [_ENTITIES.get(ch) or (f"\\{ch}" if ch in _ESCAPED else ch) for ch in text]
+    escaped = _MENTION.sub("@" + _WORD_JOINER, "".join(out))
+    match = _LINE_START.match(escaped)
+    if match:  # a leading "-", "1." or "===" would start a list or a heading where the line begins
+        end = match.end()
+        escaped = escaped[:end] + "\\" + escaped[end:] if match.group(1)[0].isdigit() else "\\" + escaped
+    return escaped
+
+
+def escape_block(value: object) -> str:
+    """Untrusted multi-line prose: each line escaped like ``escape_text``, line breaks kept."""
+    return "\n".join(escape_text(line) for line in str(value).splitlines())
+
+
+def code(value: object, limit: int | None = CELL_ID, *, in_table: bool = True) -> str:
+    """An untrusted identifier as a code span (rendered literally); an empty value becomes an em dash."""
+    text = _one_line(value, limit)
+    if not text.strip():
+        return "—"
+    if in_table:  # GFM splits cells before parsing code spans: a pipe needs its backslash even here
+        text = text.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _one_line(value: object, limit: int | None) -> str:
+    text = _CONTROL.sub("", _BREAKS.sub(" ", str(value)))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+class MarkdownFormatter:
+    """The ``markdown`` output format: ``summary.md``."""
+
+    name = "markdown"
+    filename = "summary.md"
+
+    def render(self, result: ScanResult) -> str:
+        return render(result)
+
+
+def render(result: ScanResult) -> str:
+    return render_document(to_document(result))
+
+
+def render_document(doc: Mapping[str, Any]) -> str:
+    """The summary of a findings document, under ``MAX_CHARS``."""
+    head = "\n".join([*_header(doc), "", *_counts(doc["findings"]), ""])
+    sections = _sections(doc)
+    remaining = MAX_CHARS - size(head) - 1
+    floors = [min(s.full_size(), SECTION_FLOOR) for s in sections]
+    parts = [head]
+    for i, section in enumerate(sections):
+        text = section.render(remaining - sum(floors[i + 1:]))
+        if text:
+            parts.append(text)
+            remaining -= size(text) + 1
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def size(text: str) -> int:
+    """Length in UTF-16 code units: what a browser-side counter sees (an emoji counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+# --- the fixed head --------------------------------------------------------------------------------
+
+
+def _header(doc: Mapping[str, Any]) -> list[str]:
+    scan = doc["scan"]
+    exit_code: int = scan["exit_code"]
+    fail_on = scan["fail_on"]
+    gating = len(doc["summary"]["gating"])
+    if exit_code == 2:
+        verdict = (f"⚠️ **Incomplete** — some verdicts are missing, so this scan cannot count as clean. "
+                   f"Exit code {exit_code}.")
+    elif exit_code == 1:
+        noun = "finding" if gating == 1 else "findings"
+        verdict = (f"❌ **Failed** — complete scan; {gating} {noun} at or above `{fail_on}` failed the build. "
+                   f"Exit code {exit_code}.")
+    else:
+        verdict = f"✅ **Passed** — complete scan; nothing at or above `{fail_on}` failed. Exit code {exit_code}."
+    scopes = scan["scopes"]
+    shown = ", ".join(code(s, in_table=False) for s in scopes[:MAX_SCOPES_SHOWN]) or "—"
+    if len(scopes) > MAX_SCOPES_SHOWN:
+        shown += f" and {len(scopes) - MAX_SCOPES_SHOWN} more"
+    tool = doc["tool"]
+    return [
+        "## auditor: compliance scan summary",
+        "",
+        verdict,
+        "",
+        f"{escape_text(tool['name'])} {code(tool['version'], in_table=False)} · "
+        f"{scan['started']} → {scan['ended']} · fail on `{fail_on}` · scopes: {shown}",
+    ]
+
+
+def _counts(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+    table = {(sev.value, st.value): 0 for sev in SEVERITY_ORDER for st in STATUS_ORDER}
+    for f in findings:
+        table[f["severity"], f["status"]] += 1
+    header = ["Severity", *(s.value for s in STATUS_ORDER), "Total"]
+    lines = [_row(header), _row(["---"] + ["---:"] * (len(header) - 1))]
+    for sev in SEVERITY_ORDER:
+        counts = [table[sev.value, st.value] for st in STATUS_ORDER]
+        lines.append(_row([sev.value, *map(str, counts), str(sum(counts))]))
+    totals = [sum(table[sev.value, st.value] for sev in SEVERITY_ORDER) for st in STATUS_ORDER]
+    lines.append(_row(["**Total**", *(f"**{n}**" for n in totals), f"**{sum(totals)}**"]))
+    return ["### Findings by severity and status", "", *lines]
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+# --- the sections that share the budget ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Section:
+    title: str
+    intro: str
+    header: tuple[str, ...]
+    rows: Sequence[Mapping[str, Any]]
+    cells: Callable[[Mapping[str, Any]], list[str]]
+    empty: str = ""
+
+    def _lines(self) -> list[str]:
+        return [f"### {self.title}", "", self.intro, ""] if self.intro else [f"### {self.title}", ""]
+
+    def full_size(self) -> int:
+        return size(self.render(None))
+
+    def render(self, budget: int | None) -> str:
+        """The section within ``budget`` characters (None: all of it); empty when there is nothing to say."""
+        lines = self._lines()
+        if not self.rows:
+            return "\n".join([*lines, self.empty]) + "\n" if self.empty else ""
+        lines += [_row(self.header), _row(["---"] * len(self.header))]
+        used = sum(size(line) + 1 for line in lines)
+        reserve = size(MORE.format(n=len(self.rows))) + 2
+        shown = 0
+        for item in self.rows:
+            line = _row(self.cells(item))
+            if budget is not None and used + size(line) + 1 + reserve > budget:
+                break
+            lines.append(line)
+            used += size(line) + 1
+            shown += 1
+        if shown < len(self.rows):
+            lines += ["", MORE.format(n=len(self.rows) - shown)]
+        return "\n".join(lines) + "\n"
+
+
+def _sections(doc: Mapping[str, Any]) -> list[_Section]:
+    scan = doc["scan"]
+    findings = doc["findings"]
+    sections: list[_Section] = []
+    if scan["exit_code"] == 2:
+        failed = [row for row in doc["coverage"] if row["status"] == "error"]
+        errors = sorted((f for f in findings if f["status"] == Status.ERROR.value), key=_severity_first)
+        sections.append(_Section(
+            title=f"⚠️ INCOMPLETE: collection failed for {len(failed)} of {len(doc['coverage'])} units",
+            intro="Resources there were not evaluated: their rules are reported as ERROR, never as PASS.",
+            header=("Provider", "Account", "Region", "Service", "Error"),
+            rows=failed,
+            cells=lambda r: [code(r["provider"]), code(r["account"]), code(r["region"]), code(r["service"]),
+                             escape_text(r["error"], CELL_TEXT)],
+        ))
+        sections.append(_Section(
+            title=f"⚠️ INCOMPLETE: {_plural(len(errors), 'verdict')} could not be decided (ERROR)",
+            intro="Data was missing, access was denied or a rule crashed; fix the cause and scan again.",
+            header=("Severity", "Rule", "Resource", "Reason"),
+            rows=errors,
+            cells=_finding_cells,
+        ))
+    gating = sorted((f for f in findings if f["gating"]), key=_severity_first)
+    sections.append(_Section(
+        title=f"Findings that fail the build: FAIL at or above `{scan['fail_on']}` ({len(gating)})",
+        intro="",
+        header=("Severity", "Rule", "Resource", "Message"),
+        rows=gating,
+        cells=_finding_cells,
+        empty=f"No finding at or above `{scan['fail_on']}` failed.",
+    ))
+    waivers = doc["waivers"]
+    for key, title, when in (("expired", "Expired waivers (no longer applied)", "Expired"),
+                             ("unused", "Unused waivers (matched no finding)", "Expires")):
+        sections.append(_Section(
+            title=f"{title} ({len(waivers[key])})",
+            intro="",
+            header=("Reason", "Owner", when, "Rules", "Resources"),
+            rows=waivers[key],
+            cells=_waiver_cells,
+        ))
+    return sections
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _finding_cells(f: Mapping[str, Any]) -> list[str]:
+    resource = f["resource_name"] or f["resource_id"]
+    return [f["severity"], code(f["rule_id"]), code(resource), escape_text(f["message"], CELL_TEXT)]
+
+
+def _waiver_cells(w: Mapping[str, Any]) -> list[str]:
+    return [
+        escape_text(w["reason"], CELL_TEXT),
+        escape_text(w["owner"], CELL_ID),
+        w["expires"],
+        ", ".join(code(r) for r in w["rules"][:5]) + (" …" if len(w["rules"]) > 5 else ""),
+        ", ".join(code(r) for r in w["resources"][:5]) + (" …" if len(w["resources"]) > 5 else ""),
+    ]
+
+
+def _severity_first(f: Mapping[str, Any]) -> tuple[int, str, str]:
+    return -_SEVERITY_RANK[f["severity"]], f["rule_id"], f["resource_id"]
