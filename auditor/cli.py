@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      default=Path("audit-out"), show_default=True, help="Directory for the outputs."),
         click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
                      help="Output format (repeatable). Default: json and html."),
+        click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="YAML policy file: rule selection, parameters, severity overrides, scopes, custom rules."),
         click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="YAML waivers file (rules, resources, reason, owner, expires)."),
         click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
@@ -90,6 +92,15 @@ def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], quiet: bo
     sys.exit(result.exit_code())
 
 
+def _scan(collectors: Mapping[str, CollectFn], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
+          quiet: bool) -> ScanResult:
+    """Validate the policy and the waivers before any API call, collect, then evaluate under the policy."""
+    from auditor.runner import scan_with
+
+    return scan_with(collectors, waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet,
+                     policy_file=policy_file)
+
+
 def _aws_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--profile", help="AWS profile from the shared config (default: the standard chain).")(f)
     return click.option("--region", "regions", multiple=True, help="AWS region to scan (repeatable). Default: "
@@ -124,12 +135,9 @@ def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoi
 @_aws_options
 @_common_scan_options
 def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, formats: tuple[str, ...],
-             waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
+             policy_file: Path | None, waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
     """Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use."""
-    from auditor.runner import scan_with
-
-    result = scan_with({"aws": _aws_collector(regions, profile)}, waivers_file=waivers_file,
-                       fail_on=Severity(fail_on), quiet=quiet)
+    result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, quiet)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -137,12 +145,11 @@ def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, forma
 @_azure_options
 @_common_scan_options
 def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None, out_dir: Path,
-               formats: tuple[str, ...], waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
+               formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
+               quiet: bool) -> None:
     """Scan Azure Machine Learning workspaces, endpoints, deployments and identities."""
-    from auditor.runner import scan_with
-
-    result = scan_with({"azure": _azure_collector(subscriptions, credential, arm_endpoint)},
-                       waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet)
+    result = _scan({"azure": _azure_collector(subscriptions, credential, arm_endpoint)}, policy_file, waivers_file,
+                   fail_on, quiet)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -151,14 +158,12 @@ def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: st
 @_azure_options
 @_common_scan_options
 def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple[str, ...], credential: str,
-             arm_endpoint: str | None, out_dir: Path, formats: tuple[str, ...], waivers_file: Path | None,
-             fail_on: str, quiet: bool) -> None:
+             arm_endpoint: str | None, out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
+             waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
     """Scan AWS and Azure into one report."""
-    from auditor.runner import scan_with
-
-    result = scan_with({"aws": _aws_collector(regions, profile),
-                        "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
-                       waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet)
+    result = _scan({"aws": _aws_collector(regions, profile),
+                    "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
+                   policy_file, waivers_file, fail_on, quiet)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -168,12 +173,14 @@ def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple
 @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
               help="Output format (repeatable). Default: json and html.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True)
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML policy file to evaluate the demo estate under (try one before a real scan).")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
-def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, quiet: bool) -> None:
+def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, quiet: bool) -> None:
     """Scan an embedded demo estate served on loopback (no cloud account, no network)."""
     from auditor.runner import run_demo
 
-    result = run_demo(Severity(fail_on), quiet)
+    result = run_demo(Severity(fail_on), quiet, policy_file)  # the policy is validated before the demo starts
     _finish(result, out_dir, formats, quiet)
     # _finish exits; the report location is printed there
 
@@ -229,6 +236,43 @@ def rules_show(rule_id: str) -> None:
     if rule_id not in catalog:
         raise ConfigError(f"unknown rule id '{rule_id}' (see 'auditor rules list')", field="RULE_ID")
     click.echo(rule_details(catalog[rule_id]))
+
+
+@rules.command("test")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def rules_test(directory: Path) -> None:
+    """Run the rule cases in DIRECTORY against the catalog plus the rules in DIRECTORY.
+
+    \b
+    A rule pack, like the shipped catalog:
+      DIRECTORY/**/<rule id>.yaml      a rule, in the catalog's format
+      DIRECTORY/**/<name>.cases.yaml   its cases, next to it (or any YAML file in a cases/ folder)
+      DIRECTORY/frameworks/*.yaml      optional framework mappings
+    A case file names its rule and lists cases, each a resource document and the status it must get:
+      rule: aws.acme.sagemaker.endpoint.tagged
+      cases:
+        - name: tagged endpoint passes
+          expect: PASS          # PASS, FAIL, ERROR or NOT_APPLICABLE
+          document: {EndpointName: e1, Tags: [...]}
+          tags: {env: prod}     # optional: related, unreadable, inventory, id, region, account
+
+    Prints every case with ok or FAIL. Exit 0 when every case holds, 1 when one does not, 3 when a file is
+    malformed or there is no case file.
+    """
+    from auditor.policy import run_rule_tests
+
+    run = run_rule_tests(directory)
+    failed = 0
+    for r in run.results:
+        click.echo(f"{'ok  ' if r.ok else 'FAIL'}  {r.case.rule_id}: {r.case.name}")
+        if not r.ok:
+            failed += 1
+            click.echo(f"      {r.case.file}:{r.case.line}: expected {r.case.expect.value}, got "
+                       f"{r.finding.status.value}: {r.finding.message}")
+    for rule_id in run.untested:
+        click.echo(f"auditor: note: rule {rule_id} has no case", err=True)
+    click.echo(f"{len(run.results)} case{'s' if len(run.results) != 1 else ''}, {failed} failed")
+    sys.exit(1 if failed else 0)
 
 
 @cli.command()

@@ -119,6 +119,36 @@ class FrameworkRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Control:
+    """One control of a compliance framework and the rule ids that evidence it."""
+
+    id: str
+    title: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    """A compliance framework as data (rules/frameworks/*.yaml); ``informative`` mappings are labelled so."""
+
+    id: str
+    title: str
+    controls: tuple[Control, ...]
+    version: str = ""
+    informative: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityOverride:
+    """A policy's change of a rule's severity: the original, the mandatory justification, the policy file."""
+
+    original: Severity
+    justification: str
+    policy: str
+
+
+@dataclass(frozen=True, slots=True)
 class Remediation:
     guidance: str
     remediator: str | None = None  # name of an automatic remediator, when one exists
@@ -174,6 +204,7 @@ class Rule:
     frameworks: tuple[FrameworkRef, ...] = ()
     messages: Mapping[str, str] = field(default_factory=dict)  # "pass"/"fail"/"not_applicable" -> template
     source: str = ""  # the file it was loaded from
+    severity_override: SeverityOverride | None = None  # set when a policy changed ``severity``
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +273,8 @@ class ScanResult:
     expired_waivers: tuple[Waiver, ...] = ()
     unused_waivers: tuple[Waiver, ...] = ()
     resources: tuple[Resource, ...] = ()
+    frameworks: tuple[Framework, ...] = ()
+    excluded_rules: Mapping[str, str] = field(default_factory=dict)  # rule id -> why the policy left it out
 
     @property
     def complete(self) -> bool:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from auditor.engine import evaluate_one
+from auditor import checks as check_registry
+from auditor.engine import CheckLoader, evaluate_one
 from auditor.model import CoverageRow, Finding, Inventory, Resource, Rule, Status
 from auditor.yamlio import LocatedYaml, load_yaml
 
@@ -96,8 +97,9 @@ def load_cases(path: Path, rules: Mapping[str, Rule]) -> list[RuleCase]:
     return parse_cases(load_yaml(path), rules)
 
 
-def run_case(case: RuleCase, rules: Mapping[str, Rule]) -> CaseResult:
+def run_case(case: RuleCase, rules: Mapping[str, Rule], load_check: CheckLoader = check_registry.load) -> CaseResult:
+    """Evaluate one case; ``load_check`` resolves checks (plugins add theirs through a policy's rule set)."""
     rule = rules[case.rule_id]
     if case.params:
         rule = replace(rule, params={**rule.params, **case.params})
-    return CaseResult(case, evaluate_one(rule, case.resource, case.inventory))
+    return CaseResult(case, evaluate_one(rule, case.resource, case.inventory, load_check))

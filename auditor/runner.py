@@ -9,19 +9,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.catalog import load_catalog
 from auditor.console import TerminalProgress, wants_progress
 from auditor.model import Inventory, ScanResult, Severity
 from auditor.progress import NoProgress, Progress
-from auditor.scan import evaluate_inventory, merge, prepare
+from auditor.scan import evaluate_inventory, merge, prepare_policy
 
 CollectFn = Callable[[Progress], Inventory]
 
 
 def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None, fail_on: Severity,
-              quiet: bool) -> ScanResult:
-    """Validate every user input first, then collect each provider with a progress bar, then evaluate."""
-    inputs = prepare(load_catalog(), waivers_file, fail_on)
+              quiet: bool, policy_file: Path | None = None) -> ScanResult:
+    """Validate every user input first (policy, waivers), collect each provider with a progress bar, evaluate."""
+    inputs = prepare_policy(policy_file, waivers_file, fail_on)
     started = datetime.now(UTC)
     inventories = []
     for provider, collect in collectors.items():
@@ -82,7 +81,7 @@ def _apply(changes: Mapping[str, str | None]) -> None:
             os.environ[key] = value
 
 
-def run_demo(fail_on: Severity, quiet: bool) -> ScanResult:
+def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None) -> ScanResult:
     """Serve both demo estates on loopback and scan them with the real collectors into one report.
 
     AWS: moto with Northwind's SageMaker estate, read through boto3 with fake credentials and no
@@ -112,5 +111,5 @@ def run_demo(fail_on: Severity, quiet: bool) -> ScanResult:
         return scan_with(
             {"demo aws": lambda p: collect_aws(AwsOptions(regions=tuple(aws.regions)), p),
              "demo azure": lambda p: collect_azure(azure, p)},
-            waivers_file=None, fail_on=fail_on, quiet=quiet,
+            waivers_file=None, fail_on=fail_on, quiet=quiet, policy_file=policy_file,
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 from auditor import __version__
 from auditor.engine import evaluate
 from auditor.model import CoverageRow, Inventory, Resource, Rule, ScanResult, Severity, Waiver
+from auditor.policy import Policy, base_policy, load_policy
 from auditor.waivers import apply_waivers, load_waivers
 
 Collector = Callable[[], Inventory]
@@ -24,11 +25,17 @@ class ScanInputs:
     rules: Mapping[str, Rule]
     waivers: tuple[Waiver, ...] = ()
     fail_on: Severity = Severity.HIGH
+    policy: Policy | None = None  # None: the rules as given, the shipped frameworks, no scope
 
 
-def prepare(rules: Mapping[str, Rule], waivers_file: Path | None, fail_on: Severity) -> ScanInputs:
-    waivers = load_waivers(waivers_file, rules.keys()) if waivers_file else ()
-    return ScanInputs(rules=rules, waivers=waivers, fail_on=fail_on)
+def prepare_policy(policy_file: Path | None, waivers_file: Path | None, fail_on: Severity) -> ScanInputs:
+    """The policy (the shipped catalog, plugins and the file's changes) and the waivers, both validated."""
+    return from_policy(load_policy(policy_file), waivers_file, fail_on)
+
+
+def from_policy(policy: Policy, waivers_file: Path | None, fail_on: Severity) -> ScanInputs:
+    waivers = load_waivers(waivers_file, policy.all_rules.keys()) if waivers_file else ()
+    return ScanInputs(rules=policy.rules, waivers=waivers, fail_on=fail_on, policy=policy)
 
 
 def merge(inventories: Sequence[Inventory]) -> Inventory:
@@ -55,9 +62,11 @@ def run(inputs: ScanInputs, collectors: Sequence[Collector], today: datetime | N
 
 def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: datetime,
                        today: datetime | None = None) -> ScanResult:
+    """Evaluate the selected rules of the scanned providers, keep the findings in scope, apply waivers."""
+    policy = inputs.policy or base_policy(inputs.rules)
     providers = {c.provider for c in inventory.coverage} | {r.provider for r in inventory.resources}
     rules = {rid: r for rid, r in inputs.rules.items() if r.provider in providers}
-    findings = evaluate(inventory, rules.values())
+    findings = policy.apply_scope(evaluate(inventory, rules.values(), policy.check_loader()), inventory)
     outcome = apply_waivers(findings, inputs.waivers, (today or datetime.now(UTC)).date())
     return ScanResult(
         tool_version=__version__,
@@ -71,4 +80,6 @@ def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: dateti
         expired_waivers=outcome.expired,
         unused_waivers=outcome.unused,
         resources=inventory.resources,
+        frameworks=policy.frameworks,
+        excluded_rules=policy.excluded,
     )

@@ -9,6 +9,8 @@ under the top-level ``rules`` object, and ``from_document`` rebuilds ``Rule`` ob
 ``expect`` / ``check``. Everything under ``summary``, ``scan.complete`` / ``scan.exit_code`` and the
 per-finding ``title`` / ``remediation`` / ``frameworks`` / ``gating`` is derived, so reading ignores it
 and writing recomputes it: ``to_document(from_document(to_document(r)))`` equals ``to_document(r)``.
+The top-level ``frameworks`` summary (``auditor.frameworks``) likewise: reading keeps the framework
+definitions and the rules the policy left out (with why), writing recomputes every status and count.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
+from auditor import frameworks as framework_summary
 from auditor.errors import ConfigError
 from auditor.model import (
     CoverageRow,
@@ -34,6 +37,7 @@ from auditor.model import (
     Rule,
     ScanResult,
     Severity,
+    SeverityOverride,
     Status,
     Waiver,
     finding_id,
@@ -114,6 +118,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "unused": [w.as_written() for w in sorted(result.unused_waivers, key=lambda w: w.index)],
         },
         "rules": {rule_id: rule_document(rule) for rule_id, rule in sorted(rules.items())},
+        "frameworks": framework_summary.to_documents(result),
         "findings": finding_docs,
         "inventory": [_inventory_doc(r) for r in sorted(result.resources, key=lambda r: (r.type, r.id))],
     }
@@ -164,6 +169,7 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
     findings = tuple(_finding_from(entry, i, rules, source) for i, entry in enumerate(doc["findings"]))
     scan = doc["scan"]
     waivers = doc["waivers"]
+    frameworks, excluded_rules = framework_summary.from_documents(doc.get("frameworks", ()))
     return ScanResult(
         tool_version=doc["tool"]["version"],
         started_at=_parse_timestamp(scan["started"], source, ("scan", "started")),
@@ -196,6 +202,8 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
                      name=r["name"], document={}, tags=dict(r["tags"]))
             for r in doc.get("inventory", ())
         ),
+        frameworks=frameworks,
+        excluded_rules=excluded_rules,
     )
 
 
@@ -249,7 +257,7 @@ def _finding_doc(f: Finding, rule: Rule, gating: bool) -> dict[str, Any]:
 
 def rule_document(rule: Rule) -> dict[str, Any]:
     """A rule's metadata as findings.json and `auditor rules list --format json` publish it."""
-    return {
+    doc: dict[str, Any] = {
         "id": rule.id,
         "title": rule.title,
         "severity": rule.severity.value,
@@ -268,6 +276,13 @@ def rule_document(rule: Rule) -> dict[str, Any]:
             for ref in rule.frameworks
         ],
     }
+    if rule.severity_override is not None:
+        doc["severity_override"] = {
+            "original": rule.severity_override.original.value,
+            "justification": rule.severity_override.justification,
+            "policy": rule.severity_override.policy,
+        }
+    return doc
 
 
 def _coverage_order(row: CoverageRow) -> tuple[str, str, str, str, str]:
@@ -373,7 +388,14 @@ def _rule_from(entry: Mapping[str, Any], rule_id: str, source: str) -> Rule:
             for r in entry["frameworks"]
         ),
         source=source,
+        severity_override=_override_from(entry.get("severity_override")),
     )
+
+
+def _override_from(entry: Mapping[str, Any] | None) -> SeverityOverride | None:
+    if entry is None:
+        return None
+    return SeverityOverride(Severity(entry["original"]), entry["justification"], entry["policy"])
 
 
 def _finding_from(entry: Mapping[str, Any], index: int, rules: Mapping[str, Rule], source: str) -> Finding:

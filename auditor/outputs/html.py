@@ -115,6 +115,37 @@ def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "muted": summary["by_status"][Status.MUTED.value],
         "sections": [s for s in (_section(sev, items, tags) for sev in SEVERITY_ORDER) if s is not None],
         "rules": _rule_rows(rules, items),
+        "frameworks": [_framework_view(f) for f in doc.get("frameworks", ())],
+    }
+
+
+_CONTROL_LABELS = {"passed": "passed", "failed": "failed", "not_evaluated": "not evaluated",
+                   "not_covered": "not covered"}
+
+
+def _framework_view(framework: Mapping[str, Any]) -> dict[str, Any]:
+    """One framework of the summary: counts, then each control with the rules that evidence it."""
+    counts = framework["counts"]
+    controls = []
+    for control in framework["controls"]:
+        waived = control["waived"]
+        controls.append({
+            "id": control["id"],
+            "title": control["title"],
+            "css": "waived" if waived else control["status"],
+            "label": "failed (waived)" if waived else _CONTROL_LABELS[control["status"]],
+            "rules": [{**rule, "label": rule["state"].replace("_", " ")} for rule in control["rules"]],
+        })
+    return {
+        "anchor": f"framework-{framework['id']}",
+        "title": framework["title"],
+        "version": framework["version"],
+        "informative": framework["informative"],
+        "source": framework["source"],
+        "counts": [{"css": key, "label": _CONTROL_LABELS[key], "count": counts[key]} for key in _CONTROL_LABELS],
+        "waived": counts["waived"],
+        "total": counts["total"],
+        "controls": controls,
     }
 
 
