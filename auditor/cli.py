@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from auditor import __version__
+from auditor.cli_remediate import remediate
 from auditor.errors import AuditorError, ConfigError
 from auditor.model import ScanResult, Severity, Status
 from auditor.runner import CollectFn
@@ -277,11 +278,22 @@ def rules_test(directory: Path) -> None:
 
 @cli.command()
 @click.argument("provider", type=click.Choice(["aws", "azure"]))
-def permissions(provider: str) -> None:
-    """Print the least-privilege read-only IAM policy (aws) or custom role (azure) the scan needs."""
-    from auditor.permissions import aws_policy, azure_role
+@click.option("--remediate", "for_remediation", is_flag=True,
+              help="The write permissions 'auditor remediate apply/rollback' need, separate from the scan's.")
+def permissions(provider: str, for_remediation: bool) -> None:
+    """Print the least-privilege IAM policy (aws) or custom role (azure): read-only for the scan by default."""
+    if for_remediation:
+        from auditor.remediate import aws_remediation_policy, azure_remediation_role
 
-    click.echo(json.dumps(aws_policy() if provider == "aws" else azure_role(), indent=2))
+        document = aws_remediation_policy() if provider == "aws" else azure_remediation_role()
+    else:
+        from auditor.permissions import aws_policy, azure_role
+
+        document = aws_policy() if provider == "aws" else azure_role()
+    click.echo(json.dumps(document, indent=2))
+
+
+cli.add_command(remediate)  # the remediate group lives in its own module (auditor/cli_remediate.py)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

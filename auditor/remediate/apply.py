@@ -1,0 +1,234 @@
+"""Carry a reviewed plan out: re-read, check, change (journaled before and after), re-read, verify.
+
+Steps run one at a time, in the plan's order. For each executable step the engine checks what the
+plan file cannot: the remediator still describes the step exactly as the file says (an edited plan
+or another auditor version is refused), the rule is in the catalog (its condition verifies the fix),
+access removals were allowed (``--allow-access-removal``), and the run's change budget
+(``--max-changes``, counted in distinct resources changed) has room. Every change goes through
+:class:`_Context.change`: read the live value, journal ``change-started`` (with before, after and
+the undo), write, re-read, journal ``change-applied`` or ``change-failed``. A step whose after-state
+already holds is ``already-applied`` and changes nothing, so applying a plan twice is harmless.
+
+Only ``Exception`` is caught per step (recorded as ``failed``, the run goes on); anything else (a
+crash, an interrupt) propagates with the journal durable up to its last line, for rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditor.model import Finding, Inventory, Resource, Rule
+from auditor.remediate import load
+from auditor.remediate.changes import handler
+from auditor.remediate.journal import Hook, Journal
+from auditor.remediate.model import (
+    Mode,
+    Outcome,
+    Plan,
+    PlanStep,
+    RemediationError,
+    StepFailed,
+    StepRefused,
+    StepResult,
+    same_json,
+)
+from auditor.remediate.providers import ProviderOptions, Providers
+
+if TYPE_CHECKING:
+    from auditor.remediate import Remediator
+
+DEFAULT_MAX_CHANGES = 10
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    journal: Path
+    max_changes: int = DEFAULT_MAX_CHANGES
+    allow_access_removal: bool = False
+    hook: Hook | None = None  # called after each journal line reached the disk (tests simulate crashes here)
+
+
+@dataclass
+class RunReport:
+    """The outcome of an apply or rollback run, one result per step (or per change undone)."""
+
+    action: str
+    journal: Path
+    results: list[StepResult] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # resources created by apply, kept by rollback
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(r.outcome.ok for r in self.results) else 1
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.outcome.value] = out.get(r.outcome.value, 0) + 1
+        return dict(sorted(out.items()))
+
+
+@dataclass
+class _Budget:
+    limit: int
+    changed: set[str] = field(default_factory=set)
+
+    def check(self, resources: Sequence[str]) -> None:
+        wanted = set(resources) - self.changed
+        room = self.limit - len(self.changed)
+        if len(wanted) > room:
+            raise StepRefused(f"--max-changes {self.limit} reached: this step changes {len(wanted)} more resource(s), "
+                              f"{room} left in this run; apply again (or raise --max-changes) for the rest")
+
+
+class _Context:
+    """The StepContext of one step."""
+
+    def __init__(self, step: PlanStep, journal: Journal, providers: Providers, rules: Mapping[str, Rule],
+                 budget: _Budget) -> None:
+        self.step = step
+        self.journal = journal
+        self._providers = providers
+        self.rules = rules
+        self.budget = budget
+        self.reserved: set[str] = set()
+
+    @property
+    def providers(self) -> Providers:
+        return self._providers
+
+    def rule(self, rule_id: str) -> Rule:
+        return self.rules[rule_id]
+
+    def evaluate(self, rule_id: str, resource: Resource) -> Finding:
+        from auditor.engine import evaluate_one
+
+        return evaluate_one(self.rules[rule_id], resource, Inventory(resources=(resource,), coverage=()))
+
+    def reserve(self, resources: Sequence[str]) -> None:
+        self.budget.check(resources)
+        self.reserved.update(resources)
+
+    def _common(self, kind: str, target: Mapping[str, Any], resource: str) -> dict[str, Any]:
+        return {"step": self.step.id, "rule_id": self.step.finding.rule_id,
+                "resource_id": self.step.finding.resource_id, "changed_resource": resource, "kind": kind,
+                "target": dict(target)}
+
+    def change(self, kind: str, target: Mapping[str, Any], after: Any, resource: str) -> bool:
+        h = handler(kind)
+        observed = h.read(self._providers, target)
+        change_id = self.journal.new_change_id()
+        common = self._common(kind, target, resource)
+        if h.same(observed.value, after):
+            self.journal.record("change-already", change=change_id, **common, before=observed.value, after=after,
+                                undo=None)
+            return False
+        self.budget.check([*self.reserved, resource])
+        self.journal.record("change-started", change=change_id, **common, before=observed.value, after=after,
+                            undo={"kind": kind, "target": dict(target), "value": observed.value})
+        try:
+            h.write(self._providers, target, after, observed)
+        except StepRefused as exc:
+            self.journal.record("change-failed", change=change_id, result="refused", detail=str(exc))
+            raise
+        except Exception as exc:
+            self.journal.record("change-failed", change=change_id, result="failed", detail=_reason(exc))
+            raise
+        live = h.read(self._providers, target)
+        if not h.same(live.value, after):
+            detail = f"after the write the value is {live.value!r}, not {after!r}"
+            self.journal.record("change-failed", change=change_id, result="failed", detail=detail)
+            raise StepFailed(detail)
+        self.budget.changed.add(resource)
+        self.journal.record("change-applied", change=change_id, before=observed.value, after=live.value)
+        return True
+
+    def created(self, kind: str, resource: str, detail: Mapping[str, Any]) -> None:
+        self.journal.record("resource-created", step=self.step.id, rule_id=self.step.finding.rule_id,
+                            resource_id=self.step.finding.resource_id, kind=kind, created=resource,
+                            settings=dict(detail), undo=None, note="kept on rollback: the auditor never deletes")
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, (StepFailed, StepRefused, RemediationError)) else f"{type(exc).__name__}: {exc}"
+
+
+def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule]) -> tuple[Remediator | None, StepResult]:
+    """The remediator to run, or the result that stops the step before any read."""
+    finding = step.finding
+
+    def stop(outcome: Outcome, detail: str) -> tuple[None, StepResult]:
+        return None, StepResult(step.id, finding.rule_id, finding.resource_id, outcome, detail)
+
+    if step.mode is Mode.MANUAL:
+        return stop(Outcome.NOT_APPLICABLE, "manual procedure: see the plan; apply changes nothing")
+    if step.mode is Mode.PLAN_ONLY:
+        return stop(Outcome.NOT_APPLICABLE, f"plan-only: re-plan with --rule {finding.rule_id} to make it applicable")
+    if step.mode is Mode.ACCESS_REMOVAL and not options.allow_access_removal:
+        return stop(Outcome.REFUSED, "removes access: apply it with --allow-access-removal")
+    try:
+        remediator = load(step.remediator or "")
+    except KeyError as exc:
+        return stop(Outcome.REFUSED, str(exc).strip("'\""))
+    if finding.rule_id not in remediator.rule_ids:
+        return stop(Outcome.REFUSED, f"remediator {remediator.name} does not fix rule {finding.rule_id}")
+    if finding.rule_id not in rules:
+        return stop(Outcome.REFUSED, f"rule {finding.rule_id} is not in this auditor's catalog: the fix cannot be "
+                                     "verified")
+    try:
+        expected = remediator.describe(finding.to_finding(), step.inputs)
+    except (KeyError, ValueError, TypeError) as exc:
+        return stop(Outcome.REFUSED, f"the step's inputs cannot be used: {exc}")
+    if not same_json(expected.to_json(), step.to_json()):
+        return stop(Outcome.REFUSED, "the step in the plan file differs from what this auditor plans for the same "
+                                     "finding and inputs (an edited plan, or another auditor version): re-plan")
+    return remediator, StepResult(step.id, finding.rule_id, finding.resource_id, Outcome.APPLIED)
+
+
+def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOptions, provider_options: ProviderOptions,
+               rules: Mapping[str, Rule] | None = None,
+               on_result: Callable[[PlanStep, StepResult], None] | None = None) -> RunReport:
+    """Apply every executable step of ``plan``; the report (exit code 0 or 1) and the journal on disk."""
+    if options.max_changes < 1:
+        raise RemediationError("--max-changes must be at least 1")
+    if rules is None:
+        from auditor.catalog import load_catalog
+
+        rules = load_catalog()
+    report = RunReport("apply", options.journal)
+    providers = Providers(provider_options)
+    budget = _Budget(options.max_changes)
+    with Journal(options.journal, options.hook) as journal:
+        journal.record("run-started", action="apply", plan={"file": str(plan_file), "sha256": plan_sha256},
+                       max_changes=options.max_changes, allow_access_removal=options.allow_access_removal)
+        try:
+            for step in plan.steps:
+                result = _run(step, options, rules, journal, providers, budget)
+                journal.record("step-result", step=step.id, rule_id=step.finding.rule_id,
+                               resource_id=step.finding.resource_id, result=result.outcome.value, detail=result.detail)
+                report.results.append(result)
+                if on_result is not None:
+                    on_result(step, result)
+            journal.record("run-finished", counts=report.counts(), changed_resources=sorted(budget.changed))
+        finally:
+            providers.close()
+    return report
+
+
+def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journal: Journal, providers: Providers,
+         budget: _Budget) -> StepResult:
+    remediator, gated = _gate(step, options, rules)
+    if remediator is None:
+        return gated
+    ctx = _Context(step, journal, providers, rules, budget)
+    outcome, detail = Outcome.FAILED, ""
+    try:
+        return remediator.apply(step, ctx)
+    except StepRefused as exc:
+        outcome, detail = Outcome.REFUSED, str(exc)
+    except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others; the journal has its changes
+        outcome, detail = Outcome.FAILED, _reason(exc)
+    return StepResult(step.id, step.finding.rule_id, step.finding.resource_id, outcome, detail)

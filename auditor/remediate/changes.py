@@ -1,0 +1,67 @@
+"""Change kinds: how one observable value of one resource is read and written.
+
+Every change a fix makes (and every undo) is "set this value of this resource": the endpoint
+config an endpoint runs, a key's rotation flag, a bucket's public access block, an ARM property,
+the existence of a role assignment. A kind knows how to read the live value (with the version
+Resource Manager's ETag gives) and how to write a value back; the journal stores the kind, the
+target and the values before and after, so rollback needs nothing but the journal: it checks the
+live value is still ``after`` and writes ``before``.
+
+Handlers live in :mod:`auditor.remediate.aws_changes` and :mod:`auditor.remediate.azure_changes`,
+imported only when a change of their provider is read or written.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from auditor.remediate.providers import Providers
+
+_MODULES = {"aws": "auditor.remediate.aws_changes", "azure": "auditor.remediate.azure_changes"}
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A live value (plain JSON; None when the setting or resource is absent) and its version."""
+
+    value: Any
+    version: str | None = None  # the ETag Resource Manager answered with, for If-Match
+
+
+class ChangeHandler(Protocol):
+    kind: ClassVar[str]
+
+    def read(self, providers: Providers, target: Mapping[str, Any]) -> Observed:
+        """The live value; StepFailed when it cannot be read."""
+        ...
+
+    def write(self, providers: Providers, target: Mapping[str, Any], value: Any, observed: Observed) -> None:
+        """Set the value (waiting for the service to finish); StepRefused / StepFailed."""
+        ...
+
+    def same(self, a: Any, b: Any) -> bool:
+        """Whether two values are the same setting (the service may spell one value several ways)."""
+        ...
+
+
+def handler(kind: str) -> ChangeHandler:
+    """The handler of ``kind``; KeyError for a kind this auditor does not know (a journal from elsewhere)."""
+    provider = kind.split(".", 1)[0]
+    if provider not in _MODULES:
+        raise KeyError(f"unknown change kind '{kind}'")
+    handlers: Mapping[str, ChangeHandler] = importlib.import_module(_MODULES[provider]).HANDLERS
+    if kind not in handlers:
+        raise KeyError(f"unknown change kind '{kind}'")
+    return handlers[kind]
+
+
+def known_kind(kind: str) -> bool:
+    try:
+        handler(kind)
+    except KeyError:
+        return False
+    return True

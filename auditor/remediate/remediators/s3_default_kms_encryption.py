@@ -1,0 +1,91 @@
+"""aws.s3.bucket.kms_default_encryption: default encryption SSE-KMS with the key the operator gave.
+
+New objects are encrypted with the key (``--param bucket_kms_key_id`` or ``kms_key_id``; never a key
+of the auditor's own), with an S3 Bucket Key to keep KMS requests down; existing objects keep their
+encryption. Undo: the previous default encryption is put back (or removed when there was none:
+DeleteBucketEncryption removes the setting, never the bucket or an object).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from auditor.model import Finding, Resource
+from auditor.remediate.context import StepContext
+from auditor.remediate.fixes import ValueChange, apply_value_fix, automatic_step, call, change_row
+from auditor.remediate.manual import manual_step
+from auditor.remediate.model import Disruption, PlanStep, StepResult
+from auditor.remediate.params import PlanParams
+
+
+def configuration(key: str) -> dict[str, Any]:
+    return {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
+                       "BucketKeyEnabled": True}]}
+
+
+class S3DefaultKmsEncryption:
+    name: ClassVar[str] = "s3_default_kms_encryption"
+    provider: ClassVar[str] = "aws"
+    rule_ids: ClassVar[tuple[str, ...]] = ("aws.s3.bucket.kms_default_encryption",)
+    disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
+    permissions: ClassVar[tuple[str, ...]] = (
+        "kms:DescribeKey",
+        "s3:GetAccountPublicAccessBlock",
+        "s3:GetBucketLocation",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",  # also authorizes DeleteBucketEncryption, used by the undo
+    )
+    order: ClassVar[int] = 21
+
+    def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
+        key, why = params.kms_key("bucket_kms_key_id", finding.region)
+        if key is None:
+            return manual_step(finding, "", remediator=self.name, reason=f"automatic fix not planned: {why}",
+                               disruption=self.disruption, disruption_detail=_DISRUPTION, procedure=(
+                f"Choose a customer managed KMS key in {finding.region}; give the writers of bucket "
+                f"{finding.resource_name} (the endpoints' execution roles) kms:GenerateDataKey and its readers "
+                "kms:Decrypt on it.",
+                "Re-plan with --param bucket_kms_key_id=KEY_ARN and apply, or by hand: aws s3api "
+                f"put-bucket-encryption --bucket {finding.resource_name} with SSEAlgorithm aws:kms, KMSMasterKeyID "
+                "KEY_ARN and BucketKeyEnabled true.",
+            ))
+        return self.describe(finding, {"kms_key_id": key})
+
+    def describe(self, finding: Finding, inputs: Mapping[str, Any]) -> PlanStep:
+        key, bucket = str(inputs["kms_key_id"]), finding.resource_name
+        after = configuration(key)
+        return automatic_step(
+            self, finding, {"kms_key_id": key},
+            title=f"Encrypt new objects in bucket {bucket} with SSE-KMS key {key} by default",
+            changes=[change_row(finding.resource_id, "ServerSideEncryptionConfiguration", "read at apply", after,
+                                from_evidence=False)],
+            api_calls=[call("kms:DescribeKey", key, note="the key must exist in the bucket's region, be enabled, "
+                            "customer managed and symmetric; none is created"),
+                       call("s3:GetBucketEncryption", bucket),
+                       call("s3:PutBucketEncryption", bucket, Bucket=bucket, ServerSideEncryptionConfiguration=after)],
+            undo="put the previous default encryption back (PutBucketEncryption), or DeleteBucketEncryption when "
+                 "there was none",
+            undo_calls=[call("s3:PutBucketEncryption", bucket, note="with the configuration before the change"),
+                        call("s3:DeleteBucketEncryption", bucket, note="only when there was none before")],
+            disruption_detail=_DISRUPTION,
+        )
+
+    def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:
+        finding, key = step.finding, str(step.inputs["kms_key_id"])
+        target = {"region": finding.region, "bucket": finding.resource_name}
+
+        def changes(live: Resource) -> list[ValueChange]:
+            ctx.providers.aws.usable_key(key, finding.region)
+            return [ValueChange("aws.s3.bucket.default_encryption", target, configuration(key), finding.resource_id)]
+
+        return apply_value_fix(
+            step, ctx, lambda: ctx.providers.aws.bucket_resource(finding.resource_id, finding.region, finding.account),
+            changes, f"set default encryption to SSE-KMS with {key}")
+
+
+_DISRUPTION = ("writers of new objects (the endpoints' execution roles, for data capture) need kms:GenerateDataKey "
+               "and readers kms:Decrypt on the key, or their requests fail; existing objects are unchanged")
+
+REMEDIATOR = S3DefaultKmsEncryption()
