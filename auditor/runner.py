@@ -99,6 +99,7 @@ def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None) ->
         raise AuditorError(f"the demo needs the demo extra: pip install 'auditor[demo]' ({e})") from e
     from auditor.collect_aws import AwsOptions, collect_aws
     from auditor.collect_azure import AzureOptions, collect_azure
+    from auditor.demo.apim_estate import build_gateway
     from auditor.demo.azure_estate import seed_azure_demo
     from auditor.demo.fake_az import write_fake_az
 
@@ -107,7 +108,11 @@ def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None) ->
             applied_environment(demo_azure_environment(arm.ca_bundle, az_dir)):
         write_fake_az(az_dir)
         aws = seed_demo_estate(endpoint)
-        azure = AzureOptions(subscriptions=seed_azure_demo(arm).subscriptions, credential="cli", arm_endpoint=arm.url)
+        azure_estate = seed_azure_demo(arm)
+        # Northwind's gateway fronts Azure ML endpoints and a SageMaker endpoint of the AWS estate.
+        arm.add_resources(build_gateway(azure_estate.subscriptions[0], list(azure_estate.documents),
+                                        aws.regions[0], {"env": "prod", "team": "ml-platform"}))
+        azure = AzureOptions(subscriptions=azure_estate.subscriptions, credential="cli", arm_endpoint=arm.url)
         return scan_with(
             {"demo aws": lambda p: collect_aws(AwsOptions(regions=tuple(aws.regions)), p),
              "demo azure": lambda p: collect_azure(azure, p)},

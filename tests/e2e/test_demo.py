@@ -56,7 +56,7 @@ def test_demo_covers_both_clouds_with_no_error(demo):
 
 def test_every_azure_ml_rule_has_its_pass_fail_and_na_and_every_verdict_is_the_seeded_one(demo):
     findings = demo.findings()["findings"]
-    got = {(f["rule_id"], f["resource_id"]): f["status"] for f in findings if f["provider"] == "azure"}
+    got = {(f["rule_id"], f["resource_id"]): f["status"] for f in findings if f["rule_id"].startswith("azure.ml.")}
     assert got == dict(seed_azure_demo().expected)
     rules = [r for r in load_catalog(providers=("azure",)).values() if r.id.startswith("azure.ml.")]
     assert len(rules) == 16
@@ -120,3 +120,20 @@ def test_report_rerenders_from_the_findings_file(demo, tmp_path: Path):
     assert r.code == 1
     again = json.loads((tmp_path / "findings.json").read_text())
     assert [f["id"] for f in again["findings"]] == [f["id"] for f in demo.findings()["findings"]]
+
+
+def test_the_demo_gateway_fronts_models_of_both_clouds_and_every_apim_rule_decides(demo):
+    findings = demo.findings()["findings"]
+    apim = {f["rule_id"] for f in findings if f["rule_id"].startswith("azure.apim.")}
+    assert len(apim) == 6
+    for rule_id in apim:
+        statuses = {f["status"] for f in findings if f["rule_id"] == rule_id}
+        assert {"PASS", "FAIL"} <= statuses, (rule_id, statuses)
+    protected = {f["resource_name"]: f for f in findings if f["rule_id"] == "azure.apim.api.model_endpoint_protected"}
+    assert protected["churn-partner"]["status"] == "FAIL"  # a rate limit alone protects nothing
+    assert protected["status"]["status"] == "NOT_APPLICABLE"
+    fronts = protected["recsys-sagemaker"]["evidence"]["fronts"]
+    assert fronts[0]["kind"] == "aws.sagemaker.endpoint" and fronts[0]["id"].startswith("arn:aws:sagemaker:")
+    azure_fronted = protected["fraud-scoring"]["evidence"]["fronts"][0]
+    assert azure_fronted["kind"] == "azure.ml.online_endpoint"
+    assert "/onlineEndpoints/fraud-scoring-v3" in azure_fronted["id"]
