@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from auditor import __version__
 from auditor.cli_remediate import remediate
 from auditor.errors import AuditorError, ConfigError
 from auditor.model import ScanResult, Severity, Status
-from auditor.runner import CollectFn
+from auditor.runner import CollectFn, Tracking
 
 # The --format names; tests/e2e checks this equals auditor.outputs.formatters() (kept static so that
 # building the command line imports no output module).
@@ -29,9 +30,21 @@ DEFAULT_FORMATS = ("json", "html")
 
 SEVERITIES = tuple(s.value for s in Severity)
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _options(options: Sequence[Decorator]) -> Decorator:
+    """One decorator applying ``options`` in order (the first is the first in --help)."""
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
 
 def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
+    options: list[Decorator] = [
         click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      default=Path("audit-out"), show_default=True, help="Directory for the outputs."),
         click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
@@ -42,11 +55,28 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="YAML waivers file (rules, resources, reason, owner, expires)."),
         click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
                      help="Lowest severity of a FAIL that makes the exit code 1."),
+        *_tracking_options(),
         click.option("--quiet", is_flag=True, help="No progress bar and no summary."),
     ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+    return _options(options)(f)
+
+
+def _baseline_option() -> Decorator:
+    return click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help="A previous findings.json: mark every finding new, still failing, regressed, "
+                             "resolved, unknown or unchanged (matched by finding id).")
+
+
+def _tracking_options() -> list[Decorator]:
+    return [
+        _baseline_option(),
+        click.option("--fail-on-new", is_flag=True,
+                     help="With --baseline: exit 1 only for new or regressed FAILs at or above --fail-on "
+                          "(an incomplete scan still exits 2)."),
+        click.option("--history", "history_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="SQLite file to append this run to (created when missing); the report draws the "
+                          "trend of its last 30 runs."),
+    ]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,10 +106,17 @@ def _summarise(result: ScanResult, written: Sequence[Path]) -> None:
     errors = sum(1 for f in result.findings if f.status is Status.ERROR)
     if errors:
         click.echo(f"auditor: {errors} finding(s) are ERROR: those rules could not be decided", err=True)
+    if result.baseline is not None:
+        from auditor.baseline import summary_line
+
+        click.echo(f"auditor: against baseline {result.baseline.file}: {summary_line(result.baseline)}", err=True)
     gating = result.gating()
     if gating:
-        click.echo(f"auditor: {len(gating)} FAIL finding(s) at or above {result.fail_on.value} gate the build",
+        which = "new or regressed FAIL" if result.fail_on_new else "FAIL"
+        click.echo(f"auditor: {len(gating)} {which} finding(s) at or above {result.fail_on.value} gate the build",
                    err=True)
+    if result.history is not None:
+        click.echo(f"auditor: run appended to history {result.history.file}", err=True)
     for path in written:
         click.echo(f"auditor: wrote {path}", err=True)
 
@@ -94,12 +131,19 @@ def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], quiet: bo
 
 
 def _scan(collectors: Mapping[str, CollectFn], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-          quiet: bool) -> ScanResult:
+          quiet: bool, tracking: Tracking) -> ScanResult:
     """Validate the policy and the waivers before any API call, collect, then evaluate under the policy."""
     from auditor.runner import scan_with
 
     return scan_with(collectors, waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet,
-                     policy_file=policy_file)
+                     policy_file=policy_file, tracking=tracking)
+
+
+def _tracking(baseline_file: Path | None, fail_on_new: bool, history_file: Path | None) -> Tracking:
+    """--baseline, --fail-on-new and --history, read and checked before any API call."""
+    from auditor.runner import open_tracking
+
+    return open_tracking(baseline_file, fail_on_new, history_file)
 
 
 def _aws_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -136,9 +180,11 @@ def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoi
 @_aws_options
 @_common_scan_options
 def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, formats: tuple[str, ...],
-             policy_file: Path | None, waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
+             policy_file: Path | None, waivers_file: Path | None, fail_on: str, baseline_file: Path | None,
+             fail_on_new: bool, history_file: Path | None, quiet: bool) -> None:
     """Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use."""
-    result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, quiet)
+    tracking = _tracking(baseline_file, fail_on_new, history_file)
+    result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, quiet, tracking)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -147,10 +193,11 @@ def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, forma
 @_common_scan_options
 def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None, out_dir: Path,
                formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-               quiet: bool) -> None:
+               baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, quiet: bool) -> None:
     """Scan Azure Machine Learning workspaces, endpoints, deployments and identities."""
+    tracking = _tracking(baseline_file, fail_on_new, history_file)
     result = _scan({"azure": _azure_collector(subscriptions, credential, arm_endpoint)}, policy_file, waivers_file,
-                   fail_on, quiet)
+                   fail_on, quiet, tracking)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -160,11 +207,13 @@ def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: st
 @_common_scan_options
 def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple[str, ...], credential: str,
              arm_endpoint: str | None, out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
-             waivers_file: Path | None, fail_on: str, quiet: bool) -> None:
+             waivers_file: Path | None, fail_on: str, baseline_file: Path | None, fail_on_new: bool,
+             history_file: Path | None, quiet: bool) -> None:
     """Scan AWS and Azure into one report."""
+    tracking = _tracking(baseline_file, fail_on_new, history_file)
     result = _scan({"aws": _aws_collector(regions, profile),
                     "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
-                   policy_file, waivers_file, fail_on, quiet)
+                   policy_file, waivers_file, fail_on, quiet, tracking)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -176,12 +225,15 @@ def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True)
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML policy file to evaluate the demo estate under (try one before a real scan).")
+@_options(_tracking_options())
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
-def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, quiet: bool) -> None:
+def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, baseline_file: Path | None,
+         fail_on_new: bool, history_file: Path | None, quiet: bool) -> None:
     """Scan an embedded demo estate served on loopback (no cloud account, no network)."""
     from auditor.runner import run_demo
 
-    result = run_demo(Severity(fail_on), quiet, policy_file)  # the policy is validated before the demo starts
+    tracking = _tracking(baseline_file, fail_on_new, history_file)  # before the demo's servers start
+    result = run_demo(Severity(fail_on), quiet, policy_file, tracking)
     _finish(result, out_dir, formats, quiet)
     # _finish exits; the report location is printed there
 
@@ -190,10 +242,17 @@ def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Pat
 @click.argument("findings_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True, required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@_baseline_option()
 @click.option("--quiet", is_flag=True)
-def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, quiet: bool) -> None:
-    """Re-render any format from a findings file."""
+def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baseline_file: Path | None,
+           quiet: bool) -> None:
+    """Re-render any format from a findings file.
+
+    With --baseline, the findings are compared with that earlier findings file (replacing any comparison the
+    file holds); the file's own --fail-on-new setting still decides which findings gate.
+    """
     from auditor.outputs.findings_json import from_document
+    from auditor.runner import open_tracking, track
 
     try:
         doc = json.loads(findings_file.read_text(encoding="utf-8"))
@@ -201,7 +260,11 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, quiet: 
         raise ConfigError(f"cannot read: {e.strerror or e}", file=str(findings_file)) from e
     except json.JSONDecodeError as e:
         raise ConfigError(f"not JSON: {e.msg}", file=str(findings_file), line=e.lineno) from e
-    _finish(from_document(doc, str(findings_file)), out_dir, formats, quiet)
+    result = from_document(doc, str(findings_file))
+    if baseline_file is not None:
+        tracking = open_tracking(baseline_file)
+        result = track(result, replace(tracking, fail_on_new=result.fail_on_new))
+    _finish(result, out_dir, formats, quiet)
 
 
 @cli.group()

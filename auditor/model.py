@@ -258,6 +258,95 @@ def finding_id(rule_id: str, provider: str, resource_id: str) -> str:
     return hashlib.sha256(f"{rule_id}\n{rid}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+class BaselineState(enum.StrEnum):
+    """Where a finding stands against a baseline scan (``--baseline``), keyed by finding id.
+
+    ``auditor.baseline`` decides it; the rules are in that module's docstring.
+    """
+
+    NEW = "new"  # FAIL now; not a FAIL, PASS, NOT_APPLICABLE or MUTED finding before
+    STILL_FAILING = "still_failing"  # FAIL now and before
+    REGRESSED = "regressed"  # FAIL now; PASS, NOT_APPLICABLE or MUTED before
+    RESOLVED = "resolved"  # FAIL before; PASS or NOT_APPLICABLE now, or gone from a scope this scan read
+    UNKNOWN = "unknown"  # cannot be compared: ERROR now, or a previous FAIL this scan could not re-check
+    UNCHANGED = "unchanged"  # everything else (PASS stays PASS, MUTED, ERROR before and now)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingBaseline:
+    """One current finding against the baseline: its state, and its status and severity there (None: absent)."""
+
+    state: BaselineState
+    previous_status: Status | None = None
+    previous_severity: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousFailure:
+    """A finding that was FAIL in the baseline and is not FAIL now.
+
+    ``status`` is its status in this scan (PASS or NOT_APPLICABLE), None when this scan has no such finding;
+    ``reason`` says why a gone finding could not be re-checked (only for the unverified ones).
+    """
+
+    id: str
+    rule_id: str
+    resource_id: str
+    severity: Severity
+    status: Status | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineComparison:
+    """A scan compared with a baseline findings file.
+
+    ``findings`` maps every current finding id to its state. ``resolved`` lists the previous failures that
+    are resolved, present now (PASS / NOT_APPLICABLE) or gone; ``unverified`` the previous failures with no
+    current finding that this scan could not re-check (state unknown, never resolved).
+    """
+
+    file: str
+    started: datetime
+    findings: Mapping[str, FindingBaseline]
+    resolved: tuple[PreviousFailure, ...] = ()
+    unverified: tuple[PreviousFailure, ...] = ()
+
+    def state_of(self, finding: Finding) -> BaselineState | None:
+        entry = self.findings.get(finding.id)
+        return entry.state if entry is not None else None
+
+    def counts(self) -> dict[BaselineState, int]:
+        """Findings by state; ``resolved`` and ``unknown`` also count previous failures that are gone."""
+        counts = dict.fromkeys(BaselineState, 0)
+        for entry in self.findings.values():
+            if entry.state is not BaselineState.RESOLVED:  # counted once, from the resolved list
+                counts[entry.state] += 1
+        counts[BaselineState.RESOLVED] = len(self.resolved)
+        counts[BaselineState.UNKNOWN] += len(self.unverified)
+        return counts
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One stored run of a history database (``--history``): when, how it ended, its FAIL count per severity."""
+
+    started: datetime
+    ended: datetime
+    complete: bool
+    exit_code: int
+    failures: Mapping[Severity, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RunHistory:
+    """The trend of the last ``limit`` runs stored in ``file``, oldest first (this run included, last)."""
+
+    file: str
+    runs: tuple[TrendPoint, ...]
+    limit: int
+
+
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     """Everything an output format needs; outputs see nothing else."""
@@ -275,16 +364,25 @@ class ScanResult:
     resources: tuple[Resource, ...] = ()
     frameworks: tuple[Framework, ...] = ()
     excluded_rules: Mapping[str, str] = field(default_factory=dict)  # rule id -> why the policy left it out
+    fail_on_new: bool = False  # gate only on FAIL findings that are new or regressed against the baseline
+    baseline: BaselineComparison | None = None  # set by auditor.baseline.compare (--baseline)
+    history: RunHistory | None = None  # set by auditor.history (--history)
 
     @property
     def complete(self) -> bool:
         return all(c.collected for c in self.coverage)
 
     def gating(self) -> tuple[Finding, ...]:
-        """The FAIL findings at or above ``fail_on``: the ones that fail the build."""
-        return tuple(
-            f for f in self.findings if f.status is Status.FAIL and f.severity.rank >= self.fail_on.rank
-        )
+        """The FAIL findings at or above ``fail_on``: the ones that fail the build.
+
+        With ``fail_on_new`` only those whose baseline state is new or regressed; without a baseline
+        to compare with, every FAIL counts as new.
+        """
+        failing = (f for f in self.findings if f.status is Status.FAIL and f.severity.rank >= self.fail_on.rank)
+        if not self.fail_on_new or self.baseline is None:
+            return tuple(failing)
+        baseline = self.baseline  # a FAIL gates unless it is known to have failed before
+        return tuple(f for f in failing if baseline.state_of(f) is not BaselineState.STILL_FAILING)
 
     def exit_code(self) -> int:
         if not self.complete or any(f.status is Status.ERROR for f in self.findings):

@@ -6,10 +6,13 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.console import TerminalProgress, wants_progress
+from auditor.errors import ConfigError
+from auditor.history import HistoryStore
 from auditor.model import Inventory, ScanResult, Severity
 from auditor.progress import NoProgress, Progress
 from auditor.scan import evaluate_inventory, merge, prepare_policy
@@ -17,9 +20,47 @@ from auditor.scan import evaluate_inventory, merge, prepare_policy
 CollectFn = Callable[[Progress], Inventory]
 
 
+@dataclass(frozen=True)
+class Tracking:
+    """Run-to-run comparison: ``--baseline`` (read and validated), ``--fail-on-new``, ``--history`` (checked)."""
+
+    baseline: ScanResult | None = None
+    baseline_file: str = ""
+    fail_on_new: bool = False
+    history: HistoryStore | None = None
+
+
+def open_tracking(baseline_file: Path | None = None, fail_on_new: bool = False,
+                  history_file: Path | None = None) -> Tracking:
+    """Read the baseline and check the history file, so that a bad one fails before any API call."""
+    from auditor.baseline import load_baseline
+
+    if fail_on_new and baseline_file is None:
+        raise ConfigError("--fail-on-new needs --baseline FILE (the findings.json of the run to compare with)",
+                          field="--fail-on-new")
+    return Tracking(
+        baseline=load_baseline(baseline_file) if baseline_file is not None else None,
+        baseline_file=str(baseline_file) if baseline_file is not None else "",
+        fail_on_new=fail_on_new,
+        history=HistoryStore.open(history_file) if history_file is not None else None,
+    )
+
+
+def track(result: ScanResult, tracking: Tracking) -> ScanResult:
+    """``result`` compared with the baseline, then appended to the history (whose trend it then carries)."""
+    from auditor.baseline import with_baseline
+
+    if tracking.baseline is not None:
+        result = with_baseline(result, tracking.baseline, tracking.baseline_file, tracking.fail_on_new)
+    if tracking.history is not None:
+        result = replace(result, history=tracking.history.record(result))
+    return result
+
+
 def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None, fail_on: Severity,
-              quiet: bool, policy_file: Path | None = None) -> ScanResult:
-    """Validate every user input first (policy, waivers), collect each provider with a progress bar, evaluate."""
+              quiet: bool, policy_file: Path | None = None, tracking: Tracking | None = None) -> ScanResult:
+    """Validate every user input first (policy, waivers; the caller opened ``tracking``), collect each provider
+    with a progress bar, evaluate, compare with the baseline and record the run in the history."""
     inputs = prepare_policy(policy_file, waivers_file, fail_on)
     started = datetime.now(UTC)
     inventories = []
@@ -35,7 +76,7 @@ def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None,
     # Gateways link to the endpoints they front across clouds (an APIM API in front of SageMaker).
     from auditor.collectors.azure_apim_links import link_gateways
 
-    return evaluate_inventory(inputs, link_gateways(merge(inventories)), started)
+    return track(evaluate_inventory(inputs, link_gateways(merge(inventories)), started), tracking or Tracking())
 
 
 # Variables that could send the demo's Azure scan elsewhere than the stand-in, or bring in a real identity.
@@ -81,7 +122,8 @@ def _apply(changes: Mapping[str, str | None]) -> None:
             os.environ[key] = value
 
 
-def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None) -> ScanResult:
+def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None,
+             tracking: Tracking | None = None) -> ScanResult:
     """Serve both demo estates on loopback and scan them with the real collectors into one report.
 
     AWS: moto with Northwind's SageMaker estate, read through boto3 with fake credentials and no
@@ -116,5 +158,5 @@ def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None) ->
         return scan_with(
             {"demo aws": lambda p: collect_aws(AwsOptions(regions=tuple(aws.regions)), p),
              "demo azure": lambda p: collect_azure(azure, p)},
-            waivers_file=None, fail_on=fail_on, quiet=quiet, policy_file=policy_file,
+            waivers_file=None, fail_on=fail_on, quiet=quiet, policy_file=policy_file, tracking=tracking,
         )

@@ -231,8 +231,11 @@ class _Seeder:
         for (service, _region), client in self._clients.items():
             getattr(client, _WARM_UP[service])()
         _add_aws_managed_policies(self.account, {name for role in spec.roles for name in role.managed})
-        self._parallel([*(partial(self._role, r) for r in spec.roles),
-                        *(partial(self._key, k) for k in spec.keys)])
+        # Keys one by one, first: moto draws their ids from its seeded generator, so a fixed order gives
+        # the same key ids (and finding ids) every demo run.
+        for key in spec.keys:
+            self._key(key)
+        self._parallel(partial(self._role, r) for r in spec.roles)
         self._parallel(partial(self._bucket, b) for b in spec.buckets)
         self._parallel(partial(self._model, m) for m in spec.models)
         self._parallel(partial(self._config, c) for c in spec.configs)

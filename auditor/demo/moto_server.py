@@ -190,10 +190,16 @@ class ApiEmulation:
 
 
 def _reset_moto(url: str) -> None:
+    """Empty moto, then seed its random generator: ids moto invents (KMS key ids) are the same every run,
+    so the demo's findings keep their ids from one run to the next (baselines compare them)."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 (our loopback URL)
-    with opener.open(request, timeout=10):
-        pass
+    for path in ("/moto-api/reset", f"/moto-api/seed?a={_DEMO_SEED}"):
+        request = urllib.request.Request(f"{url}{path}", method="POST")  # noqa: S310 (our loopback URL)
+        with opener.open(request, timeout=10):
+            pass
+
+
+_DEMO_SEED = 20261130
 
 
 def _prime_moto_session(url: str) -> None:

@@ -3,6 +3,8 @@
 Rendered from the findings document (``findings_json.to_document``), so a file re-rendered from
 findings.json by ``auditor report`` is byte for byte the scan's. RFC 4180: a header row, CRLF line ends,
 fields quoted when they hold a comma, a quote or a line break; UTF-8 without a byte-order mark.
+``baseline_state`` (the last column) is the finding's state against ``--baseline`` (new, still_failing,
+regressed, resolved, unknown, unchanged), empty when the scan was not compared with a baseline.
 
 Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return as a formula, and resource names, messages and waiver reasons
@@ -24,7 +26,7 @@ from auditor.outputs.findings_json import to_document
 COLUMNS = (
     "id", "status", "severity", "rule_id", "title", "provider", "account", "region", "resource_type",
     "resource_id", "resource_name", "message", "gating", "waiver_reason", "waiver_owner", "waiver_expires",
-    "remediation", "automatic_fix", "frameworks",
+    "remediation", "automatic_fix", "frameworks", "baseline_state",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -75,6 +77,7 @@ def row(f: Mapping[str, Any]) -> list[str]:
         f["remediation"]["guidance"],
         _bool(f["remediation"]["automatic"]),
         "; ".join(f"{ref['framework']} {ref['control']}" for ref in f["frameworks"]),
+        (f.get("baseline") or {}).get("state", ""),
     ]
 
 

@@ -11,6 +11,12 @@ per-finding ``title`` / ``remediation`` / ``frameworks`` / ``gating`` is derived
 and writing recomputes it: ``to_document(from_document(to_document(r)))`` equals ``to_document(r)``.
 The top-level ``frameworks`` summary (``auditor.frameworks``) likewise: reading keeps the framework
 definitions and the rules the policy left out (with why), writing recomputes every status and count.
+
+With ``--baseline`` (``auditor.baseline``) every finding carries ``baseline: {state, previous_status,
+previous_severity}``, the top-level ``baseline`` names the baseline file and start and lists the previous
+failures that are resolved or could not be re-checked, and ``scan.fail_on_new`` is written; reading keeps
+all of it except ``baseline.counts``, which is derived. With ``--history`` (``auditor.history``) the
+top-level ``history`` holds the trend of the stored runs, read back as it is.
 """
 
 from __future__ import annotations
@@ -27,18 +33,25 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from auditor import frameworks as framework_summary
+from auditor.baseline import state as baseline_state
 from auditor.errors import ConfigError
 from auditor.model import (
+    BaselineComparison,
+    BaselineState,
     CoverageRow,
     Finding,
+    FindingBaseline,
     FrameworkRef,
+    PreviousFailure,
     Remediation,
     Resource,
     Rule,
+    RunHistory,
     ScanResult,
     Severity,
     SeverityOverride,
     Status,
+    TrendPoint,
     Waiver,
     finding_id,
 )
@@ -93,7 +106,11 @@ def to_document(result: ScanResult) -> dict[str, Any]:
     gating = {f.id for f in result.gating()}
     exit_code = result.exit_code()
     finding_docs = [_finding_doc(f, rules[f.rule_id], f.id in gating) for f in findings]
-    return {
+    if result.baseline is not None:
+        states = result.baseline.findings
+        for f, doc in zip(findings, finding_docs, strict=True):
+            doc["baseline"] = _finding_baseline_doc(f, states.get(f.id))
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": result.tool_version},
         "scan": {
@@ -121,6 +138,60 @@ def to_document(result: ScanResult) -> dict[str, Any]:
         "frameworks": framework_summary.to_documents(result),
         "findings": finding_docs,
         "inventory": [_inventory_doc(r) for r in sorted(result.resources, key=lambda r: (r.type, r.id))],
+    }
+    if result.baseline is not None or result.fail_on_new:  # meaningful with a baseline only: written with one
+        document["scan"]["fail_on_new"] = result.fail_on_new
+    if result.baseline is not None:
+        document["baseline"] = _baseline_doc(result.baseline)
+    if result.history is not None:
+        document["history"] = _history_doc(result.history)
+    return document
+
+
+def _finding_baseline_doc(f: Finding, entry: FindingBaseline | None) -> dict[str, Any]:
+    if entry is None:  # a finding the comparison did not see (built by hand): as if absent from the baseline
+        entry = FindingBaseline(baseline_state(f.status, None))
+    return {
+        "state": entry.state.value,
+        "previous_status": entry.previous_status.value if entry.previous_status else None,
+        "previous_severity": entry.previous_severity.value if entry.previous_severity else None,
+    }
+
+
+def _previous_doc(p: PreviousFailure, *, reason: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": p.id, "rule_id": p.rule_id, "resource_id": p.resource_id,
+                           "severity": p.severity.value}
+    if reason:
+        doc["reason"] = p.reason
+    else:
+        doc["status"] = p.status.value if p.status else None
+    return doc
+
+
+def _baseline_doc(comparison: BaselineComparison) -> dict[str, Any]:
+    return {
+        "file": comparison.file,
+        "started": _timestamp(comparison.started),
+        "counts": {state.value: n for state, n in comparison.counts().items()},
+        "resolved": [_previous_doc(p, reason=False) for p in comparison.resolved],
+        "unverified": [_previous_doc(p, reason=True) for p in comparison.unverified],
+    }
+
+
+def _history_doc(history: RunHistory) -> dict[str, Any]:
+    return {
+        "file": history.file,
+        "limit": history.limit,
+        "runs": [
+            {
+                "started": _timestamp(run.started),
+                "ended": _timestamp(run.ended),
+                "complete": run.complete,
+                "exit_code": run.exit_code,
+                "failures": {s.value: run.failures.get(s, 0) for s in Severity},
+            }
+            for run in history.runs
+        ],
     }
 
 
@@ -204,6 +275,9 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
         ),
         frameworks=frameworks,
         excluded_rules=excluded_rules,
+        fail_on_new=bool(scan.get("fail_on_new", False)),
+        baseline=_baseline_from(doc, findings, source),
+        history=_history_from(doc.get("history"), source),
     )
 
 
@@ -429,6 +503,55 @@ def _finding_from(entry: Mapping[str, Any], index: int, rules: Mapping[str, Rule
         evidence=entry["evidence"],
         resource_name=entry["resource_name"],
         waiver=waiver,
+    )
+
+
+def _baseline_from(doc: Mapping[str, Any], findings: Sequence[Finding], source: str) -> BaselineComparison | None:
+    """The comparison the document records (its counts are derived, so they are recomputed, not read)."""
+    summary = doc.get("baseline")
+    if summary is None:
+        return None
+    states = {}
+    for f, entry in zip(findings, doc["findings"], strict=True):
+        mark = entry["baseline"]
+        states[f.id] = FindingBaseline(
+            state=BaselineState(mark["state"]),
+            previous_status=Status(mark["previous_status"]) if mark["previous_status"] else None,
+            previous_severity=Severity(mark["previous_severity"]) if mark["previous_severity"] else None,
+        )
+    return BaselineComparison(
+        file=summary["file"],
+        started=_parse_timestamp(summary["started"], source, ("baseline", "started")),
+        findings=states,
+        resolved=tuple(
+            PreviousFailure(id=p["id"], rule_id=p["rule_id"], resource_id=p["resource_id"],
+                            severity=Severity(p["severity"]), status=Status(p["status"]) if p["status"] else None)
+            for p in summary["resolved"]
+        ),
+        unverified=tuple(
+            PreviousFailure(id=p["id"], rule_id=p["rule_id"], resource_id=p["resource_id"],
+                            severity=Severity(p["severity"]), reason=p["reason"])
+            for p in summary["unverified"]
+        ),
+    )
+
+
+def _history_from(entry: Mapping[str, Any] | None, source: str) -> RunHistory | None:
+    if entry is None:
+        return None
+    return RunHistory(
+        file=entry["file"],
+        limit=entry["limit"],
+        runs=tuple(
+            TrendPoint(
+                started=_parse_timestamp(run["started"], source, ("history", "runs", i, "started")),
+                ended=_parse_timestamp(run["ended"], source, ("history", "runs", i, "ended")),
+                complete=run["complete"],
+                exit_code=run["exit_code"],
+                failures={s: run["failures"][s.value] for s in Severity},
+            )
+            for i, run in enumerate(entry["runs"])
+        ),
     )
 
 

@@ -15,6 +15,11 @@ Mapping (the structure of the Ant/Jenkins ``junit-10.xsd``):
 - a last ``<testsuite name="auditor.coverage">`` with one testcase per collection unit, an ``<error>``
   for each one that could not be read, so an incomplete scan shows up even in a view that only
   counts errors.
+- with ``--baseline``: each rule suite's ``<properties>`` count its findings by baseline state
+  (``baseline.new``, ``baseline.regressed``, ...; ``baseline.resolved`` includes the resolved findings that
+  are gone), each testcase's failure text and ``system-out`` say its state, and a testsuite
+  ``auditor.baseline`` without testcases carries the comparison in its properties (baseline file and start,
+  ``fail_on_new``, the counts). The JUnit schema has no properties on a testcase.
 
 XML is built with ``xml.etree.ElementTree`` (which escapes), after removing the characters XML 1.0
 forbids (control characters, lone surrogates, U+FFFE/U+FFFF): a cloud API can return them, and a
@@ -34,6 +39,8 @@ from auditor.model import ScanResult, Status
 from auditor.outputs.findings_json import TOOL_NAME, to_document
 
 COVERAGE_SUITE = f"{TOOL_NAME}.coverage"
+BASELINE_SUITE = f"{TOOL_NAME}.baseline"
+BASELINE_STATES = ("new", "regressed", "still_failing", "resolved", "unknown", "unchanged")
 _ILLEGAL_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -68,9 +75,14 @@ def to_element(doc: Mapping[str, Any]) -> ET.Element:
     for f in doc["findings"]:
         by_rule[f["rule_id"]].append(f)
     timestamp = doc["scan"]["started"].removesuffix("Z")  # Ant's format: local ISO 8601, no zone
-    suites = [_rule_suite(rules[rule_id], findings, timestamp) for rule_id, findings in by_rule.items()]
+    baseline = doc.get("baseline")
+    gone = _gone_resolved(baseline)
+    suites = [_rule_suite(rules[rule_id], findings, timestamp, baseline is not None, gone.get(rule_id, 0))
+              for rule_id, findings in by_rule.items()]
     if doc["coverage"]:
         suites.append(_coverage_suite(doc["coverage"], timestamp))
+    if baseline is not None:
+        suites.append(_baseline_suite(baseline, doc["scan"], timestamp))
     root = ET.Element("testsuites", _attrs(
         name=TOOL_NAME,
         tests=sum(int(s.get("tests", "0")) for s in suites),
@@ -82,7 +94,8 @@ def to_element(doc: Mapping[str, Any]) -> ET.Element:
     return root
 
 
-def _rule_suite(rule: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], timestamp: str) -> ET.Element:
+def _rule_suite(rule: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], timestamp: str, compared: bool,
+                gone_resolved: int) -> ET.Element:
     statuses = [f["status"] for f in findings]
     suite = ET.Element("testsuite", _attrs(
         name=rule["id"],
@@ -99,6 +112,11 @@ def _rule_suite(rule: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], 
     frameworks = "; ".join(f"{ref['framework']} {ref['control']}" for ref in rule["frameworks"])
     if frameworks:
         ET.SubElement(properties, "property", _attrs(name="frameworks", value=frameworks))
+    if compared:
+        states = [f["baseline"]["state"] for f in findings]
+        for state in BASELINE_STATES:
+            n = states.count(state) + (gone_resolved if state == "resolved" else 0)
+            ET.SubElement(properties, "property", _attrs(name=f"baseline.{state}", value=n))
     for f in findings:
         suite.append(_testcase(f, rule))
     return suite
@@ -123,8 +141,36 @@ def _testcase(f: Mapping[str, Any], rule: Mapping[str, Any]) -> ET.Element:
     out.text = clean(
         f"finding {f['id']}\nresource {f['resource_name'] or '-'} ({f['provider']} account {f['account']}, "
         f"region {f['region']})\n{f['status']} {f['severity']}: {f['message']}"
+        + (f"\nbaseline: {baseline_phrase(f['baseline'])}" if "baseline" in f else "")
     )
     return case
+
+
+def baseline_phrase(mark: Mapping[str, Any]) -> str:
+    """``regressed (PASS in the baseline)``, ``new (not in the baseline)``."""
+    before = f"{mark['previous_status']} in the baseline" if mark["previous_status"] else "not in the baseline"
+    return f"{mark['state'].replace('_', ' ')} ({before})"
+
+
+def _gone_resolved(baseline: Mapping[str, Any] | None) -> dict[str, int]:
+    """Per rule, the resolved findings that are no longer findings (they have no testcase)."""
+    counts: dict[str, int] = {}
+    for p in (baseline or {}).get("resolved", ()):
+        if p["status"] is None:
+            counts[p["rule_id"]] = counts.get(p["rule_id"], 0) + 1
+    return counts
+
+
+def _baseline_suite(baseline: Mapping[str, Any], scan: Mapping[str, Any], timestamp: str) -> ET.Element:
+    suite = ET.Element("testsuite", _attrs(name=BASELINE_SUITE, tests=0, failures=0, errors=0, skipped=0, time="0",
+                                           timestamp=timestamp))
+    properties = ET.SubElement(suite, "properties")
+    values: list[tuple[str, object]] = [("baseline.file", baseline["file"]), ("baseline.started", baseline["started"]),
+                                        ("fail_on_new", "true" if scan.get("fail_on_new") else "false")]
+    values += [(f"baseline.{state}", baseline["counts"][state]) for state in BASELINE_STATES]
+    for name, value in values:
+        ET.SubElement(properties, "property", _attrs(name=name, value=value))
+    return suite
 
 
 def _details(f: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
@@ -133,6 +179,7 @@ def _details(f: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
         f["message"],
         "",
         f"Severity: {f['severity']}" + (" (gates the build)" if f["gating"] else ""),
+        *([f"Baseline: {baseline_phrase(f['baseline'])}"] if "baseline" in f else []),
         f"Resource: {f['resource_id']}",
         f"Account: {f['account']}  Region: {f['region']}",
         f"Finding id: {f['id']}",

@@ -8,6 +8,10 @@ under ``MAX_CHARS`` (60,000, counted in UTF-16 code units, which is the stricter
 cut to a fixed length, and each list (coverage errors, undecided rules, gating findings, waivers) shows
 as many rows as its share of the budget allows, then "… and N more (see report.html / findings.json)".
 
+With ``--baseline`` the head adds the comparison (counts by state), and three sections follow the gating
+findings: FAIL findings new or regressed since the baseline (whatever their severity), the resolved ones,
+and the previous failures this scan could not re-check.
+
 Escaping: every string from a cloud API, a rule file or a waivers file is untrusted. Identifiers (rule
 ids, resource ids and names, scopes) go into code spans, which GitHub renders literally (no markup, no
 HTML, no links, no @mentions); prose (messages, reasons, errors) is escaped character by character
@@ -101,7 +105,7 @@ def render(result: ScanResult) -> str:
 
 def render_document(doc: Mapping[str, Any]) -> str:
     """The summary of a findings document, under ``MAX_CHARS``."""
-    head = "\n".join([*_header(doc), "", *_counts(doc["findings"]), ""])
+    head = "\n".join([*_header(doc), *_baseline_head(doc), "", *_counts(doc["findings"]), ""])
     sections = _sections(doc)
     remaining = MAX_CHARS - size(head) - 1
     floors = [min(s.full_size(), SECTION_FLOOR) for s in sections]
@@ -127,15 +131,18 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     exit_code: int = scan["exit_code"]
     fail_on = scan["fail_on"]
     gating = len(doc["summary"]["gating"])
+    new = "new " if scan.get("fail_on_new") else ""
     if exit_code == 2:
         verdict = (f"⚠️ **Incomplete** — some verdicts are missing, so this scan cannot count as clean. "
                    f"Exit code {exit_code}.")
     elif exit_code == 1:
         noun = "finding" if gating == 1 else "findings"
-        verdict = (f"❌ **Failed** — complete scan; {gating} {noun} at or above `{fail_on}` failed the build. "
+        which = f"new or regressed {noun}" if new else noun
+        verdict = (f"❌ **Failed** — complete scan; {gating} {which} at or above `{fail_on}` failed the build. "
                    f"Exit code {exit_code}.")
     else:
-        verdict = f"✅ **Passed** — complete scan; nothing at or above `{fail_on}` failed. Exit code {exit_code}."
+        verdict = (f"✅ **Passed** — complete scan; nothing {new}at or above `{fail_on}` failed. "
+                   f"Exit code {exit_code}.")
     scopes = scan["scopes"]
     shown = ", ".join(code(s, in_table=False) for s in scopes[:MAX_SCOPES_SHOWN]) or "—"
     if len(scopes) > MAX_SCOPES_SHOWN:
@@ -149,6 +156,22 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
         f"{escape_text(tool['name'])} {code(tool['version'], in_table=False)} · "
         f"{scan['started']} → {scan['ended']} · fail on `{fail_on}` · scopes: {shown}",
     ]
+
+
+_STATE_LABELS = (("new", "new"), ("regressed", "regressed"), ("still_failing", "still failing"),
+                 ("resolved", "resolved"), ("unknown", "unknown"), ("unchanged", "unchanged"))
+
+
+def _baseline_head(doc: Mapping[str, Any]) -> list[str]:
+    baseline = doc.get("baseline")
+    if baseline is None:
+        return []
+    counts = baseline["counts"]
+    parts = ", ".join(f"**{counts[key]} {label}**" if key in ("new", "regressed") and counts[key]
+                      else f"{counts[key]} {label}" for key, label in _STATE_LABELS)
+    gate = " Only new or regressed failures gate (`--fail-on-new`)." if doc["scan"].get("fail_on_new") else ""
+    return ["", f"Compared with the baseline {code(baseline['file'], in_table=False)} (scan of "
+                f"{baseline['started']}): {parts}.{gate}"]
 
 
 def _counts(findings: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -231,14 +254,17 @@ def _sections(doc: Mapping[str, Any]) -> list[_Section]:
             cells=_finding_cells,
         ))
     gating = sorted((f for f in findings if f["gating"]), key=_severity_first)
+    which = "new or regressed FAIL" if scan.get("fail_on_new") else "FAIL"
     sections.append(_Section(
-        title=f"Findings that fail the build: FAIL at or above `{scan['fail_on']}` ({len(gating)})",
+        title=f"Findings that fail the build: {which} at or above `{scan['fail_on']}` ({len(gating)})",
         intro="",
         header=("Severity", "Rule", "Resource", "Message"),
         rows=gating,
         cells=_finding_cells,
-        empty=f"No finding at or above `{scan['fail_on']}` failed.",
+        empty=f"No {'new ' if scan.get('fail_on_new') else ''}finding at or above `{scan['fail_on']}` failed.",
     ))
+    if "baseline" in doc:
+        sections.extend(_baseline_sections(doc))
     waivers = doc["waivers"]
     for key, title, when in (("expired", "Expired waivers (no longer applied)", "Expired"),
                              ("unused", "Unused waivers (matched no finding)", "Expires")):
@@ -250,6 +276,44 @@ def _sections(doc: Mapping[str, Any]) -> list[_Section]:
             cells=_waiver_cells,
         ))
     return sections
+
+
+def _baseline_sections(doc: Mapping[str, Any]) -> list[_Section]:
+    baseline = doc["baseline"]
+    new = sorted((f for f in doc["findings"] if f["baseline"]["state"] in ("new", "regressed")), key=_severity_first)
+    return [
+        _Section(
+            title=f"New since baseline ({len(new)})",
+            intro="FAIL findings that did not fail in the baseline: new, or regressed from PASS, NOT_APPLICABLE "
+                  "or MUTED.",
+            header=("Severity", "State", "Rule", "Resource", "Message"),
+            rows=new,
+            cells=lambda f: [f["severity"], _state_cell(f["baseline"]), *_finding_cells(f)[1:]],
+            empty="No finding fails that did not fail in the baseline.",
+        ),
+        _Section(
+            title=f"Resolved since baseline ({len(baseline['resolved'])})",
+            intro="",
+            header=("Severity", "Rule", "Resource", "Now"),
+            rows=baseline["resolved"],
+            cells=lambda p: [p["severity"], code(p["rule_id"]), code(p["resource_id"]),
+                             p["status"] or "gone (its scope was scanned)"],
+        ),
+        _Section(
+            title=f"Baseline failures this scan could not re-check ({len(baseline['unverified'])})",
+            intro="Not counted as resolved: their state is unknown.",
+            header=("Severity", "Rule", "Resource", "Why"),
+            rows=baseline["unverified"],
+            cells=lambda p: [p["severity"], code(p["rule_id"]), code(p["resource_id"]),
+                             escape_text(p["reason"], CELL_TEXT)],
+        ),
+    ]
+
+
+def _state_cell(mark: Mapping[str, Any]) -> str:
+    if mark["state"] == "regressed":
+        return f"regressed (was {mark['previous_status']})"
+    return str(mark["state"]).replace("_", " ")
 
 
 def _plural(n: int, noun: str) -> str:

@@ -25,6 +25,24 @@ ARN, ``azure/subscriptions/...`` from a Resource Manager id, lower-cased as Azur
 segment percent-encoded, line 1; the logical location carries the full id. ``partialFingerprints``
 holds the finding id (a hash of rule and resource), stable across runs.
 
+With ``--baseline`` each result carries ``baselineState`` (SARIF 2.1.0 §3.27.24), decided on SARIF's own
+terms: whether the baseline run, rendered as SARIF, had a result with the same fingerprint (it had one for
+its FAIL, ERROR and MUTED findings, none for PASS and NOT_APPLICABLE), and whether that result changed:
+
+- ``new``: no result in the baseline: auditor's ``new`` (absent before), and ``regressed`` from PASS or
+  NOT_APPLICABLE (a PASS is not a SARIF result, so the alert is new to any SARIF consumer);
+- ``unchanged``: the same status and severity as before (``still_failing``; MUTED or ERROR both times);
+- ``updated``: a result before, but its status or severity changed: ``regressed`` from MUTED (the waiver
+  ended, the suppression is gone), a FAIL that became ERROR (auditor's ``unknown``), ERROR that became
+  FAIL, a new waiver (FAIL -> MUTED), a severity override;
+- ``absent`` is never written: a resolved finding is not a result. GitHub code scanning ignores
+  ``baselineState`` and would open an alert for an ``absent`` result; it closes an alert when its
+  fingerprint stops appearing, which is what resolved means. The resolved count is in ``run.properties``.
+
+``properties.baseline_state`` keeps auditor's own state (new, still_failing, regressed, unknown, unchanged)
+beside it. There is no ``run.baselineGuid`` (the baseline findings file has no SARIF run guid): the baseline
+run is named out of band, as §3.27.24 allows, in ``run.properties.auditor.baseline`` (file, start, counts).
+
 GitHub's limits: at most ``MAX_RESULTS`` results per run (the most severe FAIL and ERROR first, then
 MUTED; the cut is stated in ``run.properties`` and in a tool notification), ``MAX_RULES`` rules and
 ``MAX_TAGS`` tags per rule.
@@ -108,7 +126,6 @@ def to_sarif(doc: Mapping[str, Any]) -> dict[str, Any]:
     without_rule = sum(1 for f in kept if f["rule_id"] not in index)
     kept = [f for f in kept if f["rule_id"] in index]
     omitted = len(reported) - len(kept)
-    scan = doc["scan"]
     counts = {
         "findings": doc["summary"]["total"],
         "by_status": doc["summary"]["by_status"],
@@ -130,17 +147,43 @@ def to_sarif(doc: Mapping[str, Any]) -> dict[str, Any]:
                 "rules": [_rule(rules[rule_id]) for rule_id in rule_ids],
             }},
             "invocations": [_invocation(doc, omitted, len(reported))],
-            "properties": {"auditor": {
-                "scan": {"complete": scan["complete"], "exit_code": scan["exit_code"], "fail_on": scan["fail_on"],
-                         "scopes": scan["scopes"]},
-                "counts": counts,
-                "truncated": omitted > 0,
-                "result_limit": MAX_RESULTS,
-                "note": _omission_note(counts["omitted"], omitted, len(reported)),
-            }},
+            "properties": {"auditor": _run_properties(doc, counts, omitted, len(reported))},
             "results": [_result(f, index[f["rule_id"]]) for f in kept],
         }],
     }
+
+
+def _run_properties(doc: Mapping[str, Any], counts: Mapping[str, Any], omitted: int, reported: int) -> dict[str, Any]:
+    scan = doc["scan"]
+    properties: dict[str, Any] = {
+        "scan": {"complete": scan["complete"], "exit_code": scan["exit_code"], "fail_on": scan["fail_on"],
+                 "scopes": scan["scopes"]},
+        "counts": counts,
+        "truncated": omitted > 0,
+        "result_limit": MAX_RESULTS,
+        "note": _omission_note(counts["omitted"], omitted, reported),
+    }
+    baseline = doc.get("baseline")
+    if baseline is not None:
+        properties["scan"]["fail_on_new"] = scan.get("fail_on_new", False)
+        properties["baseline"] = {
+            "file": baseline["file"],
+            "started": baseline["started"],
+            "counts": baseline["counts"],
+            "note": "Resolved findings are not results (GitHub closes an alert whose fingerprint is no longer "
+                    "uploaded); findings.json lists them under baseline.resolved.",
+        }
+    return properties
+
+
+def sarif_baseline_state(f: Mapping[str, Any]) -> str:
+    """``new``, ``unchanged`` or ``updated``: whether the baseline run had this result, and whether it changed."""
+    mark = f["baseline"]
+    if mark["previous_status"] not in REPORTED:  # absent, PASS or NOT_APPLICABLE: no result in the baseline
+        return "new"
+    if mark["previous_status"] == f["status"] and mark["previous_severity"] == f["severity"]:
+        return "unchanged"
+    return "updated"
 
 
 def _priority(f: Mapping[str, Any]) -> tuple[int, int, str, str]:
@@ -275,6 +318,11 @@ def _result(f: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
             "evidence": _evidence(f["evidence"]),
         },
     }
+    mark = f.get("baseline")
+    if mark is not None:
+        result["baselineState"] = sarif_baseline_state(f)
+        result["properties"]["baseline_state"] = mark["state"]
+        result["properties"]["previous_status"] = mark["previous_status"]
     waiver = f.get("waiver")
     if status == Status.MUTED.value and waiver is not None:
         result["suppressions"] = [{
@@ -359,7 +407,7 @@ def _invocation(doc: Mapping[str, Any], cut: int, reported: int) -> dict[str, An
     return {
         "executionSuccessful": bool(scan["complete"]),
         "exitCode": scan["exit_code"],
-        "exitCodeDescription": _exit_description(scan["exit_code"], scan["fail_on"]),
+        "exitCodeDescription": _exit_description(scan["exit_code"], scan["fail_on"], scan.get("fail_on_new", False)),
         "startTimeUtc": scan["started"],
         "endTimeUtc": scan["ended"],
         "toolExecutionNotifications": notes,
@@ -370,10 +418,11 @@ def _note(level: str, descriptor: str, text: str) -> dict[str, Any]:
     return {"level": level, "descriptor": {"id": descriptor}, "message": {"text": text}}
 
 
-def _exit_description(exit_code: int, fail_on: str) -> str:
+def _exit_description(exit_code: int, fail_on: str, fail_on_new: bool = False) -> str:
+    new = "new or regressed " if fail_on_new else ""
     return {
-        0: f"complete; nothing at or above {fail_on} failed",
-        1: f"complete; some FAIL at or above {fail_on}",
+        0: f"complete; nothing {'new ' if fail_on_new else ''}at or above {fail_on} failed",
+        1: f"complete; some {new}FAIL at or above {fail_on}",
         2: "incomplete: some collection failed or some rule could not be decided",
     }.get(exit_code, "unknown")
 
