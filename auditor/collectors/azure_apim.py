@@ -54,8 +54,7 @@ from auditor.collectors.azure_session import (
     AzureCallError,
     AzureClients,
     Failure,
-    failure_from,
-    failure_from_response,
+    get_json_through,
     one_line,
 )
 from auditor.model import CoverageRow, Resource
@@ -97,24 +96,7 @@ class ApimClient:
 
     def get_json(self, url: str, operation: str) -> dict[str, Any]:
         """The JSON object at ``url``, or AzureCallError (404 included)."""
-        from azure.core.rest import HttpRequest
-
-        try:  # the generated client formats the URL as a template: keep literal braces out of it
-            response = self.client._send_request(HttpRequest("GET", url.replace("{", "%7B").replace("}", "%7D")))
-        except Exception as exc:
-            failure = failure_from(operation, exc)
-            if failure is None:
-                raise
-            raise AzureCallError(failure) from exc
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = None
-        if response.status_code != 200:
-            raise AzureCallError(failure_from_response(operation, response.status_code, body, response.text()))
-        if not isinstance(body, dict):
-            raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer is not a JSON object", "error"))
-        return body
+        return get_json_through(self.client, url, operation)
 
     def list_pages(self, path: str, operation: str) -> Iterator[list[dict[str, Any]]]:
         """Pages of a collection, following every ``nextLink``; AzureCallError on failure."""

@@ -298,27 +298,7 @@ class AzureClients:
 
     def get_json(self, url: str, operation: str) -> Any:
         """GET an absolute URL through the ML client's pipeline; the JSON body, or AzureCallError."""
-        from azure.core.rest import HttpRequest
-
-        # The generated client formats the URL as a template: keep literal braces out of it.
-        safe_url = url.replace("{", "%7B").replace("}", "%7D")
-        try:
-            response = self.ml._send_request(HttpRequest("GET", safe_url))
-        except Exception as exc:
-            failure = failure_from(operation, exc)
-            if failure is None:
-                raise
-            raise AzureCallError(failure) from exc
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = None
-        if response.status_code != 200:
-            raise AzureCallError(failure_from_response(operation, response.status_code, body, response.text()))
-        if not isinstance(body, dict):
-            raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer is not a JSON object",
-                                         "error"))
-        return body
+        return get_json_through(self.ml, url, operation)
 
     def list_pages(self, path: str, api_version: str, operation: str) -> Iterator[list[dict[str, Any]]]:
         """Pages of a collection list, following every ``nextLink``; AzureCallError on failure."""
@@ -361,3 +341,30 @@ def make_session(max_workers: int) -> Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def get_json_through(client: Any, url: str, operation: str) -> dict[str, Any]:
+    """GET an absolute URL through a generated client's pipeline (its auth, retries, logging).
+
+    The JSON object of a 200 answer; anything else is an AzureCallError with the service's reason.
+    """
+    from azure.core.rest import HttpRequest
+
+    # The generated client formats the URL as a template: keep literal braces out of it.
+    safe_url = url.replace("{", "%7B").replace("}", "%7D")
+    try:
+        response = client._send_request(HttpRequest("GET", safe_url))
+    except Exception as exc:
+        failure = failure_from(operation, exc)
+        if failure is None:
+            raise
+        raise AzureCallError(failure) from exc
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = None
+    if response.status_code != 200:
+        raise AzureCallError(failure_from_response(operation, response.status_code, body, response.text()))
+    if not isinstance(body, dict):
+        raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer is not a JSON object", "error"))
+    return body
