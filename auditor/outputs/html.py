@@ -1,42 +1,54 @@
-"""The HTML report: one self-contained file that opens offline (reports/report.html.j2).
+"""The HTML report: one self-contained file that opens offline (reports/report.html.j2 + report.js).
 
 The report is rendered from the findings document (``findings_json.to_document``), not from the
 ScanResult directly, so a report re-rendered later from findings.json is the same page as the one the
-scan wrote. Python does the grouping and counting here; the templates only loop and print.
+scan wrote. The executive summary is server-rendered (``html_view.build_view``) and reads without
+JavaScript; the findings table, the endpoint inventory and the gateway links are drawn by the page's
+script from a JSON data block (``page_data``), so 100,000 findings cost kilobytes of markup, not
+hundreds of megabytes.
 
-Safety: autoescape is on for every template (never ``select_autoescape``, which keys off file names),
-undefined names fail loudly, the only markup marked safe is the tool's own stylesheet, and the page
-declares a Content-Security-Policy that forbids every external load and every script.
+Escaping, by construction:
+
+- markup: Jinja autoescape is on for every template (never ``select_autoescape``, which keys off file
+  names) and undefined names fail loudly; the only strings marked safe are the tool's own stylesheet
+  and script, read from the tool's template directory, and the data block below;
+- data: ``embed_json`` writes the JSON with ``<``, ``>``, ``&``, U+2028, U+2029 and lone surrogates as
+  ``\\u`` escapes, so nothing in it can close the ``<script type="application/json">`` element or open a
+  comment, and ``JSON.parse`` returns exactly the strings Python held;
+- in the page: the script builds every node with ``createElement`` / ``createTextNode`` and never
+  parses markup; the policy's ``require-trusted-types-for 'script'`` makes the browser refuse any
+  string assigned to ``innerHTML`` and the like, so that stays true.
+
+The Content-Security-Policy forbids every network load (``default-src 'none'``) and allows exactly
+the page's own script and stylesheet, by the SHA-256 of their text computed at render time.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from auditor.model import ScanResult, Severity, Status
+from auditor.model import ScanResult
+from auditor.outputs import html_view
 from auditor.outputs.findings_json import to_document
 from auditor.paths import reports_dir
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
-CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+SCRIPT = "report.js"
+DATA_FORMAT = 1
 
-SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
-# Statuses a reader must look at, in the order they are shown; the rest fold into a <details>.
-ATTENTION: tuple[Status, ...] = (Status.FAIL, Status.ERROR, Status.MUTED)
-QUIET: tuple[Status, ...] = (Status.PASS, Status.NOT_APPLICABLE)
-STATUS_ORDER: tuple[Status, ...] = ATTENTION + QUIET
-
-_ATTENTION_VALUES = frozenset(s.value for s in ATTENTION)
-_STATUS_RANK = {s.value: i for i, s in enumerate(STATUS_ORDER)}
-_SEVERITY_RANK = {s.value: s.rank for s in Severity}
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_UNSAFE_IN_JSON = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
+_NO_NAME_CHAR = "\x00"  # marks where a message held its resource's name (see _message)
 
 
 class HtmlFormatter:
@@ -60,14 +72,23 @@ def render(result: ScanResult, templates_dir: Path | None = None) -> str:
 def render_document(doc: Mapping[str, Any], templates_dir: Path | None = None) -> str:
     """The report page for a findings document (one ``to_document`` produced)."""
     directory = templates_dir if templates_dir is not None else reports_dir()
-    # Our own stylesheet, read from the tool's template directory: the one string marked safe.
-    css = Markup((directory / STYLESHEET).read_text(encoding="utf-8"))  # noqa: S704
+    css = (directory / STYLESHEET).read_text(encoding="utf-8")
+    script = (directory / SCRIPT).read_text(encoding="utf-8")
+    if "</style" in css.lower() or "</script" in script.lower() or "<!--" in script:
+        raise ValueError("the report's stylesheet or script would close its own element")
     template = environment(directory).get_template(TEMPLATE)
-    return template.render(report=build_view(doc), css=css, csp=CONTENT_SECURITY_POLICY)
+    return template.render(
+        report=html_view.build_view(doc),
+        # The tool's own files, read from its template directory: marked safe, and pinned by the CSP.
+        css=Markup(css),  # noqa: S704
+        script=Markup(script),  # noqa: S704
+        data=Markup(embed_json(page_data(doc))),  # noqa: S704 - escaped by embed_json
+        csp=content_security_policy(script, css),
+    )
 
 
 def environment(directory: Path) -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(directory),
         autoescape=True,
         undefined=StrictUndefined,
@@ -75,196 +96,224 @@ def environment(directory: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["n"] = _thousands
+    return env
 
 
-def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """What the template prints: the document, grouped and counted."""
-    rules: Mapping[str, Mapping[str, Any]] = doc["rules"]
-    items = [_item(f, rules[f["rule_id"]]) for f in doc["findings"]]
-    scan = doc["scan"]
-    summary = doc["summary"]
-    coverage_errors = sum(1 for row in doc["coverage"] if row["status"] == "error")
-    error_findings: int = summary["by_status"][Status.ERROR.value]
-    tags = {r["id"]: r["tags"] for r in doc.get("inventory", ())}
-    incomplete = None
-    if not scan["complete"]:
-        incomplete = {"coverage_errors": coverage_errors, "error_findings": error_findings}
-    return {
-        "tool": doc["tool"],
-        "scan": {
-            "started": _display_time(scan["started"]),
-            "ended": _display_time(scan["ended"]),
-            "duration": _duration(scan["started"], scan["ended"]),
-            "scopes": scan["scopes"],
-            "fail_on": scan["fail_on"],
-            "exit_code": scan["exit_code"],
-        },
-        "verdict": _verdict(scan["exit_code"], len(summary["gating"]), scan["fail_on"]),
-        "incomplete": incomplete,
-        "statuses": [{"status": s.value, "count": summary["by_status"][s.value]} for s in STATUS_ORDER],
-        "severities": [
-            {"severity": s.value, "count": summary["by_severity"][s.value]} for s in SEVERITY_ORDER
-        ],
-        "total": summary["total"],
-        "resources": summary["resources"],
-        "rules_evaluated": summary["rules_evaluated"],
-        "gating": sorted((i for i in items if i["finding"]["gating"]), key=_severity_first),
-        "coverage": doc["coverage"],
-        "coverage_errors": coverage_errors,
-        "waivers": doc["waivers"],
-        "muted": summary["by_status"][Status.MUTED.value],
-        "sections": [s for s in (_section(sev, items, tags) for sev in SEVERITY_ORDER) if s is not None],
-        "rules": _rule_rows(rules, items),
-        "frameworks": [_framework_view(f) for f in doc.get("frameworks", ())],
-    }
+def _thousands(value: int) -> str:
+    return f"{value:,}"
 
 
-_CONTROL_LABELS = {"passed": "passed", "failed": "failed", "not_evaluated": "not evaluated",
-                   "not_covered": "not covered"}
-
-
-def _framework_view(framework: Mapping[str, Any]) -> dict[str, Any]:
-    """One framework of the summary: counts, then each control with the rules that evidence it."""
-    counts = framework["counts"]
-    controls = []
-    for control in framework["controls"]:
-        waived = control["waived"]
-        controls.append({
-            "id": control["id"],
-            "title": control["title"],
-            "css": "waived" if waived else control["status"],
-            "label": "failed (waived)" if waived else _CONTROL_LABELS[control["status"]],
-            "rules": [{**rule, "label": rule["state"].replace("_", " ")} for rule in control["rules"]],
-        })
-    return {
-        "anchor": f"framework-{framework['id']}",
-        "title": framework["title"],
-        "version": framework["version"],
-        "informative": framework["informative"],
-        "source": framework["source"],
-        "counts": [{"css": key, "label": _CONTROL_LABELS[key], "count": counts[key]} for key in _CONTROL_LABELS],
-        "waived": counts["waived"],
-        "total": counts["total"],
-        "controls": controls,
-    }
-
-
-def _item(finding: Mapping[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
-    evidence: Mapping[str, Any] = finding["evidence"]
-    return {
-        "finding": finding,
-        "rule": rule,
-        "title": finding["title"] or finding["rule_id"],
-        "anchor": f"finding-{finding['id']}",
-        "waiver": finding.get("waiver"),
-        # Values JSON-dumped here and escaped by the template, like every other string.
-        "evidence": [
-            (key, json.dumps(evidence[key], sort_keys=True, ensure_ascii=False)) for key in sorted(evidence)
-        ],
-    }
-
-
-def _section(
-    severity: Severity, items: Sequence[dict[str, Any]], tags: Mapping[str, Mapping[str, str]]
-) -> dict[str, Any] | None:
-    mine = [i for i in items if i["finding"]["severity"] == severity.value]
-    if not mine:
-        return None
-    attention = sorted(
-        (i for i in mine if i["finding"]["status"] in _ATTENTION_VALUES),
-        key=lambda i: (
-            i["finding"]["resource_id"], _STATUS_RANK[i["finding"]["status"]], i["finding"]["rule_id"]
-        ),
-    )
-    quiet = sorted(
-        (i for i in mine if i["finding"]["status"] not in _ATTENTION_VALUES),
-        key=lambda i: (i["finding"]["resource_id"], i["finding"]["rule_id"]),
-    )
-    quiet_counts = _status_counts(quiet)
-    return {
-        "severity": severity.value,
-        "counts": [{"status": s, "count": n} for s, n in _status_counts(mine).items() if n],
-        "resources": _by_resource(attention, tags),
-        "quiet": quiet,
-        "quiet_counts": [{"status": s.value, "count": quiet_counts[s.value]} for s in QUIET],
-    }
-
-
-def _by_resource(
-    items: Iterable[dict[str, Any]], tags: Mapping[str, Mapping[str, str]]
-) -> list[dict[str, Any]]:
-    """Items under one heading per resource; resources with the worst status (FAIL) come first."""
-    groups: dict[str, dict[str, Any]] = {}
-    for item in items:
-        f = item["finding"]
-        group = groups.setdefault(f["resource_id"], {
-            "id": f["resource_id"],
-            "name": f["resource_name"],
-            "type": f["resource_type"],
-            "provider": f["provider"],
-            "account": f["account"],
-            "region": f["region"],
-            "tags": sorted(tags.get(f["resource_id"], {}).items()),
-            "entries": [],
-        })
-        group["entries"].append(item)
-    return sorted(
-        groups.values(),
-        key=lambda g: (min(_STATUS_RANK[i["finding"]["status"]] for i in g["entries"]), g["id"]),
+def content_security_policy(script: str, css: str) -> str:
+    """No network loads at all; only this script and this stylesheet run; no markup from strings."""
+    return (
+        f"default-src 'none'; script-src '{sha256_source(script)}'; style-src '{sha256_source(css)}'; "
+        "img-src data:; base-uri 'none'; form-action 'none'; "
+        "require-trusted-types-for 'script'; trusted-types 'none'"
     )
 
 
-def _rule_rows(
-    rules: Mapping[str, Mapping[str, Any]], items: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    by_rule: dict[str, list[dict[str, Any]]] = {rule_id: [] for rule_id in rules}
-    for item in items:
-        by_rule[item["finding"]["rule_id"]].append(item)
-    rows = [
-        {
-            "rule": rule,
-            "counts": [{"status": s, "count": n} for s, n in _status_counts(by_rule[rule_id]).items()],
-            "total": len(by_rule[rule_id]),
-        }
-        for rule_id, rule in rules.items()
-    ]
-    return sorted(rows, key=lambda r: (-_SEVERITY_RANK[r["rule"]["severity"]], r["rule"]["id"]))
+def sha256_source(text: str) -> str:
+    """A CSP hash source for an inline element whose text is ``text``."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
-def _status_counts(items: Iterable[dict[str, Any]]) -> dict[str, int]:
-    counts = {s.value: 0 for s in STATUS_ORDER}
-    for item in items:
-        counts[item["finding"]["status"]] += 1
-    return counts
+def embed_json(value: Any) -> str:
+    """``value`` as JSON that is inert inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` occur in JSON only inside strings, where their ``\\u`` escapes mean the same
+    characters: the text has no ``</script`` and no ``<!--``, and parses back to ``value``. U+2028/2029
+    are escaped for older JavaScript parsers, lone surrogates because UTF-8 cannot carry them.
+    """
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _UNSAFE_IN_JSON.sub(lambda m: _JSON_ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
 
 
-def _severity_first(item: Mapping[str, Any]) -> tuple[int, str, str]:
-    f = item["finding"]
-    return -_SEVERITY_RANK[f["severity"]], f["rule_id"], f["resource_id"]
+_DATA_BLOCK = re.compile(r'<script type="application/json" id="data">(.*?)</script>', re.DOTALL)
 
 
-def _verdict(exit_code: int, gating: int, fail_on: str) -> dict[str, str]:
-    if exit_code == 2:
-        return {"key": "incomplete", "label": "Incomplete",
-                "detail": "Some verdicts are missing. Exit code 2."}
-    if exit_code == 1:
-        noun = "finding" if gating == 1 else "findings"
-        return {"key": "failed", "label": "Failed",
-                "detail": f"{gating} {noun} at or above {fail_on} failed the build. Exit code 1."}
-    return {"key": "passed", "label": "Passed",
-            "detail": f"Complete; nothing at or above {fail_on} failed. Exit code 0."}
+def embedded_data(page: str) -> Any:
+    """The data block of a rendered report, parsed: what the page's script reads (for tests and tools)."""
+    match = _DATA_BLOCK.search(page)
+    if match is None:
+        raise ValueError("the page has no data block")
+    return json.loads(match.group(1))
 
 
-def _display_time(stamp: str) -> str:
-    return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M:%S UTC")
+# --- the data block -----------------------------------------------------------------------------------
 
 
-def _duration(started: str, ended: str) -> str:
-    seconds = max(0, int((datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+class _Table:
+    """Distinct values in order of first use, each referred to by its position."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self._index: dict[Any, int] = {}
+
+    def ref(self, key: Any, value: Any = None) -> int:
+        found = self._index.get(key)
+        if found is None:
+            found = self._index[key] = len(self.values)
+            self.values.append(key if value is None else value)
+        return found
+
+
+def page_data(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What the page's script renders: the findings in columns, with every repeated value stored once.
+
+    ``findings`` holds one array per field, index i of each being finding i (the document's order):
+    ``rule``, ``resource``, ``waiver``, ``evidence`` and ``message`` refer to entries of ``rules``,
+    ``resources``, ``waivers``, ``evidence`` and ``strings``; ``status``, ``severity`` and ``baseline``
+    to the ``statuses``, ``severities`` and ``baseline_states`` lists, ``previous`` (the status in the
+    baseline) to ``statuses``; -1 means none. A message is
+    ``strings[m]``, or for ``-(m + 1)`` the template ``strings[m]`` with each U+0000 replaced by the
+    resource's name. Evidence is a list of [key, value as JSON text] pairs in key order. A resource's
+    ``id`` is the id itself, or a ``strings`` reference to the prefix that its ``name`` completes.
+    ``inventory`` is described at ``_inventory``; ``gateways`` are ``html_view.gateway_links`` rows.
+    """
+    strings = _Table()
+    tagsets = _Table()
+    evidence = _Table()
+    waivers = _Table()
+    states = sorted({f["baseline"]["state"] for f in doc["findings"] if _baseline_state(f) is not None},
+                    key=lambda s: (s not in html_view.BASELINE_STATES,
+                                   html_view.BASELINE_STATES.index(s) if s in html_view.BASELINE_STATES else 0, s))
+    statuses = [s.value for s in html_view.STATUS_ORDER]
+    severities = [s.value for s in html_view.SEVERITY_ORDER]
+    rule_ids = sorted(doc["rules"])
+    rule_index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    framework_titles = {f["id"]: f["title"] for f in doc.get("frameworks", ())}
+    framework_ids = sorted({ref["framework"] for r in doc["rules"].values() for ref in r["frameworks"]})
+    tags = {(r["provider"], r["id"]): r["tags"] for r in doc.get("inventory", ())}
+
+    inventory = html_view.endpoint_inventory(doc)
+    resources = _resources(doc["findings"], inventory)
+    resource_index = {key: i for i, key in enumerate(resources)}
+    columns: dict[str, list[Any]] = {name: [] for name in ("id", "rule", "resource", "status", "severity",
+                                                          "message", "evidence", "waiver", "baseline", "previous",
+                                                          "gating")}
+    for f in doc["findings"]:
+        key = _resource_key(f)
+        columns["id"].append(f["id"])
+        columns["rule"].append(rule_index[f["rule_id"]])
+        columns["resource"].append(resource_index[key])
+        columns["status"].append(statuses.index(f["status"]))
+        columns["severity"].append(severities.index(f["severity"]))
+        columns["message"].append(_message(f["message"], f["resource_name"], strings))
+        pairs = [[k, json.dumps(f["evidence"][k], sort_keys=True, ensure_ascii=False)] for k in sorted(f["evidence"])]
+        columns["evidence"].append(evidence.ref(json.dumps(pairs, ensure_ascii=False), pairs) if pairs else -1)
+        waiver = f.get("waiver")
+        columns["waiver"].append(
+            waivers.ref((waiver["reason"], waiver["owner"], waiver["expires"]),
+                        [waiver["reason"], waiver["owner"], waiver["expires"]]) if waiver else -1)
+        state = _baseline_state(f)
+        columns["baseline"].append(states.index(state) if state is not None else -1)
+        previous = f["baseline"].get("previous_status") if state is not None else None
+        columns["previous"].append(statuses.index(previous) if previous in statuses else -1)
+        columns["gating"].append(1 if f["gating"] else 0)
+
+    resource_columns: dict[str, list[Any]] = {name: [] for name in ("id", "name", "type", "provider", "account",
+                                                                   "region", "tags")}
+    for provider, resource_id, rtype, account, region, name in resources:
+        # An id that ends with the resource's name keeps only its prefix, shared by its siblings.
+        shared = bool(name) and resource_id.endswith(name) and resource_id != name
+        resource_columns["id"].append(strings.ref(resource_id[: -len(name)]) if shared else resource_id)
+        resource_columns["name"].append(name)
+        resource_columns["type"].append(strings.ref(rtype))
+        resource_columns["provider"].append(strings.ref(provider))
+        resource_columns["account"].append(strings.ref(account))
+        resource_columns["region"].append(strings.ref(region))
+        pairs = sorted(tags.get((provider, resource_id), {}).items())
+        resource_columns["tags"].append(tagsets.ref(tuple(pairs), [list(p) for p in pairs]) if pairs else -1)
+
+    return {
+        "format": DATA_FORMAT,
+        "statuses": statuses,
+        "severities": severities,
+        "baseline_states": states,
+        "frameworks": [[fid, framework_titles.get(fid, fid)] for fid in framework_ids],
+        "rules": [_rule(doc["rules"][rule_id], framework_ids) for rule_id in rule_ids],
+        "strings": strings.values,
+        "resources": resource_columns,
+        "tagsets": tagsets.values,
+        "evidence": evidence.values,
+        "waivers": waivers.values,
+        "findings": columns,
+        "inventory": _inventory(inventory, resource_index, strings, statuses),
+        "gateways": html_view.gateway_links(doc),
+    }
+
+
+ResourceKey = tuple[str, str, str, str, str, str]
+
+
+def _resource_key(f: Mapping[str, Any]) -> ResourceKey:
+    # Everything a finding says of its resource: scope ERROR findings share an id across resource types.
+    return f["provider"], f["resource_id"], f["resource_type"], f["account"], f["region"], f["resource_name"]
+
+
+def _resources(findings: Sequence[Mapping[str, Any]], endpoints: Sequence[Mapping[str, Any]]) -> list[ResourceKey]:
+    """Distinct resources in display order (name, then id): the page sorts by resource by position.
+
+    The findings' resources, and the inventory's endpoints that have no finding of their own.
+    """
+    keys = {_resource_key(f) for f in findings}
+    keys.update(_endpoint_key(row) for row in endpoints)
+    return sorted(keys, key=lambda k: (k[5].casefold(), k[5], k[1], k))
+
+
+def _endpoint_key(row: Mapping[str, Any]) -> ResourceKey:
+    return row["provider"], row["id"], row["kind"], row["account"], row["region"], row["name"]
+
+
+def _message(message: str, name: str, strings: _Table) -> int:
+    """A message as a string reference; with the resource name cut out when that makes it a shared template."""
+    if len(name) >= 3 and name in message and _NO_NAME_CHAR not in message:
+        return -(strings.ref(message.replace(name, _NO_NAME_CHAR)) + 1)
+    return strings.ref(message)
+
+
+def _baseline_state(f: Mapping[str, Any]) -> str | None:
+    mark = f.get("baseline")
+    state = mark.get("state") if isinstance(mark, Mapping) else None
+    return state if isinstance(state, str) else None
+
+
+def _rule(rule: Mapping[str, Any], framework_ids: Sequence[str]) -> dict[str, Any]:
+    return {
+        "id": rule["id"],
+        "title": rule["title"],
+        "severity": rule["severity"],
+        "provider": rule["provider"],
+        "resource_type": rule["resource_type"],
+        "rationale": rule["rationale"],
+        "guidance": rule["remediation"]["guidance"],
+        "automatic": rule["remediation"]["automatic"],
+        "remediator": rule["remediation"]["remediator"],
+        "anchors": rule["anchors"],
+        "references": rule["references"],
+        "frameworks": [[framework_ids.index(ref["framework"]), ref["control"], ref["title"]]
+                       for ref in rule["frameworks"]],
+    }
+
+
+def _inventory(rows: Sequence[Mapping[str, Any]], resource_index: Mapping[ResourceKey, int], strings: _Table,
+               statuses: Sequence[str]) -> dict[str, Any]:
+    """The endpoint inventory, compact: ``kinds`` [[type, label, [rule of each aspect]]] and ``rows``
+    [resource, kind, [text, status] for each of ``aspects``, gateways [[api, protection, status]],
+    counts by status]; texts are ``strings`` references, statuses positions in ``statuses``, -1 none."""
+    kinds = _Table()
+    out = []
+    for row in rows:
+        rules = [row[a]["rule"] for a in html_view.ASPECTS]
+        kind = kinds.ref(row["kind"], [row["kind"], row["kind_label"], rules])
+        aspects: list[int] = []
+        for a in html_view.ASPECTS:
+            text, status = row[a]["text"], row[a]["status"]
+            aspects += [strings.ref(text) if text else -1, statuses.index(status) if status else -1]
+        gateways = [[strings.ref(g["api"]), strings.ref(g["protection"]), statuses.index(g["status"])]
+                    for g in row["gateways"]]
+        out.append([resource_index[_endpoint_key(row)], kind, aspects, gateways,
+                    [row["counts"][s] for s in statuses]])
+    return {"aspects": list(html_view.ASPECTS), "kinds": kinds.values, "rows": out}

@@ -1,0 +1,476 @@
+"""What report.html shows before its script runs: the executive summary, counted and charted in Python.
+
+``build_view`` turns a findings document (``findings_json.to_document``) into the values the template
+prints: counts, the verdict, the gating list, coverage, waivers, frameworks, the baseline trend and the
+geometry of the inline SVG charts. ``endpoint_inventory`` and ``gateway_links`` derive the endpoint
+inventory and the gateway-to-endpoint links from the findings (findings.json holds no resource
+documents), for the page's data block. Python groups and counts; the templates only loop and print.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from auditor.model import Severity, Status
+
+SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
+# Statuses a reader must look at first, then the rest; the order of every status list on the page.
+STATUS_ORDER: tuple[Status, ...] = (Status.FAIL, Status.ERROR, Status.MUTED, Status.PASS, Status.NOT_APPLICABLE)
+BASELINE_STATES: tuple[str, ...] = ("new", "regressed", "still_failing", "resolved", "unknown", "unchanged")
+# Gating findings listed in the summary itself; the findings table filters to all of them.
+GATING_SHOWN = 100
+# Previous failures (resolved, or gone and not re-checked) listed under the baseline trend.
+PREVIOUS_SHOWN = 50
+
+_SEVERITY_RANK = {s.value: s.rank for s in Severity}
+_CONTROL_LABELS = {"passed": "passed", "failed": "failed", "not_evaluated": "not evaluated",
+                   "not_covered": "not covered"}
+_DONUT_RADIUS = 48.0
+_BAR_WIDTH = 320.0
+
+
+def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What the template prints: the document, grouped, counted and charted."""
+    rules: Mapping[str, Mapping[str, Any]] = doc["rules"]
+    findings: Sequence[Mapping[str, Any]] = doc["findings"]
+    scan = doc["scan"]
+    summary = doc["summary"]
+    coverage_failed = [row for row in doc["coverage"] if row["status"] == "error"]
+    error_findings: int = summary["by_status"][Status.ERROR.value]
+    incomplete = None
+    if not scan["complete"]:
+        incomplete = {"coverage_errors": len(coverage_failed), "error_findings": error_findings}
+    gating = sorted((f for f in findings if f["gating"]), key=_severity_first)
+    statuses = [{"status": s.value, "count": summary["by_status"][s.value]} for s in STATUS_ORDER]
+    severities = [{"severity": s.value, "count": summary["by_severity"][s.value]} for s in SEVERITY_ORDER]
+    frameworks = [_framework_view(f) for f in doc.get("frameworks", ())]
+    return {
+        "tool": doc["tool"],
+        "scan": {
+            "started": _display_time(scan["started"]),
+            "ended": _display_time(scan["ended"]),
+            "duration": _duration(scan["started"], scan["ended"]),
+            "scopes": scan["scopes"],
+            "fail_on": scan["fail_on"],
+            "exit_code": scan["exit_code"],
+        },
+        "verdict": _verdict(scan["exit_code"], len(gating), scan["fail_on"], bool(scan.get("fail_on_new"))),
+        "fail_on_new": bool(scan.get("fail_on_new")),
+        "incomplete": incomplete,
+        "statuses": statuses,
+        "severities": severities,
+        "status_chart": _donut(statuses, summary["total"]),
+        "severity_chart": _bars([(s["severity"], s["count"]) for s in severities], "sev-"),
+        "total": summary["total"],
+        "resources": summary["resources"],
+        "rules_evaluated": summary["rules_evaluated"],
+        "gating": [_gating_row(f, rules[f["rule_id"]]) for f in gating[:GATING_SHOWN]],
+        "gating_total": len(gating),
+        "coverage": doc["coverage"],
+        "coverage_failed": coverage_failed,
+        "coverage_errors": len(coverage_failed),
+        "waivers": doc["waivers"],
+        "muted": summary["by_status"][Status.MUTED.value],
+        "rules": _rule_rows(rules, findings),
+        "frameworks": frameworks,
+        "baseline": baseline_view(doc),
+        "history": history_view(doc),
+    }
+
+
+def baseline_view(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The trend versus the baseline, when the document carries baseline marks; else None.
+
+    The counts are those of the top-level ``baseline`` summary when it gives them (it can count
+    findings that are gone from this scan), else the marks on the findings counted here.
+    """
+    summary = doc.get("baseline")
+    marked = [f["baseline"]["state"] for f in doc["findings"]
+              if isinstance(f.get("baseline"), Mapping) and isinstance(f["baseline"].get("state"), str)]
+    if not isinstance(summary, Mapping) and not marked:
+        return None
+    counts = dict.fromkeys(BASELINE_STATES, 0)
+    for state in marked:
+        counts[state] = counts.get(state, 0) + 1
+    given = summary.get("counts", summary) if isinstance(summary, Mapping) else {}
+    if isinstance(given, Mapping):
+        for state in list(counts):
+            value = given.get(state)
+            if isinstance(value, int) and not isinstance(value, bool):
+                counts[state] = value
+    source = ""
+    if isinstance(summary, Mapping):
+        file, started = summary.get("file"), summary.get("started")
+        parts = [f"from {file}" if isinstance(file, str) else "", _when(started)]
+        source = ", ".join(part for part in parts if part)
+    rows = [(state, n) for state, n in counts.items()]
+    return {
+        "source": source,
+        "counts": [{"state": state, "label": state.replace("_", " "), "count": n} for state, n in rows],
+        "chart": _bars(rows, "bl-"),
+        "resolved": _previous(summary, "resolved"),
+        "unverified": _previous(summary, "unverified"),
+    }
+
+
+def _previous(summary: Any, key: str) -> dict[str, Any]:
+    """A list of previous failures from the baseline summary: the first PREVIOUS_SHOWN and how many."""
+    entries = summary.get(key) if isinstance(summary, Mapping) else None
+    if not isinstance(entries, list):
+        entries = []
+    rows = [e for e in entries if isinstance(e, Mapping)]
+    return {"rows": rows[:PREVIOUS_SHOWN], "total": len(rows)}
+
+
+def history_view(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Failures per severity over the stored runs (``--history``), as stacked bars, oldest first."""
+    history = doc.get("history")
+    runs = history.get("runs") if isinstance(history, Mapping) else None
+    if not isinstance(history, Mapping) or not isinstance(runs, list) or not runs:
+        return None
+    height, width = 120.0, 440.0
+    step = width / len(runs)
+    bar = max(2.0, min(28.0, step * 0.7))
+    totals = [sum(int(run["failures"].get(s.value, 0)) for s in SEVERITY_ORDER) for run in runs]
+    top = max(max(totals), 1)
+    columns = []
+    for i, (run, total) in enumerate(zip(runs, totals, strict=True)):
+        x = 30 + i * step + (step - bar) / 2
+        y = 10 + height
+        segments = []
+        for s in reversed(SEVERITY_ORDER):  # info at the bottom, critical on top
+            n = int(run["failures"].get(s.value, 0))
+            if n:
+                h = height * n / top
+                y -= h
+                segments.append({"css": f"sev-{s.value}", "y": _num(y), "height": _num(h), "count": n,
+                                 "severity": s.value})
+        columns.append({"x": _num(x), "width": _num(bar), "segments": segments, "total": total,
+                        "started": _display_time(run["started"]), "complete": bool(run.get("complete", True)),
+                        "exit_code": run.get("exit_code"),
+                        "failures": [int(run["failures"].get(s.value, 0)) for s in SEVERITY_ORDER]})
+    return {"file": str(history.get("file", "")), "runs": columns, "top": top, "top_y": _num(10.0),
+            "base_y": _num(10 + height), "severities": [s.value for s in SEVERITY_ORDER],
+            "first": columns[0]["started"], "last": columns[-1]["started"]}
+
+
+# --- the endpoint inventory and the gateway links, derived from findings ----------------------------
+
+ENDPOINT_KINDS: dict[str, str] = {
+    "aws.sagemaker.endpoint": "SageMaker endpoint",
+    "azure.ml.online_endpoint": "Azure ML online endpoint",
+    "azure.ml.serverless_endpoint": "Azure ML serverless endpoint",
+    "azure.ml.legacy_service": "Azure ML v1 service",
+}
+ASPECTS: tuple[str, ...] = ("auth", "identity", "encryption", "capture", "network")
+GATEWAY_RULE = "azure.apim.api.model_endpoint_protected"
+
+# Where each aspect of an endpoint is evidenced: (rule, whose finding: the endpoint's own, its
+# workspace's, or its deployments'). Absent: no rule of the catalog evidences it for that kind.
+_SOURCES: dict[str, dict[str, tuple[str, str]]] = {
+    "aws.sagemaker.endpoint": {
+        "encryption": ("aws.sagemaker.endpoint.data_capture_encrypted", "self"),
+        "capture": ("aws.sagemaker.endpoint.data_capture_enabled", "self"),
+    },
+    "azure.ml.online_endpoint": {
+        "auth": ("azure.ml.online_endpoint.auth_mode", "self"),
+        "identity": ("azure.ml.online_endpoint.identity_least_privilege", "self"),
+        "encryption": ("azure.ml.workspace.cmk_encryption", "workspace"),
+        "capture": ("azure.ml.online_deployment.data_collection_enabled", "deployments"),
+        "network": ("azure.ml.online_endpoint.public_network_access_disabled", "self"),
+    },
+    "azure.ml.serverless_endpoint": {
+        "auth": ("azure.ml.serverless_endpoint.auth_mode", "self"),
+        "encryption": ("azure.ml.workspace.cmk_encryption", "workspace"),
+    },
+    "azure.ml.legacy_service": {
+        "auth": ("azure.ml.legacy_service.auth_enabled", "self"),
+        "encryption": ("azure.ml.workspace.cmk_encryption", "workspace"),
+    },
+}
+# Facts of the platform rather than of a finding.
+_FIXED: dict[tuple[str, str], str] = {("aws.sagemaker.endpoint", "auth"): "IAM SigV4"}
+_WORST = {s.value: i for i, s in enumerate((Status.ERROR, Status.FAIL, Status.MUTED, Status.PASS,
+                                            Status.NOT_APPLICABLE))}
+
+
+def _key(provider: str, resource_id: str) -> str:
+    return resource_id.lower() if provider == "azure" else resource_id
+
+
+def _workspace_of(resource_id: str) -> str | None:
+    """The Azure ML workspace id an endpoint id lies under (Resource Manager ids are hierarchical)."""
+    lowered = resource_id.lower()
+    marker = "/workspaces/"
+    at = lowered.find(marker)
+    if at < 0:
+        return None
+    end = lowered.find("/", at + len(marker))
+    return lowered if end < 0 else lowered[:end]
+
+
+def endpoint_inventory(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every endpoint (inventory or findings), with its auth mode, identity, encryption, data capture,
+    network exposure and gateways at a glance, each as ``{"text", "status", "rule"}``."""
+    findings: Sequence[Mapping[str, Any]] = doc["findings"]
+    by_resource: dict[tuple[str, str], Mapping[str, Any]] = {}
+    by_deployments: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    endpoints: dict[str, dict[str, Any]] = {}
+    for entry in doc.get("inventory", ()):
+        if entry["type"] in ENDPOINT_KINDS:
+            endpoints.setdefault(_key(entry["provider"], entry["id"]), dict(entry))
+    for f in findings:
+        key = _key(f["provider"], f["resource_id"])
+        by_resource[(f["rule_id"], key)] = f
+        if f["resource_type"] in ENDPOINT_KINDS:
+            endpoints.setdefault(key, {"id": f["resource_id"], "type": f["resource_type"], "provider": f["provider"],
+                                       "account": f["account"], "region": f["region"],
+                                       "name": f["resource_name"]})
+            tally = counts.setdefault(key, {})
+            tally[f["status"]] = tally.get(f["status"], 0) + 1
+        elif "/deployments/" in key:
+            parent = key[: key.rindex("/deployments/")]
+            by_deployments.setdefault((f["rule_id"], parent), []).append(f)
+    gateways: dict[str, list[dict[str, str]]] = {}
+    for link in gateway_links(doc):
+        if link["endpoint_id"]:
+            key = _key("aws" if link["endpoint_kind"].startswith("aws.") else "azure", link["endpoint_id"])
+            gateways.setdefault(key, []).append({"api": link["api_name"] or link["api_id"],
+                                                 "protection": link["protection"], "status": link["status"]})
+    rows = []
+    for key, endpoint in endpoints.items():
+        kind = endpoint["type"]
+        aspects = {}
+        for aspect in ASPECTS:
+            fixed = _FIXED.get((kind, aspect))
+            source = _SOURCES.get(kind, {}).get(aspect)
+            if fixed is not None:
+                aspects[aspect] = {"text": fixed, "status": "", "rule": ""}
+            elif source is None:
+                aspects[aspect] = {"text": "", "status": "", "rule": ""}
+            else:
+                aspects[aspect] = _aspect(source, key, by_resource, by_deployments)
+        rows.append({
+            "id": endpoint["id"], "name": endpoint["name"], "kind": kind, "kind_label": ENDPOINT_KINDS[kind],
+            "provider": endpoint["provider"], "account": endpoint["account"], "region": endpoint["region"],
+            **aspects,
+            "gateways": sorted(gateways.get(key, []), key=lambda g: (g["api"], g["protection"])),
+            "counts": {s.value: counts.get(key, {}).get(s.value, 0) for s in STATUS_ORDER},
+        })
+    return sorted(rows, key=lambda r: (r["kind"], r["name"], r["id"]))
+
+
+def _aspect(source: tuple[str, str], key: str, by_resource: Mapping[tuple[str, str], Mapping[str, Any]],
+            by_deployments: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> dict[str, str]:
+    rule_id, whose = source
+    if whose == "deployments":
+        found = sorted(by_deployments.get((rule_id, key), ()), key=lambda f: f["resource_id"])
+        if not found:
+            return {"text": "no deployment", "status": "", "rule": rule_id}
+        collecting = sum(1 for f in found if f["status"] == Status.PASS.value)
+        worst = min((f["status"] for f in found), key=lambda s: _WORST[s])
+        return {"text": f"{collecting} of {len(found)} deployments collect", "status": worst, "rule": rule_id}
+    target = _workspace_of(key) if whose == "workspace" else key
+    f = by_resource.get((rule_id, target)) if target is not None else None
+    if f is None:
+        return {"text": "not evaluated", "status": "", "rule": rule_id}
+    return {"text": _describe(rule_id, f), "status": f["status"], "rule": rule_id}
+
+
+def _describe(rule_id: str, f: Mapping[str, Any]) -> str:
+    """A few words for one aspect, from the finding's evidence (the rule's own keys) and status."""
+    ev: Mapping[str, Any] = f["evidence"]
+    status: str = f["status"]
+    if status == Status.ERROR.value:
+        return "undecided (ERROR)"
+    if rule_id.endswith(".auth_mode") and isinstance(ev.get("properties.authMode"), str):
+        return str(ev["properties.authMode"])
+    if rule_id == "azure.ml.legacy_service.auth_enabled":
+        if ev.get("properties.aadAuthEnabled") is True:
+            return "token (Entra ID)"
+        return "key" if ev.get("properties.authEnabled") is True else "none"
+    if rule_id == "azure.ml.online_endpoint.identity_least_privilege":
+        if status == Status.NOT_APPLICABLE.value:
+            return "no managed identity"
+        broad = ev.get("broad_assignments")
+        if isinstance(broad, list) and broad:
+            return f"broad role: {broad[0]}" + (f" (+{len(broad) - 1})" if len(broad) > 1 else "")
+        principals = ev.get("principal_ids")
+        n = len(principals) if isinstance(principals, list) else 0
+        return f"{n} identit{'y' if n == 1 else 'ies'}, no broad role"
+    if rule_id == "azure.ml.workspace.cmk_encryption":
+        return "workspace: customer-managed key" if status == Status.PASS.value else "workspace: Microsoft-managed key"
+    if rule_id == "aws.sagemaker.endpoint.data_capture_encrypted":
+        if status == Status.NOT_APPLICABLE.value:
+            return "no capture to encrypt"
+        key = ev.get("DataCaptureConfig.KmsKeyId")
+        return f"capture: KMS {key}" if isinstance(key, str) and key else "capture: no KMS key"
+    if rule_id == "aws.sagemaker.endpoint.data_capture_enabled":
+        return "enabled" if status == Status.PASS.value else "off"
+    if rule_id.endswith(".public_network_access_disabled"):
+        value = ev.get("properties.publicNetworkAccess")
+        return f"public access: {value}" if isinstance(value, str) else "public access: not set (enabled by default)"
+    return {"PASS": "compliant", "FAIL": "non-compliant", "MUTED": "non-compliant (waived)",
+            "NOT_APPLICABLE": "not applicable"}.get(status, status)
+
+
+def gateway_links(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Gateway API -> model endpoint -> protection, one row per link the API Management findings record."""
+    rows = []
+    for f in doc["findings"]:
+        if f["rule_id"] != GATEWAY_RULE:
+            continue
+        fronts = f["evidence"].get("fronts")
+        if not isinstance(fronts, list):
+            continue
+        protection = f["evidence"].get("protection")
+        if not isinstance(protection, str):
+            protection = "undecided" if f["status"] == Status.ERROR.value else "unknown"
+        for front in fronts:
+            if not isinstance(front, Mapping):
+                continue
+            rows.append({
+                "api_id": f["resource_id"], "api_name": f["resource_name"], "account": f["account"],
+                "endpoint_kind": _text(front.get("kind")), "endpoint_id": _text(front.get("id")),
+                "endpoint_name": _text(front.get("name")), "host": _text(front.get("host")),
+                "via": _text(front.get("via")), "protection": protection, "status": f["status"],
+                "finding": f["id"],
+            })
+    return sorted(rows, key=lambda r: (r["api_id"], r["endpoint_kind"], r["host"], r["endpoint_id"], r["via"]))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+# --- summary pieces ----------------------------------------------------------------------------------
+
+
+def _framework_view(framework: Mapping[str, Any]) -> dict[str, Any]:
+    """One framework: counts, a stacked bar of its controls, then each control with its rules."""
+    counts = framework["counts"]
+    controls = []
+    for control in framework["controls"]:
+        waived = control["waived"]
+        controls.append({
+            "id": control["id"],
+            "title": control["title"],
+            "css": "waived" if waived else control["status"],
+            "label": "failed (waived)" if waived else _CONTROL_LABELS[control["status"]],
+            "rules": [{**rule, "label": rule["state"].replace("_", " ")} for rule in control["rules"]],
+        })
+    total = counts["total"]
+    segments = []
+    x = 0.0
+    for key, label in _CONTROL_LABELS.items():
+        width = _BAR_WIDTH * counts[key] / total if total else 0.0
+        if width:
+            segments.append({"css": key, "label": label, "count": counts[key], "x": _num(x), "width": _num(width)})
+        x += width
+    passed = counts["passed"]
+    return {
+        "anchor": f"framework-{framework['id']}",
+        "title": framework["title"],
+        "version": framework["version"],
+        "informative": framework["informative"],
+        "source": framework["source"],
+        "counts": [{"css": key, "label": label, "count": counts[key]} for key, label in _CONTROL_LABELS.items()],
+        "waived": counts["waived"],
+        "total": total,
+        "percent": round(100 * passed / total) if total else 0,
+        "segments": segments,
+        "controls": controls,
+    }
+
+
+def _gating_row(f: Mapping[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
+    return {"finding": f, "title": f["title"] or rule.get("title") or f["rule_id"], "anchor": f"finding-{f['id']}"}
+
+
+def _rule_rows(rules: Mapping[str, Mapping[str, Any]], findings: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    tallies: dict[str, dict[str, int]] = {rule_id: {s.value: 0 for s in STATUS_ORDER} for rule_id in rules}
+    for f in findings:
+        tallies[f["rule_id"]][f["status"]] += 1
+    rows = [
+        {"rule": rule, "counts": [{"status": s, "count": n} for s, n in tallies[rule_id].items()],
+         "total": sum(tallies[rule_id].values())}
+        for rule_id, rule in rules.items()
+    ]
+    return sorted(rows, key=lambda r: (-_SEVERITY_RANK[r["rule"]["severity"]], r["rule"]["id"]))
+
+
+def _donut(statuses: Sequence[Mapping[str, Any]], total: int) -> list[dict[str, Any]]:
+    """Arcs of a ring (stroke-dasharray on one circle each), largest status first round the clock."""
+    circumference = 2 * math.pi * _DONUT_RADIUS
+    arcs = []
+    offset = 0.0
+    for s in statuses:
+        if not s["count"] or not total:
+            continue
+        length = circumference * s["count"] / total
+        arcs.append({"status": s["status"], "count": s["count"], "dash": f"{_num(length)} {_num(circumference)}",
+                     "offset": _num(-offset)})
+        offset += length
+    return arcs
+
+
+def _bars(rows: Sequence[tuple[str, int]], css: str) -> list[dict[str, Any]]:
+    """Horizontal bars, one per row, scaled to the largest count."""
+    top = max((n for _, n in rows), default=0)
+    return [{"key": key, "css": f"{css}{key}", "label": key.replace("_", " "), "count": n,
+             "width": _num(_BAR_WIDTH * n / top if top else 0.0), "y": i * 26}
+            for i, (key, n) in enumerate(rows)]
+
+
+def _num(value: float) -> str:
+    """A coordinate, rounded so the same counts always print the same bytes."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _severity_first(f: Mapping[str, Any]) -> tuple[int, str, str]:
+    return -_SEVERITY_RANK[f["severity"]], f["rule_id"], f["resource_id"]
+
+
+def _verdict(exit_code: int, gating: int, fail_on: str, fail_on_new: bool = False) -> dict[str, str]:
+    if exit_code == 2:
+        return {"key": "incomplete", "label": "Incomplete", "detail": "Some verdicts are missing. Exit code 2."}
+    which = "new or regressed " if fail_on_new else ""
+    if exit_code == 1:
+        noun = "finding" if gating == 1 else "findings"
+        return {"key": "failed", "label": "Failed",
+                "detail": f"{gating} {which}{noun} at or above {fail_on} failed the build. Exit code 1."}
+    return {"key": "passed", "label": "Passed",
+            "detail": f"Complete; no {which}failure at or above {fail_on}. Exit code 0." if fail_on_new
+            else f"Complete; nothing at or above {fail_on} failed. Exit code 0."}
+
+
+def _when(started: Any) -> str:
+    if not isinstance(started, str):
+        return ""
+    try:
+        return f"scan of {_display_time(started)}"
+    except ValueError:
+        return ""
+
+
+def _display_time(stamp: str) -> str:
+    return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(started: str, ended: str) -> str:
+    seconds = max(0, int((datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,752 @@
+/* auditor report: draws the findings table, the endpoint inventory and the gateway links from #data.
+ *
+ * Safety: every node is made with createElement and every string from the data goes in through
+ * textContent, createTextNode or setAttribute on a fixed attribute name; nothing parses markup (the
+ * page's Content-Security-Policy requires Trusted Types for such sinks and allows none, so the browser
+ * would refuse it). Attribute names and URLs never come from the data; the page has no links out.
+ *
+ * Scale: the findings are columns of numbers (see auditor/outputs/html.py page_data); filtering and
+ * facet counts are one pass over typed arrays, sorting works on those numbers, and only one page of
+ * rows is in the document at a time.
+ */
+(function () {
+  "use strict";
+
+  var DATA = JSON.parse(document.getElementById("data").textContent);
+  var S = DATA.strings;
+  var F = DATA.findings;
+  var R = DATA.resources;
+  var RULES = DATA.rules;
+  var N = F.id.length;
+  // An id that ends with the resource's name is stored as a reference to its prefix.
+  R.id = R.id.map(function (id, r) { return typeof id === "number" ? S[id] + R.name[r] : id; });
+  var NUL = String.fromCharCode(0);
+  var fmt = function (n) { return n.toLocaleString("en-US"); };
+
+  // --- building nodes -------------------------------------------------------------------------------
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      for (var name in attrs) {
+        var value = attrs[name];
+        if (value === null || value === undefined || value === false) continue;
+        if (name === "class") el.className = value;
+        else if (name === "text") el.textContent = value;
+        else if (name.slice(0, 2) === "on") el.addEventListener(name.slice(2), value);
+        else el.setAttribute(name, value === true ? "" : String(value));
+      }
+    }
+    for (var i = 2; i < arguments.length; i++) add(el, arguments[i]);
+    return el;
+  }
+  function add(el, kid) {
+    if (kid === null || kid === undefined || kid === false) return;
+    if (Array.isArray(kid)) { for (var i = 0; i < kid.length; i++) add(el, kid[i]); return; }
+    el.appendChild(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+  }
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+  function label(text) { return String(text).split("_").join(" "); }
+  function statusBadge(status) {
+    return h("span", {class: "badge status-" + status.toLowerCase()}, label(status));
+  }
+  function sevPill(sev) { return h("span", {class: "pill sev-" + sev}, sev); }
+  function resourceLabel(name, id) {
+    return [name ? h("span", {class: "res-name"}, name) : null, name ? " " : null, h("code", {class: "res-id", title: id}, id)];
+  }
+
+  // --- the findings as columns ------------------------------------------------------------------------
+  var status = Uint8Array.from(F.status);
+  var severity = Uint8Array.from(F.severity);
+  var rule = Int32Array.from(F.rule);
+  var res = Int32Array.from(F.resource);
+  var baseline = Int8Array.from(F.baseline);
+  var gating = Uint8Array.from(F.gating);
+
+  function message(i) {
+    var m = F.message[i];
+    return m >= 0 ? S[m] : S[-m - 1].split(NUL).join(R.name[res[i]]);
+  }
+
+  // A dimension of the resource table (provider, account, type, region) as sorted facet values.
+  function resourceDimension(column) {
+    var seen = new Map();
+    for (var r = 0; r < column.length; r++) if (!seen.has(column[r])) seen.set(column[r], S[column[r]]);
+    var refs = Array.from(seen.keys()).sort(function (a, b) { return seen.get(a) < seen.get(b) ? -1 : seen.get(a) > seen.get(b) ? 1 : 0; });
+    var position = new Map(refs.map(function (ref, k) { return [ref, k]; }));
+    var perResource = Int32Array.from(column, function (ref) { return position.get(ref); });
+    var perFinding = new Int32Array(N);
+    for (var i = 0; i < N; i++) perFinding[i] = perResource[res[i]];
+    return {labels: refs.map(function (ref) { return S[ref]; }), perResource: perResource, col: perFinding};
+  }
+  var provider = resourceDimension(R.provider);
+  var account = resourceDimension(R.account);
+  var rtype = resourceDimension(R.type);
+  var region = resourceDimension(R.region);
+  var ruleFrameworks = RULES.map(function (r) {
+    return Array.from(new Set(r.frameworks.map(function (ref) { return ref[0]; })));
+  });
+
+  var FACETS = [
+    {key: "status", label: "Status", labels: DATA.statuses.map(label), col: status},
+    {key: "severity", label: "Severity", labels: DATA.severities, col: severity},
+    {key: "rule", label: "Rule", labels: RULES.map(function (r) { return r.id; }), col: rule},
+    {key: "provider", label: "Provider", labels: provider.labels, col: provider.col},
+    {key: "account", label: "Account / subscription", labels: account.labels, col: account.col},
+    {key: "type", label: "Resource type", labels: rtype.labels, col: rtype.col},
+    {key: "region", label: "Region", labels: region.labels, col: region.col},
+    {key: "framework", label: "Framework", labels: DATA.frameworks.map(function (f) { return f[1]; }), multi: true}
+  ];
+  if (DATA.baseline_states.length) {
+    var baselineCol = Int32Array.from(baseline, function (b) { return b < 0 ? DATA.baseline_states.length : b; });
+    FACETS.push({key: "baseline", label: "Baseline", labels: DATA.baseline_states.map(label).concat(["not marked"]),
+                 col: baselineCol});
+  }
+  FACETS.forEach(function (facet) {
+    facet.selected = new Uint8Array(facet.labels.length);
+    facet.nselected = 0;
+    facet.counts = new Int32Array(facet.labels.length);
+  });
+  var facetByKey = {};
+  FACETS.forEach(function (f) { facetByKey[f.key] = f; });
+
+  // --- text search: per-resource and per-rule text, messages lowered once when first searched -----------
+  var resourceText = null, ruleText = null, messageText = null;
+  function prepareSearch() {
+    if (resourceText) return;
+    resourceText = R.id.map(function (id, r) {
+      return (R.name[r] + "\n" + id + "\n" + S[R.type[r]] + "\n" + S[R.account[r]] + "\n" + S[R.region[r]] + "\n" +
+              S[R.provider[r]]).toLowerCase();
+    });
+    ruleText = RULES.map(function (r) { return (r.id + "\n" + r.title).toLowerCase(); });
+    messageText = new Array(N);
+    for (var i = 0; i < N; i++) messageText[i] = (message(i) + "\n" + F.id[i]).toLowerCase();
+  }
+  function textMatches(i, tokens) {
+    for (var t = 0; t < tokens.length; t++) {
+      var token = tokens[t];
+      if (resourceText[res[i]].indexOf(token) < 0 && ruleText[rule[i]].indexOf(token) < 0 &&
+          messageText[i].indexOf(token) < 0) return false;
+    }
+    return true;
+  }
+
+  // --- state ----------------------------------------------------------------------------------------
+  var SORTS = {
+    status: function (i) { return status[i]; },
+    severity: function (i) { return severity[i]; },
+    rule: function (i) { return rule[i]; },
+    resource: function (i) { return res[i]; },
+    type: function (i) { return rtype.col[i]; },
+    provider: function (i) { return provider.col[i]; },
+    account: function (i) { return account.col[i]; },
+    region: function (i) { return region.col[i]; },
+    baseline: function (i) { return baseline[i] < 0 ? 127 : baseline[i]; },
+    message: null,
+    id: null
+  };
+  var GROUPS = {status: "Status", severity: "Severity", rule: "Rule", provider: "Provider",
+                account: "Account / subscription", type: "Resource type"};
+  var state = {query: "", tokens: [], gatingOnly: false, sort: "status", dir: 1, group: "", page: 0,
+               pageSize: 100, expanded: new Set(), collapsed: new Set()};
+  var view = new Int32Array(0);     // matching findings, sorted
+  var flat = new Int32Array(0);     // what the pages show: finding i, or -(group + 1) for a group heading
+  var groupCounts = new Map();
+
+  function groupOf(i) {
+    switch (state.group) {
+      case "status": return status[i];
+      case "severity": return severity[i];
+      case "rule": return rule[i];
+      case "provider": return provider.col[i];
+      case "account": return account.col[i];
+      case "type": return rtype.col[i];
+      default: return 0;
+    }
+  }
+  function groupLabel(g) {
+    switch (state.group) {
+      case "status": return label(DATA.statuses[g]);
+      case "severity": return DATA.severities[g];
+      case "rule": return RULES[g].id;
+      case "provider": return provider.labels[g];
+      case "account": return account.labels[g];
+      case "type": return rtype.labels[g];
+      default: return "";
+    }
+  }
+
+  // One pass: which findings match, and for each facet the counts under the other facets' filters.
+  function applyFilters() {
+    var tokens = state.tokens;
+    if (tokens.length) prepareSearch();
+    var active = FACETS.filter(function (f) { return f.nselected > 0; });
+    var fw = facetByKey.framework;
+    var ruleInFw = new Uint8Array(RULES.length);
+    RULES.forEach(function (r, k) {
+      ruleInFw[k] = ruleFrameworks[k].some(function (x) { return fw.selected[x]; }) ? 1 : 0;
+    });
+    FACETS.forEach(function (f) { f.counts.fill(0); });
+    var matched = new Int32Array(N);
+    var n = 0;
+    for (var i = 0; i < N; i++) {
+      if (state.gatingOnly && !gating[i]) continue;
+      if (tokens.length && !textMatches(i, tokens)) continue;
+      var failed = null, misses = 0;
+      for (var a = 0; a < active.length; a++) {
+        var facet = active[a];
+        var ok = facet.multi ? ruleInFw[rule[i]] : facet.selected[facet.col[i]];
+        if (!ok) { misses++; failed = facet; if (misses > 1) break; }
+      }
+      if (misses > 1) continue;
+      for (var k = 0; k < FACETS.length; k++) {
+        var f = FACETS[k];
+        if (misses === 1 && f !== failed) continue;
+        if (f.multi) {
+          var list = ruleFrameworks[rule[i]];
+          for (var x = 0; x < list.length; x++) f.counts[list[x]]++;
+        } else {
+          f.counts[f.col[i]]++;
+        }
+      }
+      if (misses === 0) matched[n++] = i;
+    }
+    view = matched.slice(0, n);
+    sortView();
+  }
+
+  function sortView() {
+    var key = SORTS[state.sort];
+    var dir = state.dir;
+    var second = state.sort === "status" ? SORTS.severity : SORTS.status;
+    var grouped = !!state.group;
+    var items = Array.from(view);
+    if (key) {
+      var primary = new Int32Array(N), secondary = new Int32Array(N), groups = new Int32Array(N);
+      for (var v = 0; v < items.length; v++) {
+        var i = items[v];
+        primary[i] = key(i); secondary[i] = second(i); groups[i] = grouped ? groupOf(i) : 0;
+      }
+      items.sort(function (a, b) {
+        return (groups[a] - groups[b]) || dir * (primary[a] - primary[b]) || (secondary[a] - secondary[b]) || (a - b);
+      });
+    } else {
+      var text = state.sort === "message" ? message : function (i) { return F.id[i]; };
+      var keys = new Map(items.map(function (i) { return [i, text(i)]; }));
+      items.sort(function (a, b) {
+        var g = grouped ? groupOf(a) - groupOf(b) : 0;
+        if (g) return g;
+        var x = keys.get(a), y = keys.get(b);
+        return (x < y ? -dir : x > y ? dir : 0) || (a - b);
+      });
+    }
+    view = Int32Array.from(items);
+    flatten();
+  }
+
+  function flatten() {
+    groupCounts = new Map();
+    if (!state.group) { flat = view; return; }
+    var out = [];
+    var current = -1;
+    for (var v = 0; v < view.length; v++) {
+      var i = view[v], g = groupOf(i);
+      if (g !== current) { out.push(-(g + 1)); current = g; groupCounts.set(g, {total: 0, fail: 0}); }
+      var c = groupCounts.get(g);
+      c.total++;
+      if (DATA.statuses[status[i]] === "FAIL") c.fail++;
+      if (!state.collapsed.has(g)) out.push(i);
+    }
+    flat = Int32Array.from(out);
+  }
+
+  // --- the findings app -----------------------------------------------------------------------------
+  var root = document.getElementById("findings-app");
+  var hasBaseline = DATA.baseline_states.length > 0;
+  var COLUMNS = [
+    {key: null, label: ""},
+    {key: "status", label: "Status"},
+    {key: "severity", label: "Severity"},
+    {key: "rule", label: "Rule"},
+    {key: "resource", label: "Resource"},
+    {key: "type", label: "Resource type"},
+    {key: "account", label: "Account / region"},
+    {key: "message", label: "Message"}
+  ];
+  if (hasBaseline) COLUMNS.push({key: "baseline", label: "Baseline"});
+
+  var search = h("input", {type: "search", id: "f-search", class: "search", placeholder: "Search resources, rules, messages, ids",
+                           "aria-label": "Search findings", autocomplete: "off"});
+  var gatingBox = h("input", {type: "checkbox", id: "f-gating"});
+  var groupSelect = h("select", {id: "f-group", "aria-label": "Group by"},
+    h("option", {value: ""}, "No grouping"),
+    Object.keys(GROUPS).map(function (k) { return h("option", {value: k}, "Group by " + GROUPS[k].toLowerCase()); }));
+  var sortSelect = h("select", {id: "f-sort", "aria-label": "Sort by"},
+    Object.keys(SORTS).filter(function (k) { return k !== "baseline" || hasBaseline; }).map(function (k) {
+      return h("option", {value: k}, "Sort by " + (k === "type" ? "resource type" : k));
+    }));
+  var dirButton = h("button", {type: "button", id: "f-dir", class: "btn", "aria-label": "Reverse the order"}, "\u2191");
+  var clearButton = h("button", {type: "button", id: "f-clear", class: "btn"}, "Clear filters");
+  var facetBar = h("div", {class: "facets", id: "f-facets"});
+  var countLine = h("p", {class: "count-line", id: "findings-count", "aria-live": "polite"});
+  var headRow = h("tr");
+  var tbody = h("tbody", {id: "findings-body"});
+  var table = h("table", {class: "grid findings-table", id: "findings-table"}, h("thead", null, headRow), tbody);
+  var pager = h("div", {class: "pager", id: "findings-pager"});
+
+  function facetWidget(facet) {
+    var summaryNote = h("span", {class: "facet-sel"});
+    var list = h("div", {class: "facet-list"});
+    var filterInput = facet.labels.length > 12
+      ? h("input", {type: "search", class: "facet-filter", placeholder: "Filter values", "aria-label": "Filter " + facet.label})
+      : null;
+    facet.countNodes = [];
+    facet.itemNodes = [];
+    facet.labels.forEach(function (text, v) {
+      var box = h("input", {type: "checkbox", value: String(v), "data-facet": facet.key});
+      var count = h("span", {class: "facet-count"});
+      var item = h("label", {class: "facet-item"}, box, " ", h("span", {class: "facet-label"}, text), " ", count);
+      facet.countNodes.push(count);
+      facet.itemNodes.push(item);
+      list.appendChild(item);
+    });
+    if (filterInput) {
+      filterInput.addEventListener("input", function () {
+        var q = filterInput.value.toLowerCase();
+        facet.labels.forEach(function (text, v) { facet.itemNodes[v].hidden = q !== "" && text.toLowerCase().indexOf(q) < 0; });
+      });
+    }
+    list.addEventListener("change", function (event) {
+      var box = event.target;
+      var v = Number(box.value);
+      facet.selected[v] = box.checked ? 1 : 0;
+      facet.nselected += box.checked ? 1 : -1;
+      state.page = 0;
+      update();
+    });
+    facet.summaryNote = summaryNote;
+    facet.boxes = list;
+    return h("details", {class: "facet", "data-facet": facet.key},
+      h("summary", null, facet.label, " ", summaryNote), filterInput, list);
+  }
+
+  function refreshFacets() {
+    FACETS.forEach(function (facet) {
+      for (var v = 0; v < facet.labels.length; v++) {
+        facet.countNodes[v].textContent = fmt(facet.counts[v]);
+        facet.itemNodes[v].classList.toggle("empty", facet.counts[v] === 0 && !facet.selected[v]);
+      }
+      facet.summaryNote.textContent = facet.nselected ? "(" + facet.nselected + ")" : "";
+    });
+  }
+
+  function buildHead() {
+    clear(headRow);
+    COLUMNS.forEach(function (col) {
+      if (!col.key) { headRow.appendChild(h("th", {class: "col-toggle"}, h("span", {class: "sr-only"}, "Details"))); return; }
+      var sorted = state.sort === col.key;
+      var th = h("th", {scope: "col", "aria-sort": sorted ? (state.dir > 0 ? "ascending" : "descending") : "none",
+                        class: "col-" + col.key},
+        h("button", {type: "button", class: "sort", "data-sort": col.key}, col.label,
+          sorted ? h("span", {class: "sort-mark"}, state.dir > 0 ? " \u25b2" : " \u25bc") : null));
+      headRow.appendChild(th);
+    });
+  }
+
+  function findingRow(i) {
+    var r = res[i];
+    var st = DATA.statuses[status[i]];
+    var open = state.expanded.has(i);
+    var ruleDoc = RULES[rule[i]];
+    var cells = [
+      h("td", {class: "col-toggle"}, h("button", {type: "button", class: "toggle", "aria-expanded": open ? "true" : "false",
+                                                 "aria-label": "Details of this finding"}, open ? "\u25be" : "\u25b8")),
+      h("td", null, statusBadge(st), gating[i] ? h("span", {class: "gate-mark", title: "Failed the build"}, "gate") : null),
+      h("td", null, sevPill(DATA.severities[severity[i]])),
+      h("td", {class: "col-rule"}, ruleDoc.title || ruleDoc.id, h("code", {class: "block"}, ruleDoc.id)),
+      h("td", {class: "col-resource"}, resourceLabel(R.name[r], R.id[r])),
+      h("td", {class: "col-type"}, h("code", null, S[R.type[r]])),
+      h("td", {class: "col-account"}, h("code", {title: S[R.account[r]]}, S[R.account[r]]),
+        h("span", {class: "block muted-text"}, S[R.region[r]])),
+      h("td", {class: "col-message"}, message(i))
+    ];
+    if (hasBaseline) {
+      var b = baseline[i];
+      cells.push(h("td", null, b < 0 ? "" : h("span", {class: "badge bl-" + DATA.baseline_states[b]}, label(DATA.baseline_states[b]))));
+    }
+    return h("tr", {class: "frow status-" + st.toLowerCase() + (open ? " open" : ""), "data-i": String(i),
+                    id: "finding-" + F.id[i]}, cells);
+  }
+
+  function kvTable(pairs) {
+    if (!pairs.length) return h("p", {class: "muted-text"}, "No evidence recorded.");
+    return h("table", {class: "kv"}, h("tbody", null, pairs.map(function (pair) {
+      return h("tr", null, h("th", {scope: "row"}, h("code", null, pair[0])), h("td", null, h("code", null, pair[1])));
+    })));
+  }
+
+  function detailRow(i) {
+    var r = res[i];
+    var ruleDoc = RULES[rule[i]];
+    var st = DATA.statuses[status[i]];
+    var waiver = F.waiver[i] >= 0 ? DATA.waivers[F.waiver[i]] : null;
+    var evidence = F.evidence[i] >= 0 ? DATA.evidence[F.evidence[i]] : [];
+    var tags = R.tags[r] >= 0 ? DATA.tagsets[R.tags[r]] : [];
+    var b = baseline[i];
+    var detail = h("div", {class: "detail finding status-" + st.toLowerCase()},
+      h("div", {class: "finding-head"},
+        statusBadge(st), sevPill(DATA.severities[severity[i]]),
+        h("h4", {class: "finding-title"}, ruleDoc.title || ruleDoc.id),
+        b >= 0 ? h("span", {class: "badge bl-" + DATA.baseline_states[b]}, label(DATA.baseline_states[b]) + " since the baseline",
+          F.previous[i] >= 0 ? " (was " + label(DATA.statuses[F.previous[i]]) + ")" : " (not in the baseline)") : null,
+        gating[i] ? h("span", {class: "gate-flag"}, "Failed the build") : null),
+      h("p", {class: "rule-line"}, h("code", null, ruleDoc.id), " \u00b7 finding ", h("code", {class: "fid"}, F.id[i])),
+      h("p", {class: "message"}, message(i)),
+      waiver ? h("div", {class: "waiver-box"}, h("strong", null, "Waived"), " until ", h("span", {class: "nowrap"}, waiver[2]),
+                 " by ", h("span", {class: "owner"}, waiver[1]), ": ", waiver[0]) : null,
+      h("div", {class: "finding-grid"},
+        h("section", null,
+          h("h5", null, "Evidence"), kvTable(evidence),
+          h("h5", null, "Resource"),
+          h("table", {class: "kv"}, h("tbody", null,
+            [["id", R.id[r]], ["name", R.name[r]], ["type", S[R.type[r]]], ["provider", S[R.provider[r]]],
+             ["account", S[R.account[r]]], ["region", S[R.region[r]]]].map(function (row) {
+              return h("tr", null, h("th", {scope: "row"}, row[0]), h("td", null, h("code", null, row[1])));
+            }))),
+          tags.length ? h("ul", {class: "tags"}, tags.map(function (t) {
+            return h("li", null, h("code", null, t[0]), "=", h("code", null, t[1]));
+          })) : null),
+        h("section", null,
+          h("h5", null, "Remediation ",
+            ruleDoc.automatic ? h("span", {class: "fix fix-auto"}, "automatic fix available")
+                              : h("span", {class: "fix fix-manual"}, "manual fix")),
+          ruleDoc.guidance ? h("p", {class: "guidance"}, ruleDoc.guidance) : h("p", {class: "muted-text"}, "No guidance recorded."),
+          ruleDoc.automatic ? h("p", {class: "hint"}, "Plan it with ",
+            h("code", null, "auditor remediate plan findings.json --rule " + ruleDoc.id), ".") : null,
+          h("h5", null, "Framework controls"),
+          ruleDoc.frameworks.length ? h("ul", {class: "chips"}, ruleDoc.frameworks.map(function (ref) {
+            return h("li", {class: "chip"}, h("span", {class: "chip-fw"}, DATA.frameworks[ref[0]][1]), " ",
+                     h("span", {class: "chip-ctl"}, ref[1]), ref[2] ? [" ", h("span", {class: "chip-title"}, ref[2])] : null);
+          })) : h("p", {class: "muted-text"}, "Not mapped to a framework control."))),
+      (ruleDoc.rationale || ruleDoc.anchors.length || ruleDoc.references.length) ? h("details", {class: "why"},
+        h("summary", null, "Why this matters"),
+        ruleDoc.rationale ? h("p", {class: "guidance"}, ruleDoc.rationale) : null,
+        ruleDoc.anchors.length ? h("p", {class: "refs"}, h("span", {class: "label"}, "Anchors"),
+          ruleDoc.anchors.map(function (a) { return [" ", h("code", null, a)]; })) : null,
+        ruleDoc.references.length ? [h("p", {class: "label"}, "References"), h("ul", {class: "refs"},
+          ruleDoc.references.map(function (ref) { return h("li", null, h("code", {class: "res-id"}, ref)); }))] : null) : null);
+    return h("tr", {class: "fdetail", "data-detail": String(i)}, h("td", {colspan: String(COLUMNS.length)}, detail));
+  }
+
+  function groupRow(g) {
+    var c = groupCounts.get(g);
+    var collapsed = state.collapsed.has(g);
+    return h("tr", {class: "group-row", "data-group": String(g)},
+      h("td", {colspan: String(COLUMNS.length)},
+        h("button", {type: "button", class: "group-toggle", "aria-expanded": collapsed ? "false" : "true"},
+          collapsed ? "\u25b8 " : "\u25be ", h("span", {class: "group-label"}, groupLabel(g))),
+        h("span", {class: "group-count"}, " " + fmt(c.total) + " finding" + (c.total === 1 ? "" : "s") +
+          (c.fail ? ", " + fmt(c.fail) + " failed" : ""))));
+  }
+
+  function pages() { return Math.max(1, Math.ceil(flat.length / state.pageSize)); }
+
+  function renderRows() {
+    var start = state.page * state.pageSize;
+    var end = Math.min(flat.length, start + state.pageSize);
+    var fragment = document.createDocumentFragment();
+    for (var p = start; p < end; p++) {
+      var item = flat[p];
+      if (item < 0) { fragment.appendChild(groupRow(-item - 1)); continue; }
+      fragment.appendChild(findingRow(item));
+      if (state.expanded.has(item)) fragment.appendChild(detailRow(item));
+    }
+    clear(tbody);
+    if (!flat.length) {
+      fragment.appendChild(h("tr", {class: "empty-row"}, h("td", {colspan: String(COLUMNS.length), class: "muted-text"},
+        N ? "No finding matches these filters." : "No findings: no rule had a resource of its type in scope.")));
+    }
+    tbody.appendChild(fragment);
+    var shown = 0;
+    for (var q = start; q < end; q++) if (flat[q] >= 0) shown++;
+    countLine.textContent = (view.length ? "Showing " + fmt(shown) + " on this page of " : "") + fmt(view.length) +
+      " matching finding" + (view.length === 1 ? "" : "s") + " (" + fmt(N) + " in all)";
+    renderPager();
+  }
+
+  function renderPager() {
+    clear(pager);
+    var total = pages();
+    var go = function (page) { return function () { state.page = page; renderRows(); }; };
+    pager.appendChild(h("button", {type: "button", class: "btn", "data-page": "first", disabled: state.page === 0, onclick: go(0)}, "\u00ab First"));
+    pager.appendChild(h("button", {type: "button", class: "btn", "data-page": "prev", disabled: state.page === 0,
+                                   onclick: go(Math.max(0, state.page - 1))}, "\u2039 Previous"));
+    pager.appendChild(h("span", {class: "page-of"}, "Page " + fmt(state.page + 1) + " of " + fmt(total)));
+    pager.appendChild(h("button", {type: "button", class: "btn", "data-page": "next", disabled: state.page >= total - 1,
+                                   onclick: go(Math.min(total - 1, state.page + 1))}, "Next \u203a"));
+    pager.appendChild(h("button", {type: "button", class: "btn", "data-page": "last", disabled: state.page >= total - 1,
+                                   onclick: go(total - 1)}, "Last \u00bb"));
+    var size = h("select", {"aria-label": "Rows per page", id: "f-pagesize"},
+      [50, 100, 250, 500].map(function (n) { return h("option", {value: String(n), selected: n === state.pageSize}, n + " per page"); }));
+    size.addEventListener("change", function () { state.pageSize = Number(size.value); state.page = 0; renderRows(); });
+    pager.appendChild(size);
+  }
+
+  function update() {
+    applyFilters();
+    refreshFacets();
+    state.page = Math.min(state.page, pages() - 1);
+    renderRows();
+  }
+
+  function resort() {
+    buildHead();
+    sortSelect.value = state.sort;
+    dirButton.textContent = state.dir > 0 ? "\u2191" : "\u2193";
+    sortView();
+    renderRows();
+  }
+
+  function toggleFinding(i) {
+    if (state.expanded.has(i)) state.expanded.delete(i); else state.expanded.add(i);
+    renderRows();
+  }
+
+  function reveal(id) {
+    var i = F.id.indexOf(id);
+    if (i < 0) return false;
+    FACETS.forEach(function (f) { f.selected.fill(0); f.nselected = 0; });
+    Array.prototype.forEach.call(facetBar.querySelectorAll("input[type=checkbox]"), function (box) { box.checked = false; });
+    state.query = ""; state.tokens = []; search.value = "";
+    state.gatingOnly = false; gatingBox.checked = false;
+    state.collapsed.clear();
+    applyFilters();
+    refreshFacets();
+    var at = Array.prototype.indexOf.call(flat, i);
+    state.page = Math.floor(at / state.pageSize);
+    state.expanded.add(i);
+    renderRows();
+    var row = document.getElementById("finding-" + id);
+    if (row) { row.scrollIntoView({block: "center"}); row.classList.add("flash"); }
+    return true;
+  }
+
+  function showResource(resourceId) {
+    FACETS.forEach(function (f) { f.selected.fill(0); f.nselected = 0; });
+    Array.prototype.forEach.call(facetBar.querySelectorAll("input[type=checkbox]"), function (box) { box.checked = false; });
+    search.value = resourceId;
+    state.query = resourceId;
+    state.tokens = [resourceId.toLowerCase()];
+    state.page = 0;
+    update();
+    root.scrollIntoView({block: "start"});
+  }
+
+  var searchTimer = 0;
+  search.addEventListener("input", function () {
+    window.clearTimeout(searchTimer);
+    searchTimer = window.setTimeout(function () {
+      state.query = search.value;
+      state.tokens = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      state.page = 0;
+      update();
+    }, 120);
+  });
+  gatingBox.addEventListener("change", function () { state.gatingOnly = gatingBox.checked; state.page = 0; update(); });
+  groupSelect.addEventListener("change", function () {
+    state.group = groupSelect.value; state.collapsed.clear(); state.page = 0; sortView(); renderRows();
+  });
+  sortSelect.addEventListener("change", function () { state.sort = sortSelect.value; state.dir = 1; state.page = 0; resort(); });
+  dirButton.addEventListener("click", function () { state.dir = -state.dir; state.page = 0; resort(); });
+  clearButton.addEventListener("click", function () {
+    FACETS.forEach(function (f) { f.selected.fill(0); f.nselected = 0; });
+    Array.prototype.forEach.call(facetBar.querySelectorAll("input[type=checkbox]"), function (box) { box.checked = false; });
+    search.value = ""; state.query = ""; state.tokens = [];
+    gatingBox.checked = false; state.gatingOnly = false;
+    state.page = 0;
+    update();
+  });
+  headRow.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-sort]");
+    if (!button) return;
+    var key = button.getAttribute("data-sort");
+    if (state.sort === key) state.dir = -state.dir; else { state.sort = key; state.dir = 1; }
+    state.page = 0;
+    resort();
+  });
+  tbody.addEventListener("click", function (event) {
+    var group = event.target.closest("tr.group-row");
+    if (group) {
+      var g = Number(group.getAttribute("data-group"));
+      if (state.collapsed.has(g)) state.collapsed.delete(g); else state.collapsed.add(g);
+      flatten();
+      state.page = Math.min(state.page, pages() - 1);
+      renderRows();
+      return;
+    }
+    var row = event.target.closest("tr.frow");
+    if (row && !window.getSelection().toString()) toggleFinding(Number(row.getAttribute("data-i")));
+  });
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href^='#finding-']");
+    if (!link) return;
+    if (reveal(link.getAttribute("href").slice("#finding-".length))) event.preventDefault();
+  });
+
+  FACETS.forEach(function (facet) { facetBar.appendChild(facetWidget(facet)); });
+  add(root, [
+    h("div", {class: "toolbar"}, search,
+      h("label", {class: "check"}, gatingBox, " Gating only"), groupSelect, sortSelect, dirButton, clearButton),
+    facetBar, countLine, h("div", {class: "table-scroll"}, table), pager
+  ]);
+  buildHead();
+  update();
+  root.setAttribute("data-state", "ready");
+  // For benchmarks/report_html.py: when the first rows are in the document, and when they are painted.
+  performance.mark("findings-ready");
+  requestAnimationFrame(function () { setTimeout(function () { performance.mark("findings-painted"); }, 0); });
+
+  // --- small paged tables: the endpoint inventory and the gateway links ----------------------------------
+  function pagedTable(options) {
+    var host = document.getElementById(options.root);
+    var rows = options.rows;
+    var st = {query: "", kind: "", sort: -1, dir: 1, page: 0, size: 50};
+    var body = h("tbody");
+    var head = h("tr");
+    var count = h("p", {class: "count-line", "aria-live": "polite"});
+    var nav = h("div", {class: "pager"});
+    var input = h("input", {type: "search", class: "search", placeholder: options.placeholder, "aria-label": options.placeholder});
+    var kinds = options.kinds ? h("select", {"aria-label": "Kind"}, h("option", {value: ""}, "Every kind"),
+      options.kinds.map(function (k) { return h("option", {value: k[0]}, k[1]); })) : null;
+    var texts = rows.map(function (row) { return options.text(row).toLowerCase(); });
+    options.columns.forEach(function (col, c) {
+      head.appendChild(h("th", {scope: "col"}, col.sort ? h("button", {type: "button", class: "sort", "data-col": String(c)}, col.label) : col.label));
+    });
+    function draw() {
+      var q = st.query.toLowerCase().split(/\s+/).filter(Boolean);
+      var picked = [];
+      rows.forEach(function (row, k) {
+        if (st.kind && row.kind !== st.kind) return;
+        for (var t = 0; t < q.length; t++) if (texts[k].indexOf(q[t]) < 0) return;
+        picked.push(k);
+      });
+      if (st.sort >= 0) {
+        var key = options.columns[st.sort].sort;
+        picked.sort(function (a, b) {
+          var x = key(rows[a]), y = key(rows[b]);
+          return (x < y ? -st.dir : x > y ? st.dir : 0) || (a - b);
+        });
+      }
+      var total = Math.max(1, Math.ceil(picked.length / st.size));
+      st.page = Math.min(st.page, total - 1);
+      clear(body);
+      var fragment = document.createDocumentFragment();
+      picked.slice(st.page * st.size, (st.page + 1) * st.size).forEach(function (k) {
+        fragment.appendChild(h("tr", {class: "data-row"}, options.columns.map(function (col) { return h("td", null, col.cell(rows[k])); })));
+      });
+      if (!picked.length) fragment.appendChild(h("tr", null, h("td", {colspan: String(options.columns.length), class: "muted-text"}, rows.length ? "Nothing matches." : options.empty)));
+      body.appendChild(fragment);
+      count.textContent = fmt(picked.length) + " of " + fmt(rows.length) + " " + options.noun;
+      clear(nav);
+      if (total > 1) {
+        nav.appendChild(h("button", {type: "button", class: "btn", disabled: st.page === 0, onclick: function () { st.page--; draw(); }}, "\u2039 Previous"));
+        nav.appendChild(h("span", {class: "page-of"}, "Page " + fmt(st.page + 1) + " of " + fmt(total)));
+        nav.appendChild(h("button", {type: "button", class: "btn", disabled: st.page >= total - 1, onclick: function () { st.page++; draw(); }}, "Next \u203a"));
+      }
+    }
+    var timer = 0;
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { st.query = input.value; st.page = 0; draw(); }, 120);
+    });
+    if (kinds) kinds.addEventListener("change", function () { st.kind = kinds.value; st.page = 0; draw(); });
+    head.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-col]");
+      if (!button) return;
+      var c = Number(button.getAttribute("data-col"));
+      st.dir = st.sort === c ? -st.dir : 1;
+      st.sort = c;
+      draw();
+    });
+    add(host, [h("div", {class: "toolbar"}, input, kinds), count,
+               h("div", {class: "table-scroll"}, h("table", {class: "grid compact " + options.css}, h("thead", null, head), body)), nav]);
+    draw();
+    host.setAttribute("data-state", "ready");
+  }
+
+  function aspectCell(aspect) {
+    if (!aspect[0]) return h("span", {class: "muted-text", title: "No rule of the catalog evidences this for this kind"}, "\u2014");
+    var css = aspect[1] ? "aspect st-" + aspect[1].toLowerCase() : "aspect";
+    return h("span", {class: css, title: aspect[2] ? aspect[2] + (aspect[1] ? ": " + aspect[1] : "") : "a fact of the platform: every call must be signed"}, aspect[0]);
+  }
+  var ASPECTS = DATA.inventory.aspects;
+  var inventoryRows = DATA.inventory.rows.map(function (row) {
+    var r = row[0], kind = DATA.inventory.kinds[row[1]];
+    var out = {id: R.id[r], name: R.name[r], account: S[R.account[r]], region: S[R.region[r]], kind: kind[0],
+               kind_label: kind[1], counts: row[4],
+               gateways: row[3].map(function (g) { return [S[g[0]], S[g[1]], DATA.statuses[g[2]]]; })};
+    ASPECTS.forEach(function (aspect, a) {
+      var text = row[2][2 * a], st = row[2][2 * a + 1];
+      out[aspect] = [text < 0 ? "" : S[text], st < 0 ? "" : DATA.statuses[st], kind[2][a]];
+    });
+    return out;
+  });
+  var kindSeen = new Map();
+  inventoryRows.forEach(function (row) { kindSeen.set(row.kind, row.kind_label); });
+  var failIndex = DATA.statuses.indexOf("FAIL");
+  var errorIndex = DATA.statuses.indexOf("ERROR");
+  pagedTable({
+    root: "inventory-app", rows: inventoryRows, css: "inventory-table", noun: "endpoints",
+    placeholder: "Search endpoints", empty: "No model endpoint was in scope.",
+    kinds: Array.from(kindSeen.entries()).sort(),
+    text: function (row) { return [row.name, row.id, row.kind_label, row.account, row.region].join("\n"); },
+    columns: [
+      {label: "Endpoint", sort: function (row) { return row.name + "\n" + row.id; },
+       cell: function (row) { return resourceLabel(row.name, row.id); }},
+      {label: "Kind", sort: function (row) { return row.kind_label; }, cell: function (row) { return row.kind_label; }},
+      {label: "Account / region", sort: function (row) { return row.account + "\n" + row.region; },
+       cell: function (row) { return [h("code", {class: "acct", title: row.account}, row.account), h("span", {class: "block muted-text"}, row.region)]; }},
+      {label: "Auth mode", cell: function (row) { return aspectCell(row.auth); }},
+      {label: "Identity", cell: function (row) { return aspectCell(row.identity); }},
+      {label: "Encryption", cell: function (row) { return aspectCell(row.encryption); }},
+      {label: "Data capture", cell: function (row) { return aspectCell(row.capture); }},
+      {label: "Network", cell: function (row) { return aspectCell(row.network); }},
+      {label: "Gateways", cell: function (row) {
+        return row.gateways.length ? row.gateways.map(function (g) {
+          return h("span", {class: "block aspect st-" + g[2].toLowerCase()}, g[0] + ": " + g[1]);
+        }) : h("span", {class: "muted-text"}, "none recorded");
+      }},
+      {label: "Findings", sort: function (row) { return -(row.counts[failIndex] * 1e6 + row.counts[errorIndex]); },
+       cell: function (row) {
+         var fails = row.counts[failIndex], errors = row.counts[errorIndex];
+         var total = row.counts.reduce(function (a, b) { return a + b; }, 0);
+         return h("button", {type: "button", class: "linkish", onclick: function () { showResource(row.id); }},
+           fails ? fmt(fails) + " failed" : errors ? fmt(errors) + " errors" : fmt(total) + " findings");
+       }}
+    ]
+  });
+  pagedTable({
+    root: "gateways-app", rows: DATA.gateways, css: "gateway-table", noun: "links",
+    placeholder: "Search gateway links", empty: "No API Management API was found in front of a model endpoint.",
+    text: function (row) { return [row.api_name, row.api_id, row.endpoint_name, row.endpoint_id, row.host, row.via, row.protection].join("\n"); },
+    columns: [
+      {label: "Gateway API", sort: function (row) { return row.api_name + "\n" + row.api_id; },
+       cell: function (row) { return resourceLabel(row.api_name, row.api_id); }},
+      {label: "\u2192 Endpoint", sort: function (row) { return row.endpoint_name + "\n" + row.host; },
+       cell: function (row) {
+         return [row.endpoint_name ? h("span", {class: "res-name"}, row.endpoint_name) : null,
+                 h("span", {class: "muted-text"}, " " + row.endpoint_kind),
+                 h("code", {class: "block host"}, row.host),
+                 row.endpoint_id ? h("code", {class: "block res-id", title: row.endpoint_id}, row.endpoint_id)
+                                 : h("span", {class: "block muted-text"}, "not in the inventory")];
+       }},
+      {label: "Via", sort: function (row) { return row.via; }, cell: function (row) { return h("code", null, row.via); }},
+      {label: "Protection", sort: function (row) { return row.protection; },
+       cell: function (row) {
+         return [h("span", {class: "aspect st-" + row.status.toLowerCase()}, row.protection), " ",
+                 h("a", {href: "#finding-" + row.finding, class: "finding-link"}, "finding")];
+       }}
+    ]
+  });
+
+  if (location.hash.indexOf("#finding-") === 0) reveal(location.hash.slice("#finding-".length));
+})();
