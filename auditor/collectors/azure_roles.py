@@ -1,10 +1,11 @@
 """Role assignments of managed identities, with their role names resolved (azure-mgmt-authorization).
 
 ``RoleCollector.request(subscription, principal)`` lists a principal's role assignments once per
-(subscription, principal), however many endpoints share the identity: ``list_for_scope`` at the
-subscription with ``$filter=principalId eq '...'`` returns the assignments at the subscription, above
-it (management groups) and below it (resource groups, resources). Each distinct role definition is
-then read once (``get_by_id``, cached by its GUID, which is the same for a built-in role everywhere).
+(subscription, principal), however many endpoints share the identity: the role assignments list at
+the subscription with ``$filter=principalId eq '...'`` returns the assignments at the subscription,
+above it (management groups) and below it (resource groups, resources); it is read as raw JSON
+(api-version 2022-04-01) through the scan's shared ARM pipeline, following ``nextLink``. Each distinct
+role definition is then read once (``get_by_id``, cached by its GUID, which is the same for a built-in role everywhere).
 Both run on the scan's pool as soon as an endpoint names its identity.
 """
 
@@ -12,12 +13,16 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+from urllib.parse import quote, urljoin
 
 from auditor.collectors import Lane, TaskPool
-from auditor.collectors.azure_session import AzureClients, Failure, failure_from
+from auditor.collectors.azure_session import AzureCallError, AzureClients, Failure, failure_from, get_json_through
+
+ROLE_ASSIGNMENTS_API = "2022-04-01"
 
 PERMISSIONS: tuple[str, ...] = (
     "Microsoft.Authorization/roleAssignments/read",
@@ -89,18 +94,26 @@ class RoleCollector:
         operation = f"list role assignments of principal {principal_id} at {scope}"
         found: list[dict[str, Any]] = []
         try:
-            pager = self._clients.authorization.role_assignments.list_for_scope(
-                scope, filter=f"principalId eq '{principal_id}'")
-            for assignment in pager:
-                assignment_scope = str(assignment.scope or "")
-                found.append({
-                    "id": assignment.id,
-                    "roleDefinitionId": assignment.role_definition_id,
-                    "roleName": None,
-                    "scope": assignment_scope,
-                    "scope_level": scope_level(assignment_scope),
-                    "principalId": assignment.principal_id,
-                })
+            # Raw JSON through the scan's shared ARM pipeline (the same auth, retries and logging as every
+            # other read): the authorization SDK's model deserialization cost a third of the Azure scan's
+            # CPU for the four fields kept here. Role definitions still come through the SDK.
+            for page in self._pages(scope, f"principalId eq '{principal_id}'", operation):
+                for item in page:
+                    raw = item.get("properties")
+                    properties: dict[str, Any] = raw if isinstance(raw, dict) else {}
+                    assignment_scope = str(properties.get("scope") or "")
+                    found.append({
+                        "id": item.get("id"),
+                        "roleDefinitionId": properties.get("roleDefinitionId"),
+                        "roleName": None,
+                        "scope": assignment_scope,
+                        "scope_level": scope_level(assignment_scope),
+                        "principalId": properties.get("principalId"),
+                    })
+        except AzureCallError as exc:
+            listing.failure = exc.failure
+            listing.done = True
+            return
         except Exception as exc:
             failure = failure_from(operation, exc)
             if failure is None:
@@ -113,6 +126,25 @@ class RoleCollector:
         for role_definition_id in dict.fromkeys(str(a["roleDefinitionId"] or "") for a in found):
             if role_definition_id:
                 self._request_definition(role_definition_id, lane)
+
+    def _pages(self, scope: str, filter_: str, operation: str) -> Iterator[list[dict[str, Any]]]:
+        """Pages of role assignments at ``scope`` matching ``filter_``, following every ``nextLink``."""
+        url: str | None = (self._clients.url(f"{scope}/providers/Microsoft.Authorization/roleAssignments",
+                                             ROLE_ASSIGNMENTS_API) + "&$filter=" + quote(filter_, safe="'()"))
+        seen: set[str] = set()
+        while url:
+            seen.add(url)
+            body = get_json_through(self._clients.ml, url, operation)
+            items = body.get("value")
+            if not isinstance(items, list):
+                raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer has no 'value' list",
+                                             "error"))
+            yield [item for item in items if isinstance(item, dict)]
+            link = body.get("nextLink")
+            url = urljoin(self._clients.endpoint + "/", link) if isinstance(link, str) and link else None
+            if url is not None and url in seen:
+                raise AzureCallError(Failure(operation, 200, "InvalidNextLink",
+                                             "the service repeated a nextLink it had already answered", "error"))
 
     def _request_definition(self, role_definition_id: str, lane: Lane) -> None:
         key = _definition_key(role_definition_id)
