@@ -53,9 +53,9 @@ from auditor.collectors.azure_session import (
     UNUSED_SUBSCRIPTION,
     AzureCallError,
     AzureClients,
-    Failure,
     get_json_through,
     one_line,
+    pages_through,
 )
 from auditor.model import CoverageRow, Resource
 
@@ -100,23 +100,7 @@ class ApimClient:
 
     def list_pages(self, path: str, operation: str) -> Iterator[list[dict[str, Any]]]:
         """Pages of a collection, following every ``nextLink``; AzureCallError on failure."""
-        from urllib.parse import urljoin
-
-        url: str | None = self.url(path)
-        seen: set[str] = set()
-        while url:
-            seen.add(url)
-            body = self.get_json(url, operation)
-            items = body.get("value")
-            if not isinstance(items, list):
-                raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer has no 'value' list",
-                                             "error"))
-            yield [item for item in items if isinstance(item, dict)]
-            link = body.get("nextLink")
-            url = urljoin(self._clients.endpoint + "/", link) if isinstance(link, str) and link else None
-            if url is not None and url in seen:
-                raise AzureCallError(Failure(operation, 200, "InvalidNextLink",
-                                             "the service repeated a nextLink it had already answered", "error"))
+        return pages_through(self.client, self._clients.endpoint, self.url(path), operation)
 
     def close(self) -> None:
         self.client.close()

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 from auditor.collectors import Lane, TaskPool
-from auditor.collectors.azure_session import AzureCallError, AzureClients, Failure, failure_from, get_json_through
+from auditor.collectors.azure_session import AzureCallError, AzureClients, Failure, failure_from
 
 ROLE_ASSIGNMENTS_API = "2022-04-01"
 
@@ -97,7 +96,9 @@ class RoleCollector:
             # Raw JSON through the scan's shared ARM pipeline (the same auth, retries and logging as every
             # other read): the authorization SDK's model deserialization cost a third of the Azure scan's
             # CPU for the four fields kept here. Role definitions still come through the SDK.
-            for page in self._pages(scope, f"principalId eq '{principal_id}'", operation):
+            query = "&$filter=" + quote(f"principalId eq '{principal_id}'", safe="'()")
+            for page in self._clients.list_pages(f"{scope}/providers/Microsoft.Authorization/roleAssignments",
+                                                 ROLE_ASSIGNMENTS_API, operation, query):
                 for item in page:
                     raw = item.get("properties")
                     properties: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -126,25 +127,6 @@ class RoleCollector:
         for role_definition_id in dict.fromkeys(str(a["roleDefinitionId"] or "") for a in found):
             if role_definition_id:
                 self._request_definition(role_definition_id, lane)
-
-    def _pages(self, scope: str, filter_: str, operation: str) -> Iterator[list[dict[str, Any]]]:
-        """Pages of role assignments at ``scope`` matching ``filter_``, following every ``nextLink``."""
-        url: str | None = (self._clients.url(f"{scope}/providers/Microsoft.Authorization/roleAssignments",
-                                             ROLE_ASSIGNMENTS_API) + "&$filter=" + quote(filter_, safe="'()"))
-        seen: set[str] = set()
-        while url:
-            seen.add(url)
-            body = get_json_through(self._clients.ml, url, operation)
-            items = body.get("value")
-            if not isinstance(items, list):
-                raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer has no 'value' list",
-                                             "error"))
-            yield [item for item in items if isinstance(item, dict)]
-            link = body.get("nextLink")
-            url = urljoin(self._clients.endpoint + "/", link) if isinstance(link, str) and link else None
-            if url is not None and url in seen:
-                raise AzureCallError(Failure(operation, 200, "InvalidNextLink",
-                                             "the service repeated a nextLink it had already answered", "error"))
 
     def _request_definition(self, role_definition_id: str, lane: Lane) -> None:
         key = _definition_key(role_definition_id)

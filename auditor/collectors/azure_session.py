@@ -300,23 +300,10 @@ class AzureClients:
         """GET an absolute URL through the ML client's pipeline; the JSON body, or AzureCallError."""
         return get_json_through(self.ml, url, operation)
 
-    def list_pages(self, path: str, api_version: str, operation: str) -> Iterator[list[dict[str, Any]]]:
-        """Pages of a collection list, following every ``nextLink``; AzureCallError on failure."""
-        url: str | None = self.url(path, api_version)
-        seen: set[str] = set()
-        while url:
-            seen.add(url)
-            body = self.get_json(url, operation)
-            items = body.get("value")
-            if not isinstance(items, list):
-                raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer has no 'value' list",
-                                             "error"))
-            yield [item for item in items if isinstance(item, dict)]
-            link = body.get("nextLink")
-            url = urljoin(self.endpoint + "/", link) if isinstance(link, str) and link else None
-            if url is not None and url in seen:
-                raise AzureCallError(Failure(operation, 200, "InvalidNextLink",
-                                             "the service repeated a nextLink it had already answered", "error"))
+    def list_pages(self, path: str, api_version: str, operation: str,
+                   query: str = "") -> Iterator[list[dict[str, Any]]]:
+        """Pages of a collection list (``query``: e.g. ``&$filter=...``), following every ``nextLink``."""
+        return pages_through(self.ml, self.endpoint, self.url(path, api_version) + query, operation)
 
     def close(self) -> None:
         for client in (self.ml, self.authorization, self.subscriptions):
@@ -368,3 +355,24 @@ def get_json_through(client: Any, url: str, operation: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer is not a JSON object", "error"))
     return body
+
+
+def pages_through(client: Any, endpoint: str, url: str, operation: str) -> Iterator[list[dict[str, Any]]]:
+    """Pages of a collection list read through ``client``'s pipeline, following every ``nextLink``.
+
+    AzureCallError on failure, on an answer without a ``value`` list, or on a ``nextLink`` that loops.
+    """
+    next_url: str | None = url
+    seen: set[str] = set()
+    while next_url:
+        seen.add(next_url)
+        body = get_json_through(client, next_url, operation)
+        items = body.get("value")
+        if not isinstance(items, list):
+            raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer has no 'value' list", "error"))
+        yield [item for item in items if isinstance(item, dict)]
+        link = body.get("nextLink")
+        next_url = urljoin(endpoint + "/", link) if isinstance(link, str) and link else None
+        if next_url is not None and next_url in seen:
+            raise AzureCallError(Failure(operation, 200, "InvalidNextLink",
+                                         "the service repeated a nextLink it had already answered", "error"))
