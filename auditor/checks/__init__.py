@@ -13,6 +13,7 @@ import pkgutil
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from auditor.errors import MissingData
 from auditor.model import Inventory, Resource, Verdict
 
 
@@ -34,3 +35,22 @@ def load(name: str) -> Check:
     module = importlib.import_module(f"{__name__}.{name}")
     check: Check = module.CHECK
     return check
+
+
+def related(resource: Resource, name: str, what: str) -> Any:
+    """``resource.related[name]``, or MissingData saying why it is not known.
+
+    A resource that could not be read at all, a related value the collector marked unreadable
+    (``related.<name>``) and one it never filled are all MissingData (the finding becomes ERROR),
+    each with its reason; ``what`` names the value for a person ("the identity's role assignments").
+    """
+    if "*" in resource.unreadable:
+        raise MissingData(f"the {resource.type} could not be read: {resource.unreadable['*']}")
+    key = f"related.{name}"
+    if key in resource.unreadable:
+        raise MissingData(f"{what} could not be read: {resource.unreadable[key]}")
+    value = resource.related.get(name)
+    if value is None:
+        raise MissingData(f"{what} were not collected")
+    return value
+

@@ -11,20 +11,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.errors import MissingData
+from auditor.checks import related
 from auditor.model import Inventory, Resource, Verdict
-
-_KEY = "related.environment_variables"
 
 
 def check(resource: Resource, inventory: Inventory, params: Mapping[str, Any]) -> Verdict:
-    if "*" in resource.unreadable:
-        raise MissingData(f"the deployment could not be read: {resource.unreadable['*']}")
-    if _KEY in resource.unreadable:
-        raise MissingData(f"environment variables could not be read: {resource.unreadable[_KEY]}")
-    variables = resource.related.get("environment_variables")
-    if variables is None:
-        raise MissingData("environment variables were not collected")
+    variables = related(resource, "environment_variables", "environment variables")
     patterns = [re.compile(p) for p in params["secret_name_patterns"]]
     flagged: dict[str, list[str]] = {}
     for var in variables:

@@ -10,20 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from auditor.checks import related
 from auditor.errors import MissingData
 from auditor.model import Inventory, Resource, Verdict
 
-_KEY = "related.role_assignments"
-
 
 def check(resource: Resource, inventory: Inventory, params: Mapping[str, Any]) -> Verdict:
-    if "*" in resource.unreadable:
-        raise MissingData(f"the endpoint could not be read: {resource.unreadable['*']}")
-    if _KEY in resource.unreadable:
-        raise MissingData(f"the identity's role assignments could not be read: {resource.unreadable[_KEY]}")
-    assignments = resource.related.get("role_assignments")
-    if assignments is None:
-        raise MissingData("the identity's role assignments were not collected")
+    assignments = related(resource, "role_assignments", "the identity's role assignments")
     forbidden = {str(r).lower() for r in params["forbidden_roles"]}
     levels = set(params["forbidden_scope_levels"])
     broad = []
