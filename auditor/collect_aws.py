@@ -19,7 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from auditor.collectors import TaskPool, aws_iam, aws_kms, aws_s3, aws_sagemaker, aws_session, aws_tags
-from auditor.collectors.aws_session import AwsCallError, AwsClients, Identity, failure_from, one_line
+from auditor.collectors.aws_session import AwsCallError, AwsClients, Identity, one_line
 from auditor.errors import AuditorError, ConfigError
 from auditor.model import CoverageRow, Inventory, Resource
 from auditor.progress import Progress
@@ -145,12 +145,6 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
             found = aws_tags.fetch_tags(clients.get("resourcegroupstaggingapi", region))
         except AwsCallError as exc:
             tags_failed[region] = exc.failure.reason
-            return
-        except Exception as exc:
-            failure = failure_from("GetResources", exc)
-            if failure is None:
-                raise
-            tags_failed[region] = failure.reason
             return
         tags[region] = {_tagged_arn(arn): dict(value) for arn, value in found.items()}
 

@@ -15,10 +15,15 @@ RESOURCE_TYPES = ("sagemaker:endpoint", "sagemaker:endpoint-config", "sagemaker:
 
 
 def fetch_tags(tagging_client: Any) -> dict[str, dict[str, str]]:
-    """ARN -> {key: value} for every tagged SageMaker endpoint, endpoint config and model."""
+    """ARN -> {key: value} for every tagged SageMaker endpoint, endpoint config and model.
+
+    SDK errors become :class:`auditor.collectors.aws_session.AwsCallError`, as every other read.
+    """
+    from auditor.collectors.aws_session import pages
+
     out: dict[str, dict[str, str]] = {}
-    paginator = tagging_client.get_paginator("get_resources")
-    for page in paginator.paginate(ResourceTypeFilters=list(RESOURCE_TYPES), ResourcesPerPage=100):
+    for page in pages(tagging_client, "get_resources", ResourceTypeFilters=list(RESOURCE_TYPES),
+                      ResourcesPerPage=100):
         for mapping in page.get("ResourceTagMappingList", []):
             out[mapping["ResourceARN"]] = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}
     return out
