@@ -25,6 +25,14 @@ KEY88 = ("Zm9vYmFyYmF6" * 8)[:86] + "=="  # the 88-character shape of a storage 
         ("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVl", "jwt"),
         ("postgresql://svc:s3cr3t-pw@db.internal:5432/features", "url_credentials"),
         ("AKIAIOSFODNN7EXAMPLE", "aws_access_key_id"),
+        ("ghp_" + "a1B2" * 10, "github_token"),
+        ("sk-proj-" + "Xy9" * 8, "openai_style_key"),
+        # Case-blind kinds in another case, and secrets inside longer text, still pass the first gate.
+        (f"accountname=x;ACCOUNTKEY={KEY88}", "storage_connection_string"),
+        ("Driver={ODBC};PWD=hunter2hunter2", "connection_string_password"),
+        ("https://x.blob.core.windows.net/c?SIG=abcdEFGH1234ijklMNOP", "sas_token"),
+        ("Authorization: BEARER abcdefghijklmnopqrstuvwxyz0123456789", "bearer_token"),
+        ("  " + KEY88 + "\n", "storage_account_key"),
     ],
 )
 def test_secret_shapes_are_recognised(value, kind):
