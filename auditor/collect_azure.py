@@ -90,18 +90,14 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
     owned = credential is None
     cache: CachingCredential | None = None
     clients: AzureClients | None = None
-    apim: ApimClient | None = None
     try:
         scope = azure_session.token_scope(endpoint, session)
         kind = options.credential if credential is None else type(credential).__name__
         cache = CachingCredential(credential if credential is not None else _make_credential(options.credential))
         _first_token(cache, scope, kind)
         clients = AzureClients(cache, endpoint, scope, session)
-        apim = ApimClient(clients, session)
-        return _scan(clients, apim, asked, options.max_workers, progress)
+        return _scan(clients, ApimClient(clients), asked, options.max_workers, progress)
     finally:
-        if apim is not None:
-            apim.close()
         if clients is not None:
             clients.close()
         else:

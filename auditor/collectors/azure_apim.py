@@ -48,8 +48,6 @@ from auditor.collectors.azure_apim_links import (
 from auditor.collectors.azure_ml import GONE_CODES, MAX_ROW_ERROR, _name, _with_id
 from auditor.collectors.azure_ml_endpoints import REDACTED, redact
 from auditor.collectors.azure_session import (
-    RETRY_STATUS,
-    RETRY_TOTAL,
     UNUSED_SUBSCRIPTION,
     AzureCallError,
     AzureClients,
@@ -61,7 +59,6 @@ from auditor.model import CoverageRow, Resource
 
 if TYPE_CHECKING:
     from azure.mgmt.apimanagement import ApiManagementClient
-    from requests import Session
 
 NAMESPACE = "Microsoft.ApiManagement"
 API_VERSION = "2024-05-01"
@@ -79,17 +76,24 @@ _CERTIFICATE_SECRETS = frozenset({"certificatepassword", "encodedcertificate"})
 
 
 class ApimClient:
-    """The scan's ``ApiManagementClient``: raw GETs through its pipeline, on the scan's connection pool."""
+    """The scan's ``ApiManagementClient``: raw GETs through its pipeline, on the scan's connection pool.
 
-    def __init__(self, clients: AzureClients, session: Session) -> None:
-        from azure.core.pipeline.transport import RequestsTransport
-        from azure.mgmt.apimanagement import ApiManagementClient
+    Built by the first worker that reads API Management (see :class:`AzureClients`), closed with the others.
+    """
 
+    def __init__(self, clients: AzureClients) -> None:
         self._clients = clients
-        self.client: ApiManagementClient = ApiManagementClient(
-            clients.credential, UNUSED_SUBSCRIPTION, base_url=clients.endpoint, credential_scopes=[clients.scope],
-            retry_total=RETRY_TOTAL, retry_status=RETRY_STATUS,
-            transport=RequestsTransport(session=session, session_owner=False))
+
+    @property
+    def client(self) -> ApiManagementClient:
+        def build() -> ApiManagementClient:
+            from azure.mgmt.apimanagement import ApiManagementClient
+
+            return ApiManagementClient(self._clients.credential, UNUSED_SUBSCRIPTION,
+                                       **self._clients.options(models=False))
+
+        client: ApiManagementClient = self._clients.shared("apim", build)
+        return client
 
     def url(self, path: str, query: str = "") -> str:
         return self._clients.url(path, API_VERSION) + query
@@ -101,9 +105,6 @@ class ApimClient:
     def list_pages(self, path: str, operation: str) -> Iterator[list[dict[str, Any]]]:
         """Pages of a collection, following every ``nextLink``; AzureCallError on failure."""
         return pages_through(self.client, self._clients.endpoint, self.url(path), operation)
-
-    def close(self) -> None:
-        self.client.close()
 
 
 # --- documents ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -262,35 +262,101 @@ def token_scope(endpoint: str, session: Session | None = None) -> str:
 # --- clients --------------------------------------------------------------------------------------
 
 
-class AzureClients:
-    """The SDK clients of a scan, each built once and shared by every thread.
+def arm_policies(credential: TokenCredential, scope: str, *, models: bool = False) -> list[Any]:
+    """The scan's pipeline, in azure-core's standard order, without what a read-only audit must not have.
 
-    ``ml``: azure-mgmt-machinelearningservices, whose pipeline (auth, retry, ARM policies) carries
-    the raw JSON reads; ``authorization``: azure-mgmt-authorization; ``subscriptions``: the
-    subscription listing. All share one credential and one HTTP connection pool.
+    Kept: request id, headers, user agent (``azsdk-python-auditor/VERSION``), proxies, redirects (the
+    ``Authorization`` header dropped on a cross-host hop), the retry policy (``RETRY_TOTAL`` /
+    ``RETRY_STATUS``, honouring ``Retry-After``) and ARM's bearer-token policy with its CAE challenge.
+    Left out: ``ARMAutoResourceProviderRegistrationPolicy``, which answers a 409 by *registering* a resource
+    provider (a write), and the network-trace, HTTP-logging and tracing policies, which cost CPU on every
+    request and log nothing the auditor uses. ``models``: the SDK clients that deserialize into models also
+    get ``ContentDecodePolicy``; raw reads parse the body once themselves.
+    """
+    from azure.core.pipeline import policies
+    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+    from auditor import __version__
+
+    chain: list[Any] = [
+        policies.RequestIdPolicy(), policies.HeadersPolicy(),
+        policies.UserAgentPolicy(sdk_moniker=f"auditor/{__version__}"), policies.ProxyPolicy(),
+    ]
+    if models:
+        chain.append(policies.ContentDecodePolicy())
+    chain += [
+        policies.RedirectPolicy(), policies.RetryPolicy(retry_total=RETRY_TOTAL, retry_status=RETRY_STATUS),
+        ARMChallengeAuthenticationPolicy(credential, scope), policies.SensitiveHeaderCleanupPolicy(),
+    ]
+    return chain
+
+
+class AzureClients:
+    """The SDK clients of a scan, each built once, on first use, and shared by every thread.
+
+    ``ml``: azure-mgmt-machinelearningservices, whose pipeline carries the raw JSON reads (and the
+    remediation writes); ``authorization``: azure-mgmt-authorization; ``subscriptions``: the
+    subscription listing. All share one credential and one HTTP connection pool, and run the pipeline
+    of :func:`arm_policies`. Built lazily because importing a generated SDK costs 30-140 ms of CPU: a
+    client a scan never needs (the subscription listing when subscriptions are given) is never
+    imported, and the others are imported by the worker that first needs them, while the rest wait
+    on the network.
     """
 
     def __init__(self, credential: CachingCredential, endpoint: str, scope: str, session: Session) -> None:
-        from azure.core.pipeline.transport import RequestsTransport
-        from azure.mgmt.authorization import AuthorizationManagementClient
-        from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
-        from azure.mgmt.resource.subscriptions import SubscriptionClient
-
         self.endpoint = endpoint
         self.scope = scope
         self.credential = credential
         self._session = session
+        self._lock = threading.Lock()
+        self._built: dict[str, Any] = {}
 
-        def options() -> dict[str, Any]:
-            return {"base_url": endpoint, "credential_scopes": [scope], "retry_total": RETRY_TOTAL,
-                    "retry_status": RETRY_STATUS,
-                    "transport": RequestsTransport(session=session, session_owner=False)}
+    def options(self, *, models: bool) -> dict[str, Any]:
+        """Keyword arguments for a generated management client of this scan."""
+        from azure.core.pipeline.transport import RequestsTransport
 
-        self.ml: MachineLearningServicesMgmtClient = MachineLearningServicesMgmtClient(
-            credential, UNUSED_SUBSCRIPTION, **options())
-        self.authorization: AuthorizationManagementClient = AuthorizationManagementClient(
-            credential, UNUSED_SUBSCRIPTION, **options())
-        self.subscriptions: SubscriptionClient = SubscriptionClient(credential, **options())
+        return {"base_url": self.endpoint, "credential_scopes": [self.scope],
+                "policies": arm_policies(self.credential, self.scope, models=models),
+                "transport": RequestsTransport(session=self._session, session_owner=False)}
+
+    def shared(self, name: str, build: Callable[[], Any]) -> Any:
+        """The client called ``name``, built by ``build`` the first time (once, whichever thread asks)."""
+        with self._lock:
+            client = self._built.get(name)
+            if client is None:
+                client = self._built[name] = build()
+            return client
+
+    @property
+    def ml(self) -> MachineLearningServicesMgmtClient:
+        def build() -> MachineLearningServicesMgmtClient:
+            from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
+
+            return MachineLearningServicesMgmtClient(self.credential, UNUSED_SUBSCRIPTION,
+                                                     **self.options(models=False))
+
+        client: MachineLearningServicesMgmtClient = self.shared("ml", build)
+        return client
+
+    @property
+    def authorization(self) -> AuthorizationManagementClient:
+        def build() -> AuthorizationManagementClient:
+            from azure.mgmt.authorization import AuthorizationManagementClient
+
+            return AuthorizationManagementClient(self.credential, UNUSED_SUBSCRIPTION, **self.options(models=True))
+
+        client: AuthorizationManagementClient = self.shared("authorization", build)
+        return client
+
+    @property
+    def subscriptions(self) -> SubscriptionClient:
+        def build() -> SubscriptionClient:
+            from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+            return SubscriptionClient(self.credential, **self.options(models=True))
+
+        client: SubscriptionClient = self.shared("subscriptions", build)
+        return client
 
     def url(self, path: str, api_version: str) -> str:
         """The absolute URL of ``path`` (a resource id or collection path) at ``api_version``."""
@@ -306,7 +372,9 @@ class AzureClients:
         return pages_through(self.ml, self.endpoint, self.url(path, api_version) + query, operation)
 
     def close(self) -> None:
-        for client in (self.ml, self.authorization, self.subscriptions):
+        with self._lock:
+            built, self._built = list(self._built.values()), {}
+        for client in built:
             client.close()
         self._session.close()
 

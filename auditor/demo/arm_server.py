@@ -54,6 +54,7 @@ class _Fault:
     remaining: int | None  # None: for ever
     status: int = 403
     retry_after: int = 1
+    code: str = ""  # the ARM error code of a "fail" answer; by default from the status
 
     def matches(self, method: str, key: str) -> bool:
         return (self.remaining is None or self.remaining > 0) and (
@@ -298,9 +299,10 @@ class ArmServer(ThreadingHTTPServer):
         """Answer 429 with ``Retry-After: retry_after`` to the next ``times`` requests under ``prefix``."""
         self._add_fault(_Fault("throttle", _prefix_key(prefix), _methods(methods), times, 429, retry_after))
 
-    def fail(self, prefix: str, *, status: int = 503, times: int = 1, methods: Iterable[str] | None = None) -> None:
-        """Answer ``status`` to the next ``times`` requests under ``prefix``."""
-        self._add_fault(_Fault("fail", _prefix_key(prefix), _methods(methods), times, status))
+    def fail(self, prefix: str, *, status: int = 503, times: int = 1, methods: Iterable[str] | None = None,
+             code: str = "") -> None:
+        """Answer ``status`` (with the ARM error ``code``) to the next ``times`` requests under ``prefix``."""
+        self._add_fault(_Fault("fail", _prefix_key(prefix), _methods(methods), times, status, code=code))
 
     def clear_faults(self) -> None:
         """Drop every deny/throttle/fail rule (the random rates stay)."""
@@ -334,8 +336,8 @@ class ArmServer(ThreadingHTTPServer):
             reply.headers["Retry-After"] = str(after)
             return reply
         if kind == "fail" and fault is not None:
-            return error(fault.status, "ServiceUnavailable" if fault.status == 503 else "InternalServerError",
-                         f"Injected failure for '{path}'.")
+            code = fault.code or ("ServiceUnavailable" if fault.status == 503 else "InternalServerError")
+            return error(fault.status, code, f"Injected failure for '{path}'.")
         if kind == "random-error":
             return error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
         return None

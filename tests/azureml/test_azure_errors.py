@@ -39,6 +39,19 @@ def row(inventory: Inventory, scope_id: str) -> CoverageRow:
     return next(c for c in inventory.coverage if c.scope_id == scope_id and c.service.startswith("ml-"))
 
 
+def test_an_unregistered_provider_is_an_error_and_the_scan_never_registers_it(scan: Scan, arm: ArmServer) -> None:
+    # azure-mgmt-core's default pipeline answers this 409 by POSTing .../providers/NS/register: a write.
+    arm.fail(f"/subscriptions/{SUB_B}/providers/Microsoft.MachineLearningServices", status=409, times=1000,
+             code="MissingSubscriptionRegistration")
+
+    inventory = scan(subscriptions=(SUB_A, SUB_B))
+
+    error = row(inventory, f"/subscriptions/{SUB_B}").error
+    assert error is not None and "HTTP 409 MissingSubscriptionRegistration" in error
+    assert {r.id for r in inventory.resources if r.account == SUB_A} == seeded_ids(f"/subscriptions/{SUB_A}/")
+    assert {method for method, _ in arm.requests} == {"GET"}
+
+
 def test_a_denied_subscription_is_an_error_row_and_the_other_is_fully_collected(scan: Scan, arm: ArmServer) -> None:
     arm.deny(f"/subscriptions/{SUB_B}/providers/Microsoft.MachineLearningServices")
 
