@@ -6,6 +6,7 @@ Exit codes (product-spec): 0 clean, 1 a FAIL at or above --fail-on, 2 incomplete
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -359,7 +360,21 @@ def permissions(provider: str, for_remediation: bool) -> None:
 cli.add_command(remediate)  # the remediate group lives in its own module (auditor/cli_remediate.py)
 
 
+def _tune_gc() -> None:
+    """Collect garbage less often: a scan builds a large, long-lived heap (every document it read).
+
+    With CPython's default thresholds (700, 10, 10) the cyclic collector re-walks that growing heap
+    again and again while the collectors parse JSON, costing 10-20 % of a scan's CPU for almost no
+    garbage (documents hold no cycles). The objects of the imports are frozen out of the collector, and
+    the first generation collects every 50,000 allocations instead of 700, as mypy does for the same
+    reason. Reference counting still frees everything acyclic at once.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    _tune_gc()
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="auditor", standalone_mode=False)
     except click.exceptions.Abort:
