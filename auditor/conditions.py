@@ -115,11 +115,13 @@ class _Test:
     value: Any
     compiled: ParsedResult
     on_missing: str = "error"  # "error" | "fail"
+    fields: tuple[str, ...] | None = None  # the keys of a plain ``a.b.c`` path, read without the interpreter
+    related: bool = False  # the path starts with ``related.``
 
     def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
         _check_readable(self.path, resource)
-        root = {"related": resource.related} if _reads_related(self.path) else resource.document
-        actual = self.compiled.search(root)
+        root = {"related": resource.related} if self.related else resource.document
+        actual = self.compiled.search(root) if self.fields is None else _walk(root, self.fields)
         evidence = {self.path: actual}
         if self.op in _PRESENCE:
             passed = _PRESENCE[self.op](actual)
@@ -168,6 +170,31 @@ class _Not:
 
 
 Node = _Test | _Combine | _Not
+
+
+def _field_chain(node: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The keys of a JMESPath AST made only of field lookups (``a.b.c``), else None."""
+    if node.get("type") == "field":
+        return (str(node["value"]),)
+    if node.get("type") == "subexpression":
+        keys: tuple[str, ...] = ()
+        for child in node.get("children", ()):
+            part = _field_chain(child)
+            if part is None:
+                return None
+            keys += part
+        return keys
+    return None
+
+
+def _walk(root: Any, fields: tuple[str, ...]) -> Any:
+    """What JMESPath answers for a field chain: each key looked up in a mapping, None once off the tree."""
+    value = root
+    for key in fields:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
 
 
 def _describe(value: Any) -> str:
@@ -252,7 +279,7 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
         compiled = jmespath.compile(path)
     except jmespath.exceptions.JMESPathError as e:
         raise ConditionSyntaxError(f"bad JMESPath expression: {e}", f"{field}.path") from e
-    return _Test(path, str(op), value, compiled, on_missing)
+    return _Test(path, str(op), value, compiled, on_missing, _field_chain(compiled.parsed), _reads_related(path))
 
 
 def params_used(spec: Any) -> set[str]:

@@ -114,3 +114,25 @@ def test_syntax_errors_name_the_field(spec, field):
     with pytest.raises(ConditionSyntaxError) as e:
         compile_condition(spec)
     assert e.value.field == field
+
+
+@pytest.mark.parametrize("path", ["a", "a.b", "a.b.c", '"x-y".b', "a.\"b.c\"", "related.fronts.id"])
+@pytest.mark.parametrize("doc", [
+    {}, {"a": None}, {"a": 1}, {"a": "text"}, {"a": [1, {"b": 2}]}, {"a": {"b": None}}, {"a": {"b": {"c": False}}},
+    {"a": {"b": {"c": [0]}, "b.c": "dotted"}}, {"x-y": {"b": "dashed"}}, {"a": {"b": {"c": {"d": 1}}}},
+])
+def test_plain_field_paths_answer_exactly_what_jmespath_answers(path, doc):
+    import jmespath
+
+    condition = compile_condition({"path": path, "op": "present"})
+    assert condition.fields is not None, "a plain field chain takes the fast path"
+    resource = Resource(id="r", type="aws.t", provider="aws", account="1", region="r", name="n",
+                        document=doc, related=doc)
+    root = {"related": doc} if path.startswith("related.") else doc
+    expected = jmespath.search(path, root)
+    assert condition.evaluate(resource, {}).evidence == {path: expected}
+
+
+@pytest.mark.parametrize("path", ["a[0]", "a[].b", "length(a)", "a || b", "a.b[?c]", "@", "a.*"])
+def test_other_paths_go_through_the_jmespath_interpreter(path):
+    assert compile_condition({"path": path, "op": "present"}).fields is None
