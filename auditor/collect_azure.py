@@ -27,16 +27,10 @@ from auditor.collect_aws import CollectionSetupError
 from auditor.collectors import TaskPool, azure_apim, azure_ml, azure_roles, azure_session
 from auditor.collectors.azure_apim import ApimClient, ApimSubscription
 from auditor.collectors.azure_apim_links import link_gateways
+from auditor.collectors.azure_arm import AzureCallError, failure_from, one_line
 from auditor.collectors.azure_ml import RESOURCE_TYPES, WORKSPACES_SERVICE, MlSubscription
 from auditor.collectors.azure_roles import RoleCollector
-from auditor.collectors.azure_session import (
-    CREDENTIAL_KINDS,
-    AzureCallError,
-    AzureClients,
-    CachingCredential,
-    failure_from,
-    one_line,
-)
+from auditor.collectors.azure_session import CREDENTIAL_KINDS, AzureClients, CachingCredential
 from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Inventory, Resource
 from auditor.progress import Progress

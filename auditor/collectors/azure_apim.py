@@ -45,16 +45,10 @@ from auditor.collectors.azure_apim_links import (
     effective_policy,
     parse_policy,
 )
+from auditor.collectors.azure_arm import AzureCallError, get_json_through, one_line, pages_through
 from auditor.collectors.azure_ml import GONE_CODES, MAX_ROW_ERROR, _name, _with_id
 from auditor.collectors.azure_ml_endpoints import REDACTED, redact
-from auditor.collectors.azure_session import (
-    UNUSED_SUBSCRIPTION,
-    AzureCallError,
-    AzureClients,
-    get_json_through,
-    one_line,
-    pages_through,
-)
+from auditor.collectors.azure_session import UNUSED_SUBSCRIPTION, AzureClients
 from auditor.model import CoverageRow, Resource
 
 if TYPE_CHECKING:

@@ -46,6 +46,7 @@ from functools import partial
 from typing import Any
 
 from auditor.collectors import TaskPool
+from auditor.collectors.azure_arm import AzureCallError, one_line
 from auditor.collectors.azure_ml_endpoints import (
     NAMESPACE,
     ONLINE_DEPLOYMENT,
@@ -57,7 +58,7 @@ from auditor.collectors.azure_ml_endpoints import (
 )
 from auditor.collectors.azure_ml_endpoints import PERMISSIONS as ENDPOINT_PERMISSIONS
 from auditor.collectors.azure_roles import RoleCollector
-from auditor.collectors.azure_session import AzureCallError, AzureClients, one_line
+from auditor.collectors.azure_session import AzureClients
 from auditor.model import CoverageRow, Resource
 
 PERMISSIONS: tuple[str, ...] = (

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from auditor.collectors.azure_session import one_line
+from auditor.collectors.azure_arm import one_line
 from auditor.secrets import secret_kinds
 
 NAMESPACE = "Microsoft.MachineLearningServices"

@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.collectors import Lane, TaskPool
-from auditor.collectors.azure_session import AzureCallError, AzureClients, Failure, failure_from
+from auditor.collectors.azure_arm import AzureCallError, Failure, failure_from
+from auditor.collectors.azure_session import AzureClients
 
 ROLE_ASSIGNMENTS_API = "2022-04-01"
 

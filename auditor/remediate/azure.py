@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin
 
-from auditor.collectors import azure_session
+from auditor.collectors import azure_arm, azure_session
 from auditor.collectors.azure_ml import API_VERSION
 from auditor.collectors.azure_ml_endpoints import endpoint_related, redact
 from auditor.collectors.azure_roles import scope_level
@@ -76,7 +76,7 @@ class AzureContext:
             session.close()
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             raise StepFailed(f"cannot get an Azure token for {endpoint} with the '{options.credential}' credential: "
-                             f"{azure_session.one_line(str(message), 600)}") from exc
+                             f"{azure_arm.one_line(str(message), 600)}") from exc
         self.clients = azure_session.AzureClients(self.cache, endpoint, scope, session)
         self._role_names: dict[str, str | None] = {}
 
@@ -100,7 +100,7 @@ class AzureContext:
         try:
             response = self.clients.ml._send_request(request)
         except Exception as exc:
-            failure = azure_session.failure_from(operation, exc)
+            failure = azure_arm.failure_from(operation, exc)
             if failure is None:
                 raise
             raise StepFailed(failure.reason) from exc

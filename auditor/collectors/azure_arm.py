@@ -1,0 +1,154 @@
+"""Raw Resource Manager reads and their failures, as data.
+
+Every Azure document the auditor keeps is the service's own JSON, read with a GET through a generated
+client's azure-core pipeline (its auth, retry and redirect policies; see
+:func:`auditor.collectors.azure_session.arm_policies`): :func:`get_json_through` for one object and
+:func:`pages_through` for a collection followed through every ``nextLink``. What can go wrong becomes a
+:class:`Failure` (never a secret: the service's error code and message, the HTTP status), raised inside
+an :class:`AzureCallError` for the collector to turn into a coverage row or an ``unreadable`` key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+MAX_REASON = 400
+
+
+def one_line(text: str, limit: int = MAX_REASON) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed Resource Manager call, reduced to what a report may show (never a secret)."""
+
+    operation: str
+    status: int | None
+    code: str
+    message: str
+    kind: str  # "denied" | "throttled" | "not_found" | "unreachable" | "credentials" | "error"
+
+    @property
+    def reason(self) -> str:
+        label = {"denied": "access denied", "throttled": "throttled past retries", "not_found": "not found",
+                 "unreachable": "unreachable", "credentials": "authentication failed"}.get(self.kind, "error")
+        text = f"{label}: {self.operation}"
+        answer = " ".join(part for part in (f"HTTP {self.status}" if self.status else "", self.code) if part)
+        if answer:
+            text += f" returned {answer}"
+        if self.message:
+            text += f": {self.message}"
+        return one_line(text)
+
+
+class AzureCallError(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+def _kind(status: int | None) -> str:
+    if status == 401:
+        return "credentials"
+    if status == 403:
+        return "denied"
+    if status == 404:
+        return "not_found"
+    if status == 429:
+        return "throttled"
+    return "error"
+
+
+def failure_from(operation: str, exc: BaseException) -> Failure | None:
+    """Classify an azure-core error (raised by an SDK operation or a pipeline); None for anything else."""
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        error = exc.error
+        code = str(getattr(error, "code", "") or "") if error is not None else ""
+        message = str(getattr(error, "message", "") or "") if error is not None else ""
+        if not message:
+            message = str(exc.reason or "")
+        return Failure(operation, exc.status_code, code, one_line(message), _kind(exc.status_code))
+    if isinstance(exc, ClientAuthenticationError):  # a token could not be had mid-scan
+        return Failure(operation, None, type(exc).__name__, one_line(str(exc.message or exc)), "credentials")
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return Failure(operation, None, type(exc).__name__, one_line(str(exc.message or exc)), "unreachable")
+    if isinstance(exc, AzureError):
+        return Failure(operation, None, type(exc).__name__, one_line(str(exc.message or exc)), "error")
+    return None
+
+
+def failure_from_response(operation: str, status: int, body: Any, text: str) -> Failure:
+    """A failure from an HTTP answer in the ARM error shape ``{"error": {"code", "message"}}``."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code, message = str(error.get("code") or ""), str(error.get("message") or "")
+    else:
+        code, message = "", text[:200]
+    return Failure(operation, status, code, one_line(message), _kind(status))
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def get_json_through(client: Any, url: str, operation: str) -> dict[str, Any]:
+    """GET an absolute URL through a generated client's pipeline (its auth, retries, logging).
+
+    The JSON object of a 200 answer; anything else is an AzureCallError with the service's reason.
+    """
+    from azure.core.rest import HttpRequest
+
+    # The generated client formats the URL as a template: keep literal braces out of it.
+    safe_url = url.replace("{", "%7B").replace("}", "%7D")
+    try:
+        response = client._send_request(HttpRequest("GET", safe_url))
+    except Exception as exc:
+        failure = failure_from(operation, exc)
+        if failure is None:
+            raise
+        raise AzureCallError(failure) from exc
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = None
+    if response.status_code != 200:
+        raise AzureCallError(failure_from_response(operation, response.status_code, body, response.text()))
+    if not isinstance(body, dict):
+        raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer is not a JSON object", "error"))
+    return body
+
+
+def pages_through(client: Any, endpoint: str, url: str, operation: str) -> Iterator[list[dict[str, Any]]]:
+    """Pages of a collection list read through ``client``'s pipeline, following every ``nextLink``.
+
+    AzureCallError on failure, on an answer without a ``value`` list, or on a ``nextLink`` that loops.
+    """
+    next_url: str | None = url
+    seen: set[str] = set()
+    while next_url:
+        seen.add(next_url)
+        body = get_json_through(client, next_url, operation)
+        items = body.get("value")
+        if not isinstance(items, list):
+            raise AzureCallError(Failure(operation, 200, "InvalidResponse", "the answer has no 'value' list", "error"))
+        yield [item for item in items if isinstance(item, dict)]
+        link = body.get("nextLink")
+        next_url = urljoin(endpoint + "/", link) if isinstance(link, str) and link else None
+        if next_url is not None and next_url in seen:
+            raise AzureCallError(Failure(operation, 200, "InvalidNextLink",
+                                         "the service repeated a nextLink it had already answered", "error"))
