@@ -56,7 +56,7 @@ NOT_SCANNED = "no scope of this scan holds its resource"
 
 def load_baseline(path: Path) -> ScanResult:
     """Read and validate a baseline findings file; a bad one raises ConfigError naming file and field."""
-    from auditor.outputs.findings_json import read_findings
+    from auditor.outputs.findings_read import read_findings
 
     return read_findings(path)
 

@@ -252,7 +252,7 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
     With --baseline, the findings are compared with that earlier findings file (replacing any comparison the
     file holds); the file's own --fail-on-new setting still decides which findings gate.
     """
-    from auditor.outputs.findings_json import from_document
+    from auditor.outputs.findings_read import from_document
     from auditor.runner import open_tracking, track
 
     try:

@@ -14,7 +14,8 @@ import pytest
 from auditor.baseline import NOT_COLLECTED, NOT_EVALUATED, NOT_SCANNED, compare, load_baseline, state, with_baseline
 from auditor.errors import ConfigError
 from auditor.model import BaselineState, Finding, ScanResult, Severity, Status
-from auditor.outputs.findings_json import from_document, render, schema, to_document
+from auditor.outputs.findings_json import render, to_document
+from auditor.outputs.findings_read import from_document, schema
 from auditor.runner import open_tracking
 
 from .scans import (

@@ -19,7 +19,8 @@ from auditor import history
 from auditor.errors import ConfigError
 from auditor.history import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, TREND_LIMIT, HistoryStore
 from auditor.model import ScanResult, Severity, Status
-from auditor.outputs.findings_json import from_document, render, schema, to_document
+from auditor.outputs.findings_json import render, to_document
+from auditor.outputs.findings_read import from_document, schema
 from auditor.runner import Tracking, open_tracking, track
 
 from .scans import AUTH, CAPTURE, ISOLATION, KMS, NOW, SAGEMAKER_ROW, arn, endpoint_id, finding, scan

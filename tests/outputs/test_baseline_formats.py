@@ -18,7 +18,8 @@ from auditor.baseline import with_baseline
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs import csv as csv_format
 from auditor.outputs import formatters, junit, markdown, sarif
-from auditor.outputs.findings_json import from_document, render, to_document
+from auditor.outputs.findings_json import render, to_document
+from auditor.outputs.findings_read import from_document
 
 from .builders import (
     ACTIVE_WAIVER,

@@ -9,7 +9,8 @@ import pytest
 
 from auditor.model import ScanResult, Status
 from auditor.outputs.csv import COLUMNS, defuse, render
-from auditor.outputs.findings_json import from_document, to_document
+from auditor.outputs.findings_json import to_document
+from auditor.outputs.findings_read import from_document
 
 from .builders import (
     ACTIVE_WAIVER,

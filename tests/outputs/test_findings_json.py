@@ -16,8 +16,9 @@ import pytest
 
 from auditor.errors import ConfigError
 from auditor.model import ScanResult, Severity, Status, finding_id
-from auditor.outputs import findings_json
-from auditor.outputs.findings_json import from_document, read_findings, render, to_document
+from auditor.outputs import findings_read
+from auditor.outputs.findings_json import render, to_document
+from auditor.outputs.findings_read import from_document, read_findings
 
 from .builders import AUTH_MODE, KMS, SAGEMAKER_SCOPE, incomplete_collection, make_result
 
@@ -29,7 +30,7 @@ SPEC_FINDING_KEYS = {
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft202012Validator:
-    schema = findings_json.schema()
+    schema = findings_read.schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 

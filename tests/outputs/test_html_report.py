@@ -25,7 +25,8 @@ from auditor.baseline import with_baseline
 from auditor.catalog import load_catalog
 from auditor.model import Finding, Resource, RunHistory, ScanResult, Severity, Status, TrendPoint
 from auditor.outputs import html, html_view
-from auditor.outputs.findings_json import from_document, to_document
+from auditor.outputs.findings_json import to_document
+from auditor.outputs.findings_read import from_document
 from auditor.paths import reports_dir
 
 from .builders import (

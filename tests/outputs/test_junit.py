@@ -10,7 +10,8 @@ import pytest
 import xmlschema
 
 from auditor.model import ScanResult, Status
-from auditor.outputs.findings_json import from_document, to_document
+from auditor.outputs.findings_json import to_document
+from auditor.outputs.findings_read import from_document
 from auditor.outputs.junit import COVERAGE_SUITE, clean, render
 
 from .builders import (

@@ -14,7 +14,8 @@ import pytest
 
 from auditor.model import Finding, ScanResult, Severity, Status
 from auditor.outputs import formatters, write_outputs
-from auditor.outputs.findings_json import from_document, to_document
+from auditor.outputs.findings_json import to_document
+from auditor.outputs.findings_read import from_document
 from auditor.outputs.sarif import MAX_RESULTS, SECURITY_SEVERITY, artifact_uri, render
 
 from .builders import (

@@ -10,7 +10,8 @@ import pytest
 
 from auditor.catalog import Plugins
 from auditor.model import Severity, Status
-from auditor.outputs.findings_json import from_document, schema, to_document
+from auditor.outputs.findings_json import to_document
+from auditor.outputs.findings_read import from_document, schema
 from auditor.outputs.html import render
 from auditor.policy import load_policy
 from auditor.scan import evaluate_inventory, from_policy

@@ -1,0 +1,298 @@
+"""Reading findings.json back: ``auditor report``, ``--baseline`` and ``remediate plan`` start from a file.
+
+``from_document`` validates the document against the published schema
+(``auditor/schemas/findings.schema.json``), then rebuilds the :class:`~auditor.model.ScanResult` it
+records; :mod:`auditor.outputs.findings_json` (the writer) describes what is kept and what is derived.
+Every problem is a ConfigError naming the file and the JSON path of the first problem.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from auditor import frameworks as framework_summary
+from auditor.errors import ConfigError
+from auditor.model import (
+    BaselineComparison,
+    BaselineState,
+    CoverageRow,
+    Finding,
+    FindingBaseline,
+    FrameworkRef,
+    PreviousFailure,
+    Remediation,
+    Resource,
+    Rule,
+    RunHistory,
+    ScanResult,
+    Severity,
+    SeverityOverride,
+    Status,
+    TrendPoint,
+    Waiver,
+    finding_id,
+)
+from auditor.paths import schemas_dir
+
+SCHEMA_FILE = "findings.schema.json"
+# Waivers rebuilt from a finding's {reason, owner, expires}: the file does not record their position.
+UNKNOWN_WAIVER_INDEX = -1
+_MAX_MESSAGE = 240  # of a schema error's message
+
+
+def read_findings(path: Path) -> ScanResult:
+    """Read and validate a findings file (``auditor report FINDINGS.json``)."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the findings file: {exc}", file=source) from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+        raise ConfigError(message, file=source, line=exc.lineno) from exc
+    if not isinstance(doc, dict):
+        raise ConfigError("a findings file is a JSON object", file=source, field="$")
+    return from_document(doc, source)
+
+
+def from_document(doc: dict[str, Any], source: str) -> ScanResult:
+    """Rebuild the ScanResult a findings document records.
+
+    Raises ConfigError naming ``source`` and the JSON path of the first problem when the document
+    does not match the schema or contradicts itself (a finding id that is not the hash of its rule
+    and resource, a finding of a rule missing from ``rules``, an impossible date).
+    """
+    error = best_match(_validator().iter_errors(doc))
+    if error is not None:
+        raise ConfigError(_describe(error), file=source, field=_json_path(error.absolute_path))
+
+    rules = {rule_id: _rule_from(entry, rule_id, source) for rule_id, entry in doc["rules"].items()}
+    findings = tuple(_finding_from(entry, i, rules, source) for i, entry in enumerate(doc["findings"]))
+    scan = doc["scan"]
+    waivers = doc["waivers"]
+    frameworks, excluded_rules = framework_summary.from_documents(doc.get("frameworks", ()))
+    return ScanResult(
+        tool_version=doc["tool"]["version"],
+        started_at=_parse_timestamp(scan["started"], source, ("scan", "started")),
+        finished_at=_parse_timestamp(scan["ended"], source, ("scan", "ended")),
+        scopes=tuple(scan["scopes"]),
+        findings=findings,
+        coverage=tuple(
+            CoverageRow(
+                provider=row["provider"],
+                account=row["account"],
+                region=row["region"],
+                service=row["service"],
+                scope_id=row["scope_id"],
+                resource_types=tuple(row["resource_types"]),
+                resources=row["resources"],
+                error=row["error"],
+            )
+            for row in doc["coverage"]
+        ),
+        rules=rules,
+        fail_on=Severity(scan["fail_on"]),
+        expired_waivers=tuple(
+            _waiver_from(w, source, ("waivers", "expired", i)) for i, w in enumerate(waivers["expired"])
+        ),
+        unused_waivers=tuple(
+            _waiver_from(w, source, ("waivers", "unused", i)) for i, w in enumerate(waivers["unused"])
+        ),
+        resources=tuple(
+            Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
+                     name=r["name"], document={}, tags=dict(r["tags"]))
+            for r in doc.get("inventory", ())
+        ),
+        frameworks=frameworks,
+        excluded_rules=excluded_rules,
+        fail_on_new=bool(scan.get("fail_on_new", False)),
+        baseline=_baseline_from(doc, findings, source),
+        history=_history_from(doc.get("history"), source),
+    )
+
+
+def schema() -> dict[str, Any]:
+    """The published findings.json schema (a fresh copy)."""
+    loaded: dict[str, Any] = json.loads((schemas_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
+    return loaded
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    loaded = schema()
+    jsonschema.Draft202012Validator.check_schema(loaded)
+    return jsonschema.Draft202012Validator(loaded)
+
+
+def _rule_from(entry: Mapping[str, Any], rule_id: str, source: str) -> Rule:
+    if entry["id"] != rule_id:
+        raise ConfigError(f"rule id {entry['id']!r} differs from its key {rule_id!r}", file=source,
+                          field=_json_path(("rules", rule_id, "id")))
+    remediation = entry["remediation"]
+    return Rule(
+        id=rule_id,
+        title=entry["title"],
+        severity=Severity(entry["severity"]),
+        provider=entry["provider"],
+        resource_type=entry["resource_type"],
+        rationale=entry["rationale"],
+        remediation=Remediation(guidance=remediation["guidance"], remediator=remediation["remediator"]),
+        anchors=tuple(entry["anchors"]),
+        references=tuple(entry["references"]),
+        frameworks=tuple(
+            FrameworkRef(framework=r["framework"], control=r["control"], title=r["title"])
+            for r in entry["frameworks"]
+        ),
+        source=source,
+        severity_override=_override_from(entry.get("severity_override")),
+    )
+
+
+def _override_from(entry: Mapping[str, Any] | None) -> SeverityOverride | None:
+    if entry is None:
+        return None
+    return SeverityOverride(Severity(entry["original"]), entry["justification"], entry["policy"])
+
+
+def _finding_from(entry: Mapping[str, Any], index: int, rules: Mapping[str, Rule], source: str) -> Finding:
+    where = ("findings", index)
+    rule_id: str = entry["rule_id"]
+    if rule_id not in rules:
+        raise ConfigError(f"rule {rule_id!r} is not described under $.rules", file=source,
+                          field=_json_path((*where, "rule_id")))
+    expected = finding_id(rule_id, entry["provider"], entry["resource_id"])
+    if entry["id"] != expected:
+        raise ConfigError(f"id {entry['id']!r} is not the id of this rule and resource ({expected})",
+                          file=source, field=_json_path((*where, "id")))
+    waiver = None
+    if "waiver" in entry:
+        w = entry["waiver"]
+        waiver = Waiver(
+            rules=(rule_id,), resources=(entry["resource_id"],), reason=w["reason"], owner=w["owner"],
+            expires=_parse_date(w["expires"], source, (*where, "waiver", "expires")),
+            index=UNKNOWN_WAIVER_INDEX,
+        )
+    return Finding(
+        rule_id=rule_id,
+        resource_id=entry["resource_id"],
+        resource_type=entry["resource_type"],
+        provider=entry["provider"],
+        account=entry["account"],
+        region=entry["region"],
+        status=Status(entry["status"]),
+        severity=Severity(entry["severity"]),
+        message=entry["message"],
+        evidence=entry["evidence"],
+        resource_name=entry["resource_name"],
+        waiver=waiver,
+    )
+
+
+def _baseline_from(doc: Mapping[str, Any], findings: Sequence[Finding], source: str) -> BaselineComparison | None:
+    """The comparison the document records (its counts are derived, so they are recomputed, not read)."""
+    summary = doc.get("baseline")
+    if summary is None:
+        return None
+    states = {}
+    for f, entry in zip(findings, doc["findings"], strict=True):
+        mark = entry["baseline"]
+        states[f.id] = FindingBaseline(
+            state=BaselineState(mark["state"]),
+            previous_status=Status(mark["previous_status"]) if mark["previous_status"] else None,
+            previous_severity=Severity(mark["previous_severity"]) if mark["previous_severity"] else None,
+        )
+    return BaselineComparison(
+        file=summary["file"],
+        started=_parse_timestamp(summary["started"], source, ("baseline", "started")),
+        findings=states,
+        resolved=tuple(
+            PreviousFailure(id=p["id"], rule_id=p["rule_id"], resource_id=p["resource_id"],
+                            severity=Severity(p["severity"]), status=Status(p["status"]) if p["status"] else None)
+            for p in summary["resolved"]
+        ),
+        unverified=tuple(
+            PreviousFailure(id=p["id"], rule_id=p["rule_id"], resource_id=p["resource_id"],
+                            severity=Severity(p["severity"]), reason=p["reason"])
+            for p in summary["unverified"]
+        ),
+    )
+
+
+def _history_from(entry: Mapping[str, Any] | None, source: str) -> RunHistory | None:
+    if entry is None:
+        return None
+    return RunHistory(
+        file=entry["file"],
+        limit=entry["limit"],
+        runs=tuple(
+            TrendPoint(
+                started=_parse_timestamp(run["started"], source, ("history", "runs", i, "started")),
+                ended=_parse_timestamp(run["ended"], source, ("history", "runs", i, "ended")),
+                complete=run["complete"],
+                exit_code=run["exit_code"],
+                failures={s: run["failures"][s.value] for s in Severity},
+            )
+            for i, run in enumerate(entry["runs"])
+        ),
+    )
+
+
+def _waiver_from(entry: Mapping[str, Any], source: str, where: tuple[str | int, ...]) -> Waiver:
+    return Waiver(
+        rules=tuple(entry["rules"]),
+        resources=tuple(entry["resources"]),
+        reason=entry["reason"],
+        owner=entry["owner"],
+        expires=_parse_date(entry["expires"], source, (*where, "expires")),
+        index=entry["index"],
+    )
+
+
+def _parse_timestamp(text: str, source: str, where: tuple[str | int, ...]) -> datetime:
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError as exc:
+        raise ConfigError(f"not a date and time: {text!r}", file=source, field=_json_path(where)) from exc
+
+
+def _parse_date(text: str, source: str, where: tuple[str | int, ...]) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"not a date: {text!r}", file=source, field=_json_path(where)) from exc
+
+
+def _json_path(parts: Iterable[str | int]) -> str:
+    """``$.findings[3].status``; keys that are not identifiers are quoted: ``$.rules['aws.x']``."""
+    path = "$"
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.isidentifier():
+            path += f".{part}"
+        else:
+            path += "['" + part.replace("\\", "\\\\").replace("'", "\\'") + "']"
+    return path
+
+
+def _describe(error: ValidationError) -> str:
+    """The validator's message, without pasting a whole finding into the terminal."""
+    if error.validator == "not" and error.validator_value == {}:  # the schema's way of forbidding a key
+        return "not allowed here"
+    message = error.message
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 3] + "..."
+    return message
