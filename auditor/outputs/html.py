@@ -37,7 +37,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from auditor.model import ScanResult
-from auditor.outputs import html_view
+from auditor.outputs import html_endpoints, html_view
 from auditor.outputs.findings_json import to_document
 from auditor.paths import reports_dir
 
@@ -170,7 +170,7 @@ def page_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     ``strings[m]``, or for ``-(m + 1)`` the template ``strings[m]`` with each U+0000 replaced by the
     resource's name. Evidence is a list of [key, value as JSON text] pairs in key order. A resource's
     ``id`` is the id itself, or a ``strings`` reference to the prefix that its ``name`` completes.
-    ``inventory`` is described at ``_inventory``; ``gateways`` are ``html_view.gateway_links`` rows.
+    ``inventory`` is described at ``_inventory``; ``gateways`` are ``html_endpoints.gateway_links`` rows.
     """
     strings = _Table()
     tagsets = _Table()
@@ -187,7 +187,7 @@ def page_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     framework_ids = sorted({ref["framework"] for r in doc["rules"].values() for ref in r["frameworks"]})
     tags = {(r["provider"], r["id"]): r["tags"] for r in doc.get("inventory", ())}
 
-    inventory = html_view.endpoint_inventory(doc)
+    inventory = html_endpoints.endpoint_inventory(doc)
     resources = _resources(doc["findings"], inventory)
     resource_index = {key: i for i, key in enumerate(resources)}
     columns: dict[str, list[Any]] = {name: [] for name in ("id", "rule", "resource", "status", "severity",
@@ -241,7 +241,7 @@ def page_data(doc: Mapping[str, Any]) -> dict[str, Any]:
         "waivers": waivers.values,
         "findings": columns,
         "inventory": _inventory(inventory, resource_index, strings, statuses),
-        "gateways": html_view.gateway_links(doc),
+        "gateways": html_endpoints.gateway_links(doc),
     }
 
 
@@ -306,14 +306,14 @@ def _inventory(rows: Sequence[Mapping[str, Any]], resource_index: Mapping[Resour
     kinds = _Table()
     out = []
     for row in rows:
-        rules = [row[a]["rule"] for a in html_view.ASPECTS]
+        rules = [row[a]["rule"] for a in html_endpoints.ASPECTS]
         kind = kinds.ref(row["kind"], [row["kind"], row["kind_label"], rules])
         aspects: list[int] = []
-        for a in html_view.ASPECTS:
+        for a in html_endpoints.ASPECTS:
             text, status = row[a]["text"], row[a]["status"]
             aspects += [strings.ref(text) if text else -1, statuses.index(status) if status else -1]
         gateways = [[strings.ref(g["api"]), strings.ref(g["protection"]), statuses.index(g["status"])]
                     for g in row["gateways"]]
         out.append([resource_index[_endpoint_key(row)], kind, aspects, gateways,
                     [row["counts"][s] for s in statuses]])
-    return {"aspects": list(html_view.ASPECTS), "kinds": kinds.values, "rows": out}
+    return {"aspects": list(html_endpoints.ASPECTS), "kinds": kinds.values, "rows": out}

@@ -24,7 +24,7 @@ from jinja2 import UndefinedError
 from auditor.baseline import with_baseline
 from auditor.catalog import load_catalog
 from auditor.model import Finding, Resource, RunHistory, ScanResult, Severity, Status, TrendPoint
-from auditor.outputs import html, html_view
+from auditor.outputs import html, html_endpoints, html_view
 from auditor.outputs.findings_json import to_document
 from auditor.outputs.findings_read import from_document
 from auditor.paths import reports_dir
@@ -538,7 +538,7 @@ def _estate() -> ScanResult:
 
 
 def test_endpoint_inventory_derives_each_aspect_from_the_findings() -> None:
-    rows = {row["name"]: row for row in html_view.endpoint_inventory(to_document(_estate()))}
+    rows = {row["name"]: row for row in html_endpoints.endpoint_inventory(to_document(_estate()))}
     assert set(rows) == {"scorer", "churn", "phi"}
     scorer = rows["scorer"]
     assert scorer["auth"] == {"text": "Key", "status": "FAIL", "rule": "azure.ml.online_endpoint.auth_mode"}
@@ -559,7 +559,7 @@ def test_endpoint_inventory_derives_each_aspect_from_the_findings() -> None:
 
 def test_gateway_links_table_rows() -> None:
     doc = to_document(_estate())
-    [link] = html_view.gateway_links(doc)
+    [link] = html_endpoints.gateway_links(doc)
     assert link["api_name"] == "score" and link["endpoint_id"] == ONLINE and link["protection"] == "none"
     assert link["via"] == "serviceUrl" and link["status"] == "FAIL"
     data = Page(html.render_document(doc)).data()
