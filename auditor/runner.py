@@ -133,7 +133,7 @@ def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None,
     """
     try:
         from auditor.demo.arm_server import ArmServer
-        from auditor.demo.aws_estate import seed_demo_estate
+        from auditor.demo.aws_northwind import seed_demo_estate
         from auditor.demo.moto_server import aws_environment, running_moto
     except ImportError as e:  # moto and cryptography are the demo extra
         from auditor.errors import AuditorError
@@ -142,7 +142,7 @@ def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None,
     from auditor.collect_aws import AwsOptions, collect_aws
     from auditor.collect_azure import AzureOptions, collect_azure
     from auditor.demo.apim_estate import build_gateway
-    from auditor.demo.azure_estate import seed_azure_demo
+    from auditor.demo.azure_northwind import seed_azure_demo
     from auditor.demo.fake_az import write_fake_az
 
     with running_moto() as endpoint, aws_environment(endpoint), ArmServer([]) as arm, \

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from auditor.demo.aws_estate import DemoEstate, seed_demo_estate
+from auditor.demo.aws_estate import DemoEstate
+from auditor.demo.aws_northwind import seed_demo_estate
 from auditor.demo.moto_server import aws_environment, running_moto
 
 

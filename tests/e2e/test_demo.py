@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from auditor.catalog import load_catalog
-from auditor.demo.azure_estate import ACCOUNT_KEY, HOSTILE_TAG, SAS_SIGNATURE, seed_azure_demo
+from auditor.demo.azure_northwind import ACCOUNT_KEY, HOSTILE_TAG, SAS_SIGNATURE, seed_azure_demo
 from auditor.outputs.html import embedded_data
 from auditor.paths import schemas_dir
 
