@@ -15,7 +15,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from auditor.demo.arm_store import Json, parse_path
+from auditor.demo.arm_model import Json, parse_path
 
 _PACKAGE = "auditor.demo"
 _ROOT = "arm_fixtures"

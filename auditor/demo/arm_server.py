@@ -38,7 +38,8 @@ from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from auditor.demo.arm_store import ArmStore, Json, PathInfo, Reply, error, parse_path
+from auditor.demo.arm_model import Json, PathInfo, Reply, error, parse_path
+from auditor.demo.arm_store import ArmStore
 from auditor.demo.tls import make_tls_files
 
 __all__ = ["ArmServer"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from auditor.demo.arm_examples import as_resource, example_body, example_items
-from auditor.demo.arm_store import DEMO_TENANT, Json, role_assignment_document, subscription_document
+from auditor.demo.arm_model import DEMO_TENANT, Json, role_assignment_document, subscription_document
 
 if TYPE_CHECKING:
     pass
@@ -32,7 +32,7 @@ P, F, NA = "PASS", "FAIL", "NOT_APPLICABLE"
 
 @dataclass(frozen=True)
 class Grant:
-    role: str  # a built-in role name (arm_store.BUILTIN_ROLES, or "AcrPull")
+    role: str  # a built-in role name (arm_model.BUILTIN_ROLES, or "AcrPull")
     scope: str  # a subscription, resource group or resource id
 
 

@@ -12,8 +12,8 @@ from auditor.catalog import load_catalog
 from auditor.collect_azure import PERMISSIONS
 from auditor.collectors import azure_apim
 from auditor.collectors.azure_apim_links import link_gateways
+from auditor.demo.arm_model import parse_path
 from auditor.demo.arm_server import ArmServer
-from auditor.demo.arm_store import parse_path
 from auditor.engine import evaluate
 from auditor.model import Inventory, Resource, Rule
 from auditor.scan import merge

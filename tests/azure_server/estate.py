@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.demo.arm_examples import as_resource, example_body, example_items
-from auditor.demo.arm_store import role_assignment_document, subscription_document
+from auditor.demo.arm_model import role_assignment_document, subscription_document
 
 SUB = "11111111-2222-3333-4444-555555555555"
 SUB_B = "22222222-3333-4444-5555-666666666666"

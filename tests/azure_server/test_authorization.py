@@ -9,8 +9,8 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 
+from auditor.demo.arm_model import BUILTIN_ROLES
 from auditor.demo.arm_server import ArmServer
-from auditor.demo.arm_store import BUILTIN_ROLES
 
 from .conftest import StaticToken
 from .estate import ENDPOINT_PRINCIPALS, RG, RG_SCOPE, SUB, SUB_B, USER_PRINCIPAL, WS_ID, endpoint_id

@@ -11,8 +11,8 @@ import pytest
 from cryptography import x509
 
 from auditor.demo.arm_examples import as_resource, example_body, example_items, example_paths, load_example, resolve
+from auditor.demo.arm_model import BUILTIN_ROLES, parse_path, resource_type_of, role_assignment_document
 from auditor.demo.arm_server import ArmServer
-from auditor.demo.arm_store import BUILTIN_ROLES, parse_path, resource_type_of, role_assignment_document
 from auditor.demo.tls import make_tls_files
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.demo.arm_examples import as_resource, example_body, example_items
-from auditor.demo.arm_store import role_assignment_document, subscription_document
+from auditor.demo.arm_model import role_assignment_document, subscription_document
 
 SUB_A = "aaaaaaaa-1111-4111-8111-111111111111"
 SUB_B = "bbbbbbbb-2222-4222-8222-222222222222"

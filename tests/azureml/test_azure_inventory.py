@@ -10,8 +10,8 @@ from collections import Counter
 from auditor.catalog import load_catalog
 from auditor.collect_azure import PERMISSIONS
 from auditor.collectors import azure_apim, azure_ml
+from auditor.demo.arm_model import BUILTIN_ROLES, parse_path
 from auditor.demo.arm_server import ArmServer
-from auditor.demo.arm_store import BUILTIN_ROLES, parse_path
 from auditor.engine import evaluate
 from auditor.model import Inventory, Resource, Status
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.demo.arm_examples import as_resource, example_body, example_items
-from auditor.demo.arm_store import role_assignment_document, subscription_document
+from auditor.demo.arm_model import role_assignment_document, subscription_document
 
 SUB = "dddddddd-4444-4444-8444-444444444444"
 TENANT = "72f988bf-0000-4000-8000-00000000d3e0"
