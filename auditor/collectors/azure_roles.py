@@ -3,7 +3,9 @@
 ``RoleCollector.request(subscription, principal)`` lists a principal's role assignments once per
 (subscription, principal), however many endpoints share the identity: the role assignments list at
 the subscription with ``$filter=principalId eq '...'`` returns the assignments at the subscription,
-above it (management groups) and below it (resource groups, resources); it is read as raw JSON
+above it (management groups) and below it (resource groups, resources), including those the principal
+holds through an Entra group (the filter is transitive over groups, which is why the listing is per
+principal rather than one list of the whole subscription); it is read as raw JSON
 (api-version 2022-04-01) through the scan's shared ARM pipeline, following ``nextLink``. Each distinct
 role definition is then read once (``get_by_id``, cached by its GUID, which is the same for a built-in role everywhere).
 Both run on the scan's pool as soon as an endpoint names its identity.
