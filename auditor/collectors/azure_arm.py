@@ -107,7 +107,7 @@ def failure_from_response(operation: str, status: int, body: Any, text: str) -> 
 
 
 def get_json_through(client: Any, url: str, operation: str) -> dict[str, Any]:
-    """GET an absolute URL through a generated client's pipeline (its auth, retries, logging).
+    """GET an absolute URL through a generated client's pipeline (its auth, retries and redirects).
 
     The JSON object of a 200 answer; anything else is an AzureCallError with the service's reason.
     """

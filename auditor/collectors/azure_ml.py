@@ -13,17 +13,18 @@ into a snake_case dict without exactly the fields those rules read. So:
 
 * Every Machine Learning document is the raw Resource Manager JSON of a collection list, read through
   the pipeline of one shared ``MachineLearningServicesMgmtClient`` (``_send_request``, the generated
-  clients' documented raw-request path): the SDK's ARM bearer-token policy with the scan's audience,
-  its retry policy (10 retries of 429/5xx, ``Retry-After`` honoured), ARM logging with header
-  redaction, resource-provider registration. The api-version is pinned: 2025-12-01 (the newest stable
+  clients' documented raw-request path), built with the scan's explicit read-only policy list
+  (:func:`auditor.collectors.azure_session.arm_policies`): ARM's bearer-token policy with the scan's
+  audience and the retry policy (10 retries of 429/5xx, ``Retry-After`` honoured), but no automatic
+  resource-provider registration (a write). The api-version is pinned: 2025-12-01 (the newest stable
   version, the one the official examples show) for workspaces, computes, online endpoints,
   deployments and serverless endpoints; 2021-07-01 (the newest that still has them) for the v1
   ``services``. Every list follows ``nextLink`` to its end. Resource Manager lists return full
   documents, so nothing is read item by item. A pinned version keeps document shapes stable for the
   rules; moving it is a deliberate change, tested against the official examples of the new version.
-* Role assignments and role definitions are read with azure-mgmt-authorization (api 2022-04-01),
-  whose models carry the few fields the ``related`` join needs; subscriptions are listed with
-  azure-mgmt-resource-subscriptions. Both follow ``nextLink`` through the SDK's pagers.
+* Role assignments are listed per principal as raw JSON (api 2022-04-01) through the same pipeline, and
+  each role definition is read once with azure-mgmt-authorization (:mod:`auditor.collectors.azure_roles`);
+  subscriptions are listed with azure-mgmt-resource-subscriptions, through its pager.
 * Nothing calls ``listKeys``, ``getKeys`` or a token API: the scan needs read permissions only.
 
 Secrets never leave this module: environment variable values (compute custom services, online
