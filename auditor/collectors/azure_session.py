@@ -223,7 +223,8 @@ class AzureClients:
         self.scope = scope
         self.credential = credential
         self._session = session
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two maps
+        self._building: dict[str, threading.Lock] = {}  # one lock per client: building one blocks no other
         self._built: dict[str, Any] = {}
 
     def options(self, *, models: bool) -> dict[str, Any]:
@@ -235,11 +236,22 @@ class AzureClients:
                 "transport": RequestsTransport(session=self._session, session_owner=False)}
 
     def shared(self, name: str, build: Callable[[], Any]) -> Any:
-        """The client called ``name``, built by ``build`` the first time (once, whichever thread asks)."""
+        """The client called ``name``, built by ``build`` the first time (once, whichever thread asks).
+
+        A built client is returned without taking a lock (every request asks for one); while a client
+        is being built (its SDK imported, ~30-140 ms), only the threads asking for that same client wait.
+        """
+        client = self._built.get(name)
+        if client is not None:
+            return client
         with self._lock:
+            building = self._building.setdefault(name, threading.Lock())
+        with building:
             client = self._built.get(name)
             if client is None:
-                client = self._built[name] = build()
+                client = build()
+                with self._lock:
+                    self._built[name] = client
             return client
 
     @property

@@ -82,3 +82,43 @@ def test_permissions_are_the_union_of_the_collectors() -> None:
     assert tuple(sorted(union)) == collect_azure.PERMISSIONS
     assert len(collect_azure.PERMISSIONS) == 9 + len(azure_apim.PERMISSIONS)
     assert all(p.endswith("/read") for p in collect_azure.PERMISSIONS)
+
+
+class _Client:
+    def __init__(self, name: str) -> None:
+        self.name, self.closed = name, False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_shared_clients_are_built_once_and_building_one_blocks_no_other() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    clients = azure_session.AzureClients(None, "https://arm.example", "https://arm.example/.default",  # type: ignore[arg-type]
+                                         requests.Session())
+    ml = clients.shared("ml", lambda: _Client("ml"))
+    release, started = threading.Event(), threading.Event()
+    builds: list[str] = []
+
+    def slow() -> _Client:  # an SDK import that takes a while
+        builds.append("apim")
+        started.set()
+        assert release.wait(10)
+        return _Client("apim")
+
+    with ThreadPoolExecutor(4) as pool:
+        waiting = [pool.submit(clients.shared, "apim", slow) for _ in range(3)]
+        assert started.wait(10)
+        # while apim is being built: the built client and another client come at once
+        assert clients.shared("ml", lambda: _Client("again")) is ml
+        authorization = clients.shared("authorization", lambda: _Client("authorization"))
+        assert not any(f.done() for f in waiting)
+        release.set()
+        apim = {id(f.result(10)) for f in waiting}
+    assert builds == ["apim"] and len(apim) == 1
+    clients.close()
+    assert ml.closed and authorization.closed
