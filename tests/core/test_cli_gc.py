@@ -23,3 +23,13 @@ def test_main_restores_the_collector_settings_however_it_exits(argv: list[str]) 
         cli.main(argv)
     assert gc.get_threshold() == thresholds
     assert gc.get_freeze_count() == frozen
+
+
+def test_as_the_whole_process_what_is_alive_stays_frozen_for_the_exit() -> None:
+    thresholds = gc.get_threshold()
+    try:
+        with cli._scan_gc(process=True):
+            pass
+        assert gc.get_freeze_count() > 0 and gc.get_threshold() == thresholds
+    finally:
+        gc.unfreeze()
