@@ -88,7 +88,8 @@ def to_document(result: ScanResult) -> dict[str, Any]:
     findings = sorted(result.findings, key=lambda f: (f.rule_id, f.resource_id, f.id))
     gating = {f.id for f in result.gating()}
     exit_code = result.exit_code()
-    finding_docs = [_finding_doc(f, rules[f.rule_id], f.id in gating) for f in findings]
+    shared = {rule_id: _rule_parts(rule) for rule_id, rule in rules.items()}
+    finding_docs = [_finding_doc(f, shared[f.rule_id], f.id in gating) for f in findings]
     if result.baseline is not None:
         states = result.baseline.findings
         for f, doc in zip(findings, finding_docs, strict=True):
@@ -206,7 +207,16 @@ def _rules_covering(result: ScanResult) -> dict[str, Rule]:
     return rules
 
 
-def _finding_doc(f: Finding, rule: Rule, gating: bool) -> dict[str, Any]:
+def _rule_parts(rule: Rule) -> dict[str, Any]:
+    """What every finding of ``rule`` repeats, built once and shared by their documents (read-only)."""
+    return {
+        "remediation": {"guidance": rule.remediation.guidance, "automatic": rule.remediation.automatic},
+        "frameworks": [{"framework": ref.framework, "control": ref.control} for ref in rule.frameworks],
+        "title": rule.title,
+    }
+
+
+def _finding_doc(f: Finding, rule_parts: Mapping[str, Any], gating: bool) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": f.id,
         "rule_id": f.rule_id,
@@ -220,9 +230,7 @@ def _finding_doc(f: Finding, rule: Rule, gating: bool) -> dict[str, Any]:
         "account": f.account,
         "message": f.message,
         "evidence": {str(k): _plain(v) for k, v in f.evidence.items()},
-        "remediation": {"guidance": rule.remediation.guidance, "automatic": rule.remediation.automatic},
-        "frameworks": [{"framework": ref.framework, "control": ref.control} for ref in rule.frameworks],
-        "title": rule.title,
+        **rule_parts,
         "gating": gating,
     }
     if f.status is Status.MUTED:
