@@ -60,6 +60,7 @@ class JsonFormatter:
 
 
 _LINE_PER_ITEM = ("findings", "inventory")
+_LINE_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)  # one instance for every line
 
 
 def render(result: ScanResult) -> str:
@@ -74,7 +75,7 @@ def render(result: ScanResult) -> str:
     for key in sorted(doc):
         value = doc[key]
         if key in _LINE_PER_ITEM:
-            items = ",\n".join("    " + json.dumps(item, sort_keys=True, ensure_ascii=False) for item in value)
+            items = ",\n".join("    " + _LINE_ENCODER.encode(item) for item in value)
             text = f"[\n{items}\n  ]" if items else "[]"
         else:
             text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n  ")
