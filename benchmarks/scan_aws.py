@@ -1,7 +1,7 @@
 """Benchmark `auditor scan aws` against a large estate served by moto on loopback.
 
     python benchmarks/scan_aws.py [--endpoints 1000] [--regions 2] [--latency-ms 0] [--workers 16]
-                                  [--throttle 0.15 --errors 0.03] [--seed 7] [--library]
+                                  [--throttle 0.15 --errors 0.03] [--seed 7] [--library] [--repeat 1]
 
 Seeds N endpoints (each with its config and model) spread over the regions, sharing ~10 execution
 roles, ~5 KMS keys and ~4 capture buckets the way a real estate does, then times, each in a
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -215,6 +216,20 @@ def compare(label: str, got: Verdicts, want: Verdicts) -> bool:
     return not diffs
 
 
+def print_pairs(pairs: Sequence[tuple[Run, Run]]) -> None:
+    """With --repeat: each (scan, floor) pair's wall times and ratio, and the median ratio.
+
+    Scan and floor alternate, so a slow spell of a shared machine lands on both sides of some pairs;
+    the median is the figure to quote, the spread is the machine's noise.
+    """
+    if len(pairs) < 2:
+        return
+    ratios = sorted(scan.wall_s / floor.wall_s for scan, floor in pairs)
+    print(f"\n{len(pairs)} pairs, scan/floor wall s:",
+          ", ".join(f"{scan.wall_s:.2f}/{floor.wall_s:.2f}" for scan, floor in pairs))
+    print(f"ratios {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}")
+
+
 def report(runs: Sequence[Run]) -> None:
     print(f"\n{'run':<14}{'wall s':>8}{'CPU s':>8}{'exit':>6}{'API calls':>11}{'faults':>8}"
           f"{'peak RSS MB':>13}")
@@ -237,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--errors", type=float, default=0.0, help="fraction answered with HTTP 500")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the fault injection")
     parser.add_argument("--library", action="store_true", help="scan with collect_aws() instead of the CLI")
+    parser.add_argument("--repeat", type=int, default=1, help="scan/floor pairs to time (the median ratio is printed)")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)  # the floor's own child
     args = parser.parse_args(argv)
     regions = REGIONS[: args.regions]
@@ -265,9 +281,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         clean_out, faulty_out = Path(tmp, "clean"), Path(tmp, "faulty")
         clean_out.mkdir()
         faulty_out.mkdir()
+        floor_argv = [sys.executable, __file__, "--floor", "--regions", str(args.regions),
+                      "--workers", str(args.workers)]
         runs = [run_child("scan", scan_argv(clean_out, regions, args.workers, args.library), env, counter),
-                run_child("floor", [sys.executable, __file__, "--floor", "--regions", str(args.regions),
-                                    "--workers", str(args.workers)], env, counter)]
+                run_child("floor", floor_argv, env, counter)]
+        pairs = [(runs[0], runs[1])]
+        for i in range(1, args.repeat):
+            again = Path(tmp, f"again-{i}")
+            again.mkdir()
+            pairs.append((run_child("scan", scan_argv(again, regions, args.workers, args.library), env, counter),
+                          run_child("floor", floor_argv, env, counter)))
         if args.throttle or args.errors:
             conditions.throttle, conditions.errors = args.throttle, args.errors
             runs.append(run_child("scan+faults", scan_argv(faulty_out, regions, args.workers, args.library),
@@ -278,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"\n{r.label} exited {r.code}:\n{r.stderr[-3000:]}")
         print(f"\nscan/floor wall-time ratio: {runs[0].wall_s / runs[1].wall_s:.2f}, "
               f"API-call ratio: {sum(runs[0].calls.values()) / max(1, sum(runs[1].calls.values())):.2f}")
+        print_pairs(pairs)
         print("verdicts:")
         clean = verdicts(clean_out)
         ok = compare("scan vs seeded truth", clean, dict(estate.expected))

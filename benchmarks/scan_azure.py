@@ -2,6 +2,7 @@
 
     python benchmarks/scan_azure.py [--endpoints 1000] [--subscriptions 2] [--workspaces 6] [--page-size 50]
                                     [--latency-ms 0] [--workers 16] [--throttle 0.15 --errors 0.03] [--seed 7]
+                                    [--repeat 1]
 
 Seeds N online endpoints over the workspaces of a few subscriptions (``auditor.demo.azure_estate``
 documents): one or two deployments each, computes, serverless endpoints and v1 services per workspace,
@@ -40,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scan_aws import Run, compare, run_child, verdicts  # noqa: E402 - the measuring harness is shared
+from scan_aws import Run, compare, print_pairs, run_child, verdicts  # noqa: E402 - the measuring harness is shared
 
 NS = "Microsoft.MachineLearningServices"
 API, LEGACY_API, AUTHZ_API = "2025-12-01", "2021-07-01", "2022-04-01"
@@ -177,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--throttle", type=float, default=0.0, help="fraction answered 429 in a third run")
     parser.add_argument("--errors", type=float, default=0.0, help="fraction answered 503 in a third run")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the fault injection")
+    parser.add_argument("--repeat", type=int, default=1, help="scan/floor pairs to time (the median ratio is printed)")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)  # the floor's own child
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--ca", help=argparse.SUPPRESS)
@@ -216,8 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "--arm-endpoint", arm.url, *subs, "--out", str(out), "--format", "json",
                                      "--quiet"], env, counter)
 
-        runs = [scan("scan"), run_child("floor", [sys.executable, __file__, "--floor", "--url", arm.url, "--ca",
-                                                  arm.ca_bundle, "--workers", str(args.workers), *subs], env, counter)]
+        floor_argv = [sys.executable, __file__, "--floor", "--url", arm.url, "--ca", arm.ca_bundle,
+                      "--workers", str(args.workers), *subs]
+        runs = [scan("scan"), run_child("floor", floor_argv, env, counter)]
+        pairs = [(runs[0], runs[1])]
+        for i in range(1, args.repeat):
+            pairs.append((scan(f"again-{i}"), run_child("floor", floor_argv, env, counter)))
         if args.throttle or args.errors:
             arm.throttle_rate, arm.error_rate = args.throttle, args.errors
             runs.append(scan("scan+faults"))
@@ -228,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nfloor: {runs[1].stdout.strip()}")
         print(f"scan/floor wall-time ratio: {runs[0].wall_s / runs[1].wall_s:.2f}, "
               f"request ratio: {sum(runs[0].calls.values()) / max(1, sum(runs[1].calls.values())):.2f}")
+        print_pairs(pairs)
         print("verdicts:")
         clean = verdicts(Path(tmp, "scan"))
         ok = compare("scan vs seeded truth", clean, dict(estate.expected))
