@@ -117,9 +117,10 @@ class _Test:
     on_missing: str = "error"  # "error" | "fail"
     fields: tuple[str, ...] | None = None  # the keys of a plain ``a.b.c`` path, read without the interpreter
     related: bool = False  # the path starts with ``related.``
+    lead: str | None = None  # the ``unreadable`` key the path starts in (see _leading_key)
 
     def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
-        _check_readable(self.path, resource)
+        _check_readable(self.lead, resource)
         root = {"related": resource.related} if self.related else resource.document
         actual = self.compiled.search(root) if self.fields is None else _walk(root, self.fields)
         evidence = {self.path: actual}
@@ -219,17 +220,21 @@ def _reads_related(path: str) -> bool:
     return _RELATED_KEY.match(path) is not None
 
 
-def _check_readable(path: str, resource: Resource) -> None:
-    if "*" in resource.unreadable:
-        raise MissingData(f"{resource.type} could not be read: {resource.unreadable['*']}")
+def _leading_key(path: str) -> str | None:
+    """The ``unreadable`` key a path starts in: its first key, or ``related.KEY`` for a related path."""
     related = _RELATED_KEY.match(path)
     m = related or _LEADING_KEY.match(path)
-    if m:
-        key = m.group(1) or m.group(2)
-        if related:
-            key = f"related.{key}"
-        if key in resource.unreadable:
-            raise MissingData(f"'{key}' could not be read: {resource.unreadable[key]}")
+    if not m:
+        return None
+    key = m.group(1) or m.group(2)
+    return f"related.{key}" if related else key
+
+
+def _check_readable(key: str | None, resource: Resource) -> None:
+    if "*" in resource.unreadable:
+        raise MissingData(f"{resource.type} could not be read: {resource.unreadable['*']}")
+    if key is not None and key in resource.unreadable:
+        raise MissingData(f"'{key}' could not be read: {resource.unreadable[key]}")
 
 
 def compile_condition(spec: Any, field: str = "expect") -> Node:
@@ -279,7 +284,8 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
         compiled = jmespath.compile(path)
     except jmespath.exceptions.JMESPathError as e:
         raise ConditionSyntaxError(f"bad JMESPath expression: {e}", f"{field}.path") from e
-    return _Test(path, str(op), value, compiled, on_missing, _field_chain(compiled.parsed), _reads_related(path))
+    return _Test(path, str(op), value, compiled, on_missing, _field_chain(compiled.parsed), _reads_related(path),
+                 _leading_key(path))
 
 
 def params_used(spec: Any) -> set[str]:
