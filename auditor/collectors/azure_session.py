@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from auditor.collectors.azure_arm import get_json_through, pages_through
+from auditor.collectors.azure_arm import pages_through
 from auditor.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -288,10 +288,6 @@ class AzureClients:
     def url(self, path: str, api_version: str) -> str:
         """The absolute URL of ``path`` (a resource id or collection path) at ``api_version``."""
         return f"{self.endpoint}{quote(path, safe=_PATH_SAFE)}?api-version={api_version}"
-
-    def get_json(self, url: str, operation: str) -> Any:
-        """GET an absolute URL through the ML client's pipeline; the JSON body, or AzureCallError."""
-        return get_json_through(self.ml, url, operation)
 
     def list_pages(self, path: str, api_version: str, operation: str,
                    query: str = "") -> Iterator[list[dict[str, Any]]]:
