@@ -27,13 +27,7 @@ from auditor.progress import Progress
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["MOTO_ONLY_PERMISSIONS", "PERMISSIONS", "AwsOptions", "CollectionSetupError", "collect_aws"]
-
-# Actions only moto's IAM enforcement checks (AWS authorizes these calls under other names; see
-# aws_s3.MOTO_ONLY). moto names the Resource Groups Tagging API action after its signing name,
-# "tagging:GetResources"; AWS calls it "tag:GetResources". Tests under moto's enforcement grant
-# PERMISSIONS + MOTO_ONLY_PERMISSIONS; the printed policy is PERMISSIONS alone.
-MOTO_ONLY_PERMISSIONS: tuple[str, ...] = (*aws_s3.MOTO_ONLY, "tagging:GetResources")
+__all__ = ["PERMISSIONS", "AwsOptions", "CollectionSetupError", "collect_aws"]
 
 PERMISSIONS: tuple[str, ...] = tuple(sorted(set().union(
     aws_session.PERMISSIONS, aws_sagemaker.PERMISSIONS, aws_iam.PERMISSIONS, aws_kms.PERMISSIONS,

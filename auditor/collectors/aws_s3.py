@@ -23,12 +23,6 @@ from auditor.model import Resource
 #   GetBucketEncryption             -> s3:GetEncryptionConfiguration
 #   GetPublicAccessBlock (bucket)   -> s3:GetBucketPublicAccessBlock
 #   GetBucketTagging                -> s3:GetBucketTagging
-# moto 5.2 (the test and demo backend) checks other names: s3:ListBucket for GetBucketEncryption
-# and bucket GetPublicAccessBlock, and s3:GetPublicAccessBlock (not an AWS action) for the S3
-# Control call. PERMISSIONS names what AWS authorizes (the printed policy); MOTO_ONLY names what
-# moto's IAM enforcement wants besides, for tests only: s3:ListBucket would also let the holder
-# list the object keys of the capture buckets, which a least-privilege AWS policy must not grant.
-MOTO_ONLY: tuple[str, ...] = ("s3:GetPublicAccessBlock", "s3:ListBucket")
 PERMISSIONS: tuple[str, ...] = (
     "s3:GetAccountPublicAccessBlock",
     "s3:GetBucketLocation",

@@ -24,6 +24,7 @@ from moto.server import ThreadedMotoServer
 from auditor.collect_aws import AwsOptions, collect_aws
 from auditor.model import Inventory
 
+from . import iam_actions
 from .seeding import Seeder
 
 # Variables that could point the tests at a real account or change retry behaviour.
@@ -73,6 +74,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
         level = werkzeug.level
         werkzeug.setLevel(logging.WARNING)  # one INFO line per request otherwise
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        restore_actions = iam_actions.install()  # enforcement checks AWS's action names, not moto's
         server.start()
         host, port = server.get_host_and_port()
         patch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
@@ -80,6 +82,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
             yield Moto(url=f"http://{host}:{port}")
         finally:
             server.stop()
+            restore_actions()
             werkzeug.setLevel(level)
 
 

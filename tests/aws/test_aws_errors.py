@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from auditor.collect_aws import MOTO_ONLY_PERMISSIONS, PERMISSIONS, AwsOptions, CollectionSetupError, collect_aws
+from auditor.collect_aws import PERMISSIONS, AwsOptions, CollectionSetupError, collect_aws
 from auditor.collectors import aws_iam, aws_kms, aws_s3, aws_sagemaker
 from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Inventory
@@ -29,11 +29,9 @@ def rows(inventory: Inventory) -> dict[tuple[str, str], CoverageRow]:
 def least_privilege_session(moto: Moto, seed: Seeder, without: tuple[str, ...] = ()) -> boto3.Session:
     """A session of a user holding only the printed policy (minus ``without``), with IAM enforced.
 
-    moto checks a few other action names than AWS (s3:ListBucket for the bucket encryption and
-    public-access-block reads, s3:GetPublicAccessBlock, tagging:GetResources): those are added,
-    and only those.
+    moto's enforcement checks the actions AWS checks (``iam_actions``): the policy is the printed one.
     """
-    granted = set(PERMISSIONS) | set(MOTO_ONLY_PERMISSIONS)
+    granted = set(PERMISSIONS)
     missing = set(without) - granted
     assert not missing, f"not in PERMISSIONS: {missing}"
     credentials = seed.user_with_policy("auditor", policy(granted - set(without)))
@@ -58,8 +56,7 @@ def test_denied_sub_reads_mark_document_keys_unreadable(moto: Moto, seed: Seeder
     e = two_regions(seed)
     session = least_privilege_session(moto, seed, without=(
         "kms:GetKeyRotationStatus", "iam:ListAttachedRolePolicies", "iam:GetRolePolicy",
-        "s3:ListBucket",  # what moto checks for GetBucketEncryption and bucket GetPublicAccessBlock
-        "s3:GetPublicAccessBlock",  # what moto checks for the S3 Control (account) call
+        "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock", "s3:GetAccountPublicAccessBlock",
     ))
 
     inventory, _ = scan(regions=BOTH, session=session)
@@ -240,7 +237,7 @@ def test_default_retries_absorb_throttling_and_5xx(moto: Moto, seed: Seeder, sca
 def test_denied_tags_are_unreadable_not_missing(moto: Moto, seed: Seeder, scan: Scan) -> None:
     two_regions(seed)
     session = least_privilege_session(moto, seed, without=(
-        "tagging:GetResources", "kms:ListResourceTags", "s3:GetBucketTagging"))
+        "tag:GetResources", "kms:ListResourceTags", "s3:GetBucketTagging"))
 
     inventory, _ = scan(regions=BOTH, session=session)
 

@@ -10,6 +10,7 @@ from auditor.model import Inventory, Resource
 
 from .conftest import CallLog, Moto
 from .estates import dangling, two_regions
+from .iam_actions import operation_action
 from .seeding import ACCOUNT, ALL_BLOCKED, Seeder
 
 Scan = Callable[..., tuple[Inventory, CallLog]]
@@ -225,35 +226,22 @@ def test_region_discovery_scans_enabled_sagemaker_regions(seed: Seeder, scan: Sc
     assert inventory.complete
 
 
-def _iam_action(service: str, operation: str) -> str:
-    """The IAM action AWS authorizes a call with (S3 names differ from operation names)."""
-    renamed = {
-        ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
-        ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
-        ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
-        ("resourcegroupstaggingapi", "GetResources"): "tag:GetResources",
-    }
-    return renamed.get((service, operation), f"{'s3' if service == 's3control' else service}:{operation}")
-
-
 def test_permissions_are_exactly_what_the_collection_calls(seed: Seeder, scan: Scan) -> None:
-    from auditor.collect_aws import MOTO_ONLY_PERMISSIONS, PERMISSIONS
+    from auditor.collect_aws import PERMISSIONS
 
     two_regions(seed)
     _, log = scan(regions=())  # region discovery too
-    called = {_iam_action(service, op) for service, op in log.operations()}
-    moto_only = set(MOTO_ONLY_PERMISSIONS)
+    called = {operation_action(service, op) for service, op in log.operations()}
 
     assert set(PERMISSIONS) == called
-    assert not moto_only & set(PERMISSIONS), "the printed AWS policy holds only AWS action names"
     assert list(PERMISSIONS) == sorted(set(PERMISSIONS))
     modules: dict[str, Any] = {"sagemaker": aws_sagemaker, "iam": aws_iam, "kms": aws_kms, "s3": aws_s3,
                                "s3control": aws_s3, "sts": aws_session, "ec2": aws_session,
                                "resourcegroupstaggingapi": aws_tags}
     for module in set(modules.values()):
         services = {s for s, m in modules.items() if m is module}
-        declared = set(module.PERMISSIONS) - moto_only
-        assert declared == {_iam_action(s, op) for s, op in log.operations() if s in services}, module
+        declared = set(module.PERMISSIONS)
+        assert declared == {operation_action(s, op) for s, op in log.operations() if s in services}, module
     # Read-only by construction: no list-keys, secret or mutating API is ever called.
     for _, op in log.operations():
         assert op.startswith(("List", "Describe", "Get")), op
