@@ -23,7 +23,12 @@ A baseline FAIL with no finding in this scan is not a current finding; the compa
   no longer yields a finding for it;
 - as ``unverified`` (counted ``unknown``, never resolved) when this scan could not re-check it: the
   scope holding it failed to collect (a coverage error for its resource type, or an ERROR finding of its
-  rule on that scope), its rule was not evaluated, or no scope of this scan holds it.
+  rule on that scope), its rule was not evaluated, or no scope of this scan holds it; or the resource is
+  one that is found through others (a row with ``found_through``: the IAM roles, KMS keys and S3 buckets
+  that SageMaker models and configs reference) and some scope that could reference it was not read in
+  this scan: a scope of the baseline or of this scan matching the row's ``found_through`` patterns (a
+  ``--region eu-west-1`` scan against a baseline of two regions cannot say a bucket that us-east-1's
+  endpoints used is gone).
 
 An incomplete scan therefore never turns a previous failure into a resolved one. ``--fail-on-new`` gates
 on FAIL findings at or above ``--fail-on`` unless they are ``still_failing`` (``ScanResult.gating``).
@@ -52,6 +57,7 @@ _CLEARED = (Status.PASS, Status.NOT_APPLICABLE)
 NOT_COLLECTED = "its scope could not be collected in this scan"
 NOT_EVALUATED = "its rule was not evaluated in this scan"
 NOT_SCANNED = "no scope of this scan holds its resource"
+NOT_REREAD = "it is found through scopes this scan did not read"
 
 
 def load_baseline(path: Path) -> ScanResult:
@@ -95,7 +101,7 @@ def compare(current: ScanResult, baseline: ScanResult, file: str) -> BaselineCom
     unverified: list[PreviousFailure] = []
     gone = [f for fid, f in before.items() if f.status is Status.FAIL and fid not in states]
     if gone:
-        scopes = _Scopes(current)
+        scopes = _Scopes(current, baseline)
         for prev in gone:
             reason = scopes.why_unverified(prev)
             if reason:
@@ -128,8 +134,13 @@ def _order(p: PreviousFailure) -> tuple[int, str, str, str]:
 class _Scopes:
     """Which scopes the current scan read, could not read, or left out: decides a gone failure's fate."""
 
-    def __init__(self, current: ScanResult) -> None:
-        self._collected = [_Scope(c.provider, c.scope_id) for c in current.coverage if c.collected]
+    def __init__(self, current: ScanResult, baseline: ScanResult) -> None:
+        self._collected = [(_Scope(c.provider, c.scope_id), c.found_through)
+                           for c in current.coverage if c.collected]
+        self._read = {(c.provider, c.scope_id) for c in current.coverage if c.collected}
+        # Every real scope either scan knows of (a "*" scope stands for regions that were never known).
+        self._known = sorted({(c.provider, c.scope_id) for c in (*baseline.coverage, *current.coverage)
+                              if "*" not in c.scope_id.rstrip("*")})
         self._failed = [(_Scope(c.provider, c.scope_id), frozenset(c.resource_types))
                         for c in current.coverage if not c.collected]
         # ERROR findings on a scope (their resource id is the scope that could not be listed), by rule.
@@ -146,9 +157,21 @@ class _Scopes:
             return NOT_COLLECTED
         if prev.rule_id not in self._evaluated:
             return NOT_EVALUATED
-        if not any(scope.holds(prev) for scope in self._collected):
+        holders = [found_through for scope, found_through in self._collected if scope.holds(prev)]
+        if not holders:
             return NOT_SCANNED
+        if all(holders):  # found only through references: every scope that could reference it was read?
+            unread = self._unread_referrers(prev.provider, {p for patterns in holders for p in patterns})
+            if unread:
+                more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+                return f"{NOT_REREAD}: {', '.join(unread[:3])}{more}"
         return ""
+
+    def _unread_referrers(self, provider: str, patterns: set[str]) -> list[str]:
+        matchers = [_Scope(provider, pattern, exact=True) for pattern in sorted(patterns)]
+        return [scope_id for p, scope_id in self._known
+                if p == provider and (p, scope_id) not in self._read
+                and any(m.matches(scope_id) for m in matchers)]
 
 
 class _Scope:
@@ -159,17 +182,22 @@ class _Scope:
     it, compared case-insensitively, as Azure compares ids.
     """
 
-    def __init__(self, provider: str, scope_id: str) -> None:
+    def __init__(self, provider: str, scope_id: str, *, exact: bool = False) -> None:
         self.provider = provider
         if "*" in scope_id:
             pattern = ".*".join(re.escape(part) for part in scope_id.split("*"))
+        elif exact:
+            pattern = re.escape(scope_id)
         else:
             pattern = re.escape(scope_id.rstrip("/")) + "(?:/.*)?"
         flags = re.DOTALL | (re.IGNORECASE if provider == "azure" else 0)
         self._pattern = re.compile(pattern, flags)
 
     def holds(self, f: Finding) -> bool:
-        return f.provider == self.provider and self._pattern.fullmatch(f.resource_id) is not None
+        return f.provider == self.provider and self.matches(f.resource_id)
+
+    def matches(self, resource_or_scope_id: str) -> bool:
+        return self._pattern.fullmatch(resource_or_scope_id) is not None
 
 
 def state_counts(comparison: BaselineComparison) -> dict[str, int]:

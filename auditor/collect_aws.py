@@ -181,6 +181,8 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
     def count(resource_type: str, region: str | None = None) -> int:
         return per_type[resource_type] if region is None else per_region[resource_type, region]
 
+    # Keys, roles and buckets are found through what SageMaker, in any region of the account, references.
+    found_through = (f"arn:{partition}:sagemaker:*:{account}:*",)
     coverage: list[CoverageRow] = []
     for scanner in scanners:
         region = scanner.region
@@ -198,16 +200,19 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
             scope_id=f"arn:{partition}:kms:{region}:{account}:*", resource_types=aws_kms.RESOURCE_TYPES,
             resources=count(aws_kms.KEY, region),
             error=_join([listing_failed.get(region), configs_unread.get(region), kms_failures.get(region)]),
+            found_through=found_through,
         ))
     coverage.append(CoverageRow(
         provider="aws", account=account, region="global", service="iam",
         scope_id=f"arn:{partition}:iam::{account}:*", resource_types=aws_iam.RESOURCE_TYPES,
         resources=count(aws_iam.ROLE), error=_join([*listing_failed.values(), *models_unread.values()]),
+        found_through=found_through,
     ))
     coverage.append(CoverageRow(
         provider="aws", account=account, region="global", service="s3",
         scope_id=f"arn:{partition}:s3:::*", resource_types=aws_s3.RESOURCE_TYPES,
         resources=count(aws_s3.BUCKET), error=_join([*listing_failed.values(), *configs_unread.values()]),
+        found_through=found_through,
     ))
     return Inventory(
         resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
@@ -243,15 +248,16 @@ def _not_collected(identity: Identity, regions: tuple[str, ...], error: str, dep
     asked (region "*" when none was) instead of returning an empty, clean-looking inventory."""
     account, partition = identity.account, identity.partition
     error, dependent = one_line(error, MAX_ROW_ERROR), one_line(dependent, MAX_ROW_ERROR)
+    found_through = (f"arn:{partition}:sagemaker:*:{account}:*",)
     rows = [
         CoverageRow("aws", account, "global", "iam", f"arn:{partition}:iam::{account}:*",
-                    aws_iam.RESOURCE_TYPES, 0, dependent),
+                    aws_iam.RESOURCE_TYPES, 0, dependent, found_through),
         CoverageRow("aws", account, "global", "s3", f"arn:{partition}:s3:::*",
-                    aws_s3.RESOURCE_TYPES, 0, dependent),
+                    aws_s3.RESOURCE_TYPES, 0, dependent, found_through),
     ]
     for region in regions or ("*",):
         rows.append(CoverageRow("aws", account, region, "kms", f"arn:{partition}:kms:{region}:{account}:*",
-                                aws_kms.RESOURCE_TYPES, 0, dependent))
+                                aws_kms.RESOURCE_TYPES, 0, dependent, found_through))
         rows.append(CoverageRow("aws", account, region, "sagemaker",
                                 f"arn:{partition}:sagemaker:{region}:{account}:*",
                                 aws_sagemaker.RESOURCE_TYPES, 0, error))

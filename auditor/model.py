@@ -75,6 +75,12 @@ class CoverageRow:
     ``error`` is None when collected. ``scope_id`` is the resource id ERROR findings take when
     the resources themselves could not be listed (``arn:aws:sagemaker:REGION:ACCOUNT:*``).
     ``resource_types`` are the types whose rules this row decides coverage for.
+
+    ``found_through``: empty when the row's resources were listed (every resource of its scope was
+    seen). Otherwise the row holds only what other scopes reference (the IAM roles, KMS keys and S3
+    buckets that SageMaker models and configs name), and these are the scope id patterns (``*``
+    matches anything) of those referencing scopes: a resource gone from such a row is gone only when
+    every scope matching them was read (``auditor.baseline``).
     """
 
     provider: str
@@ -85,6 +91,7 @@ class CoverageRow:
     resource_types: tuple[str, ...]
     resources: int = 0
     error: str | None = None
+    found_through: tuple[str, ...] = ()
 
     @property
     def collected(self) -> bool:

@@ -287,6 +287,7 @@ def _coverage_doc(row: CoverageRow) -> dict[str, Any]:
         "resources": row.resources,
         "status": "collected" if row.collected else "error",
         "error": row.error,
+        "found_through": list(row.found_through),
     }
 
 

@@ -97,6 +97,7 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
                 resource_types=tuple(row["resource_types"]),
                 resources=row["resources"],
                 error=row["error"],
+                found_through=tuple(row.get("found_through", ())),
             )
             for row in doc["coverage"]
         ),

@@ -16,10 +16,12 @@ ISOLATION = "aws.sagemaker.model.network_isolation"  # critical
 KMS = "aws.sagemaker.endpoint_config.kms_volume_encryption"  # high
 CAPTURE = "aws.sagemaker.endpoint.data_capture_enabled"  # medium
 AUTH = "azure.ml.online_endpoint.auth_mode"  # high
+BUCKET = "aws.s3.bucket.kms_default_encryption"  # medium: a bucket is found through the configs naming it
 
 _TYPES = {ISOLATION: "aws.sagemaker.model", KMS: "aws.sagemaker.endpoint_config", CAPTURE: "aws.sagemaker.endpoint",
-          AUTH: "azure.ml.online_endpoint"}
-_SEVERITIES = {ISOLATION: Severity.CRITICAL, KMS: Severity.HIGH, CAPTURE: Severity.MEDIUM, AUTH: Severity.HIGH}
+          AUTH: "azure.ml.online_endpoint", BUCKET: "aws.s3.bucket"}
+_SEVERITIES = {ISOLATION: Severity.CRITICAL, KMS: Severity.HIGH, CAPTURE: Severity.MEDIUM, AUTH: Severity.HIGH,
+               BUCKET: Severity.MEDIUM}
 
 RULES = {
     rule_id: Rule(id=rule_id, title=rule_id, severity=_SEVERITIES[rule_id],
@@ -32,6 +34,8 @@ SAGEMAKER_SCOPE = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:*"
 AZURE_SCOPE = f"/subscriptions/{SUBSCRIPTION}"
 SAGEMAKER_ROW = CoverageRow("aws", ACCOUNT, REGION, "sagemaker", SAGEMAKER_SCOPE,
                             ("aws.sagemaker.endpoint", "aws.sagemaker.endpoint_config", "aws.sagemaker.model"), 3)
+S3_ROW = CoverageRow("aws", ACCOUNT, "global", "s3", "arn:aws:s3:::*", ("aws.s3.bucket",), 1,
+                     found_through=(f"arn:aws:sagemaker:*:{ACCOUNT}:*",))
 AZURE_ROW = CoverageRow("azure", SUBSCRIPTION, "*", "machinelearningservices", AZURE_SCOPE,
                         ("azure.ml.online_endpoint",), 1)
 

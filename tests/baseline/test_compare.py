@@ -11,7 +11,16 @@ from typing import Any
 import jsonschema
 import pytest
 
-from auditor.baseline import NOT_COLLECTED, NOT_EVALUATED, NOT_SCANNED, compare, load_baseline, state, with_baseline
+from auditor.baseline import (
+    NOT_COLLECTED,
+    NOT_EVALUATED,
+    NOT_REREAD,
+    NOT_SCANNED,
+    compare,
+    load_baseline,
+    state,
+    with_baseline,
+)
 from auditor.errors import ConfigError
 from auditor.model import BaselineState, Finding, ScanResult, Severity, Status
 from auditor.outputs.findings_json import render, to_document
@@ -23,10 +32,12 @@ from .scans import (
     AZURE_ROW,
     AZURE_SCOPE,
     BEFORE,
+    BUCKET,
     CAPTURE,
     ISOLATION,
     KMS,
     RULES,
+    S3_ROW,
     SAGEMAKER_ROW,
     SAGEMAKER_SCOPE,
     arn,
@@ -173,6 +184,50 @@ class TestGoneFailures:
         comparison = compare(scan(), old, "old.json")
         assert not comparison.resolved and not comparison.unverified
         assert all(n == 0 for n in comparison.counts().values())
+
+
+class TestGoneResourcesFoundThroughOthers:
+    """A bucket (role, key) is found through the SageMaker scopes that reference it: it is gone only when every
+    scope that could reference it was read in this scan, not merely the S3 scope."""
+
+    BUCKET_ARN = "arn:aws:s3:::capture-east"
+    EAST = dataclasses.replace(SAGEMAKER_ROW, region="us-east-1",
+                               scope_id=SAGEMAKER_SCOPE.replace(SAGEMAKER_ROW.region, "us-east-1"))
+
+    def old(self) -> ScanResult:
+        return scan(finding(BUCKET, self.BUCKET_ARN, Status.FAIL), coverage=(SAGEMAKER_ROW, self.EAST, S3_ROW),
+                    started=BEFORE)
+
+    def test_a_scan_of_one_region_leaves_it_unknown_naming_the_unread_scope(self) -> None:
+        comparison = compare(scan(coverage=(SAGEMAKER_ROW, S3_ROW)), self.old(), "old.json")
+        assert not comparison.resolved
+        [unverified] = comparison.unverified
+        assert unverified.resource_id == self.BUCKET_ARN
+        assert unverified.reason == f"{NOT_REREAD}: {self.EAST.scope_id}"
+        assert comparison.counts()[S.UNKNOWN] == 1 and comparison.counts()[S.RESOLVED] == 0
+
+    def test_a_scan_of_every_region_the_baseline_read_resolves_it(self) -> None:
+        comparison = compare(scan(coverage=(SAGEMAKER_ROW, self.EAST, S3_ROW)), self.old(), "old.json")
+        assert [p.resource_id for p in comparison.resolved] == [self.BUCKET_ARN] and not comparison.unverified
+
+    def test_a_region_this_scan_read_that_the_baseline_did_not_must_be_read(self) -> None:
+        baseline = scan(finding(BUCKET, self.BUCKET_ARN, Status.FAIL), coverage=(SAGEMAKER_ROW, S3_ROW))
+        denied_east = dataclasses.replace(self.EAST, error="AccessDenied")
+        comparison = compare(scan(coverage=(SAGEMAKER_ROW, denied_east, S3_ROW)), baseline, "old.json")
+        assert [p.reason for p in comparison.unverified] == [f"{NOT_REREAD}: {self.EAST.scope_id}"]
+
+    def test_a_listed_resource_of_the_scanned_region_is_still_resolved(self) -> None:
+        old = scan(finding(ISOLATION, arn("model", "gone"), Status.FAIL), coverage=(SAGEMAKER_ROW, self.EAST),
+                   started=BEFORE)
+        comparison = compare(scan(coverage=(SAGEMAKER_ROW,)), old, "old.json")
+        assert len(comparison.resolved) == 1 and not comparison.unverified
+
+    def test_a_baseline_scope_of_unknown_regions_is_not_a_scope_to_read(self) -> None:
+        unknown = dataclasses.replace(self.EAST, region="*", scope_id=f"arn:aws:sagemaker:*:{SAGEMAKER_ROW.account}:*",
+                                      error="DescribeRegions denied")
+        baseline = scan(finding(BUCKET, self.BUCKET_ARN, Status.FAIL), coverage=(SAGEMAKER_ROW, unknown, S3_ROW))
+        comparison = compare(scan(coverage=(SAGEMAKER_ROW, S3_ROW)), baseline, "old.json")
+        assert len(comparison.resolved) == 1
 
 
 def test_counts_add_up_and_lists_are_sorted_worst_first() -> None:

@@ -79,3 +79,65 @@ def test_an_unreachable_endpoint_is_incomplete_exit_2_with_scope_errors(tmp_path
     doc = r.findings()
     assert doc["scan"]["complete"] is False
     assert doc["findings"] and all(f["status"] == "ERROR" for f in doc["findings"])
+
+
+def _seed_two_regions(endpoint: str) -> dict[str, str]:
+    """In each of us-east-1 and eu-west-1: a model with its own role, a config with an unrotated KMS key and
+    data capture to a bucket of its own (no default encryption, no public access block), an endpoint."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    iam = session.client("iam", region_name="us-east-1", endpoint_url=endpoint)
+    s3 = session.client("s3", region_name="us-east-1", endpoint_url=endpoint)
+    ids: dict[str, str] = {}
+    for region in ("us-east-1", "eu-west-1"):
+        role = iam.create_role(RoleName=f"scoring-{region}", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+        iam.put_role_policy(RoleName=f"scoring-{region}", PolicyName="everything", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        bucket = f"capture-{region}"
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        key = session.client("kms", region_name=region, endpoint_url=endpoint).create_key()["KeyMetadata"]["Arn"]
+        sm = session.client("sagemaker", region_name=region, endpoint_url=endpoint)
+        sm.create_model(ModelName="ranker", ExecutionRoleArn=role,
+                        PrimaryContainer={"Image": f"123456789012.dkr.ecr.{region}.amazonaws.com/ranker:7"})
+        sm.create_endpoint_config(EndpointConfigName="ranker", KmsKeyId=key, ProductionVariants=[
+            {"VariantName": "main", "ModelName": "ranker", "InitialInstanceCount": 2, "InstanceType": "ml.m5.large"}],
+            DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 10,
+                               "DestinationS3Uri": f"s3://{bucket}/capture", "KmsKeyId": key,
+                               "CaptureOptions": [{"CaptureMode": "Input"}]})
+        sm.create_endpoint(EndpointName="ranker", EndpointConfigName="ranker")
+        ids.update({f"role {region}": role, f"key {region}": key, f"bucket {region}": f"arn:aws:s3:::{bucket}"})
+    return ids
+
+
+def test_a_one_region_scan_never_resolves_what_another_region_references(moto, tmp_path):
+    ids = _seed_two_regions(moto)
+    env = fake_aws_env(moto)
+    base = tmp_path / "base"
+    r = run_auditor(["scan", "aws", "--region", "eu-west-1", "--region", "us-east-1", "--out", str(base),
+                     "--quiet"], base, env=env)
+    assert r.code == 1, r.stderr
+    east = {ids["role us-east-1"], ids["key us-east-1"], ids["bucket us-east-1"]}
+    failing_east = {(f["rule_id"], f["resource_id"]) for f in r.findings()["findings"]
+                    if f["status"] == "FAIL" and f["resource_id"] in east}
+    assert {resource for _, resource in failing_east} == east  # role, key and bucket all fail
+
+    west = tmp_path / "west"
+    r = run_auditor(["scan", "aws", "--region", "eu-west-1", "--baseline", str(base / "findings.json"),
+                     "--fail-on-new", "--out", str(west)], west, env=env)
+    doc = r.findings()
+    assert not doc["baseline"]["resolved"], doc["baseline"]["resolved"]
+    unverified = {(p["rule_id"], p["resource_id"]): p["reason"] for p in doc["baseline"]["unverified"]}
+    assert failing_east <= set(unverified)
+    for rule_id, resource_id in failing_east:
+        unread = "it is found through scopes this scan did not read: arn:aws:sagemaker:us-east-1:123456789012:*"
+        expected = ("no scope of this scan holds its resource" if resource_id == ids["key us-east-1"]  # kms:us-east-1
+                    else unread)
+        assert unverified[rule_id, resource_id] == expected, resource_id
+    assert doc["baseline"]["counts"]["resolved"] == 0
+    # eu-west-1's own role, key and bucket were re-read: still failing, not unknown.
+    west_states = {f["resource_id"]: f["baseline"]["state"] for f in doc["findings"]
+                   if f["resource_id"] in (ids["bucket eu-west-1"], ids["key eu-west-1"], ids["role eu-west-1"])}
+    assert set(west_states.values()) == {"still_failing"}
+    assert "0 resolved" in r.stderr and f"{len(unverified)} unknown" in r.stderr

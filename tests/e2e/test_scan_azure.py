@@ -123,6 +123,26 @@ def test_a_denied_subscription_is_an_error_not_a_pass_and_the_other_is_fully_aud
     assert_no_secret(r, estate)
 
 
+def test_a_subscription_subset_never_resolves_the_other_subscriptions_failures(
+        arm: ArmServer, estate: AzureDemoEstate, tmp_path: Path) -> None:
+    full = scan_azure(arm, tmp_path / "full")
+    dev_failures = {(f["rule_id"], f["resource_id"]) for f in full.findings()["findings"]
+                    if f["status"] == "FAIL" and f["account"] == DEV}
+    assert dev_failures
+
+    r = scan_azure(arm, tmp_path / "prod", "--subscription", PROD.upper(), "--baseline",
+                   str(full.out / "findings.json"), "--fail-on-new")
+    doc = r.findings()
+    assert doc["baseline"]["resolved"] == [] and doc["baseline"]["counts"]["resolved"] == 0
+    unverified = {(p["rule_id"], p["resource_id"]): p["reason"] for p in doc["baseline"]["unverified"]}
+    assert set(unverified) == dev_failures
+    assert set(unverified.values()) == {"no scope of this scan holds its resource"}
+    # PROD was read again, ids compared case-insensitively: its failures are still failing, nothing is new.
+    states = {f["baseline"]["state"] for f in doc["findings"] if f["status"] == "FAIL"}
+    assert states == {"still_failing"}
+    assert r.code == 0, r.stderr
+
+
 def _seed_aws(endpoint: str) -> str:
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
