@@ -108,6 +108,8 @@ def _summarise(result: ScanResult, written: Sequence[Path]) -> None:
     errors = sum(1 for f in result.findings if f.status is Status.ERROR)
     if errors:
         click.echo(f"auditor: {errors} finding(s) are ERROR: those rules could not be decided", err=True)
+    if result.policy_scope is not None:
+        click.echo(f"auditor: {result.policy_scope.sentence()}", err=True)
     if result.baseline is not None:
         from auditor.baseline import summary_line
 

@@ -12,7 +12,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from auditor.policy_scope import PolicyScope
 
 
 class Status(enum.StrEnum):
@@ -374,6 +377,7 @@ class ScanResult:
     fail_on_new: bool = False  # gate only on FAIL findings that are new or regressed against the baseline
     baseline: BaselineComparison | None = None  # set by auditor.baseline.compare (--baseline)
     history: RunHistory | None = None  # set by auditor.history (--history)
+    policy_scope: PolicyScope | None = None  # with --policy: what its scope left out
 
     @property
     def complete(self) -> bool:

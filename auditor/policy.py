@@ -6,12 +6,8 @@ The shipped catalog is the base policy's rule set: ``load_policy(None)`` and a p
 pipeline (``catalog.load_rule_set``), the file only adds rule packs (``rule_dirs``), inline rules
 (``custom_rules``) and its selections, parameters, severities and scopes on top.
 
-Scope semantics: a scope entry governs the rules its ``rules`` globs (default: all) and ``providers``
-name; it admits a resource when the resource's account, region and tags match what the entry lists.
-Every entry governing a rule must admit a resource, otherwise that rule gives the resource no finding,
-exactly as if the resource were of another type. A scope-level ERROR (a region or subscription that
-could not be listed) is dropped only when its account or region is known not to match; tags of
-resources never seen are unknown, so tag conditions never hide such an ERROR.
+Scope semantics (which resources each rule looks at, following an endpoint to what it uses, and the
+count of what a scope left out) are in :mod:`auditor.policy_scope`.
 """
 
 from __future__ import annotations
@@ -37,52 +33,14 @@ from auditor.catalog import (
 from auditor.checks import Check
 from auditor.engine import CheckLoader
 from auditor.errors import ConfigError
-from auditor.model import Finding, Framework, Inventory, Resource, Rule, Severity, SeverityOverride
+from auditor.model import Finding, Framework, Inventory, Rule, Severity, SeverityOverride
 from auditor.paths import rules_dir
+from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
 from auditor.rulecases import CaseResult, load_cases, run_case
 from auditor.yamlio import LocatedYaml, load_yaml
 
 SCHEMA = "policy.schema.json"
 NOT_SELECTED = "not selected by the policy (rules.include / rules.exclude)"
-
-
-@dataclass(frozen=True)
-class ScopeEntry:
-    """One ``scope`` entry: the rules it governs and the resources it admits."""
-
-    index: int
-    rules: tuple[str, ...] = ("*",)
-    providers: tuple[str, ...] = ()
-    accounts: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    def governs(self, rule: Rule) -> bool:
-        return any(fnmatch.fnmatchcase(rule.id, g) for g in self.rules) and (
-            not self.providers or rule.provider in self.providers)
-
-    def admits(self, provider: str, account: str, region: str, tags: Mapping[str, str] | None) -> bool:
-        """``tags`` None: the resource was never seen (a scope-level ERROR); unknown values admit."""
-        fold = provider == "azure"  # Azure ids, locations and tag names compare case-insensitively
-        known = tags is not None
-        if self.accounts and not _matches(account, self.accounts, fold, known):
-            return False
-        if self.regions and not _matches(region, self.regions, fold, known):
-            return False
-        if not self.tags or tags is None:
-            return True
-        have = {(k.lower() if fold else k): v for k, v in tags.items()}
-        return all(
-            (key.lower() if fold else key) in have and fnmatch.fnmatchcase(have[key.lower() if fold else key], want)
-            for key, want in self.tags.items()
-        )
-
-
-def _matches(value: str, patterns: Sequence[str], fold: bool, known: bool) -> bool:
-    if not known and (not value or "*" in value):
-        return True
-    v = value.lower() if fold else value
-    return any(fnmatch.fnmatchcase(v, p.lower() if fold else p) for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -100,24 +58,10 @@ class Policy:
     def check_loader(self) -> CheckLoader:
         return RuleSet(self.all_rules, self.frameworks, self.checks).check_loader()
 
-    def apply_scope(self, findings: Iterable[Finding], inventory: Inventory) -> tuple[Finding, ...]:
-        """Drop the findings of resources out of their rule's scope."""
-        if not self.scope:
-            return tuple(findings)
-        index = {_key(r.provider, r.id): r for r in inventory.resources}
-        kept = []
-        for f in findings:
-            rule = self.all_rules.get(f.rule_id)
-            entries = [e for e in self.scope if rule is not None and e.governs(rule)]
-            resource: Resource | None = index.get(_key(f.provider, f.resource_id))
-            tags = resource.tags if resource is not None else None
-            if all(e.admits(f.provider, f.account, f.region, tags) for e in entries):
-                kept.append(f)
-        return tuple(kept)
-
-
-def _key(provider: str, resource_id: str) -> str:
-    return resource_id.lower() if provider == "azure" else resource_id
+    def apply_scope(self, findings: Iterable[Finding], inventory: Inventory) -> tuple[tuple[Finding, ...],
+                                                                                    PolicyScope]:
+        """The findings of resources in their rule's scope, and what the scope left out."""
+        return apply_scope(self.scope, self.all_rules, findings, inventory)
 
 
 def base_policy(rules: Mapping[str, Rule]) -> Policy:

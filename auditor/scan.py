@@ -66,7 +66,7 @@ def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: dateti
     policy = inputs.policy or base_policy(inputs.rules)
     providers = {c.provider for c in inventory.coverage} | {r.provider for r in inventory.resources}
     rules = {rid: r for rid, r in inputs.rules.items() if r.provider in providers}
-    findings = policy.apply_scope(evaluate(inventory, rules.values(), policy.check_loader()), inventory)
+    findings, left_out = policy.apply_scope(evaluate(inventory, rules.values(), policy.check_loader()), inventory)
     outcome = apply_waivers(findings, inputs.waivers, (today or datetime.now(UTC)).date())
     return ScanResult(
         tool_version=__version__,
@@ -82,4 +82,5 @@ def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: dateti
         resources=inventory.resources,
         frameworks=policy.frameworks,
         excluded_rules=policy.excluded,
+        policy_scope=left_out if policy.source else None,
     )

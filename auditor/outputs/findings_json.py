@@ -44,6 +44,7 @@ from auditor.model import (
     Severity,
     Status,
 )
+from auditor.policy_scope import PolicyScope
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "auditor"
@@ -126,6 +127,8 @@ def to_document(result: ScanResult) -> dict[str, Any]:
     }
     if result.baseline is not None or result.fail_on_new:  # meaningful with a baseline only: written with one
         document["scan"]["fail_on_new"] = result.fail_on_new
+    if result.policy_scope is not None:
+        document["policy_scope"] = _policy_scope_doc(result.policy_scope)
     if result.baseline is not None:
         document["baseline"] = _baseline_doc(result.baseline)
     if result.history is not None:
@@ -270,6 +273,12 @@ def rule_document(rule: Rule) -> dict[str, Any]:
             "policy": rule.severity_override.policy,
         }
     return doc
+
+
+def _policy_scope_doc(scope: PolicyScope) -> dict[str, Any]:
+    return {"out_of_scope": scope.out_of_scope, "by_rule": dict(scope.by_rule),
+            "by_resource_type": dict(scope.by_resource_type), "findings": scope.findings,
+            "by_status": dict(scope.by_status)}
 
 
 def _coverage_order(row: CoverageRow) -> tuple[str, str, str, str, str]:

@@ -41,6 +41,7 @@ from auditor.model import (
     finding_id,
 )
 from auditor.paths import schemas_dir
+from auditor.policy_scope import PolicyScope
 
 SCHEMA_FILE = "findings.schema.json"
 # Waivers rebuilt from a finding's {reason, owner, expires}: the file does not record their position.
@@ -119,6 +120,7 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
         fail_on_new=bool(scan.get("fail_on_new", False)),
         baseline=_baseline_from(doc, findings, source),
         history=_history_from(doc.get("history"), source),
+        policy_scope=_policy_scope_from(doc.get("policy_scope")),
     )
 
 
@@ -230,6 +232,14 @@ def _baseline_from(doc: Mapping[str, Any], findings: Sequence[Finding], source: 
             for p in summary["unverified"]
         ),
     )
+
+
+def _policy_scope_from(entry: Mapping[str, Any] | None) -> PolicyScope | None:
+    if entry is None:
+        return None
+    return PolicyScope(out_of_scope=entry["out_of_scope"], by_rule=dict(entry["by_rule"]),
+                       by_resource_type=dict(entry["by_resource_type"]), findings=entry["findings"],
+                       by_status=dict(entry["by_status"]))
 
 
 def _history_from(entry: Mapping[str, Any] | None, source: str) -> RunHistory | None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.model import Severity, Status
+from auditor.policy_scope import describe
 
 SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
 # Statuses a reader must look at first, then the rest; the order of every status list on the page.
@@ -76,6 +77,7 @@ def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "muted": summary["by_status"][Status.MUTED.value],
         "rules": _rule_rows(rules, findings),
         "frameworks": frameworks,
+        "policy_scope": _policy_scope_view(doc.get("policy_scope")),
         "baseline": baseline_view(doc),
         "history": history_view(doc),
     }
@@ -244,6 +246,15 @@ def _num(value: float) -> str:
 
 def _severity_first(f: Mapping[str, Any]) -> tuple[int, str, str]:
     return -_SEVERITY_RANK[f["severity"]], f["rule_id"], f["resource_id"]
+
+
+def _policy_scope_view(scope: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if scope is None:
+        return None
+    return {"sentence": describe(scope["out_of_scope"], scope["findings"], scope["by_status"]),
+            "out_of_scope": scope["out_of_scope"],
+            "by_resource_type": sorted(scope["by_resource_type"].items(), key=lambda item: (-item[1], item[0])),
+            "by_rule": sorted(scope["by_rule"].items(), key=lambda item: (-item[1], item[0]))}
 
 
 def _verdict(exit_code: int, gating: int, fail_on: str, fail_on_new: bool = False) -> dict[str, str]:

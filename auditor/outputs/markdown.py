@@ -28,6 +28,7 @@ from typing import Any
 
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import to_document
+from auditor.policy_scope import describe
 
 MAX_CHARS = 60_000
 MORE = "… and {n} more (see report.html / findings.json)"
@@ -105,7 +106,8 @@ def render(result: ScanResult) -> str:
 
 def render_document(doc: Mapping[str, Any]) -> str:
     """The summary of a findings document, under ``MAX_CHARS``."""
-    head = "\n".join([*_header(doc), *_baseline_head(doc), "", *_counts(doc["findings"]), ""])
+    head = "\n".join([*_header(doc), *_policy_scope_head(doc), *_baseline_head(doc), "", *_counts(doc["findings"]),
+                      ""])
     sections = _sections(doc)
     remaining = MAX_CHARS - size(head) - 1
     floors = [min(s.full_size(), SECTION_FLOOR) for s in sections]
@@ -160,6 +162,17 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
 
 _STATE_LABELS = (("new", "new"), ("regressed", "regressed"), ("still_failing", "still failing"),
                  ("resolved", "resolved"), ("unknown", "unknown"), ("unchanged", "unchanged"))
+
+
+def _policy_scope_head(doc: Mapping[str, Any]) -> list[str]:
+    scope = doc.get("policy_scope")
+    if scope is None:
+        return []
+    line = f"🔎 **{escape_text(describe(scope['out_of_scope'], scope['findings'], scope['by_status']))}.**"
+    if scope["by_resource_type"]:
+        types = ", ".join(f"{code(t, in_table=False)} {n}" for t, n in scope["by_resource_type"].items())
+        line += f" Resources left out, by type: {types}."
+    return ["", line]
 
 
 def _baseline_head(doc: Mapping[str, Any]) -> list[str]:

@@ -144,3 +144,43 @@ def test_the_demo_gateway_fronts_models_of_both_clouds_and_every_apim_rule_decid
     azure_fronted = protected["fraud-scoring"]["evidence"]["fronts"][0]
     assert azure_fronted["kind"] == "azure.ml.online_endpoint"
     assert "/onlineEndpoints/fraud-scoring-v3" in azure_fronted["id"]
+
+
+def test_a_tag_scoped_policy_says_what_it_left_out_in_every_format(demo, tmp_path: Path):
+    """The README's policy example on the demo: prod endpoints and what they use stay; the rest is counted."""
+    policy = tmp_path / "prod.yaml"
+    policy.write_text('scope:\n  - rules: ["*"]\n    tags: {env: prod}\n')
+    out = tmp_path / "out"
+    r = run_auditor(["demo", "--policy", str(policy), "--out", str(out), "--format", "json", "--format", "html",
+                     "--format", "markdown"], out, env=fake_aws_env(None))
+    doc = r.findings()
+    scope = doc["policy_scope"]
+    everything = demo.findings()["findings"]
+    # Nothing vanishes silently: what is shown plus what is counted as left out is the whole estate.
+    assert len(doc["findings"]) + scope["findings"] == len(everything)
+    assert sum(scope["by_rule"].values()) == scope["findings"]
+    left_out = {(f["rule_id"], f["resource_id"]) for f in everything} - {
+        (f["rule_id"], f["resource_id"]) for f in doc["findings"]}
+    assert len({resource for _, resource in left_out}) == scope["out_of_scope"] > 0
+    statuses: dict[str, int] = {}
+    for f in everything:
+        if (f["rule_id"], f["resource_id"]) in left_out:
+            statuses[f["status"]] = statuses.get(f["status"], 0) + 1
+    assert scope["by_status"] == statuses
+    # The scope follows each prod endpoint to the config, models, role, keys and bucket it uses: none of
+    # those carries an env tag in the demo, so each kept finding of theirs was kept through an endpoint.
+    inventory = {i["id"]: i for i in demo.findings()["inventory"]}
+    kept_types = {f["resource_type"] for f in doc["findings"]}
+    followed = {"aws.sagemaker.endpoint_config", "aws.sagemaker.model", "aws.iam.role", "aws.kms.key", "aws.s3.bucket"}
+    assert followed <= kept_types
+    assert all("env" not in inventory[f["resource_id"]]["tags"] for f in doc["findings"]
+               if f["resource_type"] in followed)
+    assert {inventory[f["resource_id"]]["tags"].get("env") for f in doc["findings"]
+            if f["resource_type"] == "aws.sagemaker.endpoint"} == {"prod"}
+    sentence = f"{scope['out_of_scope']} resources out of the policy's scope"
+    assert f"auditor: {sentence}" in r.stderr
+    assert sentence in (out / "summary.md").read_text(encoding="utf-8")
+    page = _Collect()
+    page.feed((out / "report.html").read_text(encoding="utf-8"))
+    assert ("section", {"class": "scope-note", "id": "policy-scope"}) in page.tags
+    assert any(sentence in text for text in page.text)

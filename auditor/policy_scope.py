@@ -1,0 +1,215 @@
+"""A policy's ``scope``: which resources each rule looks at, and an honest count of what it left out.
+
+A scope entry governs the rules its ``rules`` globs (default: all) and ``providers`` name; it admits a
+resource when the resource's account, region and tags match what the entry lists. Every entry governing
+a rule must admit a resource, otherwise that rule gives the resource no finding, exactly as if the
+resource were of another type.
+
+The scope follows a serving endpoint to what it uses. Tags, accounts and regions are set on endpoints;
+the configs, models, roles, keys, buckets, workspaces and deployments behind them rarely carry the same
+tags (an IAM role is in no region at all). A user who scopes to ``env: prod`` endpoints means their
+models and keys too, so an entry admits a resource when the resource itself matches, or when a resource
+that uses it (directly or through others, :data:`USES`) matches: the role of a model of a config of a
+prod endpoint is in a prod scope. A role that only dev endpoints use is not. Parts that cannot be tagged
+(:data:`PART_OF`: an API Management API, backend or product) are in the scope of what they are part of.
+
+A scope-level ERROR (a region or subscription that could not be listed) is dropped only when its account
+or region is known not to match; tags of resources never seen are unknown, so tag conditions never hide
+such an ERROR.
+
+Whatever an entry leaves out is counted (:class:`PolicyScope`): a scoped run never looks cleaner than it
+is without saying so. findings.json writes it as ``policy_scope``; the console, summary.md and the report
+say "N resources out of the policy's scope".
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from auditor.model import Finding, Inventory, Resource, Rule
+
+# resource type -> the keys of its ``related`` that name resources it uses (an id or a list of ids).
+USES: Mapping[str, tuple[str, ...]] = {
+    "aws.sagemaker.endpoint": ("endpoint_config",),
+    "aws.sagemaker.endpoint_config": ("models", "kms_keys", "capture_bucket"),
+    "aws.sagemaker.model": ("execution_role",),
+    "azure.ml.online_endpoint": ("workspace", "deployments"),
+}
+# resource type -> the ``related`` key naming the resource it is a part of. API Management's APIs, backends
+# and products cannot carry tags of their own: they are in the scope of their service.
+PART_OF: Mapping[str, str] = {
+    "azure.apim.api": "service",
+    "azure.apim.backend": "service",
+    "azure.apim.product": "service",
+}
+
+
+@dataclass(frozen=True)
+class ScopeEntry:
+    """One ``scope`` entry: the rules it governs and the resources it admits."""
+
+    index: int
+    rules: tuple[str, ...] = ("*",)
+    providers: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def governs(self, rule: Rule) -> bool:
+        return any(fnmatch.fnmatchcase(rule.id, g) for g in self.rules) and (
+            not self.providers or rule.provider in self.providers)
+
+    def admits(self, provider: str, account: str, region: str, tags: Mapping[str, str] | None) -> bool:
+        """``tags`` None: the resource was never seen (a scope-level ERROR); unknown values admit."""
+        fold = provider == "azure"  # Azure ids, locations and tag names compare case-insensitively
+        known = tags is not None
+        if self.accounts and not _matches(account, self.accounts, fold, known):
+            return False
+        if self.regions and not _matches(region, self.regions, fold, known):
+            return False
+        if not self.tags or tags is None:
+            return True
+        have = {(k.lower() if fold else k): v for k, v in tags.items()}
+        return all(
+            (key.lower() if fold else key) in have and fnmatch.fnmatchcase(have[key.lower() if fold else key], want)
+            for key, want in self.tags.items()
+        )
+
+    def admits_resource(self, resource: Resource) -> bool:
+        return self.admits(resource.provider, resource.account, resource.region, resource.tags)
+
+
+def _matches(value: str, patterns: Sequence[str], fold: bool, known: bool) -> bool:
+    if not known and (not value or "*" in value):
+        return True
+    v = value.lower() if fold else value
+    return any(fnmatch.fnmatchcase(v, p.lower() if fold else p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class PolicyScope:
+    """What a policy's scope left out of the findings.
+
+    ``out_of_scope``: the resources that lost at least one finding to the scope; ``by_rule``: per rule,
+    the resources it gave no finding for; ``by_resource_type``: per type, the resources that lost at
+    least one finding; ``findings`` and ``by_status``: the findings the scope dropped and their
+    statuses as evaluated (what the scoped run does not show: ``{"FAIL": 12, ...}``).
+    """
+
+    out_of_scope: int = 0
+    by_rule: Mapping[str, int] = field(default_factory=dict)
+    by_resource_type: Mapping[str, int] = field(default_factory=dict)
+    findings: int = 0
+    by_status: Mapping[str, int] = field(default_factory=dict)
+
+    def sentence(self) -> str:
+        return describe(self.out_of_scope, self.findings, self.by_status)
+
+
+def describe(out_of_scope: int, findings: int, by_status: Mapping[str, int]) -> str:
+    """``12 resources out of the policy's scope (40 findings not reported: 3 FAIL, 37 PASS)``: the one
+    sentence every format prints (from a :class:`PolicyScope` or findings.json's ``policy_scope``)."""
+    noun = "resource" if out_of_scope == 1 else "resources"
+    text = f"{out_of_scope} {noun} out of the policy's scope"
+    if findings:
+        statuses = ", ".join(f"{n} {s}" for s, n in by_status.items())
+        text += f" ({findings} finding{'s' if findings != 1 else ''} not reported: {statuses})"
+    return text
+
+
+def apply_scope(scope: Sequence[ScopeEntry], rules: Mapping[str, Rule], findings: Iterable[Finding],
+                inventory: Inventory) -> tuple[tuple[Finding, ...], PolicyScope]:
+    """The findings of resources in their rule's scope, and the count of what was left out."""
+    if not scope:
+        return tuple(findings), PolicyScope()
+    users = _Users(inventory)
+    kept: list[Finding] = []
+    dropped: list[tuple[Finding, str]] = []
+    for f in findings:
+        rule = rules.get(f.rule_id)
+        entries = [e for e in scope if rule is not None and e.governs(rule)]
+        resource = users.resource(f.provider, f.resource_id)
+        if resource is None:
+            admitted = all(e.admits(f.provider, f.account, f.region, None) for e in entries)
+        else:
+            admitted = all(users.admitted(e, resource) for e in entries)
+        if admitted:
+            kept.append(f)
+        else:
+            dropped.append((f, _key(f.provider, f.resource_id)))
+    return tuple(kept), _count(dropped)
+
+
+def _count(dropped: Sequence[tuple[Finding, str]]) -> PolicyScope:
+    resources: set[tuple[str, str]] = set()
+    by_type: dict[str, set[str]] = {}
+    by_rule: Counter[str] = Counter()
+    by_status: Counter[str] = Counter()
+    for f, key in dropped:
+        resources.add((f.provider, key))
+        by_type.setdefault(f.resource_type, set()).add(key)
+        by_rule[f.rule_id] += 1
+        by_status[f.status.value] += 1
+    return PolicyScope(
+        out_of_scope=len(resources),
+        by_rule=dict(sorted(by_rule.items())),
+        by_resource_type={t: len(ids) for t, ids in sorted(by_type.items())},
+        findings=len(dropped),
+        by_status=dict(sorted(by_status.items(), key=lambda item: (-item[1], item[0]))),
+    )
+
+
+class _Users:
+    """The inventory indexed by id, with who uses each resource (the reverse of :data:`USES`)."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self._by_key = {(r.provider, _key(r.provider, r.id)): r for r in inventory.resources}
+        self._users: dict[tuple[str, str], list[Resource]] = {}
+        for r in inventory.resources:
+            for name in USES.get(r.type, ()):
+                for used in _ids(r.related.get(name)):
+                    self._users.setdefault((r.provider, _key(r.provider, used)), []).append(r)
+        for r in inventory.resources:  # a part's scope is its whole's: the whole counts as a user of the part
+            whole = self._by_key.get((r.provider, _key(r.provider, str(r.related.get(PART_OF.get(r.type, ""), "")))))
+            if whole is not None:
+                self._users.setdefault((r.provider, _key(r.provider, r.id)), []).append(whole)
+        self._chains: dict[tuple[str, str], tuple[Resource, ...]] = {}
+
+    def resource(self, provider: str, resource_id: str) -> Resource | None:
+        return self._by_key.get((provider, _key(provider, resource_id)))
+
+    def admitted(self, entry: ScopeEntry, resource: Resource) -> bool:
+        return entry.admits_resource(resource) or any(entry.admits_resource(u) for u in self._all_users(resource))
+
+    def _all_users(self, resource: Resource) -> tuple[Resource, ...]:
+        """Every resource that uses ``resource``, directly or through others."""
+        start = (resource.provider, _key(resource.provider, resource.id))
+        if start in self._chains:
+            return self._chains[start]
+        seen = {start}
+        found: list[Resource] = []
+        todo = [start]
+        while todo:
+            for user in self._users.get(todo.pop(), ()):
+                key = (user.provider, _key(user.provider, user.id))
+                if key not in seen:
+                    seen.add(key)
+                    found.append(user)
+                    todo.append(key)
+        self._chains[start] = tuple(found)
+        return self._chains[start]
+
+
+def _ids(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _key(provider: str, resource_id: str) -> str:
+    return resource_id.lower() if provider == "azure" else resource_id
