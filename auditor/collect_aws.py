@@ -47,7 +47,8 @@ class AwsOptions:
 
 
 class CollectionSetupError(AuditorError):
-    """The scan could not start (no usable credentials): nothing was collected."""
+    """The collection could not start (no usable credentials, no SDK): the collectors turn it into
+    coverage rows naming the cause, so it never escapes ``collect_aws`` or ``collect_azure``."""
 
     exit_code = 2
 
@@ -58,25 +59,27 @@ def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
 
     ``session`` (keyword only, for tests and embedding) replaces the session built from
     ``options.profile``; event handlers registered on it (``before-call`` ...) reach every client.
-    Raises CollectionSetupError when there are no usable credentials, ConfigError for a bad
-    option. Any other failure, even of the first call (STS unreachable or throttled), is reported
-    in the returned inventory's coverage rows.
+    Raises ConfigError for a bad option. Every other failure, even before the first call (no usable
+    credentials, no SDK) or of the first call (STS unreachable or throttled), is reported in the
+    returned inventory's coverage rows: the scan goes on to write its findings, ERROR for every rule
+    of what could not be read, and exits 2.
     """
     if options.max_workers < 1:
         raise ConfigError("must be at least 1", field="max_workers")
     asked = tuple(dict.fromkeys(r.strip() for r in options.regions if r.strip()))
-    clients, home = _setup(options, asked, session)
+    unknown = Identity("unknown", "", "aws")
+    try:
+        clients, home = _setup(options, asked, session)
+    except CollectionSetupError as exc:
+        return _not_collected(unknown, asked, str(exc), str(exc))
     try:
         identity = aws_session.caller_identity(clients, home)
     except AwsCallError as exc:
-        if exc.failure.kind == "credentials":
-            raise CollectionSetupError(
-                f"cannot identify the AWS account (sts:GetCallerIdentity): {exc.failure.reason}. "
-                "Provide credentials through the standard chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                "--profile or AWS_PROFILE, SSO (aws sso login), or an instance/task role."
-            ) from exc
         error = f"cannot identify the AWS account (sts:GetCallerIdentity): {exc.failure.reason}"
-        return _not_collected(Identity("unknown", "", "aws"), asked, error, error)
+        if exc.failure.kind == "credentials":
+            error += (". Provide credentials through the standard chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                      "--profile or AWS_PROFILE, SSO (aws sso login), or an instance/task role.")
+        return _not_collected(unknown, asked, error, error)
     regions = asked
     if not regions:
         try:

@@ -15,7 +15,8 @@ soft per-subscription bound, pipelined: children lists start as soon as their wo
 Errors are data: a subscription or workspace whose lists fail becomes a CoverageRow with ``error``
 (for a subscription, covering every ML resource type); an endpoint whose identity's role
 assignments cannot be read says so in ``unreadable``. Only a credential that cannot get a token at
-all stops the scan (CollectionSetupError, exit code 2).
+all stops the collection: every subscription asked for (or ``/subscriptions`` when none was) becomes
+a failed coverage row naming the cause, so the scan still writes its findings (ERROR) and exits 2.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
     """Collect the Azure inventory described by ``options``.
 
     ``credential`` (keyword only, for tests and embedding) replaces the one ``options.credential``
-    names. Raises CollectionSetupError when no token can be had, ConfigError for a bad option.
+    names. Raises ConfigError for a bad option. When no token can be had (or the SDK is missing),
+    the inventory's coverage rows say so for every subscription asked for.
     """
     if options.max_workers < 1:
         raise ConfigError("must be at least 1", field="max_workers")
@@ -79,7 +81,7 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
     try:
         session = azure_session.make_session(options.max_workers)
     except ImportError as exc:
-        raise CollectionSetupError(f"the Azure SDK is not installed: {exc}") from exc
+        return _not_collected(asked, f"the Azure SDK is not installed: {exc}")
 
     owned = credential is None
     cache: CachingCredential | None = None
@@ -87,8 +89,11 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
     try:
         scope = azure_session.token_scope(endpoint, session)
         kind = options.credential if credential is None else type(credential).__name__
-        cache = CachingCredential(credential if credential is not None else _make_credential(options.credential))
-        _first_token(cache, scope, kind)
+        try:
+            cache = CachingCredential(credential if credential is not None else _make_credential(options.credential))
+            _first_token(cache, scope, kind)
+        except CollectionSetupError as exc:
+            return _not_collected(asked, str(exc))
         clients = AzureClients(cache, endpoint, scope, session)
         return _scan(clients, ApimClient(clients), asked, options.max_workers, progress)
     finally:
@@ -138,10 +143,17 @@ def _list_subscriptions(clients: AzureClients) -> tuple[str, ...]:
 
 
 def _listing_failed(reason: str) -> Inventory:
-    row = CoverageRow("azure", "*", "*", WORKSPACES_SERVICE, "/subscriptions",
-                      RESOURCE_TYPES + azure_apim.RESOURCE_TYPES, 0,
-                      one_line(f"cannot list subscriptions: {reason}; pass --subscription", 1000))
-    return Inventory(resources=(), coverage=(row,), scopes=("azure:*",))
+    return _not_collected((), f"cannot list subscriptions: {reason}; pass --subscription")
+
+
+def _not_collected(asked: tuple[str, ...], reason: str) -> Inventory:
+    """Nothing could be read: one failed row per subscription asked for, or ``/subscriptions`` for all."""
+    error = one_line(reason or "the collection could not start (no reason given)", 1000)
+    types = RESOURCE_TYPES + azure_apim.RESOURCE_TYPES
+    rows = tuple(CoverageRow("azure", sub, "*", WORKSPACES_SERVICE, f"/subscriptions/{sub}", types, 0, error)
+                 for sub in asked) or (CoverageRow("azure", "*", "*", WORKSPACES_SERVICE, "/subscriptions", types, 0,
+                                                   error),)
+    return Inventory(resources=(), coverage=rows, scopes=tuple(f"azure:{sub}" for sub in asked) or ("azure:*",))
 
 
 def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_workers: int,
@@ -151,7 +163,10 @@ def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_w
         try:
             subscriptions = _list_subscriptions(clients)
         except AzureCallError as exc:
-            return _listing_failed(exc.failure.reason)
+            reason = exc.failure.reason
+            if exc.failure.kind == "unreachable":
+                reason = f"could not connect to the Resource Manager at {clients.endpoint}: {reason}"
+            return _listing_failed(reason)
         if not subscriptions:
             return _listing_failed("the credential can list no subscription")
 

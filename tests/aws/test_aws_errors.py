@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from auditor.collect_aws import PERMISSIONS, AwsOptions, CollectionSetupError, collect_aws
+from auditor.collect_aws import PERMISSIONS, AwsOptions, collect_aws
 from auditor.collectors import aws_iam, aws_kms, aws_s3, aws_sagemaker
 from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Inventory
@@ -308,26 +308,29 @@ def test_unreachable_sts_is_reported_per_scope_not_raised(moto: Moto, scan: Scan
     assert all(row.error for row in inventory.coverage)
 
 
-def test_no_credentials_is_a_setup_error(moto: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credentials_is_every_scope_failed_naming_the_cause(moto: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
 
-    with pytest.raises(CollectionSetupError) as caught:
-        collect_aws(AwsOptions(regions=("us-east-1",)), session=boto3.Session(region_name="us-east-1"))
+    inventory = collect_aws(AwsOptions(regions=("us-east-1",)), session=boto3.Session(region_name="us-east-1"))
 
-    assert caught.value.exit_code == 2
-    assert "cannot identify the AWS account" in str(caught.value)
-    assert "Unable to locate credentials" in str(caught.value)
+    assert inventory.resources == () and not inventory.complete
+    assert sorted(rows(inventory)) == [("iam", "global"), ("kms", "us-east-1"), ("s3", "global"),
+                                       ("sagemaker", "us-east-1")]
+    for row in inventory.coverage:
+        assert str(row.error).startswith("cannot identify the AWS account (sts:GetCallerIdentity): no valid")
+        assert "Unable to locate credentials" in str(row.error) and "--profile" in str(row.error)
+    assert rows(inventory)[("sagemaker", "us-east-1")].scope_id == "arn:aws:sagemaker:us-east-1:unknown:*"
 
 
-def test_invalid_credentials_is_a_setup_error(moto: Moto) -> None:
+def test_invalid_credentials_are_every_scope_failed(moto: Moto) -> None:
     moto.enforce_iam()
     session = moto.session(aws_access_key_id="AKIAUNKNOWNKEY000000", aws_secret_access_key="not-a-secret")
 
-    with pytest.raises(CollectionSetupError, match="GetCallerIdentity") as caught:
-        collect_aws(AwsOptions(regions=("us-east-1",)), session=session)
+    inventory = collect_aws(AwsOptions(regions=("us-east-1",)), session=session)
 
-    assert "not-a-secret" not in str(caught.value)
+    assert all(row.error and "GetCallerIdentity" in row.error for row in inventory.coverage)
+    assert not any("not-a-secret" in str(row.error) for row in inventory.coverage)
 
 
 def test_unknown_profile_is_a_config_error(moto: Moto) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -9,7 +10,6 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
 from auditor.catalog import load_catalog
-from auditor.collect_aws import CollectionSetupError
 from auditor.collect_azure import AzureOptions, collect_azure
 from auditor.collectors import azure_apim, azure_ml
 from auditor.demo.arm_server import ArmServer
@@ -172,30 +172,46 @@ class FailingCredential:
         raise ClientAuthenticationError("AADSTS70043: The refresh token has expired due to inactivity.")
 
 
-def test_no_token_at_all_is_a_setup_error(arm: ArmServer) -> None:
-    with pytest.raises(CollectionSetupError) as caught:
-        collect_azure(AzureOptions(arm_endpoint=arm.url), credential=FailingCredential())  # type: ignore[arg-type]
-    message = str(caught.value)
+def _only_error(inventory: Any) -> str:
+    """The one failed row of a collection that could not start (no subscription asked for)."""
+    assert inventory.resources == ()
+    [row] = inventory.coverage
+    assert row.scope_id == "/subscriptions" and row.error and set(row.resource_types) >= {
+        "azure.ml.workspace", "azure.ml.online_endpoint", "azure.apim.api"}
+    return str(row.error)
+
+
+def test_no_token_at_all_fails_every_scope_naming_the_credential(arm: ArmServer) -> None:
+    inventory = collect_azure(AzureOptions(arm_endpoint=arm.url), credential=FailingCredential())  # type: ignore[arg-type]
+    message = _only_error(inventory)
     assert "'FailingCredential' credential" in message and "AADSTS70043" in message
-    assert caught.value.exit_code == 2
     assert arm.tokens == {}
 
 
-def test_a_broken_cli_login_is_a_setup_error_naming_the_credential(arm: ArmServer, tmp_path: Any,
+def test_no_token_for_the_subscriptions_asked_fails_each_of_them(arm: ArmServer) -> None:
+    inventory = collect_azure(AzureOptions(arm_endpoint=arm.url, subscriptions=("s-1", "s-2")),
+                              credential=FailingCredential())  # type: ignore[arg-type]
+    assert [(r.account, r.scope_id) for r in inventory.coverage] == [("s-1", "/subscriptions/s-1"),
+                                                                     ("s-2", "/subscriptions/s-2")]
+    assert all("AADSTS70043" in str(r.error) for r in inventory.coverage)
+    assert inventory.scopes == ("azure:s-1", "azure:s-2")
+
+
+def test_a_broken_cli_login_fails_every_scope_naming_the_credential(arm: ArmServer, tmp_path: Any,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     broken = tmp_path / "az"
     broken.write_text("#!/bin/sh\necho 'ERROR: Please run az login to setup account.' >&2\nexit 1\n")
     broken.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(CollectionSetupError, match=r"'cli' credential: .*az login"):
-        collect_azure(AzureOptions(arm_endpoint=arm.url, credential="cli"))
+    assert re.search(r"'cli' credential: .*az login", _only_error(collect_azure(AzureOptions(arm_endpoint=arm.url,
+                                                                                            credential="cli"))))
 
 
-def test_missing_configuration_of_a_credential_is_a_setup_error(arm: ArmServer) -> None:
-    with pytest.raises(CollectionSetupError, match="'workload-identity'"):
-        collect_azure(AzureOptions(arm_endpoint=arm.url, credential="workload-identity"))
-    with pytest.raises(CollectionSetupError, match="'environment' credential"):
-        collect_azure(AzureOptions(arm_endpoint=arm.url, credential="environment"))
+def test_missing_configuration_of_a_credential_fails_every_scope(arm: ArmServer) -> None:
+    assert "'workload-identity'" in _only_error(collect_azure(AzureOptions(arm_endpoint=arm.url,
+                                                                          credential="workload-identity")))
+    assert "'environment' credential" in _only_error(collect_azure(AzureOptions(arm_endpoint=arm.url,
+                                                                               credential="environment")))
 
 
 @pytest.mark.parametrize(("options", "field"), [
