@@ -13,8 +13,16 @@ FAIL                          PASS, NOT_APPLICABLE or MUTED               ``regr
 PASS or NOT_APPLICABLE        FAIL                                        ``resolved``
 ERROR                         anything but ERROR                          ``unknown``
 ERROR                         ERROR                                       ``unchanged``
-MUTED; PASS / NOT_APPLICABLE  anything else                               ``unchanged``
+MUTED                         absent, or anything but MUTED               ``newly_waived``
+MUTED                         MUTED                                       ``unchanged``
+PASS or NOT_APPLICABLE        anything else                               ``unchanged``
 ============================  ==========================================  ===============
+
+``newly_waived`` is risk accepted since the baseline: a FAIL that a waiver mutes now and did not mute
+then, whether it failed before, is a resource the baseline did not have (muted on its first appearance),
+was undecided (ERROR) or passed (it broke, and a waiver mutes it). Only MUTED before is ``unchanged``
+(whatever the waiver's terms: a renewed or edited waiver is still the same accepted risk). MUTED never
+gates, so ``--fail-on-new`` ignores it; every format shows it.
 
 A baseline FAIL with no finding in this scan is not a current finding; the comparison lists it:
 
@@ -77,6 +85,8 @@ def state(now: Status, before: Status | None) -> BaselineState:
         return BaselineState.NEW  # absent, or undecided (ERROR) before: not known to have failed
     if now is Status.ERROR:
         return BaselineState.UNCHANGED if before is Status.ERROR else BaselineState.UNKNOWN
+    if now is Status.MUTED:  # a FAIL under a waiver: newly accepted risk unless a waiver muted it before too
+        return BaselineState.UNCHANGED if before is Status.MUTED else BaselineState.NEWLY_WAIVED
     if now in _CLEARED and before is Status.FAIL:
         return BaselineState.RESOLVED
     return BaselineState.UNCHANGED
@@ -206,8 +216,9 @@ def state_counts(comparison: BaselineComparison) -> dict[str, int]:
 
 
 def summary_line(comparison: BaselineComparison, order: Sequence[BaselineState] | None = None) -> str:
-    """``3 new, 1 regressed, 10 still failing, 2 resolved, 0 unknown, 40 unchanged``."""
+    """``3 new, 1 regressed, 1 newly waived, 10 still failing, 2 resolved, 0 unknown, 40 unchanged``."""
     counts = comparison.counts()
-    shown = order or (BaselineState.NEW, BaselineState.REGRESSED, BaselineState.STILL_FAILING,
-                      BaselineState.RESOLVED, BaselineState.UNKNOWN, BaselineState.UNCHANGED)
+    shown = order or (BaselineState.NEW, BaselineState.REGRESSED, BaselineState.NEWLY_WAIVED,
+                      BaselineState.STILL_FAILING, BaselineState.RESOLVED, BaselineState.UNKNOWN,
+                      BaselineState.UNCHANGED)
     return ", ".join(f"{counts[s]} {s.value.replace('_', ' ')}" for s in shown)

@@ -66,7 +66,7 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def _baseline_option() -> Decorator:
     return click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
                         help="A previous findings.json: mark every finding new, still failing, regressed, "
-                             "resolved, unknown or unchanged (matched by finding id).")
+                             "newly waived, resolved, unknown or unchanged (matched by finding id).")
 
 
 def _tracking_options() -> list[Decorator]:

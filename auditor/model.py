@@ -277,9 +277,10 @@ class BaselineState(enum.StrEnum):
     NEW = "new"  # FAIL now; not a FAIL, PASS, NOT_APPLICABLE or MUTED finding before
     STILL_FAILING = "still_failing"  # FAIL now and before
     REGRESSED = "regressed"  # FAIL now; PASS, NOT_APPLICABLE or MUTED before
+    NEWLY_WAIVED = "newly_waived"  # MUTED now (a FAIL a waiver mutes); not MUTED before, or absent: accepted risk
     RESOLVED = "resolved"  # FAIL before; PASS or NOT_APPLICABLE now, or gone from a scope this scan read
     UNKNOWN = "unknown"  # cannot be compared: ERROR now, or a previous FAIL this scan could not re-check
-    UNCHANGED = "unchanged"  # everything else (PASS stays PASS, MUTED, ERROR before and now)
+    UNCHANGED = "unchanged"  # everything else (PASS stays PASS, MUTED before and now, ERROR before and now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Rendered from the findings document (``findings_json.to_document``), so a file r
 findings.json by ``auditor report`` is byte for byte the scan's. RFC 4180: a header row, CRLF line ends,
 fields quoted when they hold a comma, a quote or a line break; UTF-8 without a byte-order mark.
 ``baseline_state`` (the last column) is the finding's state against ``--baseline`` (new, still_failing,
-regressed, resolved, unknown, unchanged), empty when the scan was not compared with a baseline.
+regressed, newly_waived, resolved, unknown, unchanged), empty when the scan was not compared with a baseline.
 
 Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return as a formula, and resource names, messages and waiver reasons

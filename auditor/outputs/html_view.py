@@ -20,10 +20,11 @@ from auditor.policy_scope import describe
 SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
 # Statuses a reader must look at first, then the rest; the order of every status list on the page.
 STATUS_ORDER: tuple[Status, ...] = (Status.FAIL, Status.ERROR, Status.MUTED, Status.PASS, Status.NOT_APPLICABLE)
-BASELINE_STATES: tuple[str, ...] = ("new", "regressed", "still_failing", "resolved", "unknown", "unchanged")
+BASELINE_STATES: tuple[str, ...] = ("new", "regressed", "newly_waived", "still_failing", "resolved", "unknown",
+                                    "unchanged")
 # Gating findings listed in the summary itself; the findings table filters to all of them.
 GATING_SHOWN = 100
-# Previous failures (resolved, or gone and not re-checked) listed under the baseline trend.
+# Newly waived findings and previous failures (resolved, or gone and not re-checked) listed under the trend.
 PREVIOUS_SHOWN = 50
 
 _SEVERITY_RANK = {s.value: s.rank for s in Severity}
@@ -113,9 +114,26 @@ def baseline_view(doc: Mapping[str, Any]) -> dict[str, Any] | None:
         "source": source,
         "counts": [{"state": state, "label": state.replace("_", " "), "count": n} for state, n in rows],
         "chart": _bars(rows, "bl-"),
+        "newly_waived": _newly_waived(doc["findings"]),
         "resolved": _previous(summary, "resolved"),
         "unverified": _previous(summary, "unverified"),
     }
+
+
+def _newly_waived(findings: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The findings a waiver mutes now and did not mute in the baseline, worst first, with the waiver."""
+    waived = sorted((f for f in findings if isinstance(f.get("baseline"), Mapping)
+                     and f["baseline"].get("state") == "newly_waived"), key=_severity_first)
+    rows = []
+    for f in waived[:PREVIOUS_SHOWN]:
+        given = f.get("waiver")
+        waiver: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+        rows.append({"severity": f["severity"], "rule_id": f["rule_id"], "resource_id": f["resource_id"],
+                     "resource_name": f.get("resource_name") or "",
+                     "before": f["baseline"].get("previous_status") or "not in the baseline",
+                     "reason": waiver.get("reason", ""), "owner": waiver.get("owner", ""),
+                     "expires": waiver.get("expires", "")})
+    return {"rows": rows, "total": len(waived)}
 
 
 def _previous(summary: Any, key: str) -> dict[str, Any]:

@@ -10,14 +10,15 @@ Mapping (the structure of the Ant/Jenkins ``junit-10.xsd``):
 - one ``<testcase>`` per finding: ``classname`` = resource type, ``name`` = resource id;
 - FAIL -> ``<failure message=MESSAGE type=SEVERITY>`` (text: message, evidence, remediation, whether
   an automatic fix exists, whether it gated the build); ERROR -> ``<error type="ERROR">``;
-  MUTED -> ``<skipped message="waived: REASON (OWNER, expires DATE)">``; NOT_APPLICABLE ->
+  MUTED -> ``<skipped message="waived: REASON (OWNER, expires DATE)">`` ("newly waived: ..." when its
+  baseline state is ``newly_waived``: risk accepted since the baseline); NOT_APPLICABLE ->
   ``<skipped message="not applicable">``; PASS -> a plain ``<testcase>``;
 - a last ``<testsuite name="auditor.coverage">`` with one testcase per collection unit, an ``<error>``
   for each one that could not be read, so an incomplete scan shows up even in a view that only
   counts errors.
 - with ``--baseline``: each rule suite's ``<properties>`` count its findings by baseline state
-  (``baseline.new``, ``baseline.regressed``, ...; ``baseline.resolved`` includes the resolved findings that
-  are gone), each testcase's failure text and ``system-out`` say its state, and a testsuite
+  (``baseline.new``, ``baseline.regressed``, ``baseline.newly_waived``, ...; ``baseline.resolved`` includes the
+  resolved findings that are gone), each testcase's failure text and ``system-out`` say its state, and a testsuite
   ``auditor.baseline`` without testcases carries the comparison in its properties (baseline file and start,
   ``fail_on_new``, the counts). The JUnit schema has no properties on a testcase.
 
@@ -40,7 +41,7 @@ from auditor.outputs.findings_json import TOOL_NAME, to_document
 
 COVERAGE_SUITE = f"{TOOL_NAME}.coverage"
 BASELINE_SUITE = f"{TOOL_NAME}.baseline"
-BASELINE_STATES = ("new", "regressed", "still_failing", "resolved", "unknown", "unchanged")
+BASELINE_STATES = ("new", "regressed", "newly_waived", "still_failing", "resolved", "unknown", "unchanged")
 _ILLEGAL_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -133,7 +134,8 @@ def _testcase(f: Mapping[str, Any], rule: Mapping[str, Any]) -> ET.Element:
         error.text = clean(_details(f, rule))
     elif status == Status.MUTED.value:
         waiver = f.get("waiver") or {"reason": "", "owner": "", "expires": ""}
-        message = f"waived: {waiver['reason']} ({waiver['owner']}, expires {waiver['expires']})"
+        waived = "newly waived" if f.get("baseline", {}).get("state") == "newly_waived" else "waived"
+        message = f"{waived}: {waiver['reason']} ({waiver['owner']}, expires {waiver['expires']})"
         ET.SubElement(case, "skipped", _attrs(message=message)).text = clean(f["message"])
     elif status == Status.NOT_APPLICABLE.value:
         ET.SubElement(case, "skipped", _attrs(message="not applicable")).text = clean(f["message"])

@@ -8,9 +8,10 @@ under ``MAX_CHARS`` (60,000, counted in UTF-16 code units, which is the stricter
 cut to a fixed length, and each list (coverage errors, undecided rules, gating findings, waivers) shows
 as many rows as its share of the budget allows, then "… and N more (see report.html / findings.json)".
 
-With ``--baseline`` the head adds the comparison (counts by state), and three sections follow the gating
-findings: FAIL findings new or regressed since the baseline (whatever their severity), the resolved ones,
-and the previous failures this scan could not re-check.
+With ``--baseline`` the head adds the comparison (counts by state), and four sections follow the gating
+findings: FAIL findings new or regressed since the baseline (whatever their severity), the findings newly
+waived since the baseline (a FAIL a waiver now mutes: accepted risk, with the waiver's reason, owner and
+expiry), the resolved ones, and the previous failures this scan could not re-check.
 
 Escaping: every string from a cloud API, a rule file or a waivers file is untrusted. Identifiers (rule
 ids, resource ids and names, scopes) go into code spans, which GitHub renders literally (no markup, no
@@ -160,8 +161,10 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     ]
 
 
-_STATE_LABELS = (("new", "new"), ("regressed", "regressed"), ("still_failing", "still failing"),
-                 ("resolved", "resolved"), ("unknown", "unknown"), ("unchanged", "unchanged"))
+_STATE_LABELS = (("new", "new"), ("regressed", "regressed"), ("newly_waived", "newly waived"),
+                 ("still_failing", "still failing"), ("resolved", "resolved"), ("unknown", "unknown"),
+                 ("unchanged", "unchanged"))
+_STANDING_OUT = ("new", "regressed", "newly_waived")  # bold in the head when not zero
 
 
 def _policy_scope_head(doc: Mapping[str, Any]) -> list[str]:
@@ -180,7 +183,7 @@ def _baseline_head(doc: Mapping[str, Any]) -> list[str]:
     if baseline is None:
         return []
     counts = baseline["counts"]
-    parts = ", ".join(f"**{counts[key]} {label}**" if key in ("new", "regressed") and counts[key]
+    parts = ", ".join(f"**{counts[key]} {label}**" if key in _STANDING_OUT and counts[key]
                       else f"{counts[key]} {label}" for key, label in _STATE_LABELS)
     gate = " Only new or regressed failures gate (`--fail-on-new`)." if doc["scan"].get("fail_on_new") else ""
     return ["", f"Compared with the baseline {code(baseline['file'], in_table=False)} (scan of "
@@ -294,6 +297,7 @@ def _sections(doc: Mapping[str, Any]) -> list[_Section]:
 def _baseline_sections(doc: Mapping[str, Any]) -> list[_Section]:
     baseline = doc["baseline"]
     new = sorted((f for f in doc["findings"] if f["baseline"]["state"] in ("new", "regressed")), key=_severity_first)
+    waived = sorted((f for f in doc["findings"] if f["baseline"]["state"] == "newly_waived"), key=_severity_first)
     return [
         _Section(
             title=f"New since baseline ({len(new)})",
@@ -303,6 +307,15 @@ def _baseline_sections(doc: Mapping[str, Any]) -> list[_Section]:
             rows=new,
             cells=lambda f: [f["severity"], _state_cell(f["baseline"]), *_finding_cells(f)[1:]],
             empty="No finding fails that did not fail in the baseline.",
+        ),
+        _Section(
+            title=f"Newly waived since baseline ({len(waived)})",
+            intro="FAIL findings a waiver mutes now that were not muted in the baseline: risk accepted since then. "
+                  "MUTED findings never fail the build.",
+            header=("Severity", "Rule", "Resource", "Before", "Reason", "Owner", "Expires"),
+            rows=waived,
+            cells=_newly_waived_cells,
+            empty="No waiver mutes a finding that was not muted in the baseline.",
         ),
         _Section(
             title=f"Resolved since baseline ({len(baseline['resolved'])})",
@@ -327,6 +340,13 @@ def _state_cell(mark: Mapping[str, Any]) -> str:
     if mark["state"] == "regressed":
         return f"regressed (was {mark['previous_status']})"
     return str(mark["state"]).replace("_", " ")
+
+
+def _newly_waived_cells(f: Mapping[str, Any]) -> list[str]:
+    waiver = f["waiver"]
+    before = f["baseline"]["previous_status"] or "not in the baseline"
+    return [*_finding_cells(f)[:3], before, escape_text(waiver["reason"], CELL_TEXT),
+            escape_text(waiver["owner"], CELL_ID), waiver["expires"]]
 
 
 def _plural(n: int, noun: str) -> str:

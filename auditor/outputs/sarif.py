@@ -29,19 +29,21 @@ With ``--baseline`` each result carries ``baselineState`` (SARIF 2.1.0 §3.27.24
 terms: whether the baseline run, rendered as SARIF, had a result with the same fingerprint (it had one for
 its FAIL, ERROR and MUTED findings, none for PASS and NOT_APPLICABLE), and whether that result changed:
 
-- ``new``: no result in the baseline: auditor's ``new`` (absent before), and ``regressed`` from PASS or
-  NOT_APPLICABLE (a PASS is not a SARIF result, so the alert is new to any SARIF consumer);
+- ``new``: no result in the baseline: auditor's ``new`` (absent before), ``regressed`` from PASS or
+  NOT_APPLICABLE (a PASS is not a SARIF result, so the alert is new to any SARIF consumer), and
+  ``newly_waived`` from absent, PASS or NOT_APPLICABLE (a new result, born suppressed);
 - ``unchanged``: the same status and severity as before (``still_failing``; MUTED or ERROR both times);
 - ``updated``: a result before, but its status or severity changed: ``regressed`` from MUTED (the waiver
   ended, the suppression is gone), a FAIL that became ERROR (auditor's ``unknown``), ERROR that became
-  FAIL, a new waiver (FAIL -> MUTED), a severity override;
+  FAIL, a new waiver (FAIL or ERROR -> MUTED: auditor's ``newly_waived``), a severity override;
 - ``absent`` is never written: a resolved finding is not a result. GitHub code scanning ignores
   ``baselineState`` and would open an alert for an ``absent`` result; it closes an alert when its
   fingerprint stops appearing, which is what resolved means. The resolved count is in ``run.properties``.
 
-``properties.baseline_state`` keeps auditor's own state (new, still_failing, regressed, unknown, unchanged)
-beside it. There is no ``run.baselineGuid`` (the baseline findings file has no SARIF run guid): the baseline
-run is named out of band, as §3.27.24 allows, in ``run.properties.auditor.baseline`` (file, start, counts).
+``properties.baseline_state`` keeps auditor's own state (new, still_failing, regressed, newly_waived, unknown,
+unchanged) beside it. There is no ``run.baselineGuid`` (the baseline findings file has no SARIF run guid):
+the baseline run is named out of band, as §3.27.24 allows, in ``run.properties.auditor.baseline`` (file,
+start, counts).
 
 GitHub's limits: at most ``MAX_RESULTS`` results per run (the most severe FAIL and ERROR first, then
 MUTED; the cut is stated in ``run.properties`` and in a tool notification), ``MAX_RULES`` rules and

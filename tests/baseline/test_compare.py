@@ -19,6 +19,7 @@ from auditor.baseline import (
     compare,
     load_baseline,
     state,
+    summary_line,
     with_baseline,
 )
 from auditor.errors import ConfigError
@@ -69,12 +70,13 @@ TRANSITIONS: dict[tuple[Status, Status | None], BaselineState] = {
     (Status.NOT_APPLICABLE, Status.NOT_APPLICABLE): S.UNCHANGED,
     (Status.NOT_APPLICABLE, Status.MUTED): S.UNCHANGED,
     (Status.NOT_APPLICABLE, Status.ERROR): S.UNCHANGED,
-    (Status.MUTED, ABSENT): S.UNCHANGED,
-    (Status.MUTED, Status.FAIL): S.UNCHANGED,  # a waiver accepted it: not resolved
-    (Status.MUTED, Status.PASS): S.UNCHANGED,
-    (Status.MUTED, Status.NOT_APPLICABLE): S.UNCHANGED,
+    # MUTED now: newly accepted risk unless a waiver muted it before too
+    (Status.MUTED, ABSENT): S.NEWLY_WAIVED,  # a new resource, failing and muted on its first appearance
+    (Status.MUTED, Status.FAIL): S.NEWLY_WAIVED,  # a waiver accepted it: not resolved, not unchanged
+    (Status.MUTED, Status.PASS): S.NEWLY_WAIVED,  # it broke, and a waiver mutes it
+    (Status.MUTED, Status.NOT_APPLICABLE): S.NEWLY_WAIVED,
+    (Status.MUTED, Status.ERROR): S.NEWLY_WAIVED,  # undecided before: not known to have been accepted
     (Status.MUTED, Status.MUTED): S.UNCHANGED,
-    (Status.MUTED, Status.ERROR): S.UNCHANGED,
     (Status.ERROR, Status.FAIL): S.UNKNOWN,  # never resolved
     (Status.ERROR, Status.MUTED): S.UNKNOWN,
     (Status.ERROR, Status.PASS): S.UNKNOWN,
@@ -247,8 +249,18 @@ def test_counts_add_up_and_lists_are_sorted_worst_first() -> None:
     )  # model c: gone from a collected scope -> resolved
     comparison = compare(now, old, "old.json")
     assert {s.value: n for s, n in comparison.counts().items()} == {
-        "new": 1, "still_failing": 1, "regressed": 1, "resolved": 2, "unknown": 1, "unchanged": 0}
+        "new": 1, "still_failing": 1, "regressed": 1, "newly_waived": 0, "resolved": 2, "unknown": 1, "unchanged": 0}
     assert [(p.rule_id, p.status) for p in comparison.resolved] == [(ISOLATION, None), (CAPTURE, Status.PASS)]
+
+
+def test_the_summary_line_counts_newly_waived_findings() -> None:
+    old = scan(finding(ISOLATION, arn("model", "accepted"), Status.FAIL), finding(KMS, arn("endpoint-config", "a"),
+               Status.MUTED), started=BEFORE)
+    now = scan(finding(ISOLATION, arn("model", "accepted"), Status.MUTED),  # newly waived
+               finding(ISOLATION, arn("model", "fresh"), Status.MUTED),  # newly waived on its first appearance
+               finding(KMS, arn("endpoint-config", "a"), Status.MUTED))  # muted both times: unchanged
+    line = summary_line(compare(now, old, "old.json"))
+    assert line == "0 new, 0 regressed, 2 newly waived, 0 still failing, 0 resolved, 0 unknown, 1 unchanged"
 
 
 class TestFailOnNew:
@@ -276,6 +288,16 @@ class TestFailOnNew:
 
     def test_a_new_failure_below_fail_on_does_not_gate(self) -> None:
         result = self.result(finding(CAPTURE, arn("endpoint", "new"), Status.FAIL))
+        assert result.gating() == () and result.exit_code() == 0
+
+    @pytest.mark.parametrize("fail_on_new", [True, False])
+    def test_a_newly_waived_failure_never_gates(self, fail_on_new: bool) -> None:
+        waived = (finding(ISOLATION, arn("model", "fixed-then-broken"), Status.MUTED),  # critical, PASS before
+                  finding(KMS, arn("endpoint-config", "fresh"), Status.MUTED))  # high, absent before
+        now = scan(*waived)
+        result = with_baseline(now, self.OLD, "old.json", fail_on_new)
+        assert result.baseline is not None
+        assert [result.baseline.state_of(f) for f in waived] == [S.NEWLY_WAIVED, S.NEWLY_WAIVED]
         assert result.gating() == () and result.exit_code() == 0
 
     def test_an_incomplete_scan_still_exits_2(self) -> None:
@@ -316,11 +338,12 @@ class TestFindingsDocument:
         marks = {f["rule_id"]: f["baseline"] for f in doc["findings"]}
         assert marks[ISOLATION] == {"state": "regressed", "previous_status": "PASS", "previous_severity": "critical"}
         assert marks[KMS] == {"state": "unknown", "previous_status": "FAIL", "previous_severity": "high"}
-        assert marks[AUTH] == {"state": "unchanged", "previous_status": None, "previous_severity": None}
+        assert marks[AUTH] == {"state": "newly_waived", "previous_status": None, "previous_severity": None}
         assert doc["baseline"] == {
             "file": "previous/findings.json",
             "started": "2025-06-01T03:00:00Z",
-            "counts": {"new": 0, "still_failing": 0, "regressed": 1, "resolved": 1, "unknown": 1, "unchanged": 1},
+            "counts": {"new": 0, "still_failing": 0, "regressed": 1, "newly_waived": 1, "resolved": 1, "unknown": 1,
+                       "unchanged": 0},
             "resolved": [{"id": finding(ISOLATION, arn("model", "gone"), Status.FAIL).id, "rule_id": ISOLATION,
                           "resource_id": arn("model", "gone"), "severity": "critical", "status": None}],
             "unverified": [],
@@ -345,6 +368,8 @@ class TestFindingsDocument:
         ("a state that contradicts the status", lambda d: d["findings"][0]["baseline"].update(state="resolved")),
         ("a regression from nothing", lambda d: d["findings"][0]["baseline"].update(previous_status=None)),
         ("an unknown state", lambda d: d["findings"][0]["baseline"].update(state="fixed")),
+        ("newly waived on a FAIL", lambda d: d["findings"][0]["baseline"].update(state="newly_waived")),
+        ("newly waived when muted before", lambda d: d["findings"][-1]["baseline"].update(previous_status="MUTED")),
     ])
     def test_schema_rejects_inconsistent_marks(self, where: str, change: Callable[[dict[str, Any]], object]) -> None:
         doc = to_document(self.compared())
@@ -352,6 +377,26 @@ class TestFindingsDocument:
         change(doc)
         with pytest.raises(ConfigError, match=r"findings\.json"):
             from_document(doc, "findings.json")
+
+
+    def test_a_newly_waived_mark_round_trips(self) -> None:
+        doc = to_document(self.compared())
+        again = from_document(json.loads(json.dumps(doc)), "findings.json")
+        assert again.baseline is not None
+        [muted] = [f for f in again.findings if f.status is Status.MUTED]
+        assert again.baseline.state_of(muted) is S.NEWLY_WAIVED
+        assert again.baseline.counts()[S.NEWLY_WAIVED] == 1
+
+    def test_a_file_written_before_newly_waived_existed_still_loads(self, tmp_path: Path) -> None:
+        """Last night's findings.json, compared with its own baseline by an older auditor, has no such count."""
+        doc = to_document(self.compared())
+        del doc["baseline"]["counts"]["newly_waived"]
+        for f in doc["findings"]:
+            if f["baseline"]["state"] == "newly_waived":
+                f["baseline"]["state"] = "unchanged"  # what an older auditor wrote for a MUTED finding
+        path = tmp_path / "old.json"
+        path.write_text(json.dumps(doc))
+        assert len(load_baseline(path).findings) == 3
 
 
 class TestBadBaselineFile:

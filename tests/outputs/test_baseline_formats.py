@@ -53,7 +53,7 @@ def previous() -> ScanResult:
             finding(ISOLATION, sm_arn("model", "m-a"), Status.PASS),  # -> unchanged
             finding(ISOLATION, sm_arn("model", "m-b"), Status.PASS),  # -> regressed (FAIL, critical: gates)
             finding(ISOLATION, sm_arn("model", "m-gone"), Status.FAIL),  # -> resolved, gone
-            # an Azure id in other case: the same finding; FAIL before, MUTED now -> unchanged (SARIF: updated)
+            # an Azure id in other case: the same finding; FAIL before, MUTED now -> newly_waived (SARIF: updated)
             finding(AUTH_MODE, AZURE_ENDPOINT.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/"), Status.FAIL),
         ),
     )
@@ -77,9 +77,10 @@ def test_the_scenario_has_every_interesting_state() -> None:
         (ISOLATION, sm_arn("model", "m-a")): "unchanged",
         (ISOLATION, sm_arn("model", "m-b")): "regressed",
         (ISOLATION, sm_arn("model", "m-serverless")): "unchanged",
-        (AUTH_MODE, AZURE_ENDPOINT): "unchanged",
+        (AUTH_MODE, AZURE_ENDPOINT): "newly_waived",
     }
-    assert [f.resource_id for f in result.gating()] == [sm_arn("model", "m-b")]  # CAPTURE is below high
+    # CAPTURE is below high; the newly waived AUTH_MODE (high) is MUTED, which never gates
+    assert [f.resource_id for f in result.gating()] == [sm_arn("model", "m-b")]
     assert result.exit_code() == 1
 
 
@@ -98,7 +99,8 @@ def test_every_format_is_deterministic_and_re_renders_the_same_from_findings_jso
 def test_markdown_shows_the_comparison_and_the_new_failures() -> None:
     text = markdown.render(compared())
     assert f"Compared with the baseline `{BASELINE_FILE}` (scan of 2025-06-01T03:00:05Z)" in text
-    assert "**1 new**, **1 regressed**, 1 still failing, 2 resolved, 0 unknown, 4 unchanged." in text
+    assert ("**1 new**, **1 regressed**, **1 newly waived**, 1 still failing, 2 resolved, 0 unknown, 3 unchanged."
+            in text)
     assert "Only new or regressed failures gate (`--fail-on-new`)." in text
     assert "❌ **Failed** — complete scan; 1 new or regressed finding at or above `high` failed the build." in text
     assert "### Findings that fail the build: new or regressed FAIL at or above `high` (1)" in text
@@ -109,6 +111,24 @@ def test_markdown_shows_the_comparison_and_the_new_failures() -> None:
     assert "`arn:aws:sagemaker:eu-west-1:123456789012:model/m-gone`" in resolved and "gone" in resolved
     assert "| PASS |" in resolved
     assert "could not re-check" not in text  # nothing unverified: the section is left out
+
+
+def test_markdown_lists_the_newly_waived_findings_with_their_waiver() -> None:
+    text = markdown.render(compared())
+    assert text.index("### New since baseline (2)") < text.index("### Newly waived since baseline (1)")
+    waived = text.split("### Newly waived since baseline (1)", 1)[1].split("###", 1)[0]
+    rows = [line for line in waived.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[0] == "| Severity | Rule | Resource | Before | Reason | Owner | Expires |"
+    assert rows[1:] == [f"| high | `{AUTH_MODE}` | `legacy-scorer` | FAIL | Partner integration still on keys; "
+                        "migration tracked in SEC-142 | ml-platform@example.com | 2027-03-31 |"]
+    assert "MUTED findings never fail the build." in waived
+
+
+def test_markdown_says_when_nothing_was_newly_waived() -> None:
+    text = markdown.render(with_baseline(make_result(), make_result(), BASELINE_FILE, False))
+    assert "### Newly waived since baseline (0)" in text
+    assert "No waiver mutes a finding that was not muted in the baseline." in text
+    assert "0 newly waived" in text and "**0 newly waived**" not in text
 
 
 def test_markdown_passes_when_only_old_failures_remain() -> None:
@@ -159,7 +179,7 @@ def test_sarif_baseline_state_mapping() -> None:
         (KMS, sm_arn("endpoint-config", "ep-a")): ("unchanged", "still_failing"),
         (CAPTURE, sm_arn("endpoint-config", "ep-a")): ("new", "new"),
         (ISOLATION, sm_arn("model", "m-b")): ("new", "regressed"),  # PASS was no SARIF result
-        (AUTH_MODE, AZURE_ENDPOINT): ("updated", "unchanged"),  # FAIL -> MUTED: the result is now suppressed
+        (AUTH_MODE, AZURE_ENDPOINT): ("updated", "newly_waived"),  # FAIL -> MUTED: the result is now suppressed
     }
     assert "absent" not in {r["baselineState"] for r in results.values()}
 
@@ -172,6 +192,9 @@ def test_sarif_baseline_state_mapping() -> None:
     (Status.NOT_APPLICABLE, Status.FAIL, ("new", "regressed")),
     (None, Status.ERROR, ("new", "unknown")),
     (Status.MUTED, Status.MUTED, ("unchanged", "unchanged")),
+    (None, Status.MUTED, ("new", "newly_waived")),  # a new resource, muted on its first appearance
+    (Status.PASS, Status.MUTED, ("new", "newly_waived")),  # a PASS was no SARIF result
+    (Status.ERROR, Status.MUTED, ("updated", "newly_waived")),
 ])
 def test_sarif_baseline_state_of_other_transitions(before: Status | None, now: Status,
                                                    expected: tuple[str, str]) -> None:
@@ -227,6 +250,23 @@ def test_junit_with_baseline_is_valid_and_carries_the_states() -> None:
     assert failure is not None and "Baseline: regressed (PASS in the baseline)" in (failure.text or "")
     assert "baseline: regressed (PASS in the baseline)" in (case.findtext("system-out") or "")
     assert root.get("tests") == str(sum(int(s.get("tests", "0")) for s in suites.values()))
+
+
+def test_junit_counts_and_labels_the_newly_waived_findings() -> None:
+    root = ET.fromstring(junit.render(compared()))
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    summary = {p.get("name"): p.get("value") for p in suites[junit.BASELINE_SUITE].iter("property")}
+    assert (summary["baseline.newly_waived"], summary["baseline.unchanged"]) == ("1", "3")
+    props = {p.get("name"): p.get("value") for p in suites[AUTH_MODE].iter("property")}
+    assert (props["baseline.newly_waived"], props["baseline.unchanged"]) == ("1", "0")
+    [case] = suites[AUTH_MODE].findall("testcase")
+    skipped = case.find("skipped")
+    assert skipped is not None and (skipped.get("message") or "").startswith(
+        "newly waived: Partner integration still on keys; migration tracked in SEC-142 (ml-platform@example.com, "
+        "expires 2027-03-31)")
+    assert "baseline: newly waived (FAIL in the baseline)" in (case.findtext("system-out") or "")
+    unchanged = junit.render(with_baseline(make_result(), make_result(), BASELINE_FILE, False))
+    assert 'message="waived: Partner integration' in unchanged and "newly waived" not in unchanged
 
 
 def test_junit_without_a_baseline_has_no_baseline_suite() -> None:

@@ -199,7 +199,7 @@ def test_data_block_carries_baseline_marks_when_present() -> None:
     doc = to_document(_compared())
     data = Page(html.render_document(doc)).data()
     assert decode(data) == _as_the_page_keeps_them(doc["findings"])
-    assert data["baseline_states"] == ["new", "regressed", "still_failing", "resolved", "unchanged"]
+    assert data["baseline_states"] == ["new", "regressed", "newly_waived", "still_failing", "resolved", "unchanged"]
     assert {data["statuses"][p] for p in data["findings"]["previous"] if p >= 0} == {"FAIL", "PASS"}
 
 
@@ -406,6 +406,36 @@ def test_baseline_trend_counts_and_previous_failures() -> None:
         assert f"{n} {state.replace('_', ' ')}" in text, state
     assert "Resolved failures: 2" in text and "gone" in text and sm_arn("model", "m-gone") in text
     assert "previous/findings.json" in text
+
+
+def test_newly_waived_findings_are_counted_listed_with_their_waiver_and_filterable() -> None:
+    doc = to_document(_compared())  # the Azure endpoint was not in the baseline; a waiver mutes it now
+    page = Page(html.render_document(doc))
+    assert "baseline-newly_waived" in page.ids()
+    text = page.all_text
+    assert "1 newly waived" in text and "Newly waived: 1" in text
+    assert "Partner integration still on keys; migration tracked in SEC-142" in text
+    assert "ml-platform@example.com" in text and "2027-03-31" in text and "not in the baseline" in text
+    badges = [a["class"] for a in page.tags("span") if "bl-newly_waived" in (a.get("class") or "")]
+    assert badges == ["badge bl-newly_waived"]
+    assert {a["class"] for a in page.tags("rect")} >= {"bar bl-newly_waived"}
+    data = page.data()  # the findings table's baseline filter and badges read these
+    [waived] = [i for i, b in enumerate(data["findings"]["baseline"]) if b >= 0
+                and data["baseline_states"][b] == "newly_waived"]
+    assert data["statuses"][data["findings"]["status"][waived]] == "MUTED"
+
+
+def test_no_newly_waived_list_when_nothing_was_newly_waived() -> None:
+    page = Page(html.render(with_baseline(make_result(), make_result(), "previous/findings.json", False)))
+    assert "baseline-newly_waived" not in page.ids() and "0 newly waived" in page.all_text
+
+
+def test_a_hostile_waiver_in_the_newly_waived_list_is_text() -> None:
+    scanned = with_baseline(hostile(), make_result(findings=()), "previous/findings.json", False)
+    listed = html.render(scanned).split('id="baseline-newly_waived"', 1)[1].split("</details>", 1)[0]
+    text = Page(listed).all_text
+    assert HOSTILE_SCRIPT in text and HOSTILE_QUOTES in text  # the reason; the owner and the name
+    assert "<script" not in listed and "<img" not in listed and 'onmouseover="' not in listed
 
 
 def test_hand_made_marks_are_counted_and_the_summary_count_wins(result: ScanResult) -> None:
