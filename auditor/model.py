@@ -199,6 +199,7 @@ class Rule:
     check: str | None = None
     applies_when: Condition | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    param_values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # enumerated params: allowed values
     anchors: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     frameworks: tuple[FrameworkRef, ...] = ()
