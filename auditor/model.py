@@ -179,6 +179,10 @@ class Condition(Protocol):
 
     def paths(self) -> tuple[str, ...]: ...
 
+    def describe(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The condition as lines of text a person reads (``rules show``), parameters shown with their values."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:

@@ -1,0 +1,109 @@
+"""`auditor rules list` and `auditor rules show` through ``auditor.cli.main``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from markdown_it import MarkdownIt
+
+from auditor.catalog import load_catalog
+from auditor.cli import main
+from auditor.model import Severity
+
+PUBLIC_SOURCES = ("Azure Policy ", "AWS Security Hub ", "AWS Config ", "Prowler ", "Checkov ", "Microsoft ")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["rules", *args])
+    out, err = capsys.readouterr()
+    return (exit_.value.code if isinstance(exit_.value.code, int) else 1), out, err
+
+
+def listed_ids(out: str) -> list[str]:
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def test_list_filters_by_provider_and_by_severity_at_or_above(capsys):
+    code, out, err = run(capsys, "list", "--provider", "azure", "--severity", "high")
+    assert code == 0, err
+    catalog = load_catalog()
+    want = [rid for rid, r in catalog.items() if r.provider == "azure" and r.severity.rank >= Severity.HIGH.rank]
+    assert listed_ids(out) == want
+    assert "azure.apim.api.model_endpoint_protected" in want, "critical is above high"
+    assert "azure.ml.workspace.private_link" not in want and not any(rid.startswith("aws.") for rid in want)
+    code, out, _ = run(capsys, "list", "--provider", "aws", "--format", "json")
+    assert code == 0 and {r["provider"] for r in json.loads(out)} == {"aws"}
+    code, out, _ = run(capsys, "list", "--severity", "critical", "--format", "json")
+    assert code == 0 and {r["severity"] for r in json.loads(out)} == {"critical"}
+
+
+def test_list_help_says_what_severity_selects(capsys):
+    code, out, _ = run(capsys, "list", "--help")
+    assert code == 0
+    assert "this severity or above" in " ".join(out.split())
+
+
+def test_list_markdown_is_a_github_table_of_every_rule(capsys):
+    code, out, err = run(capsys, "list", "--format", "markdown")
+    assert code == 0, err
+    tokens = MarkdownIt("commonmark").enable("table").parse(out)
+    rows: list[list[str]] = []
+    for i, token in enumerate(tokens):
+        if token.type == "tr_open":
+            rows.append([])
+        elif token.type == "inline" and tokens[i - 1].type in ("th_open", "td_open"):
+            rows[-1].append(token.content)
+    header, *body = rows
+    assert header == ["rule", "severity", "resource", "PASS when", "public anchors", "auto-fix"]
+    catalog = load_catalog()
+    assert [row[0].strip("`") for row in body] == list(catalog)
+    by_id = {row[0].strip("`"): row for row in body}
+    assert by_id["aws.sagemaker.endpoint_config.multi_instance"][1:5] == [
+        "medium", "`aws.sagemaker.endpoint_config`", catalog["aws.sagemaker.endpoint_config.multi_instance"].title,
+        "AWS Security Hub SageMaker.4"]
+    assert by_id["azure.ml.online_endpoint.auth_mode"][4] == "—", "a seeds note is not a public anchor"
+
+
+def test_show_prints_the_whole_condition_readably(capsys):
+    code, out, err = run(capsys, "show", "aws.sagemaker.endpoint_config.kms_volume_encryption")
+    assert code == 0, err
+    applies = out.index("Applies when (otherwise NOT_APPLICABLE):")
+    passes = out.index("PASS when:")
+    assert '"ProductionVariants[?ServerlessConfig == null] | length(@)" gt 0' in out[applies:passes]
+    assert "KmsKeyId not_empty" in out[passes:]
+    code, out, _ = run(capsys, "show", "aws.kms.key.rotation_enabled")
+    assert code == 0
+    assert "  all of:\n    - KeyMetadata.KeyManager eq \"CUSTOMER\"" in out
+    assert "KeyRotationStatus.KeyRotationEnabled eq true   (when missing: ERROR)" in out
+
+
+def test_show_prints_parameters_with_their_allowed_values_and_no_python_repr(capsys):
+    code, out, err = run(capsys, "show", "azure.ml.online_endpoint.auth_mode")
+    assert code == 0, err
+    assert 'properties.authMode in parameter allowed_auth_modes = ["AADToken", "AMLToken"]' in out
+    assert "allowed values: each item one of AADToken, AMLToken, Key" in out
+    assert "['AADToken'" not in out and "<param" not in out
+    code, out, _ = run(capsys, "show", "azure.ml.workspace.managed_network_isolation")
+    assert "(when missing: FAIL)" in out
+
+
+def test_show_prints_only_public_anchors(capsys):
+    code, out, err = run(capsys, "show", "azure.ml.online_endpoint.auth_mode")
+    assert code == 0, err
+    assert "seeds" not in out and "(no public anchor)" in out
+    code, out, _ = run(capsys, "show", "aws.sagemaker.endpoint_config.kms_volume_encryption")
+    anchors = out[out.index("Anchors (public controls):"):out.index("Frameworks:")]
+    assert "AWS Config sagemaker-endpoint-configuration-kms-key-configured" in anchors
+    assert "Prowler sagemaker_endpoint_config_kms_encryption_enabled" in anchors
+    code, out, _ = run(capsys, "list", "--format", "json")
+    assert not [a for r in json.loads(out) for a in r["anchors"] if a.startswith("seeds")]
+
+
+def test_every_shipped_anchor_is_a_public_control_or_a_seeds_note():
+    """What ``rules show`` hides is exactly the ``seeds:`` notes: any other anchor must name a public source."""
+    for rule in load_catalog().values():
+        for anchor in rule.anchors:
+            assert anchor.startswith(("seeds: ", *PUBLIC_SOURCES)), f"{rule.id}: unclassified anchor {anchor!r}"
