@@ -1,8 +1,10 @@
-"""`auditor rules list` and `auditor rules show` through ``auditor.cli.main``."""
+"""`auditor rules list` and `auditor rules show` through ``auditor.cli.main``; README.md's rule catalog."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
@@ -10,7 +12,10 @@ from markdown_it import MarkdownIt
 from auditor.catalog import load_catalog
 from auditor.cli import main
 from auditor.model import Severity
+from auditor.paths import rules_dir
+from auditor.yamlio import load_yaml
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 PUBLIC_SOURCES = ("Azure Policy ", "AWS Security Hub ", "AWS Config ", "Prowler ", "Checkov ", "Microsoft ")
 
 
@@ -107,3 +112,51 @@ def test_every_shipped_anchor_is_a_public_control_or_a_seeds_note():
     for rule in load_catalog().values():
         for anchor in rule.anchors:
             assert anchor.startswith(("seeds: ", *PUBLIC_SOURCES)), f"{rule.id}: unclassified anchor {anchor!r}"
+
+
+# --- README.md ------------------------------------------------------------------------------------
+
+
+def test_the_readme_rule_catalog_is_what_rules_list_markdown_prints(capsys):
+    code, out, _ = run(capsys, "list", "--format", "markdown")
+    assert code == 0
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"<!-- rule catalog: [^>]*-->\n(.*?)<!-- /rule catalog -->", text, re.S)
+    assert block is not None, "README.md lost the rule catalog markers"
+    assert block.group(1) == out, "README.md's rule catalog is stale: run python scripts/update_readme_catalog.py"
+
+
+# Each resource type of the catalog and the words that name it in README.md's "It audits" list.
+AUDITED = {
+    "aws.sagemaker.endpoint": "endpoints",
+    "aws.sagemaker.endpoint_config": "endpoint configs",
+    "aws.sagemaker.model": "models",
+    "aws.iam.role": "IAM\n  execution roles",
+    "aws.kms.key": "customer-managed KMS keys",
+    "aws.s3.bucket": "S3 buckets",
+    "azure.ml.workspace": "workspaces",
+    "azure.ml.compute": "computes",
+    "azure.ml.online_endpoint": "online endpoints",
+    "azure.ml.online_deployment": "deployments",
+    "azure.ml.serverless_endpoint": "serverless endpoints",
+    "azure.ml.legacy_service": "legacy v1 ACI/AKS web services",
+    "azure.apim.api": "APIs",
+    "azure.apim.backend": "backends",
+    "azure.apim.product": "products",
+}
+SERVICES = {"aws.sagemaker": "AWS SageMaker", "aws.iam": "AWS SageMaker", "aws.kms": "AWS SageMaker",
+            "aws.s3": "AWS SageMaker", "azure.ml": "Azure Machine Learning",
+            "azure.apim": "Azure API Management"}
+
+
+def test_the_readme_it_audits_list_names_every_resource_type_of_the_catalog():
+    text = README.read_text(encoding="utf-8")
+    audits = text[text.index("It audits:"):text.index("It is built to run")]
+    bullets = {b.split("**")[1]: b for b in audits.split("\n- ")[1:]}
+    files = [p for p in rules_dir().rglob("*.yaml") if "frameworks" not in p.parts]
+    types = {load_yaml(p).data["resource_type"] for p in files}
+    assert types <= AUDITED.keys(), f"add {sorted(types - AUDITED.keys())} to README.md's 'It audits' and to AUDITED"
+    for resource_type in sorted(types):
+        service = SERVICES[".".join(resource_type.split(".")[:2])]
+        bullet = next((b for title, b in bullets.items() if title.startswith(service)), "")
+        assert AUDITED[resource_type] in bullet, f"README.md's 'It audits' ({service}) omits {resource_type}"
