@@ -31,6 +31,7 @@ from auditor.conditions import ConditionSyntaxError, compile_condition, params_u
 from auditor.engine import CheckLoader
 from auditor.errors import ConfigError
 from auditor.model import Control, Framework, FrameworkRef, Remediation, Rule, Severity
+from auditor.param_values import value_problem
 from auditor.paths import rules_dir, schemas_dir
 from auditor.yamlio import LocatedYaml, field_name, load_yaml
 
@@ -91,6 +92,23 @@ def _check_messages(doc: LocatedYaml, messages: Mapping[str, str]) -> None:
                 )
 
 
+def _param_values(doc: LocatedYaml, declared: Mapping[str, list[Any]],
+                  params: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The rule's enumerated parameters; each must be declared, and its default within its values."""
+    for name, allowed in declared.items():
+        if name not in params:
+            raise doc.error(f"'{name}' is not a parameter of the rule (its parameters: "
+                            f"{', '.join(sorted(params)) or 'none'})", ["param_values", name])
+        default = params[name]
+        if isinstance(default, bool) or not isinstance(default, str | int | float | list):
+            raise doc.error(f"parameter '{name}' is {type(default).__name__}: only a string, number or list "
+                            "parameter can list its values", ["param_values", name])
+        problem = value_problem(name, allowed, default)
+        if problem is not None:
+            raise doc.error(f"the default of parameter '{name}': {problem[0]}", ["params", name, *problem[1]])
+    return {name: tuple(allowed) for name, allowed in declared.items()}
+
+
 def parse_rule(doc: LocatedYaml, *, extra_checks: Collection[str] = (), named_file: bool = True) -> Rule:
     """One rule. ``named_file``: the rule is a file of its own, which must be named ``<id>.yaml``."""
     validate(doc, "rule.schema.json")
@@ -111,6 +129,7 @@ def parse_rule(doc: LocatedYaml, *, extra_checks: Collection[str] = (), named_fi
     for key in ("expect", "applies_when"):
         for name in sorted(params_used(data.get(key)) - set(params)):
             raise doc.error(f"condition uses parameter '{name}' that the rule does not declare", [key])
+    param_values = _param_values(doc, data.get("param_values") or {}, params)
     check = data.get("check")
     known_checks = check_registry.available() | frozenset(extra_checks)
     if check is not None and check not in known_checks:
@@ -129,6 +148,7 @@ def parse_rule(doc: LocatedYaml, *, extra_checks: Collection[str] = (), named_fi
         check=check,
         applies_when=compiled.get("applies_when"),
         params=params,
+        param_values=param_values,
         anchors=tuple(data.get("anchors") or ()),
         references=tuple(data.get("references") or ()),
         messages=dict(data["messages"]),

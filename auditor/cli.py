@@ -19,6 +19,7 @@ import click
 
 from auditor import __version__
 from auditor.cli_remediate import remediate
+from auditor.cli_rules import rules
 from auditor.errors import AuditorError, ConfigError
 from auditor.model import ScanResult, Severity, Status
 from auditor.runner import CollectFn, Tracking
@@ -271,78 +272,6 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
     _finish(result, out_dir, formats, quiet)
 
 
-@cli.group()
-def rules() -> None:
-    """The rule catalog."""
-
-
-@rules.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def rules_list(fmt: str) -> None:
-    """List every rule with its severity and resource type."""
-    from auditor.catalog import load_catalog
-    from auditor.rules_view import rule_summary
-
-    catalog = load_catalog()
-    if fmt == "json":
-        click.echo(json.dumps([rule_summary(r) for r in catalog.values()], indent=2))
-        return
-    width = max(len(r) for r in catalog)
-    for rule in catalog.values():
-        fix = "auto-fix" if rule.remediation.automatic else ""
-        click.echo(f"{rule.id:<{width}}  {rule.severity.value:<8}  {rule.resource_type:<32}  {fix}")
-
-
-@rules.command("show")
-@click.argument("rule_id")
-def rules_show(rule_id: str) -> None:
-    """Show one rule: rationale, condition, anchors, frameworks and remediation."""
-    from auditor.catalog import load_catalog
-    from auditor.rules_view import rule_details
-
-    catalog = load_catalog()
-    if rule_id not in catalog:
-        raise ConfigError(f"unknown rule id '{rule_id}' (see 'auditor rules list')", field="RULE_ID")
-    click.echo(rule_details(catalog[rule_id]))
-
-
-@rules.command("test")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def rules_test(directory: Path) -> None:
-    """Run the rule cases in DIRECTORY against the catalog plus the rules in DIRECTORY.
-
-    \b
-    A rule pack, like the shipped catalog:
-      DIRECTORY/**/<rule id>.yaml      a rule, in the catalog's format
-      DIRECTORY/**/<name>.cases.yaml   its cases, next to it (or any YAML file in a cases/ folder)
-      DIRECTORY/frameworks/*.yaml      optional framework mappings
-    A case file names its rule and lists cases, each a resource document and the status it must get:
-      rule: aws.acme.sagemaker.endpoint.tagged
-      cases:
-        - name: tagged endpoint passes
-          expect: PASS          # PASS, FAIL, ERROR or NOT_APPLICABLE
-          document: {EndpointName: e1, Tags: [...]}
-          tags: {env: prod}     # optional: related, unreadable, inventory, id, region, account
-
-    Prints every case with ok or FAIL. Exit 0 when every case holds, 1 when one does not, 3 when a file is
-    malformed or there is no case file.
-    """
-    from auditor.policy import run_rule_tests
-
-    run = run_rule_tests(directory)
-    failed = 0
-    for r in run.results:
-        click.echo(f"{'ok  ' if r.ok else 'FAIL'}  {r.case.rule_id}: {r.case.name}")
-        if not r.ok:
-            failed += 1
-            click.echo(f"      {r.case.file}:{r.case.line}: expected {r.case.expect.value}, got "
-                       f"{r.finding.status.value}: {r.finding.message}")
-    for rule_id in run.untested:
-        click.echo(f"auditor: note: rule {rule_id} has no case", err=True)
-    click.echo(f"{len(run.results)} case{'s' if len(run.results) != 1 else ''}, {failed} failed")
-    sys.exit(1 if failed else 0)
-
-
 @cli.command()
 @click.argument("provider", type=click.Choice(["aws", "azure"]))
 @click.option("--remediate", "for_remediation", is_flag=True,
@@ -361,6 +290,7 @@ def permissions(provider: str, for_remediation: bool) -> None:
 
 
 cli.add_command(remediate)  # the remediate group lives in its own module (auditor/cli_remediate.py)
+cli.add_command(rules)  # and the rules group in auditor/cli_rules.py
 
 
 @contextmanager

@@ -21,6 +21,7 @@ raises MissingData naming why.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -138,6 +139,13 @@ class _Test:
     def paths(self) -> tuple[str, ...]:
         return (self.path,)
 
+    def describe(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        path = json.dumps(self.path, ensure_ascii=False) if re.search(r"[\s\"]", self.path) else self.path
+        if self.op in _PRESENCE:
+            return (f"{path} {self.op}",)
+        missing = "FAIL" if self.on_missing == "fail" else "ERROR"
+        return (f"{path} {self.op} {_readable(self.value, params)}   (when missing: {missing})",)
+
 
 @dataclass(frozen=True)
 class _Combine:
@@ -157,6 +165,9 @@ class _Combine:
     def paths(self) -> tuple[str, ...]:
         return tuple(p for part in self.parts for p in part.paths())
 
+    def describe(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return (f"{self.kind} of:", *_items(self.parts, params))
+
 
 @dataclass(frozen=True)
 class _Not:
@@ -168,6 +179,9 @@ class _Not:
 
     def paths(self) -> tuple[str, ...]:
         return self.inner.paths()
+
+    def describe(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return ("not:", *_items((self.inner,), params))
 
 
 Node = _Test | _Combine | _Not
@@ -202,6 +216,24 @@ def _describe(value: Any) -> str:
     if isinstance(value, Mapping) and "param" in value:
         return f"<param {value['param']}>"
     return repr(value)
+
+
+def _items(parts: Sequence[Node], params: Mapping[str, Any]) -> tuple[str, ...]:
+    """Each part as a list item, its own lines indented under it."""
+    lines: list[str] = []
+    for part in parts:
+        first, *rest = part.describe(params)
+        lines += [f"  - {first}", *(f"    {line}" for line in rest)]
+    return tuple(lines)
+
+
+def _readable(value: Any, params: Mapping[str, Any]) -> str:
+    """A condition's value as JSON (strings quoted, null, true): ``{param: x}`` names x and its value."""
+    if isinstance(value, Mapping) and set(value) == {"param"}:
+        name = value["param"]
+        current = json.dumps(params[name], ensure_ascii=False) if name in params else "(not set)"
+        return f"parameter {name} = {current}"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _resolve(value: Any, params: Mapping[str, Any]) -> Any:

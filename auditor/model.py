@@ -189,6 +189,10 @@ class Condition(Protocol):
 
     def paths(self) -> tuple[str, ...]: ...
 
+    def describe(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The condition as lines of text a person reads (``rules show``), parameters shown with their values."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -209,6 +213,7 @@ class Rule:
     check: str | None = None
     applies_when: Condition | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    param_values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # enumerated params: allowed values
     anchors: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     frameworks: tuple[FrameworkRef, ...] = ()

@@ -34,6 +34,7 @@ from auditor.checks import Check
 from auditor.engine import CheckLoader
 from auditor.errors import ConfigError
 from auditor.model import Finding, Framework, Inventory, Rule, Severity, SeverityOverride
+from auditor.param_values import value_problem
 from auditor.paths import rules_dir
 from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
 from auditor.rulecases import CaseResult, load_cases, run_case
@@ -112,6 +113,10 @@ def _apply(doc: LocatedYaml, data: Mapping[str, Any], rule_set: RuleSet) -> Poli
             problem = _type_problem(rule.params[name], value)
             if problem is not None:
                 raise doc.error(f"parameter '{name}' of rule {rid} {problem[0]}", [*where, *problem[1]])
+            if name in rule.param_values:
+                problem = value_problem(name, rule.param_values[name], value)
+                if problem is not None:
+                    raise doc.error(f"rule {rid}: {problem[0]}", [*where, *problem[1]])
         rules[rid] = replace(rule, params={**rule.params, **values})
     for rid, override in data.get("severity", {}).items():
         rule = _known(doc, rid, rules, ["severity", rid])
