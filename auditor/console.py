@@ -1,11 +1,30 @@
-"""Terminal output for long scans: a progress bar on a tty, nothing otherwise."""
+"""The console is a CI log: what the CLI prints on stderr, as text lines or as JSON lines.
+
+:class:`Console` writes every line the CLI prints (``auditor: ...`` in text, one JSON object a line
+with ``--log-format json``) and routes Python logging (the SDKs' warnings, with ``--verbose`` the
+auditor's own debug events) through the same stream. Progress: a redrawn bar on a terminal
+(:class:`TerminalProgress`); without one (a CI job's log), one line each time a lane of work
+finishes (``aws: sagemaker us-east-1 done: 57 calls``) and, every ``heartbeat`` seconds while work
+is running, a line naming the lanes still working, so a stuck job shows where it is
+(:class:`LineProgress`).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 import threading
 import time
-from typing import TextIO
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from auditor.progress import Lane, NoProgress, Progress
+
+LOG_FORMATS = ("text", "json")
+HEARTBEAT_SECONDS = 30.0
 
 
 class TerminalProgress:
@@ -43,6 +62,12 @@ class TerminalProgress:
         self._stream.write(f"\r{self._label} [{bar}] {self._done}/{self._total} calls  {elapsed:5.1f}s")
         self._stream.flush()
 
+    def lane_open(self, lane: Lane) -> None:
+        return None
+
+    def lane_done(self, lane: Lane, calls: int) -> None:
+        return None
+
     def close(self) -> None:
         with self._lock:
             self._draw(True)
@@ -53,3 +78,148 @@ class TerminalProgress:
 def wants_progress(quiet: bool, stream: TextIO | None = None) -> bool:
     s = stream or sys.stderr
     return not quiet and s.isatty()
+
+
+class Console:
+    """Every line the CLI prints on stderr: ``auditor: <message>`` or, in ``json``, one object a line
+    (``{"time", "level", "event", "message", ...fields}``). Thread-safe."""
+
+    def __init__(self, *, log_format: str = "text", verbose: bool = False, quiet: bool = False,
+                 stream: TextIO | None = None) -> None:
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"log format must be one of {LOG_FORMATS}")
+        self.json = log_format == "json"
+        self.verbose = verbose
+        self.quiet = quiet
+        self._stream = stream or sys.stderr
+        self._lock = threading.Lock()
+
+    def line(self, message: str, *, event: str = "message", level: str = "info", **fields: Any) -> None:
+        if self.quiet and level not in ("error", "warning"):
+            return
+        if level == "debug" and not self.verbose:
+            return
+        if self.json:
+            record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                      "level": level, "event": event, "message": message, **fields}
+            text = json.dumps(record, ensure_ascii=False, default=str)
+        else:
+            text = f"auditor: {message}"
+        with self._lock:
+            self._stream.write(text + "\n")
+            self._stream.flush()
+
+    def progress(self, label: str) -> Progress:
+        """A bar on a terminal (text format), lines otherwise; nothing with --quiet."""
+        if self.quiet:
+            return NoProgress()
+        if not self.json and self._stream.isatty():
+            return _BarWithVerboseLanes(label, self) if self.verbose else TerminalProgress(label, self._stream)
+        return LineProgress(label, self)
+
+    @contextmanager
+    def capturing_logs(self) -> Iterator[None]:
+        """Route Python logging here while the command runs: the SDKs' errors (warnings with --verbose) and,
+        with --verbose, the auditor's own debug events. Restored on the way out."""
+        handler = _ConsoleHandler(self)
+        root = logging.getLogger()
+        auditor = logging.getLogger("auditor")
+        saved = (root.level, auditor.level, auditor.propagate)
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING if self.verbose else logging.ERROR)
+        auditor.setLevel(logging.DEBUG if self.verbose else logging.WARNING)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(saved[0])
+            auditor.setLevel(saved[1])
+            auditor.propagate = saved[2]
+
+
+class _ConsoleHandler(logging.Handler):
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self._console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed log call must not break the scan
+            message = str(record.msg)
+        level = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning"}.get(record.levelno,
+                                                                                             "error")
+        self._console.line(f"{record.name}: {message}", event="log", level=level, logger=record.name)
+
+
+def _lane_text(label: str, lane: Lane) -> str:
+    service, where = lane
+    return f"{label}: {service} {where}"
+
+
+class LineProgress:
+    """Progress for a log: a line per finished lane, and a heartbeat naming the lanes still at work."""
+
+    def __init__(self, label: str, console: Console, heartbeat: float = HEARTBEAT_SECONDS) -> None:
+        self._label = label
+        self._console = console
+        self._lock = threading.Lock()
+        self._total = 0
+        self._done = 0
+        self._open: dict[Lane, None] = {}
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(heartbeat,), name="auditor-heartbeat",
+                                        daemon=True)
+        self._thread.start()
+
+    def add_total(self, n: int) -> None:
+        with self._lock:
+            self._total += n
+
+    def advance(self, n: int = 1) -> None:
+        with self._lock:
+            self._done += n
+
+    def lane_open(self, lane: Lane) -> None:
+        with self._lock:
+            self._open[lane] = None
+
+    def lane_done(self, lane: Lane, calls: int) -> None:
+        with self._lock:
+            self._open.pop(lane, None)
+            elapsed = time.monotonic() - self._started
+        self._console.line(f"{_lane_text(self._label, lane)} done: {calls} call{'s' if calls != 1 else ''} "
+                           f"({elapsed:.1f} s)", event="lane_done", provider=self._label, service=lane[0],
+                           scope=lane[1], calls=calls, elapsed_s=round(elapsed, 3))
+
+    def _beat(self, every: float) -> None:
+        while not self._stop.wait(every):
+            with self._lock:
+                working = list(self._open)
+                done, total = self._done, self._total
+                elapsed = time.monotonic() - self._started
+            if not working:
+                continue
+            shown = ", ".join(f"{service} {where}" for service, where in working[:10])
+            more = f" and {len(working) - 10} more" if len(working) > 10 else ""
+            self._console.line(f"{self._label}: still working after {elapsed:.0f} s ({done}/{total} calls done) "
+                               f"on: {shown}{more}", event="heartbeat", provider=self._label,
+                               working=[f"{s} {w}" for s, w in working], calls_done=done, calls_known=total)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _BarWithVerboseLanes(TerminalProgress):
+    """The terminal bar; with --verbose each finished lane is also printed, above the bar."""
+
+    def __init__(self, label: str, console: Console) -> None:
+        super().__init__(label)
+        self._console = console
+
+    def lane_done(self, lane: Lane, calls: int) -> None:
+        with self._lock:
+            self._stream.write("\r\033[K")
+        self._console.line(f"{_lane_text(self._label, lane)} done: {calls} calls", event="lane_done", level="debug")

@@ -13,9 +13,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from auditor.progress import Lane as Lane  # re-exported: the collectors name their lanes
 from auditor.progress import NoProgress, Progress
 
-Lane = tuple[str, str]  # (service, region): the unit of fairness
 Task = Callable[[], None]
 
 DEFAULT_LANE_LIMIT = 8
@@ -28,7 +28,9 @@ class TaskPool:
     round-robin from the lanes that have work waiting, preferring lanes running fewer than
     ``lane_limit`` tasks, so one region (or IAM) with thousands of describes cannot starve the
     others. The bound is soft: when only one lane has work it may use every worker, so a single
-    region scan is not slowed down. Every submitted task counts one progress unit.
+    region scan is not slowed down. Every submitted task counts one progress unit; a lane that runs
+    out of work (nothing queued, nothing running) is reported with the tasks it has run, and again
+    if a task elsewhere gives it more work later.
 
     A task must handle its own expected errors; an exception escaping a task is a bug and is
     re-raised by :meth:`wait` after the pool has drained.
@@ -48,6 +50,7 @@ class TaskPool:
         self._queued: dict[Lane, deque[Task]] = {}
         self._ring: deque[Lane] = deque()  # lanes with queued tasks, in round-robin order
         self._running: dict[Lane, int] = {}
+        self._lane_calls: dict[Lane, int] = {}
         self._in_flight = 0
         self._outstanding = 0  # queued + running
         self._errors: list[BaseException] = []
@@ -68,11 +71,15 @@ class TaskPool:
             queue = self._queued.get(lane)
             if queue is None:
                 queue = self._queued[lane] = deque()
+            opened = not queue and not self._running.get(lane)
             if not queue:
                 self._ring.append(lane)
             queue.extend(batch)
             self._outstanding += len(batch)
             self._dispatch_locked()
+        if opened:
+            with self._progress_lock:
+                self._progress.lane_open(lane)
 
     def wait(self) -> None:
         """Block until every task (including tasks submitted by tasks) has finished."""
@@ -128,7 +135,13 @@ class TaskPool:
                 self._running[lane] -= 1
                 self._in_flight -= 1
                 self._outstanding -= 1
+                calls = self._lane_calls[lane] = self._lane_calls.get(lane, 0) + 1
+                drained = not self._running[lane] and not self._queued.get(lane)
                 if not self._closed:
                     self._dispatch_locked()
+                if drained:
+                    # Reported before wait() can return, so the last lane's line precedes the summary.
+                    with self._progress_lock:
+                        self._progress.lane_done(lane, calls)
                 if self._outstanding == 0:
                     self._idle.notify_all()

@@ -359,6 +359,8 @@ class _Progress:
     def __init__(self) -> None:
         self.total = 0
         self.done = 0
+        self.lanes_opened: list[tuple[str, str]] = []
+        self.lanes_done: list[tuple[tuple[str, str], int]] = []
 
     def add_total(self, n: int) -> None:
         self.total += n
@@ -366,3 +368,9 @@ class _Progress:
     def advance(self, n: int = 1) -> None:
         self.done += n
         assert self.done <= self.total
+
+    def lane_open(self, lane: tuple[str, str]) -> None:
+        self.lanes_opened.append(lane)
+
+    def lane_done(self, lane: tuple[str, str], calls: int) -> None:
+        self.lanes_done.append((lane, calls))

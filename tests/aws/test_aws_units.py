@@ -38,6 +38,8 @@ class _Recorder:
     def __init__(self) -> None:
         self.total = 0
         self.done = 0
+        self.lanes_opened: list[tuple[str, str]] = []
+        self.lanes_done: list[tuple[tuple[str, str], int]] = []
         self.lock = threading.Lock()
 
     def add_total(self, n: int) -> None:
@@ -47,6 +49,12 @@ class _Recorder:
     def advance(self, n: int = 1) -> None:
         with self.lock:
             self.done += n
+
+    def lane_open(self, lane: tuple[str, str]) -> None:
+        self.lanes_opened.append(lane)
+
+    def lane_done(self, lane: tuple[str, str], calls: int) -> None:
+        self.lanes_done.append((lane, calls))
 
 
 def test_pool_runs_tasks_submitted_by_tasks_and_reports_progress() -> None:
@@ -67,6 +75,13 @@ def test_pool_runs_tasks_submitted_by_tasks_and_reports_progress() -> None:
 
     assert sorted(seen) == list(range(100))
     assert progress.total == progress.done == 110
+    # Each lane is reported done with the tasks it ran: the parents' lane once (its tasks submit no more of
+    # its own), the children's lane each time it ran dry; in all, every child counted.
+    parent_done = [calls for lane, calls in progress.lanes_done if lane == ("parent", "r")]
+    child_done = [calls for lane, calls in progress.lanes_done if lane == ("child", "r")]
+    assert parent_done == [10] and child_done and child_done[-1] == 100 and child_done == sorted(child_done)
+    assert progress.lanes_opened.count(("parent", "r")) == 1
+    assert progress.lanes_opened.count(("child", "r")) == len(child_done)
 
 
 def test_pool_reraises_a_task_bug_after_draining() -> None:

@@ -51,6 +51,8 @@ class RecordingProgress:
     def __init__(self) -> None:
         self.total = 0
         self.done = 0
+        self.lanes_opened: list[tuple[str, str]] = []
+        self.lanes_done: list[tuple[tuple[str, str], int]] = []
         self._lock = threading.Lock()
 
     def add_total(self, n: int) -> None:
@@ -60,6 +62,12 @@ class RecordingProgress:
     def advance(self, n: int = 1) -> None:
         with self._lock:
             self.done += n
+
+    def lane_open(self, lane: tuple[str, str]) -> None:
+        self.lanes_opened.append(lane)
+
+    def lane_done(self, lane: tuple[str, str], calls: int) -> None:
+        self.lanes_done.append((lane, calls))
 
 
 @pytest.fixture(autouse=True)
