@@ -8,6 +8,9 @@ pipeline (``catalog.load_rule_set``), the file only adds rule packs (``rule_dirs
 
 Scope semantics: a scope entry governs the rules its ``rules`` globs (default: all) and ``providers``
 name; it admits a resource when the resource's account, region and tags match what the entry lists.
+Regions are AWS region names (botocore's) or Azure locations, by name or display name: Azure regions
+compare canonically (``West Europe`` admits the findings' ``westeurope``), and a name that is no known
+region of the entry's providers is a ConfigError listing the known ones (``auditor.regions``).
 Every entry governing a rule must admit a resource, otherwise that rule gives the resource no finding,
 exactly as if the resource were of another type. A scope-level ERROR (a region or subscription that
 could not be listed) is dropped only when its account or region is known not to match; tags of
@@ -17,7 +20,7 @@ resources never seen are unknown, so tag conditions never hide such an ERROR.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from auditor.engine import CheckLoader
 from auditor.errors import ConfigError
 from auditor.model import Finding, Framework, Inventory, Resource, Rule, Severity, SeverityOverride
 from auditor.paths import rules_dir
+from auditor.regions import canonical_azure_location, region_problem
 from auditor.rulecases import CaseResult, load_cases, run_case
 from auditor.yamlio import LocatedYaml, load_yaml
 
@@ -63,11 +67,12 @@ class ScopeEntry:
 
     def admits(self, provider: str, account: str, region: str, tags: Mapping[str, str] | None) -> bool:
         """``tags`` None: the resource was never seen (a scope-level ERROR); unknown values admit."""
-        fold = provider == "azure"  # Azure ids, locations and tag names compare case-insensitively
+        fold = provider == "azure"  # Azure ids and tag names compare case-insensitively
         known = tags is not None
-        if self.accounts and not _matches(account, self.accounts, fold, known):
+        if self.accounts and not _matches(account, self.accounts, str.lower if fold else str, known):
             return False
-        if self.regions and not _matches(region, self.regions, fold, known):
+        # Azure locations compare canonically: a policy's ``West Europe`` is the findings' ``westeurope``.
+        if self.regions and not _matches(region, self.regions, canonical_azure_location if fold else str, known):
             return False
         if not self.tags or tags is None:
             return True
@@ -78,11 +83,11 @@ class ScopeEntry:
         )
 
 
-def _matches(value: str, patterns: Sequence[str], fold: bool, known: bool) -> bool:
+def _matches(value: str, patterns: Sequence[str], spell: Callable[[str], str], known: bool) -> bool:
     if not known and (not value or "*" in value):
         return True
-    v = value.lower() if fold else value
-    return any(fnmatch.fnmatchcase(v, p.lower() if fold else p) for p in patterns)
+    v = spell(value)
+    return any(fnmatch.fnmatchcase(v, spell(p)) for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,10 @@ def _apply(doc: LocatedYaml, data: Mapping[str, Any], rule_set: RuleSet) -> Poli
             rule.severity, override["justification"].strip(), doc.file))
     scope = []
     for i, entry in enumerate(data.get("scope", ())):
+        for j, region in enumerate(entry.get("regions", ())):
+            unknown = region_problem(region, entry.get("providers", ()))
+            if unknown is not None:
+                raise doc.error(unknown, ["scope", i, "regions", j])
         scope.append(ScopeEntry(
             index=i,
             rules=_globs(doc, entry.get("rules", ["*"]), ids, ["scope", i, "rules"]),
