@@ -167,6 +167,9 @@ def _azure_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _aws_collector(regions: tuple[str, ...], profile: str | None) -> CollectFn:
     from auditor.collect_aws import AwsOptions, collect_aws
+    from auditor.regions import check_aws_regions
+
+    check_aws_regions(regions)  # a mistyped --region is exit 3 now, not minutes of retries
 
     return lambda progress: collect_aws(AwsOptions(regions=regions, profile=profile), progress)
 
