@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -144,3 +145,13 @@ def test_the_demo_gateway_fronts_models_of_both_clouds_and_every_apim_rule_decid
     azure_fronted = protected["fraud-scoring"]["evidence"]["fronts"][0]
     assert azure_fronted["kind"] == "azure.ml.online_endpoint"
     assert "/onlineEndpoints/fraud-scoring-v3" in azure_fronted["id"]
+
+
+def test_every_azure_finding_of_the_demo_carries_the_resource_manager_name(demo):
+    doc = demo.findings()
+    regions = Counter((f["rule_id"].split(".")[1], f["region"]) for f in doc["findings"] if f["provider"] == "azure")
+    # API Management returns "West Europe" for the demo's gateway; Azure ML returns "westeurope".
+    assert regions[("apim", "westeurope")] > 0 and regions[("ml", "westeurope")] > 0
+    assert all(region == region.lower() and " " not in region for _, region in regions)
+    rows = {(c["service"], c["region"]) for c in doc["coverage"] if c["provider"] == "azure"}
+    assert ("apim-service-children", "westeurope") in rows

@@ -28,18 +28,6 @@ def by_display_name(tmp_path_factory) -> Run:
     return _demo(tmp, "--policy", str(_policy(tmp, "scope:\n  - providers: [azure]\n    regions: [West Europe]\n")))
 
 
-def test_every_azure_finding_of_the_demo_carries_the_resource_manager_name(tmp_path):
-    run = _demo(tmp_path)
-    assert run.code == 1, run.stderr
-    doc = run.findings()
-    regions = Counter((f["rule_id"].split(".")[1], f["region"]) for f in doc["findings"] if f["provider"] == "azure")
-    # API Management returns "West Europe" for the demo's gateway; Azure ML returns "westeurope".
-    assert regions[("apim", "westeurope")] > 0 and regions[("ml", "westeurope")] > 0
-    assert all(region == region.lower() and " " not in region for _, region in regions)
-    rows = {(c["service"], c["region"]) for c in doc["coverage"] if c["provider"] == "azure"}
-    assert ("apim-service-children", "westeurope") in rows
-
-
 def test_a_policy_naming_the_display_name_keeps_both_ml_and_apim_findings(by_display_name, tmp_path):
     assert by_display_name.code == 1, by_display_name.stderr
     kept = by_display_name.findings()["findings"]
