@@ -13,16 +13,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor import __version__
+from auditor.cli_filters import rule_filter_options
 from auditor.cli_remediate import remediate
 from auditor.cli_rules import rules
 from auditor.errors import AuditorError, ConfigError
 from auditor.model import ScanResult, Severity, Status
 from auditor.runner import CollectFn, Tracking
+
+if TYPE_CHECKING:
+    from auditor.selection import RuleFilter
 
 # The --format names; tests/e2e checks this equals auditor.outputs.formatters() (kept static so that
 # building the command line imports no output module).
@@ -136,12 +140,12 @@ def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], quiet: bo
 
 
 def _scan(collectors: Mapping[str, CollectFn], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-          quiet: bool, tracking: Tracking) -> ScanResult:
-    """Validate the policy and the waivers before any API call, collect, then evaluate under the policy."""
+          quiet: bool, tracking: Tracking, rule_filter: RuleFilter) -> ScanResult:
+    """Validate the policy, the rule filters and the waivers before any API call, collect, then evaluate."""
     from auditor.runner import scan_with
 
     return scan_with(collectors, waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet,
-                     policy_file=policy_file, tracking=tracking)
+                     policy_file=policy_file, tracking=tracking, rule_filter=rule_filter)
 
 
 def _tracking(baseline_file: Path | None, fail_on_new: bool, history_file: Path | None) -> Tracking:
@@ -170,6 +174,9 @@ def _azure_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _aws_collector(regions: tuple[str, ...], profile: str | None) -> CollectFn:
     from auditor.collect_aws import AwsOptions, collect_aws
+    from auditor.regions import check_aws_regions
+
+    check_aws_regions(regions)  # a mistyped --region is exit 3 now, not minutes of retries
 
     return lambda progress: collect_aws(AwsOptions(regions=regions, profile=profile), progress)
 
@@ -184,25 +191,29 @@ def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoi
 @scan.command("aws")
 @_aws_options
 @_common_scan_options
+@rule_filter_options
 def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, formats: tuple[str, ...],
              policy_file: Path | None, waivers_file: Path | None, fail_on: str, baseline_file: Path | None,
-             fail_on_new: bool, history_file: Path | None, quiet: bool) -> None:
+             fail_on_new: bool, history_file: Path | None, quiet: bool, rule_filter: RuleFilter) -> None:
     """Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
-    result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, quiet, tracking)
+    result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, quiet, tracking,
+                   rule_filter)
     _finish(result, out_dir, formats, quiet)
 
 
 @scan.command("azure")
 @_azure_options
 @_common_scan_options
+@rule_filter_options
 def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None, out_dir: Path,
                formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-               baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, quiet: bool) -> None:
+               baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, quiet: bool,
+               rule_filter: RuleFilter) -> None:
     """Scan Azure Machine Learning workspaces, endpoints, deployments and identities."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
     result = _scan({"azure": _azure_collector(subscriptions, credential, arm_endpoint)}, policy_file, waivers_file,
-                   fail_on, quiet, tracking)
+                   fail_on, quiet, tracking, rule_filter)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -210,15 +221,16 @@ def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: st
 @_aws_options
 @_azure_options
 @_common_scan_options
+@rule_filter_options
 def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple[str, ...], credential: str,
              arm_endpoint: str | None, out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
              waivers_file: Path | None, fail_on: str, baseline_file: Path | None, fail_on_new: bool,
-             history_file: Path | None, quiet: bool) -> None:
+             history_file: Path | None, quiet: bool, rule_filter: RuleFilter) -> None:
     """Scan AWS and Azure into one report."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
     result = _scan({"aws": _aws_collector(regions, profile),
                     "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
-                   policy_file, waivers_file, fail_on, quiet, tracking)
+                   policy_file, waivers_file, fail_on, quiet, tracking, rule_filter)
     _finish(result, out_dir, formats, quiet)
 
 
@@ -232,13 +244,14 @@ def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple
               help="YAML policy file to evaluate the demo estate under (try one before a real scan).")
 @_options(_tracking_options())
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+@rule_filter_options
 def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, baseline_file: Path | None,
-         fail_on_new: bool, history_file: Path | None, quiet: bool) -> None:
+         fail_on_new: bool, history_file: Path | None, quiet: bool, rule_filter: RuleFilter) -> None:
     """Scan an embedded demo estate served on loopback (no cloud account, no network)."""
     from auditor.runner import run_demo
 
     tracking = _tracking(baseline_file, fail_on_new, history_file)  # before the demo's servers start
-    result = run_demo(Severity(fail_on), quiet, policy_file, tracking)
+    result = run_demo(Severity(fail_on), quiet, policy_file, tracking, rule_filter)
     _finish(result, out_dir, formats, quiet)
     # _finish exits; the report location is printed there
 

@@ -8,6 +8,8 @@ pipeline (``catalog.load_rule_set``), the file only adds rule packs (``rule_dirs
 
 Scope semantics (which resources each rule looks at, following an endpoint to what it uses, and the
 count of what a scope left out) are in :mod:`auditor.policy_scope`.
+Regions are AWS region names (botocore's) or Azure locations, by name or display name; a name that
+is no known region of the entry's providers is a ConfigError listing the known ones (``auditor.regions``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from auditor.model import Finding, Framework, Inventory, Rule, Severity, Severit
 from auditor.param_values import value_problem
 from auditor.paths import rules_dir
 from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
+from auditor.regions import region_problem
 from auditor.rulecases import CaseResult, load_cases, run_case
 from auditor.yamlio import LocatedYaml, load_yaml
 
@@ -124,6 +127,10 @@ def _apply(doc: LocatedYaml, data: Mapping[str, Any], rule_set: RuleSet) -> Poli
             rule.severity, override["justification"].strip(), doc.file))
     scope = []
     for i, entry in enumerate(data.get("scope", ())):
+        for j, region in enumerate(entry.get("regions", ())):
+            unknown = region_problem(region, entry.get("providers", ()))
+            if unknown is not None:
+                raise doc.error(unknown, ["scope", i, "regions", j])
         scope.append(ScopeEntry(
             index=i,
             rules=_globs(doc, entry.get("rules", ["*"]), ids, ["scope", i, "rules"]),

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from auditor.model import Finding, Inventory, Resource, Rule
+from auditor.regions import canonical_azure_location
 
 # resource type -> the keys of its ``related`` that name resources it uses (an id or a list of ids).
 USES: Mapping[str, tuple[str, ...]] = {
@@ -64,11 +65,12 @@ class ScopeEntry:
 
     def admits(self, provider: str, account: str, region: str, tags: Mapping[str, str] | None) -> bool:
         """``tags`` None: the resource was never seen (a scope-level ERROR); unknown values admit."""
-        fold = provider == "azure"  # Azure ids, locations and tag names compare case-insensitively
+        fold = provider == "azure"  # Azure ids and tag names compare case-insensitively
         known = tags is not None
-        if self.accounts and not _matches(account, self.accounts, fold, known):
+        if self.accounts and not _matches(account, self.accounts, str.lower if fold else str, known):
             return False
-        if self.regions and not _matches(region, self.regions, fold, known):
+        # Azure locations compare canonically: a policy's ``West Europe`` is the findings' ``westeurope``.
+        if self.regions and not _matches(region, self.regions, canonical_azure_location if fold else str, known):
             return False
         if not self.tags or tags is None:
             return True
@@ -82,11 +84,11 @@ class ScopeEntry:
         return self.admits(resource.provider, resource.account, resource.region, resource.tags)
 
 
-def _matches(value: str, patterns: Sequence[str], fold: bool, known: bool) -> bool:
+def _matches(value: str, patterns: Sequence[str], spell: Callable[[str], str], known: bool) -> bool:
     if not known and (not value or "*" in value):
         return True
-    v = value.lower() if fold else value
-    return any(fnmatch.fnmatchcase(v, p.lower() if fold else p) for p in patterns)
+    v = spell(value)
+    return any(fnmatch.fnmatchcase(v, spell(p)) for p in patterns)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from auditor.history import HistoryStore
 from auditor.model import Inventory, ScanResult, Severity
 from auditor.progress import NoProgress, Progress
 from auditor.scan import evaluate_inventory, merge, prepare_policy
+from auditor.selection import RuleFilter
 
 CollectFn = Callable[[Progress], Inventory]
 
@@ -58,10 +59,11 @@ def track(result: ScanResult, tracking: Tracking) -> ScanResult:
 
 
 def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None, fail_on: Severity,
-              quiet: bool, policy_file: Path | None = None, tracking: Tracking | None = None) -> ScanResult:
-    """Validate every user input first (policy, waivers; the caller opened ``tracking``), collect each provider
-    with a progress bar, evaluate, compare with the baseline and record the run in the history."""
-    inputs = prepare_policy(policy_file, waivers_file, fail_on)
+              quiet: bool, policy_file: Path | None = None, tracking: Tracking | None = None,
+              rule_filter: RuleFilter | None = None) -> ScanResult:
+    """Validate every user input first (policy, rule filters, waivers; the caller opened ``tracking``), collect
+    each provider with a progress bar, evaluate, compare with the baseline and record the run in the history."""
+    inputs = prepare_policy(policy_file, waivers_file, fail_on, rule_filter)
     started = datetime.now(UTC)
     inventories = []
     for provider, collect in collectors.items():
@@ -123,7 +125,7 @@ def _apply(changes: Mapping[str, str | None]) -> None:
 
 
 def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None,
-             tracking: Tracking | None = None) -> ScanResult:
+             tracking: Tracking | None = None, rule_filter: RuleFilter | None = None) -> ScanResult:
     """Serve both demo estates on loopback and scan them with the real collectors into one report.
 
     AWS: moto with Northwind's SageMaker estate, read through boto3 with fake credentials and no
@@ -159,4 +161,5 @@ def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None,
             {"demo aws": lambda p: collect_aws(AwsOptions(regions=tuple(aws.regions)), p),
              "demo azure": lambda p: collect_azure(azure, p)},
             waivers_file=None, fail_on=fail_on, quiet=quiet, policy_file=policy_file, tracking=tracking,
+            rule_filter=rule_filter,
         )

@@ -15,6 +15,7 @@ from auditor import __version__
 from auditor.engine import evaluate
 from auditor.model import CoverageRow, Inventory, Resource, Rule, ScanResult, Severity, Waiver
 from auditor.policy import Policy, base_policy, load_policy
+from auditor.selection import RuleFilter, narrow
 from auditor.waivers import apply_waivers, load_waivers
 
 Collector = Callable[[], Inventory]
@@ -28,9 +29,14 @@ class ScanInputs:
     policy: Policy | None = None  # None: the rules as given, the shipped frameworks, no scope
 
 
-def prepare_policy(policy_file: Path | None, waivers_file: Path | None, fail_on: Severity) -> ScanInputs:
-    """The policy (the shipped catalog, plugins and the file's changes) and the waivers, both validated."""
-    return from_policy(load_policy(policy_file), waivers_file, fail_on)
+def prepare_policy(policy_file: Path | None, waivers_file: Path | None, fail_on: Severity,
+                   rule_filter: RuleFilter | None = None) -> ScanInputs:
+    """The policy (the shipped catalog, plugins and the file's changes), narrowed by the command line's rule
+    filters, and the waivers, all validated."""
+    policy = load_policy(policy_file)
+    if rule_filter is not None:
+        policy = narrow(policy, rule_filter)
+    return from_policy(policy, waivers_file, fail_on)
 
 
 def from_policy(policy: Policy, waivers_file: Path | None, fail_on: Severity) -> ScanInputs:

@@ -50,6 +50,7 @@ from auditor.collectors.azure_ml import GONE_CODES, MAX_ROW_ERROR, _name, _with_
 from auditor.collectors.azure_ml_endpoints import REDACTED, redact
 from auditor.collectors.azure_session import UNUSED_SUBSCRIPTION, AzureClients
 from auditor.model import CoverageRow, Resource
+from auditor.regions import canonical_azure_location
 
 if TYPE_CHECKING:
     from azure.mgmt.apimanagement import ApiManagementClient
@@ -200,7 +201,8 @@ class ApimSubscription:
                 for raw in page:
                     rid, doc = _with_id(raw, path)
                     if rid.lower() not in self._services:
-                        service = _Service(rid, _name(doc, rid), str(doc.get("location") or ""), doc)
+                        location = canonical_azure_location(str(doc.get("location") or ""))
+                        service = _Service(rid, _name(doc, rid), location, doc)
                         self._services[rid.lower()] = service
                         new.append(service)
             self.pool.submit_many(self.lane, [task for service in new for task in (
@@ -276,7 +278,8 @@ class ApimSubscription:
         tags = document.get("tags")
         return Resource(
             id=rid, type=resource_type, provider="azure", account=self.subscription,
-            region=str(document.get("location") or region), name=_name(document, rid), document=document,
+            region=canonical_azure_location(str(document.get("location") or region)),
+            name=_name(document, rid), document=document,
             related=dict(related), unreadable=dict(unreadable or {}),
             tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
         )

@@ -61,6 +61,7 @@ from auditor.collectors.azure_ml_endpoints import PERMISSIONS as ENDPOINT_PERMIS
 from auditor.collectors.azure_roles import RoleCollector
 from auditor.collectors.azure_session import AzureClients
 from auditor.model import CoverageRow, Resource
+from auditor.regions import canonical_azure_location
 
 PERMISSIONS: tuple[str, ...] = (
     f"{NAMESPACE}/workspaces/read",
@@ -184,7 +185,8 @@ class MlSubscription:
                 for raw in page:
                     rid, doc = _with_id(raw, path)
                     if rid.lower() not in self._workspaces:
-                        workspace = _Workspace(rid, _name(doc, rid), str(doc.get("location") or ""), doc)
+                        location = canonical_azure_location(str(doc.get("location") or ""))
+                        workspace = _Workspace(rid, _name(doc, rid), location, doc)
                         self._workspaces[rid.lower()] = workspace
                         new.append(workspace)
             self.pool.submit_many(self.lane, [partial(self._list_children, workspace, kind)
@@ -249,7 +251,8 @@ class MlSubscription:
         tags = document.get("tags")
         return Resource(
             id=rid, type=resource_type, provider="azure", account=self.subscription,
-            region=str(document.get("location") or region), name=_name(document, rid), document=document,
+            region=canonical_azure_location(str(document.get("location") or region)),
+            name=_name(document, rid), document=document,
             related=dict(related or {}), unreadable=dict(unreadable or {}),
             tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
         )

@@ -62,7 +62,8 @@ def test_every_seeded_apim_resource_as_raw_resource_manager_json(scan: Scan) -> 
     for rid, resource in found.items():
         assert resource.type == APIM_TYPES[seeded[rid]["type"]] and resource.provider == "azure"
         assert resource.account == (SUB_A if rid.startswith(f"/subscriptions/{SUB_A}") else SUB_B)
-        assert resource.region == ("West Europe" if GW_PROD in rid else "East US")
+        # the canonical Resource Manager names, though API Management returns display names
+        assert resource.region == ("westeurope" if GW_PROD in rid else "eastus")
     apis = by_name(inventory, "azure.apim.api")
     assert apis["fraud-sub"].document["properties"]["subscriptionRequired"] is True  # the REST names, not snake_case
     assert "subscriptionRequired" not in apis["echo"].document["properties"]  # as the official example has it
@@ -175,7 +176,7 @@ def test_coverage_rows(scan: Scan) -> None:
     services = rows[("apim-services", f"/subscriptions/{SUB_A}")]
     assert (services.resource_types, services.resources, services.region) == ((azure_apim.SERVICE,), 1, "*")
     children = rows[("apim-service-children", GW_PROD)]
-    assert children.resource_types == azure_apim.CHILD_TYPES and children.region == "West Europe"
+    assert children.resource_types == azure_apim.CHILD_TYPES and children.region == "westeurope"
     assert children.resources == 8 + 5 + 3 and rows[("apim-service-children", GW_EDGE)].resources == 3 + 0 + 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -184,3 +185,13 @@ def test_a_tag_scoped_policy_says_what_it_left_out_in_every_format(demo, tmp_pat
     page.feed((out / "report.html").read_text(encoding="utf-8"))
     assert ("section", {"class": "scope-note", "id": "policy-scope"}) in page.tags
     assert any(sentence in text for text in page.text)
+
+
+def test_every_azure_finding_of_the_demo_carries_the_resource_manager_name(demo):
+    doc = demo.findings()
+    regions = Counter((f["rule_id"].split(".")[1], f["region"]) for f in doc["findings"] if f["provider"] == "azure")
+    # API Management returns "West Europe" for the demo's gateway; Azure ML returns "westeurope".
+    assert regions[("apim", "westeurope")] > 0 and regions[("ml", "westeurope")] > 0
+    assert all(region == region.lower() and " " not in region for _, region in regions)
+    rows = {(c["service"], c["region"]) for c in doc["coverage"] if c["provider"] == "azure"}
+    assert ("apim-service-children", "westeurope") in rows

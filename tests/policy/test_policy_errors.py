@@ -73,6 +73,14 @@ CASES = {
     "custom rule missing a field": ("custom_rules:\n  - id: aws.acme.x.y\n", 2, "custom_rules[0]",
                                     "is a required property"),
     "missing rule pack": ("rule_dirs: [no-such-dir]\n", 1, "rule_dirs[0]", "no such directory"),
+    "unknown azure region": ("scope:\n  - providers: [azure]\n    regions: [westeurope, West Erope]\n", 3,
+                             "scope[0].regions[1]", "'West Erope' is not a known region (did you mean westeurope?)"),
+    "azure region for aws": ("scope:\n  - providers: [aws]\n    regions: [West Europe]\n", 3, "scope[0].regions[0]",
+                             "'West Europe' is not a known region"),
+    "unknown aws region": ("scope:\n  - regions: [eu-west-1, eu-wst-1]\n", 2, "scope[0].regions[1]",
+                           "'eu-wst-1' is not a known region"),
+    "region glob matching no region": ("scope:\n  - regions: ['mars-*']\n", 2, "scope[0].regions[0]",
+                                       "'mars-*' matches no known region"),
 }
 
 
@@ -109,6 +117,18 @@ def test_an_empty_policy_is_the_shipped_catalog(tmp_path):
     base = load_policy(None, plugins=Plugins())
     assert policy.rules.keys() == base.rules.keys() and not policy.excluded and not policy.scope
     assert [f.id for f in policy.frameworks] == [f.id for f in base.frameworks]
+
+
+def test_every_spelling_of_a_known_region_is_accepted(tmp_path):
+    policy = load_policy(write(tmp_path / "policy.yaml", """\
+        scope:
+          - regions: [West Europe, westeurope, eu-west-1, global, "us-gov-*", US Gov Virginia, "West *", chinanorth3]
+          - providers: [azure]
+            regions: [eastus2euap, "North  Europe"]
+          - providers: [aws]
+            regions: [cn-northwest-1, "ap-*"]
+        """), plugins=Plugins())
+    assert len(policy.scope) == 3
 
 
 def test_the_cli_rejects_a_malformed_policy_before_any_api_call(tmp_path):

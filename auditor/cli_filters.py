@@ -1,0 +1,39 @@
+"""The scan commands' rule filters: ``--rule``, ``--severity-min`` and ``--service`` (see auditor/selection.py).
+
+One decorator adds the three options and hands the command a single ``rule_filter`` argument, so the
+commands' signatures grow by one parameter. Building the command line imports nothing heavier than click.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from auditor.model import Severity
+
+
+def rule_filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--rule, --severity-min and --service, handed to the command as one ``rule_filter`` (a RuleFilter)."""
+    @functools.wraps(f)
+    def command(*args: Any, rules: tuple[str, ...], severity_min: str | None, services: tuple[str, ...],
+                **kwargs: Any) -> Any:
+        from auditor.selection import RuleFilter
+
+        wanted = RuleFilter(rules, Severity(severity_min) if severity_min else None, services)
+        return f(*args, rule_filter=wanted, **kwargs)
+
+    options = [
+        click.option("--rule", "rules", multiple=True, metavar="ID_OR_GLOB",
+                     help="Evaluate only these rules of the policy (repeatable; ids or globs like 'aws.s3.*')."),
+        click.option("--severity-min", type=click.Choice([s.value for s in Severity]),
+                     help="Evaluate only the policy's rules of this severity or worse (after its overrides)."),
+        click.option("--service", "services", multiple=True, metavar="NAME",
+                     help="Evaluate only the policy's rules of this service (repeatable): the second part of "
+                          "the resource type: sagemaker, iam, kms, s3, ml, apim, or a custom rule's."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
