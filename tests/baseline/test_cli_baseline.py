@@ -137,7 +137,8 @@ def check_report_with_a_hand_edited_baseline_marks_the_regression_and_gates(runs
     out = tmp_path / "out"
     rerun = run_auditor(["report", str(runs.second.out / "findings.json"), "--baseline", str(baseline), *FORMATS,
                          "--out", str(out)], out)
-    assert rerun.code == 1, rerun.stderr  # the second run was --fail-on-new: the regression gates
+    assert rerun.code == 0, rerun.stderr  # re-rendering is not a gate; the findings' own gate is reported:
+    assert "as a scan these findings exit 1" in rerun.stderr  # the second run was --fail-on-new: the regression gates
     assert "1 regressed" in rerun.stderr and "new or regressed FAIL" in rerun.stderr
     doc = rerun.findings()
     findings_schema().validate(doc)
@@ -188,10 +189,14 @@ class TestBadInputs:
         good = tmp_path / "findings.json"
         good.write_text(render(scan(finding(ISOLATION, arn("model", "a"), Status.FAIL))))
         bad = tmp_path / "bad.json"
-        bad.write_text("<html>not a findings file</html>")
+        bad.write_text("{not a findings file")
         code, err = self.cli(["report", str(good), "--format", "json", "--out", str(tmp_path / "o"), "--baseline",
                               str(bad)], capsys)
         assert code == 3 and f"{bad}:1" in err
+        bad.write_text("<html>not a findings file</html>")  # another of the tool's outputs is named as such
+        code, err = self.cli(["report", str(good), "--format", "json", "--out", str(tmp_path / "o"), "--baseline",
+                              str(bad)], capsys)
+        assert code == 3 and f"{bad}: this is not a findings.json: it looks like an HTML report" in err
 
     def test_a_missing_baseline(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         code, err = self.cli(["scan", "aws", "--out", str(tmp_path / "o"), "--baseline", str(tmp_path / "nope.json")],
