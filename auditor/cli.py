@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from auditor import __version__
 from auditor.cli_filters import rule_filter_options
 from auditor.cli_remediate import remediate
 from auditor.cli_rules import rules
-from auditor.errors import AuditorError, ConfigError
+from auditor.errors import AuditorError
 from auditor.model import ScanResult, Severity, Status
 from auditor.runner import CollectFn, Tracking
 
@@ -97,7 +96,7 @@ def scan() -> None:
     """Collect an estate, evaluate the rule catalog, write the reports."""
 
 
-def _summarise(result: ScanResult, written: Sequence[Path]) -> None:
+def _summarise(result: ScanResult, written: Sequence[Path], *, rerendered: bool = False) -> None:
     counts = dict.fromkeys(Status, 0)
     for f in result.findings:
         counts[f.status] += 1
@@ -124,7 +123,10 @@ def _summarise(result: ScanResult, written: Sequence[Path]) -> None:
         which = "new or regressed FAIL" if result.fail_on_new else "FAIL"
         click.echo(f"auditor: {len(gating)} {which} finding(s) at or above {result.fail_on.value} gate the build",
                    err=True)
-    if result.history is not None:
+    if rerendered:  # auditor report: the findings' verdict, not this command's
+        click.echo(f"auditor: re-rendered only (nothing appended to a history); exit {result.exit_code()}, the exit "
+                   "code of the scan that wrote these findings", err=True)
+    elif result.history is not None:
         click.echo(f"auditor: run appended to history {result.history.file}", err=True)
     for path in written:
         click.echo(f"auditor: wrote {path}", err=True)
@@ -258,31 +260,31 @@ def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Pat
 
 @cli.command()
 @click.argument("findings_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True, required=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
+              help="Output format (repeatable). Default: json and html.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the outputs (the findings file itself is never written over).")
 @_baseline_option()
-@click.option("--quiet", is_flag=True)
+@click.option("--quiet", is_flag=True, help="No summary.")
 def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baseline_file: Path | None,
            quiet: bool) -> None:
-    """Re-render any format from a findings file.
+    """Re-render outputs from a findings file; exit with the exit code of the scan that wrote it.
 
-    With --baseline, the findings are compared with that earlier findings file (replacing any comparison the
-    file holds); the file's own --fail-on-new setting still decides which findings gate.
+    A re-rendered report never looks cleaner than its scan (0, 1 or 2 as the scan) and appends nothing to a
+    history. Exit 3 when
+    FINDINGS_FILE is not a findings.json (another of the tool's outputs is named) or an output would
+    overwrite it. With --baseline, the findings are compared with that earlier findings file (replacing any
+    comparison the file holds); the file's own --fail-on-new setting still decides which findings gate.
     """
-    from auditor.outputs.findings_read import from_document
-    from auditor.runner import open_tracking, track
+    from auditor.rerender import rerender
 
-    try:
-        doc = json.loads(findings_file.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"cannot read: {e.strerror or e}", file=str(findings_file)) from e
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"not JSON: {e.msg}", file=str(findings_file), line=e.lineno) from e
-    result = from_document(doc, str(findings_file))
-    if baseline_file is not None:
-        tracking = open_tracking(baseline_file)
-        result = track(result, replace(tracking, fail_on_new=result.fail_on_new))
-    _finish(result, out_dir, formats, quiet)
+    done = rerender(findings_file, list(formats) or list(DEFAULT_FORMATS), out_dir, explicit=bool(formats),
+                    baseline_file=baseline_file)
+    if not quiet:
+        _summarise(done.result, done.written, rerendered=True)
+        for path in done.left_out:
+            click.echo(f"auditor: left {path} as it is: it is the input", err=True)
+    sys.exit(done.result.exit_code())
 
 
 @cli.command()

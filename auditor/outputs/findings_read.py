@@ -50,20 +50,45 @@ _MAX_MESSAGE = 240  # of a schema error's message
 
 
 def read_findings(path: Path) -> ScanResult:
-    """Read and validate a findings file (``auditor report FINDINGS.json``)."""
+    """Read and validate a findings file (``auditor report FINDINGS.json``, ``--baseline``, ``remediate plan``).
+
+    Another of the tool's files given instead (report.sarif, junit.xml, a plan, ...) is named as such:
+    "this is not a findings.json: it looks like SARIF ...".
+    """
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the findings file: {exc.strerror or exc}", file=source) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _not_findings_if_recognised(source, text=data.decode("utf-8", errors="replace"))
         raise ConfigError(f"cannot read the findings file: {exc}", file=source) from exc
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
+        _not_findings_if_recognised(source, text=text)
         message = f"not valid JSON: {exc.msg} (column {exc.colno})"
         raise ConfigError(message, file=source, line=exc.lineno) from exc
     if not isinstance(doc, dict):
+        _not_findings_if_recognised(source, doc=doc)
         raise ConfigError("a findings file is a JSON object", file=source, field="$")
-    return from_document(doc, source)
+    try:
+        return from_document(doc, source)
+    except ConfigError:
+        _not_findings_if_recognised(source, doc=doc)
+        raise
+
+
+def _not_findings_if_recognised(source: str, *, text: str | None = None, doc: object = None) -> None:
+    """Raise "this is not a findings.json: it looks like ..." when the content is another of the tool's files."""
+    from auditor.outputs.recognise import recognise_document, recognise_text
+
+    kind = recognise_text(text) if text is not None else recognise_document(doc)
+    if kind is not None:
+        raise ConfigError(f"this is not a findings.json: it looks like {kind}; pass the findings.json a scan "
+                          "wrote (--format json)", file=source)
 
 
 def from_document(doc: dict[str, Any], source: str) -> ScanResult:

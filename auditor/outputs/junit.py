@@ -8,11 +8,18 @@ Mapping (the structure of the Ant/Jenkins ``junit-10.xsd``):
 - ``<testsuites name="auditor">`` with the totals; one ``<testsuite>`` per rule (``name`` = rule id,
   ``<properties>`` with its title, severity, provider and resource type);
 - one ``<testcase>`` per finding: ``classname`` = resource type, ``name`` = resource id;
-- FAIL -> ``<failure message=MESSAGE type=SEVERITY>`` (text: message, evidence, remediation, whether
-  an automatic fix exists, whether it gated the build); ERROR -> ``<error type="ERROR">``;
-  MUTED -> ``<skipped message="waived: REASON (OWNER, expires DATE)">`` ("newly waived: ..." when its
-  baseline state is ``newly_waived``: risk accepted since the baseline); NOT_APPLICABLE ->
-  ``<skipped message="not applicable">``; PASS -> a plain ``<testcase>``;
+- the JUnit verdicts are the gate's: a FAIL that gates the build (``ScanResult.gating()``: at or above
+  ``--fail-on``, and with ``--fail-on-new`` new or regressed) -> ``<failure message=MESSAGE type=SEVERITY>``
+  (text: message, evidence, remediation, whether an automatic fix exists); a FAIL that does not gate ->
+  a passed ``<testcase>`` whose ``system-out`` holds the FAIL, why it does not gate (below ``--fail-on``,
+  or still failing since the baseline under ``--fail-on-new``) and the same details, and each rule suite
+  counts them in its ``fail.not_gating`` property (``fail.total`` counts every FAIL); ERROR ->
+  ``<error type="ERROR">`` whatever the gate (an incomplete scan exits 2); MUTED ->
+  ``<skipped message="waived: REASON (OWNER, expires DATE)">`` ("newly waived: ..." when its baseline state
+  is ``newly_waived``: risk accepted since the baseline); NOT_APPLICABLE ->
+  ``<skipped message="not applicable">`` (the rule does not apply: neither a pass nor a failure);
+  PASS -> a plain ``<testcase>``. ``<testsuites>`` carries the totals of its suites: ``tests``,
+  ``failures`` (the gating FAILs, so 0 exactly when no FAIL gates) and ``errors``;
 - a last ``<testsuite name="auditor.coverage">`` with one testcase per collection unit, an ``<error>``
   for each one that could not be read, so an incomplete scan shows up even in a view that only
   counts errors.
@@ -36,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from auditor.model import ScanResult, Status
+from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import TOOL_NAME, to_document
 
 COVERAGE_SUITE = f"{TOOL_NAME}.coverage"
@@ -78,7 +85,8 @@ def to_element(doc: Mapping[str, Any]) -> ET.Element:
     timestamp = doc["scan"]["started"].removesuffix("Z")  # Ant's format: local ISO 8601, no zone
     baseline = doc.get("baseline")
     gone = _gone_resolved(baseline)
-    suites = [_rule_suite(rules[rule_id], findings, timestamp, baseline is not None, gone.get(rule_id, 0))
+    fail_on = Severity(doc["scan"]["fail_on"])
+    suites = [_rule_suite(rules[rule_id], findings, timestamp, baseline is not None, gone.get(rule_id, 0), fail_on)
               for rule_id, findings in by_rule.items()]
     if doc["coverage"]:
         suites.append(_coverage_suite(doc["coverage"], timestamp))
@@ -96,12 +104,14 @@ def to_element(doc: Mapping[str, Any]) -> ET.Element:
 
 
 def _rule_suite(rule: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], timestamp: str, compared: bool,
-                gone_resolved: int) -> ET.Element:
+                gone_resolved: int, fail_on: Severity) -> ET.Element:
     statuses = [f["status"] for f in findings]
+    fails = [f for f in findings if f["status"] == Status.FAIL.value]
+    gating = sum(1 for f in fails if f["gating"])
     suite = ET.Element("testsuite", _attrs(
         name=rule["id"],
         tests=len(findings),
-        failures=statuses.count(Status.FAIL.value),
+        failures=gating,
         errors=statuses.count(Status.ERROR.value),
         skipped=statuses.count(Status.MUTED.value) + statuses.count(Status.NOT_APPLICABLE.value),
         time="0",
@@ -113,22 +123,27 @@ def _rule_suite(rule: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], 
     frameworks = "; ".join(f"{ref['framework']} {ref['control']}" for ref in rule["frameworks"])
     if frameworks:
         ET.SubElement(properties, "property", _attrs(name="frameworks", value=frameworks))
+    ET.SubElement(properties, "property", _attrs(name="fail.total", value=len(fails)))
+    ET.SubElement(properties, "property", _attrs(name="fail.not_gating", value=len(fails) - gating))
     if compared:
         states = [f["baseline"]["state"] for f in findings]
         for state in BASELINE_STATES:
             n = states.count(state) + (gone_resolved if state == "resolved" else 0)
             ET.SubElement(properties, "property", _attrs(name=f"baseline.{state}", value=n))
     for f in findings:
-        suite.append(_testcase(f, rule))
+        suite.append(_testcase(f, rule, fail_on))
     return suite
 
 
-def _testcase(f: Mapping[str, Any], rule: Mapping[str, Any]) -> ET.Element:
+def _testcase(f: Mapping[str, Any], rule: Mapping[str, Any], fail_on: Severity) -> ET.Element:
     case = ET.Element("testcase", _attrs(classname=f["resource_type"], name=f["resource_id"], time="0"))
     status: str = f["status"]
-    if status == Status.FAIL.value:
+    not_gating = ""
+    if status == Status.FAIL.value and f["gating"]:
         failure = ET.SubElement(case, "failure", _attrs(message=f["message"], type=f["severity"]))
         failure.text = clean(_details(f, rule))
+    elif status == Status.FAIL.value:  # reported, but it does not fail the build: a passed testcase
+        not_gating = f"\ndoes not gate the build: {_why_not_gating(f, fail_on)}\n\n{_details(f, rule)}"
     elif status == Status.ERROR.value:
         error = ET.SubElement(case, "error", _attrs(message=f"could not be evaluated: {f['message']}", type="ERROR"))
         error.text = clean(_details(f, rule))
@@ -144,8 +159,16 @@ def _testcase(f: Mapping[str, Any], rule: Mapping[str, Any]) -> ET.Element:
         f"finding {f['id']}\nresource {f['resource_name'] or '-'} ({f['provider']} account {f['account']}, "
         f"region {f['region']})\n{f['status']} {f['severity']}: {f['message']}"
         + (f"\nbaseline: {baseline_phrase(f['baseline'])}" if "baseline" in f else "")
+        + not_gating
     )
     return case
+
+
+def _why_not_gating(f: Mapping[str, Any], fail_on: Severity) -> str:
+    """Why a FAIL does not gate: its severity is below the gate, or (--fail-on-new) it failed before."""
+    if Severity(f["severity"]).rank < fail_on.rank:
+        return f"{f['severity']} is below --fail-on {fail_on.value}"
+    return "it was already failing in the baseline (--fail-on-new gates only new or regressed FAILs)"
 
 
 def baseline_phrase(mark: Mapping[str, Any]) -> str:

@@ -188,10 +188,14 @@ class TestBadInputs:
         good = tmp_path / "findings.json"
         good.write_text(render(scan(finding(ISOLATION, arn("model", "a"), Status.FAIL))))
         bad = tmp_path / "bad.json"
-        bad.write_text("<html>not a findings file</html>")
+        bad.write_text("{not a findings file")
         code, err = self.cli(["report", str(good), "--format", "json", "--out", str(tmp_path / "o"), "--baseline",
                               str(bad)], capsys)
         assert code == 3 and f"{bad}:1" in err
+        bad.write_text("<html>not a findings file</html>")  # another of the tool's outputs is named as such
+        code, err = self.cli(["report", str(good), "--format", "json", "--out", str(tmp_path / "o"), "--baseline",
+                              str(bad)], capsys)
+        assert code == 3 and f"{bad}: this is not a findings.json: it looks like an HTML report" in err
 
     def test_a_missing_baseline(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         code, err = self.cli(["scan", "aws", "--out", str(tmp_path / "o"), "--baseline", str(tmp_path / "nope.json")],
