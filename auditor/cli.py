@@ -17,14 +17,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor import __version__
+from auditor.cli_console import console_options
 from auditor.cli_filters import rule_filter_options
 from auditor.cli_remediate import remediate
 from auditor.cli_rules import rules
 from auditor.errors import AuditorError
-from auditor.model import ScanResult, Severity, Status
+from auditor.model import ScanResult, Severity
 from auditor.runner import CollectFn, Tracking
 
 if TYPE_CHECKING:
+    from auditor.console import Console
     from auditor.selection import RuleFilter
 
 # The --format names; tests/e2e checks this equals auditor.outputs.formatters() (kept static so that
@@ -62,9 +64,8 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
                      help="Lowest severity of a FAIL that makes the exit code 1."),
         *_tracking_options(),
-        click.option("--quiet", is_flag=True, help="No progress bar and no summary."),
     ]
-    return _options(options)(f)
+    return console_options(_options(options)(f))
 
 
 def _baseline_option() -> Decorator:
@@ -96,57 +97,21 @@ def scan() -> None:
     """Collect an estate, evaluate the rule catalog, write the reports."""
 
 
-def _summarise(result: ScanResult, written: Sequence[Path], *, rerendered: bool = False) -> None:
-    counts = dict.fromkeys(Status, 0)
-    for f in result.findings:
-        counts[f.status] += 1
-    parts = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
-    click.echo(f"auditor: {len(result.findings)} findings ({parts or 'none'})", err=True)
-    failed = [c for c in result.coverage if not c.collected]
-    if failed:
-        click.echo(f"auditor: INCOMPLETE: {len(failed)} scope(s) could not be collected:", err=True)
-        for c in failed[:10]:
-            click.echo(f"  - {c.service} {c.account} {c.region}: {c.error}", err=True)
-        if len(failed) > 10:
-            click.echo(f"  ... and {len(failed) - 10} more (see the coverage table)", err=True)
-    errors = sum(1 for f in result.findings if f.status is Status.ERROR)
-    if errors:
-        click.echo(f"auditor: {errors} finding(s) are ERROR: those rules could not be decided", err=True)
-    if result.policy_scope is not None:
-        click.echo(f"auditor: {result.policy_scope.sentence()}", err=True)
-    if result.baseline is not None:
-        from auditor.baseline import summary_line
-
-        click.echo(f"auditor: against baseline {result.baseline.file}: {summary_line(result.baseline)}", err=True)
-    gating = result.gating()
-    if gating:
-        which = "new or regressed FAIL" if result.fail_on_new else "FAIL"
-        click.echo(f"auditor: {len(gating)} {which} finding(s) at or above {result.fail_on.value} gate the build",
-                   err=True)
-    if rerendered:  # auditor report: the findings' verdict, not this command's
-        click.echo(f"auditor: re-rendered only (nothing appended to a history); exit {result.exit_code()}, the exit "
-                   "code of the scan that wrote these findings", err=True)
-    elif result.history is not None:
-        click.echo(f"auditor: run appended to history {result.history.file}", err=True)
-    for path in written:
-        click.echo(f"auditor: wrote {path}", err=True)
-
-
-def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], quiet: bool) -> None:
+def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], console: Console) -> None:
+    from auditor.console_summary import summarise
     from auditor.outputs import write_outputs
 
     written = write_outputs(result, list(formats) or list(DEFAULT_FORMATS), out_dir)
-    if not quiet:
-        _summarise(result, written)
+    summarise(console, result, written)
     sys.exit(result.exit_code())
 
 
 def _scan(collectors: Mapping[str, CollectFn], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-          quiet: bool, tracking: Tracking, rule_filter: RuleFilter) -> ScanResult:
+          console: Console, tracking: Tracking, rule_filter: RuleFilter) -> ScanResult:
     """Validate the policy, the rule filters and the waivers before any API call, collect, then evaluate."""
     from auditor.runner import scan_with
 
-    return scan_with(collectors, waivers_file=waivers_file, fail_on=Severity(fail_on), quiet=quiet,
+    return scan_with(collectors, waivers_file=waivers_file, fail_on=Severity(fail_on), console=console,
                      policy_file=policy_file, tracking=tracking, rule_filter=rule_filter)
 
 
@@ -196,12 +161,12 @@ def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoi
 @rule_filter_options
 def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, formats: tuple[str, ...],
              policy_file: Path | None, waivers_file: Path | None, fail_on: str, baseline_file: Path | None,
-             fail_on_new: bool, history_file: Path | None, quiet: bool, rule_filter: RuleFilter) -> None:
+             fail_on_new: bool, history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
     """Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
-    result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, quiet, tracking,
+    result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, console, tracking,
                    rule_filter)
-    _finish(result, out_dir, formats, quiet)
+    _finish(result, out_dir, formats, console)
 
 
 @scan.command("azure")
@@ -210,13 +175,13 @@ def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, forma
 @rule_filter_options
 def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None, out_dir: Path,
                formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-               baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, quiet: bool,
+               baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, console: Console,
                rule_filter: RuleFilter) -> None:
     """Scan Azure Machine Learning workspaces, endpoints, deployments and identities."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
     result = _scan({"azure": _azure_collector(subscriptions, credential, arm_endpoint)}, policy_file, waivers_file,
-                   fail_on, quiet, tracking, rule_filter)
-    _finish(result, out_dir, formats, quiet)
+                   fail_on, console, tracking, rule_filter)
+    _finish(result, out_dir, formats, console)
 
 
 @scan.command("all")
@@ -227,13 +192,13 @@ def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: st
 def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple[str, ...], credential: str,
              arm_endpoint: str | None, out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
              waivers_file: Path | None, fail_on: str, baseline_file: Path | None, fail_on_new: bool,
-             history_file: Path | None, quiet: bool, rule_filter: RuleFilter) -> None:
+             history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
     """Scan AWS and Azure into one report."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
     result = _scan({"aws": _aws_collector(regions, profile),
                     "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
-                   policy_file, waivers_file, fail_on, quiet, tracking, rule_filter)
-    _finish(result, out_dir, formats, quiet)
+                   policy_file, waivers_file, fail_on, console, tracking, rule_filter)
+    _finish(result, out_dir, formats, console)
 
 
 @cli.command()
@@ -245,16 +210,16 @@ def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML policy file to evaluate the demo estate under (try one before a real scan).")
 @_options(_tracking_options())
-@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+@console_options
 @rule_filter_options
 def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, baseline_file: Path | None,
-         fail_on_new: bool, history_file: Path | None, quiet: bool, rule_filter: RuleFilter) -> None:
+         fail_on_new: bool, history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
     """Scan an embedded demo estate served on loopback (no cloud account, no network)."""
     from auditor.runner import run_demo
 
     tracking = _tracking(baseline_file, fail_on_new, history_file)  # before the demo's servers start
-    result = run_demo(Severity(fail_on), quiet, policy_file, tracking, rule_filter)
-    _finish(result, out_dir, formats, quiet)
+    result = run_demo(Severity(fail_on), console, policy_file, tracking, rule_filter)
+    _finish(result, out_dir, formats, console)
     # _finish exits; the report location is printed there
 
 
@@ -265,25 +230,25 @@ def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Pat
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for the outputs (the findings file itself is never written over).")
 @_baseline_option()
-@click.option("--quiet", is_flag=True, help="No summary.")
+@console_options
 def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baseline_file: Path | None,
-           quiet: bool) -> None:
+           console: Console) -> None:
     """Re-render outputs from a findings file; exit with the exit code of the scan that wrote it.
 
     A re-rendered report never looks cleaner than its scan (0, 1 or 2 as the scan) and appends nothing to a
-    history. Exit 3 when
-    FINDINGS_FILE is not a findings.json (another of the tool's outputs is named) or an output would
-    overwrite it. With --baseline, the findings are compared with that earlier findings file (replacing any
-    comparison the file holds); the file's own --fail-on-new setting still decides which findings gate.
+    history. Exit 3 when FINDINGS_FILE is not a findings.json (another of the tool's outputs is named) or an
+    output would overwrite it. With --baseline, the findings are compared with that earlier findings file
+    (replacing any comparison the file holds); the file's own --fail-on-new setting still decides which
+    findings gate.
     """
+    from auditor.console_summary import summarise
     from auditor.rerender import rerender
 
     done = rerender(findings_file, list(formats) or list(DEFAULT_FORMATS), out_dir, explicit=bool(formats),
                     baseline_file=baseline_file)
-    if not quiet:
-        _summarise(done.result, done.written, rerendered=True)
-        for path in done.left_out:
-            click.echo(f"auditor: left {path} as it is: it is the input", err=True)
+    for path in done.left_out:
+        console.line(f"left {path} as it is: it is the input", event="left_out", path=str(path))
+    summarise(console, done.result, done.written, rerendered=True)
     sys.exit(done.result.exit_code())
 
 

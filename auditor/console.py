@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from auditor.progress import Lane, NoProgress, Progress
+from auditor.progress import ClosingProgress, Lane, NoProgress
 
 LOG_FORMATS = ("text", "json")
 HEARTBEAT_SECONDS = 30.0
@@ -95,7 +95,7 @@ class Console:
         self._lock = threading.Lock()
 
     def line(self, message: str, *, event: str = "message", level: str = "info", **fields: Any) -> None:
-        if self.quiet and level not in ("error", "warning"):
+        if self.quiet and level != "error":
             return
         if level == "debug" and not self.verbose:
             return
@@ -109,7 +109,7 @@ class Console:
             self._stream.write(text + "\n")
             self._stream.flush()
 
-    def progress(self, label: str) -> Progress:
+    def progress(self, label: str) -> ClosingProgress:
         """A bar on a terminal (text format), lines otherwise; nothing with --quiet."""
         if self.quiet:
             return NoProgress()

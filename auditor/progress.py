@@ -21,6 +21,11 @@ class Progress(Protocol):
         """A lane has no work queued or running; ``calls``: the work units it has run so far."""
 
 
+class ClosingProgress(Progress, Protocol):
+    def close(self) -> None:
+        """The work is over: finish the bar, stop the heartbeat."""
+
+
 class NoProgress:
     def add_total(self, n: int) -> None:
         return None
@@ -32,4 +37,7 @@ class NoProgress:
         return None
 
     def lane_done(self, lane: Lane, calls: int) -> None:
+        return None
+
+    def close(self) -> None:
         return None

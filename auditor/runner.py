@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.console import TerminalProgress, wants_progress
+from auditor.console import Console
 from auditor.errors import ConfigError
 from auditor.history import HistoryStore
 from auditor.model import Inventory, ScanResult, Severity
@@ -59,22 +59,20 @@ def track(result: ScanResult, tracking: Tracking) -> ScanResult:
 
 
 def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None, fail_on: Severity,
-              quiet: bool, policy_file: Path | None = None, tracking: Tracking | None = None,
+              console: Console | None = None, policy_file: Path | None = None, tracking: Tracking | None = None,
               rule_filter: RuleFilter | None = None) -> ScanResult:
     """Validate every user input first (policy, rule filters, waivers; the caller opened ``tracking``), collect
-    each provider with a progress bar, evaluate, compare with the baseline and record the run in the history."""
+    each provider with its progress on ``console`` (none without one), evaluate, compare with the baseline and
+    record the run in the history."""
     inputs = prepare_policy(policy_file, waivers_file, fail_on, rule_filter)
     started = datetime.now(UTC)
     inventories = []
     for provider, collect in collectors.items():
-        if wants_progress(quiet):
-            bar = TerminalProgress(f"scanning {provider}")
-            try:
-                inventories.append(collect(bar))
-            finally:
-                bar.close()
-        else:
-            inventories.append(collect(NoProgress()))
+        progress = console.progress(provider) if console is not None else NoProgress()
+        try:
+            inventories.append(collect(progress))
+        finally:
+            progress.close()
     # Gateways link to the endpoints they front across clouds (an APIM API in front of SageMaker).
     from auditor.collectors.azure_apim_links import link_gateways
 
@@ -124,7 +122,7 @@ def _apply(changes: Mapping[str, str | None]) -> None:
             os.environ[key] = value
 
 
-def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None,
+def run_demo(fail_on: Severity, console: Console | None = None, policy_file: Path | None = None,
              tracking: Tracking | None = None, rule_filter: RuleFilter | None = None) -> ScanResult:
     """Serve both demo estates on loopback and scan them with the real collectors into one report.
 
@@ -160,6 +158,6 @@ def run_demo(fail_on: Severity, quiet: bool, policy_file: Path | None = None,
         return scan_with(
             {"demo aws": lambda p: collect_aws(AwsOptions(regions=tuple(aws.regions)), p),
              "demo azure": lambda p: collect_azure(azure, p)},
-            waivers_file=None, fail_on=fail_on, quiet=quiet, policy_file=policy_file, tracking=tracking,
+            waivers_file=None, fail_on=fail_on, console=console, policy_file=policy_file, tracking=tracking,
             rule_filter=rule_filter,
         )

@@ -77,3 +77,24 @@ def test_an_unreachable_resource_manager_is_named_in_the_cause(tmp_path: Path) -
     assert row["error"].startswith("cannot list subscriptions: could not connect to the Resource Manager at "
                                    "https://127.0.0.1:9: unreachable"), row["error"]
     assert json.loads((out / "findings.json").read_text())["findings"]
+
+
+def test_the_console_is_a_ci_log_in_text_and_in_json_lines(tmp_path: Path) -> None:
+    r = _scan(tmp_path / "text", "all", "--region", "eu-west-1", "--credential", "cli")
+    assert r.code == 2, r.stderr
+    lines = r.stderr.splitlines()
+    assert "AzureCliCredential.get_token failed" not in r.stderr  # the SDK's warning: only with --verbose
+    named = [line for line in lines if line.startswith("auditor:   - ERROR ")]
+    assert named and any(" on arn:aws:sagemaker:eu-west-1:unknown:*: " in line for line in named)
+    assert any(" on /subscriptions: " in line for line in named)
+    assert lines[-1].startswith("auditor: exit 2: incomplete (")
+
+    r = _scan(tmp_path / "json", "all", "--region", "eu-west-1", "--credential", "cli", "--log-format", "json")
+    assert r.code == 2
+    records = [json.loads(line) for line in r.stderr.splitlines()]  # every line is one JSON object
+    events = [record["event"] for record in records]
+    assert {"counts", "incomplete", "error_finding", "wrote", "exit"} <= set(events)
+    assert records[-1]["exit_code"] == 2 and events[-1] == "exit"
+
+    r = _scan(tmp_path / "verbose", "azure", "--credential", "cli", "--verbose")
+    assert "azure.identity" in r.stderr and "AzureCliCredential.get_token failed" in r.stderr

@@ -1,0 +1,111 @@
+"""What a scan prints when it ends: a CI log a person can act on without opening the report.
+
+In order: the counts; the scopes that could not be collected and the ERROR findings (each rule and
+resource, the first :data:`SHOWN`, then how many more) with what exit 2 means; what the policy's scope
+left out; the baseline comparison; what gates the build; expired and unused waivers; the history; the
+files written; and last, the exit code and its meaning. Every line goes through the
+:class:`~auditor.console.Console` (text or JSON lines), each with an ``event`` name a log pipeline can
+filter on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from auditor.console import Console
+from auditor.model import ScanResult, Status, Waiver
+
+SHOWN = 20
+
+
+def summarise(console: Console, result: ScanResult, written: Sequence[Path], *, rerendered: bool = False) -> None:
+    counts = {s.value: 0 for s in Status}
+    for f in result.findings:
+        counts[f.status.value] += 1
+    parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    console.line(f"{len(result.findings)} findings ({parts or 'none'})", event="counts", by_status=counts)
+    _incomplete(console, result)
+    if result.policy_scope is not None:
+        scope = result.policy_scope
+        console.line(scope.sentence(), event="policy_scope", out_of_scope=scope.out_of_scope,
+                     findings=scope.findings, by_status=dict(scope.by_status))
+    if result.baseline is not None:
+        from auditor.baseline import state_counts, summary_line
+
+        console.line(f"against baseline {result.baseline.file}: {summary_line(result.baseline)}", event="baseline",
+                     counts=state_counts(result.baseline))
+    gating = result.gating()
+    if gating:
+        which = "new or regressed FAIL" if result.fail_on_new else "FAIL"
+        console.line(f"{len(gating)} {which} finding(s) at or above {result.fail_on.value} gate the build",
+                     event="gating", gating=len(gating))
+    _waivers(console, result)
+    if rerendered:  # auditor report: the findings' verdict, not this command's
+        console.line(f"re-rendered only (nothing appended to a history); exit {result.exit_code()}, the exit "
+                     "code of the scan that wrote these findings", event="rerendered")
+    elif result.history is not None:
+        console.line(f"run appended to history {result.history.file}", event="history")
+    for path in written:
+        console.line(f"wrote {path}", event="wrote", path=str(path))
+    code, meaning = exit_meaning(result)
+    console.line(f"exit {code}: {meaning}", event="exit", exit_code=code)
+
+
+def exit_meaning(result: ScanResult) -> tuple[int, str]:
+    """The exit code and one sentence saying what it means for this result."""
+    code = result.exit_code()
+    fail_on = result.fail_on.value
+    new = "new or regressed " if result.fail_on_new and result.baseline is not None else ""
+    if code == 2:
+        failed = sum(1 for c in result.coverage if not c.collected)
+        errors = sum(1 for f in result.findings if f.status is Status.ERROR)
+        what = ", ".join(part for part in (
+            f"{failed} scope(s) not collected" if failed else "",
+            f"{errors} verdict(s) ERROR" if errors else "") if part)
+        return code, (f"incomplete ({what}): some verdicts are missing, so the absence of a FAIL is not evidence "
+                      "of compliance; never read this run as clean")
+    if code == 1:
+        return code, f"complete; {len(result.gating())} {new}FAIL finding(s) at or above {fail_on} gate the build"
+    return code, f"complete; no {new}FAIL at or above {fail_on}"
+
+
+def _incomplete(console: Console, result: ScanResult) -> None:
+    failed = [c for c in result.coverage if not c.collected]
+    if failed:
+        console.line(f"INCOMPLETE: {len(failed)} scope(s) could not be collected:", event="incomplete",
+                     level="warning", scopes=len(failed))
+        for c in failed[:10]:
+            console.line(f"  - {c.service} {c.account} {c.region}: {c.error}", event="coverage_error",
+                         level="warning", provider=c.provider, service=c.service, account=c.account,
+                         region=c.region, scope_id=c.scope_id, error=c.error)
+        if len(failed) > 10:
+            console.line(f"  ... and {len(failed) - 10} more (see the coverage table)", event="coverage_error",
+                         level="warning", more=len(failed) - 10)
+    errors = [f for f in result.findings if f.status is Status.ERROR]
+    if not errors:
+        return
+    console.line(f"{len(errors)} finding(s) are ERROR: those rules could not be decided, so exit 2 (incomplete):",
+                 event="errors", level="warning", errors=len(errors))
+    for f in errors[:SHOWN]:
+        console.line(f"  - ERROR {f.rule_id} on {f.resource_id}: {f.message}", event="error_finding",
+                     level="warning", rule_id=f.rule_id, resource_id=f.resource_id, finding_id=f.id,
+                     reason=f.message)
+    if len(errors) > SHOWN:
+        console.line(f"  ... and {len(errors) - SHOWN} more ERROR finding(s) (see findings.json)",
+                     event="error_finding", level="warning", more=len(errors) - SHOWN)
+
+
+def _waivers(console: Console, result: ScanResult) -> None:
+    for w in sorted(result.expired_waivers, key=lambda w: w.index):
+        console.line(f"waiver #{w.index} ({_waiver_text(w)}) expired on {w.expires.isoformat()}: it mutes nothing; "
+                     "renew it with a new reason or fix what it covered", event="waiver_expired", level="warning",
+                     waiver_index=w.index, expires=w.expires.isoformat(), owner=w.owner)
+    for w in sorted(result.unused_waivers, key=lambda w: w.index):
+        console.line(f"waiver #{w.index} ({_waiver_text(w)}) matched no FAIL: remove it, or correct its rules or "
+                     "resources", event="waiver_unused", level="warning", waiver_index=w.index, owner=w.owner)
+
+
+def _waiver_text(w: Waiver) -> str:
+    rules = ", ".join(w.rules[:3]) + (f" and {len(w.rules) - 3} more" if len(w.rules) > 3 else "")
+    return f"{rules}; owner {w.owner}"
