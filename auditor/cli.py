@@ -24,6 +24,7 @@ from auditor.cli_rules import rules
 from auditor.errors import AuditorError
 from auditor.model import ScanResult, Severity
 from auditor.runner import CollectFn, Tracking
+from auditor.untrusted import printable
 
 if TYPE_CHECKING:
     from auditor.console import Console
@@ -317,7 +318,7 @@ def _run(argv: Sequence[str] | None) -> None:
         e.show()
         sys.exit(3)
     except AuditorError as e:
-        click.echo(f"auditor: error: {e}", err=True)
+        click.echo(f"auditor: error: {printable(str(e))}", err=True)  # it may quote a file or a service
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("auditor: interrupted", err=True)

@@ -18,6 +18,7 @@ import click
 
 from auditor.collectors.azure_session import CREDENTIAL_KINDS
 from auditor.errors import ConfigError
+from auditor.untrusted import printable
 
 
 def _provider_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,8 +73,8 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
                       list(dict.fromkeys(rule_ids)), load_catalog())
     write_plan(plan, out)
     if not quiet:
-        click.echo(render_text(plan), nl=False)
-    click.echo(f"auditor: wrote {out} ({len(plan.steps)} step(s))", err=True)
+        click.echo(render_text(plan), nl=False)  # each line escaped by render_text
+    _say(f"auditor: wrote {out} ({len(plan.steps)} step(s))")
 
 
 @remediate.command("apply")
@@ -100,19 +101,19 @@ def apply_command(plan_file: Path, yes: bool, max_changes: int, journal_file: Pa
         check_endpoint(arm_endpoint)
     journal = journal_file or plan_file.parent / "journal.jsonl"
     runnable = [s for s in plan.steps if s.executable]
-    click.echo(f"auditor: {plan_file}: {len(runnable)} automatic step(s) of {len(plan.steps)}; at most {max_changes} "
-               f"resource(s) change; journal {journal}", err=True)
+    _say(f"auditor: {plan_file}: {len(runnable)} automatic step(s) of {len(plan.steps)}; at most {max_changes} "
+         f"resource(s) change; journal {journal}")
     for step in runnable:
-        click.echo(f"  - {step.title} [{step.disruption.value}]", err=True)
+        _say(f"  - {step.title} [{step.disruption.value}]")
     if runnable and not yes:
         _confirm("Apply these changes?")
     options = ApplyOptions(journal=journal, max_changes=max_changes, allow_access_removal=allow_access_removal)
     providers = ProviderOptions(profile=profile, credential=credential, arm_endpoint=arm_endpoint)
     report = apply_plan(plan, plan_file, digest, options, providers,
-                        on_result=lambda step, r: click.echo(_line(r.outcome.value, r.rule_id, r.resource_id,
-                                                                   r.detail)))
+                        on_result=lambda step, r: _say(_line(r.outcome.value, r.rule_id, r.resource_id, r.detail),
+                                                       out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items()) or "nothing to do"
-    click.echo(f"auditor: {counts}; journal {journal}", err=True)
+    _say(f"auditor: {counts}; journal {journal}")
     sys.exit(report.exit_code)
 
 
@@ -128,26 +129,32 @@ def rollback_command(journal_file: Path, yes: bool, profile: str | None, credent
 
     pending = pending_undos(journal_file)
     if not pending:
-        click.echo(f"auditor: {journal_file}: nothing to undo", err=True)
+        _say(f"auditor: {journal_file}: nothing to undo")
         sys.exit(0)
     if any(c.kind.startswith("azure.") for c in pending):
         from auditor.collectors.azure_session import arm_endpoint as check_endpoint
 
         check_endpoint(arm_endpoint)
-    click.echo(f"auditor: {journal_file}: {len(pending)} change(s) to undo, newest first:", err=True)
+    _say(f"auditor: {journal_file}: {len(pending)} change(s) to undo, newest first:")
     for change in pending:
-        click.echo(f"  - {change.kind} of {change.resource_id}: {change.after!r} -> {change.before!r}", err=True)
+        _say(f"  - {change.kind} of {change.resource_id}: {change.after!r} -> {change.before!r}")
     if not yes:
         _confirm("Undo these changes?")
     providers = ProviderOptions(profile=profile, credential=credential, arm_endpoint=arm_endpoint)
     report = rollback_journal(journal_file, providers,
-                              on_result=lambda change, r: click.echo(_line(r.outcome.value, change.kind,
-                                                                           r.resource_id, r.detail)))
+                              on_result=lambda change, r: _say(_line(r.outcome.value, change.kind,
+                                                                     r.resource_id, r.detail), out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items())
-    click.echo(f"auditor: {counts}", err=True)
+    _say(f"auditor: {counts}")
     if report.kept:
-        click.echo(f"auditor: kept (created by apply, never deleted): {', '.join(report.kept)}", err=True)
+        _say(f"auditor: kept (created by apply, never deleted): {', '.join(report.kept)}")
     sys.exit(report.exit_code)
+
+
+def _say(text: str, *, out: bool = False) -> None:
+    """Print a line on stderr (``out``: stdout) with what services, plans and journals said made harmless:
+    control characters, escape sequences and line breaks shown as escapes (``\\x1b``)."""
+    click.echo(printable(text), err=not out)
 
 
 def _line(outcome: str, what: str, resource: str, detail: str) -> str:

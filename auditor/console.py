@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from auditor.progress import ClosingProgress, Lane, NoProgress
+from auditor.untrusted import json_printable, printable
 
 LOG_FORMATS = ("text", "json")
 HEARTBEAT_SECONDS = 30.0
@@ -82,7 +83,12 @@ def wants_progress(quiet: bool, stream: TextIO | None = None) -> bool:
 
 class Console:
     """Every line the CLI prints on stderr: ``auditor: <message>`` or, in ``json``, one object a line
-    (``{"time", "level", "event", "message", ...fields}``). Thread-safe."""
+    (``{"time", "level", "event", "message", ...fields}``). Thread-safe.
+
+    Messages quote what services and resources said (error texts, resource ids and names): every control
+    character, escape sequence, line break and bidirectional override in a line is shown as an escape
+    (``\\x1b``, ``\\n``; :func:`auditor.untrusted.printable`), so nothing quoted can clear the screen, set the
+    terminal's title, move the cursor or print a line of its own."""
 
     def __init__(self, *, log_format: str = "text", verbose: bool = False, quiet: bool = False,
                  stream: TextIO | None = None) -> None:
@@ -102,9 +108,9 @@ class Console:
         if self.json:
             record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                       "level": level, "event": event, "message": message, **fields}
-            text = json.dumps(record, ensure_ascii=False, default=str)
+            text = json_printable(json.dumps(record, ensure_ascii=False, default=str))
         else:
-            text = f"auditor: {message}"
+            text = f"auditor: {printable(message)}"
         with self._lock:
             self._stream.write(text + "\n")
             self._stream.flush()

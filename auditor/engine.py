@@ -11,7 +11,8 @@ from typing import Any
 
 from auditor import checks as check_registry
 from auditor.errors import MissingData
-from auditor.model import Finding, Inventory, Resource, Rule, Status, Verdict
+from auditor.model import MAX_ERROR_TEXT, Finding, Inventory, Resource, Rule, Status, Verdict
+from auditor.untrusted import service_text
 
 CheckLoader = Callable[[str], check_registry.Check]
 
@@ -62,10 +63,11 @@ def evaluate_one(rule: Rule, resource: Resource, inventory: Inventory,
         stage = "evaluation"
         verdict = _decide(rule, resource, inventory, load_check)
     except MissingData as e:
-        return _finding(rule, resource, Status.ERROR, f"Could not evaluate {resource.name}: {e}.",
-                        {"error": str(e)})
+        reason = service_text(str(e), MAX_ERROR_TEXT)  # it quotes what a service said: redacted, escaped
+        return _finding(rule, resource, Status.ERROR, f"Could not evaluate {resource.name}: {reason}.",
+                        {"error": reason})
     except Exception as e:  # noqa: BLE001 - isolation: one broken rule must not crash or pass the scan
-        reason = f"{type(e).__name__}: {e}"
+        reason = service_text(f"{type(e).__name__}: {e}", MAX_ERROR_TEXT)
         return _finding(rule, resource, Status.ERROR,
                         f"Rule failed during {stage} on {resource.name}: {reason}.", {"error": reason})
     if not verdict.applicable:

@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from auditor.untrusted import service_text
+
 if TYPE_CHECKING:
     from auditor.policy_scope import PolicyScope
+
+
+MAX_ERROR_TEXT = 2000  # a bound for error texts kept in the model; collectors keep theirs shorter
 
 
 class Status(enum.StrEnum):
@@ -70,6 +75,11 @@ class Resource:
     tags: Mapping[str, str] = field(default_factory=dict)
     unreadable: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.unreadable:  # a service's words: kept redacted and escaped, whoever built the resource
+            object.__setattr__(self, "unreadable", {str(k): service_text(str(v), MAX_ERROR_TEXT)
+                                                    for k, v in self.unreadable.items()})
+
 
 @dataclass(frozen=True, slots=True)
 class CoverageRow:
@@ -95,6 +105,10 @@ class CoverageRow:
     resources: int = 0
     error: str | None = None
     found_through: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.error is not None:  # a service's words: kept redacted and escaped, whoever built the row
+            object.__setattr__(self, "error", service_text(self.error, MAX_ERROR_TEXT))
 
     @property
     def collected(self) -> bool:

@@ -2,6 +2,11 @@
 
 boto3/botocore are imported inside functions only: importing this module (for ``PERMISSIONS``)
 must work without the AWS SDK installed.
+
+What an answer says is untrusted input: error texts are redacted and escaped before they are kept
+(:func:`one_line`). No URL from an answer is followed: botocore does not follow HTTP redirects, and S3's
+region redirect re-resolves the endpoint from a region name (a DNS label) through the endpoint rules, so a
+signed request only ever goes to AWS's own hosts or to the endpoint override the user set.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+from auditor.untrusted import MAX_INPUT, service_text
 
 if TYPE_CHECKING:
     import boto3
@@ -78,9 +85,9 @@ _URL_USERINFO = re.compile(r"(?<=://)[^/@\s\"']+@")
 
 
 def one_line(text: str, limit: int = MAX_REASON) -> str:
-    """Whitespace collapsed, bounded, and without user:password@ in URLs (endpoint overrides)."""
-    text = _URL_USERINFO.sub("***@", " ".join(text.split()))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """A text to keep: one line, without user:password@ in URLs (endpoint overrides), secrets redacted,
+    control characters escaped, at most ``limit`` long (:func:`auditor.untrusted.service_text`)."""
+    return service_text(_URL_USERINFO.sub("***@", text[:MAX_INPUT]), limit)
 
 
 _XML_CODE = re.compile(r"<Code>(.*?)</Code>", re.S)

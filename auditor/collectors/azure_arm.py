@@ -6,6 +6,9 @@ client's azure-core pipeline (its auth, retry and redirect policies; see
 :func:`pages_through` for a collection followed through every ``nextLink``. What can go wrong becomes a
 :class:`Failure` (never a secret: the service's error code and message, the HTTP status), raised inside
 an :class:`AzureCallError` for the collector to turn into a coverage row or an ``unreadable`` key.
+
+Everything an answer says is untrusted input: its error texts are redacted and escaped before they are
+kept (:func:`one_line`, :func:`auditor.untrusted.service_text`).
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from auditor.untrusted import service_text
+
 MAX_REASON = 400
+MAX_CODE = 100
 
 
 def one_line(text: str, limit: int = MAX_REASON) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """A text to keep: one line, secrets redacted, control characters escaped, at most ``limit`` long."""
+    return service_text(text, limit)
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -83,7 +89,8 @@ def failure_from(operation: str, exc: BaseException) -> Failure | None:
         message = str(getattr(error, "message", "") or "") if error is not None else ""
         if not message:
             message = str(exc.reason or "")
-        return Failure(operation, exc.status_code, code, one_line(message), _kind(exc.status_code))
+        return Failure(operation, exc.status_code, one_line(code, MAX_CODE), one_line(message),
+                       _kind(exc.status_code))
     if isinstance(exc, ClientAuthenticationError):  # a token could not be had mid-scan
         return Failure(operation, None, type(exc).__name__, one_line(str(exc.message or exc)), "credentials")
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
@@ -99,8 +106,8 @@ def failure_from_response(operation: str, status: int, body: Any, text: str) -> 
     if isinstance(error, dict):
         code, message = str(error.get("code") or ""), str(error.get("message") or "")
     else:
-        code, message = "", text[:200]
-    return Failure(operation, status, code, one_line(message), _kind(status))
+        code, message = "", one_line(text, 200)  # redacted before it is cut: a cut must not hide half a secret
+    return Failure(operation, status, one_line(code, MAX_CODE), one_line(message), _kind(status))
 
 
 # --- reads ----------------------------------------------------------------------------------------

@@ -47,9 +47,11 @@ class Answer:
 
     @property
     def error(self) -> str:
+        """The service's error, redacted and escaped (it is printed and journaled)."""
         error = self.body.get("error") if isinstance(self.body, dict) else None
         if isinstance(error, dict):
-            return f"HTTP {self.status} {error.get('code') or ''}: {error.get('message') or ''}".strip()
+            return azure_arm.one_line(f"HTTP {self.status} {error.get('code') or ''}: {error.get('message') or ''}",
+                                      600).strip()
         return f"HTTP {self.status}"
 
 

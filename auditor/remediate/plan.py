@@ -21,6 +21,7 @@ from auditor.remediate import available, load
 from auditor.remediate.manual import manual_step
 from auditor.remediate.model import Mode, Plan, PlanStep
 from auditor.remediate.params import PlanParams
+from auditor.untrusted import printable
 
 _MANUAL_ORDER = 1000
 
@@ -106,4 +107,5 @@ def render_text(plan: Plan) -> str:
             lines.append(f"    {number}. {text}")
         for note in step.notes:
             lines.append(f"    note: {note}")
-    return "\n".join(lines) + "\n"
+    # Findings files are untrusted: a value's control characters and line breaks are shown as escapes.
+    return "\n".join(printable(line) for line in lines) + "\n"
