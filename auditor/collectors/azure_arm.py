@@ -8,7 +8,8 @@ client's azure-core pipeline (its auth, retry and redirect policies; see
 an :class:`AzureCallError` for the collector to turn into a coverage row or an ``unreadable`` key.
 
 Everything an answer says is untrusted input: its error texts are redacted and escaped before they are
-kept (:func:`one_line`, :func:`auditor.untrusted.service_text`).
+kept (:func:`one_line`, :func:`auditor.untrusted.service_text`), and a ``nextLink`` that leaves the
+endpoint is a failed read (:func:`pages_through`), never followed with the scan's token.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from auditor.untrusted import service_text
+from auditor.untrusted import refused_url_message, same_origin, service_text
 
 MAX_REASON = 400
 MAX_CODE = 100
+UNTRUSTED_URL = "UntrustedUrl"  # the code of a read refused because the answer pointed outside the endpoint
 
 
 def one_line(text: str, limit: int = MAX_REASON) -> str:
@@ -83,6 +85,10 @@ def failure_from(operation: str, exc: BaseException) -> Failure | None:
         ServiceResponseError,
     )
 
+    from auditor.collectors.azure_origin import UntrustedUrlError
+
+    if isinstance(exc, UntrustedUrlError):  # refused before it was sent: a failed read, not a credential problem
+        return Failure(operation, None, UNTRUSTED_URL, one_line(str(exc.message)), "error")
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         error = exc.error
         code = str(getattr(error, "code", "") or "") if error is not None else ""
@@ -143,7 +149,8 @@ def get_json_through(client: Any, url: str, operation: str) -> dict[str, Any]:
 def pages_through(client: Any, endpoint: str, url: str, operation: str) -> Iterator[list[dict[str, Any]]]:
     """Pages of a collection list read through ``client``'s pipeline, following every ``nextLink``.
 
-    AzureCallError on failure, on an answer without a ``value`` list, or on a ``nextLink`` that loops.
+    AzureCallError on failure, on an answer without a ``value`` list, on a ``nextLink`` that loops, or on
+    one that leaves ``endpoint`` (another scheme, host or port: the token is never sent there).
     """
     next_url: str | None = url
     seen: set[str] = set()
@@ -156,6 +163,9 @@ def pages_through(client: Any, endpoint: str, url: str, operation: str) -> Itera
         yield [item for item in items if isinstance(item, dict)]
         link = body.get("nextLink")
         next_url = urljoin(endpoint + "/", link) if isinstance(link, str) and link else None
+        if next_url is not None and not same_origin(next_url, endpoint):
+            raise AzureCallError(Failure(operation, 200, UNTRUSTED_URL, one_line(
+                refused_url_message(next_url, endpoint, "the answer's nextLink")), "error"))
         if next_url is not None and next_url in seen:
             raise AzureCallError(Failure(operation, 200, "InvalidNextLink",
                                          "the service repeated a nextLink it had already answered", "error"))

@@ -177,12 +177,15 @@ def token_scope(endpoint: str, session: Session | None = None) -> str:
 # --- clients --------------------------------------------------------------------------------------
 
 
-def arm_policies(credential: TokenCredential, scope: str, *, models: bool = False) -> list[Any]:
+def arm_policies(credential: TokenCredential, scope: str, endpoint: str, *, models: bool = False) -> list[Any]:
     """The scan's pipeline, in azure-core's standard order, without what a read-only audit must not have.
 
     Kept: request id, headers, user agent (``azsdk-python-auditor/VERSION``), proxies, redirects (the
     ``Authorization`` header dropped on a cross-host hop), the retry policy (``RETRY_TOTAL`` /
     ``RETRY_STATUS``, honouring ``Retry-After``) and ARM's bearer-token policy with its CAE challenge.
+    Added last, right before the transport: :class:`~auditor.collectors.azure_origin.EndpointOnlyPolicy`,
+    which refuses to send anything (a ``nextLink``, a redirect, an operation poll) to any scheme, host or
+    port but ``endpoint``'s, so the token goes nowhere else.
     Left out: ``ARMAutoResourceProviderRegistrationPolicy``, which answers a 409 by *registering* a resource
     provider (a write), and the network-trace, HTTP-logging and tracing policies, which cost CPU on every
     request and log nothing the auditor uses. ``models``: the SDK clients that deserialize into models also
@@ -192,6 +195,7 @@ def arm_policies(credential: TokenCredential, scope: str, *, models: bool = Fals
     from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
     from auditor import __version__
+    from auditor.collectors.azure_origin import EndpointOnlyPolicy
 
     chain: list[Any] = [
         policies.RequestIdPolicy(), policies.HeadersPolicy(),
@@ -202,6 +206,7 @@ def arm_policies(credential: TokenCredential, scope: str, *, models: bool = Fals
     chain += [
         policies.RedirectPolicy(), policies.RetryPolicy(retry_total=RETRY_TOTAL, retry_status=RETRY_STATUS),
         ARMChallengeAuthenticationPolicy(credential, scope), policies.SensitiveHeaderCleanupPolicy(),
+        EndpointOnlyPolicy(endpoint),
     ]
     return chain
 
@@ -232,7 +237,7 @@ class AzureClients:
         from azure.core.pipeline.transport import RequestsTransport
 
         return {"base_url": self.endpoint, "credential_scopes": [self.scope],
-                "policies": arm_policies(self.credential, self.scope, models=models),
+                "policies": arm_policies(self.credential, self.scope, self.endpoint, models=models),
                 "transport": RequestsTransport(session=self._session, session_owner=False)}
 
     def shared(self, name: str, build: Callable[[], Any]) -> Any:

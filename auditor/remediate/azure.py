@@ -24,6 +24,7 @@ from auditor.collectors.azure_roles import scope_level
 from auditor.errors import ConfigError
 from auditor.model import Resource
 from auditor.remediate.model import StepFailed, StepRefused
+from auditor.untrusted import refused_url_message, same_origin
 
 if TYPE_CHECKING:
     from azure.core.rest import HttpResponse
@@ -155,7 +156,8 @@ class AzureContext:
                 raise StepFailed(f"{operation}: gave up waiting after {self.options.wait_timeout:.0f} s")
             time.sleep(pause)
             if status_url:
-                polled = self.send("GET", self._absolute(status_url), f"{operation} (status)")
+                polled = self.send("GET", self._followed(status_url, operation, "Azure-AsyncOperation"),
+                                   f"{operation} (status)")
                 if polled.status >= 300:
                     raise StepFailed(f"{operation}: status poll answered {polled.error}")
                 state = str(polled.body.get("status", "")).lower() if isinstance(polled.body, dict) else ""
@@ -165,7 +167,7 @@ class AzureContext:
                     raise StepFailed(f"{operation} ended {state}: {Answer(400, polled.body, {}).error}")
             else:
                 assert location is not None
-                polled = self.send("GET", self._absolute(location), f"{operation} (result)")
+                polled = self.send("GET", self._followed(location, operation, "Location"), f"{operation} (result)")
                 if polled.status != 202:
                     if polled.status >= 300:
                         raise StepFailed(f"{operation}: result poll answered {polled.error}")
@@ -173,8 +175,15 @@ class AzureContext:
             hint = polled.headers
             delay = min(delay * 2, self.options.max_poll_seconds)
 
-    def _absolute(self, url: str) -> str:
-        return urljoin(self.clients.endpoint + "/", url)
+    def _followed(self, url: str, operation: str, header: str) -> str:
+        """The absolute URL an answer named (``nextLink``, ``Location``, ``Azure-AsyncOperation``) when it is on
+        the endpoint; StepFailed, before anything is sent, when it points anywhere else (the token is never
+        sent there; a write whose operation cannot be followed is not reported as done)."""
+        absolute = urljoin(self.clients.endpoint + "/", url)
+        if not same_origin(absolute, self.clients.endpoint):
+            raise StepFailed(f"{operation}: " + refused_url_message(absolute, self.clients.endpoint,
+                                                                      f"the answer's {header}"))
+        return absolute
 
     # --- resources in the scan's shape ---------------------------------------------------------------
 
@@ -200,7 +209,8 @@ class AzureContext:
                               "scope": scope, "scope_level": scope_level(scope),
                               "principalId": props.get("principalId")})
             link = answer.body.get("nextLink")
-            url = self._absolute(link) if isinstance(link, str) and link else None
+            url = self._followed(link, f"list role assignments of principal {principal}", "nextLink") \
+                if isinstance(link, str) and link else None
         return sorted(found, key=lambda a: (str(a["scope"]).lower(), str(a["roleName"] or ""), str(a["id"])))
 
     def role_name(self, role_definition_id: str) -> str | None:
