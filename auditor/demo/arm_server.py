@@ -56,6 +56,7 @@ class _Fault:
     status: int = 403
     retry_after: int = 1
     code: str = ""  # the ARM error code of a "fail" answer; by default from the status
+    message: str = ""  # the error message of a "fail" answer; by default "Injected failure for '<path>'."
 
     def matches(self, method: str, key: str) -> bool:
         return (self.remaining is None or self.remaining > 0) and (
@@ -300,10 +301,17 @@ class ArmServer(ThreadingHTTPServer):
         """Answer 429 with ``Retry-After: retry_after`` to the next ``times`` requests under ``prefix``."""
         self._add_fault(_Fault("throttle", _prefix_key(prefix), _methods(methods), times, 429, retry_after))
 
-    def fail(self, prefix: str, *, status: int = 503, times: int = 1, methods: Iterable[str] | None = None,
-             code: str = "") -> None:
-        """Answer ``status`` (with the ARM error ``code``) to the next ``times`` requests under ``prefix``."""
-        self._add_fault(_Fault("fail", _prefix_key(prefix), _methods(methods), times, status, code=code))
+    def fail(self, prefix: str, *, status: int = 503, times: int | None = 1, methods: Iterable[str] | None = None,
+             code: str = "", message: str = "") -> None:
+        """Answer ``status`` (with the ARM error ``code`` and ``message``) to the next ``times`` requests under
+        ``prefix`` (``times`` None: every one). ``message`` may be anything a hostile or careless service says."""
+        self._add_fault(_Fault("fail", _prefix_key(prefix), _methods(methods), times, status, code=code,
+                               message=message))
+
+    def point_links_at(self, base_url: str, prefix: str = "") -> None:
+        """Answer the nextLinks and long-running-operation URLs (``Location``, ``Azure-AsyncOperation``) of the
+        ids under ``prefix`` on ``base_url`` instead of this server: a hostile Resource Manager, for tests."""
+        self.store.point_links_at(_prefix_key(prefix), base_url.rstrip("/"))
 
     def clear_faults(self) -> None:
         """Drop every deny/throttle/fail rule (the random rates stay)."""
@@ -338,7 +346,7 @@ class ArmServer(ThreadingHTTPServer):
             return reply
         if kind == "fail" and fault is not None:
             code = fault.code or ("ServiceUnavailable" if fault.status == 503 else "InternalServerError")
-            return error(fault.status, code, f"Injected failure for '{path}'.")
+            return error(fault.status, code, fault.message or f"Injected failure for '{path}'.")
         if kind == "random-error":
             return error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
         return None

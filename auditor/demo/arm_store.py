@@ -102,6 +102,7 @@ class ArmStore:
             raise ValueError("page_size must be at least 1")
         self.page_size, self.base_url = page_size, base_url
         self.poll_delay_ms = 10
+        self._link_bases: list[tuple[str, str]] = []  # (id prefix key, base URL): see link_base
         self._lock = threading.RLock()
         self._docs: dict[str, Json] = {}
         self._lists: dict[str, list[str]] = {}
@@ -188,6 +189,19 @@ class ArmStore:
                     self._lists.pop(list_key, None)
         return True
 
+    def point_links_at(self, prefix_key: str, base_url: str) -> None:
+        """Answer the nextLinks and operation URLs of the ids under ``prefix_key`` on ``base_url`` (tests)."""
+        with self._lock:
+            self._link_bases.insert(0, (prefix_key, base_url))
+
+    def link_base(self, key: str) -> str:
+        """The base URL of the nextLinks and operation URLs answered for the id ``key``: this server's own,
+        unless a test pointed that prefix elsewhere (:meth:`point_links_at`)."""
+        for prefix, base in self._link_bases:
+            if prefix in ("", "/") or key == prefix or key.startswith(prefix + "/"):
+                return base
+        return self.base_url
+
     # -- reads ----------------------------------------------------------------------------------------
     def get(self, info: PathInfo, query: Mapping[str, str]) -> Reply:
         segs = info.segments
@@ -235,7 +249,7 @@ class ArmStore:
         if start + self.page_size < len(keys):
             params = [(k, v) for k, v in query.items() if k.lower() != "$skiptoken"]
             params.append(("$skiptoken", _encode_token(chunk[-1])))
-            body["nextLink"] = f"{self.base_url}/{'/'.join(info.segments)}?" + "&".join(
+            body["nextLink"] = f"{self.link_base(info.key)}/{'/'.join(info.segments)}?" + "&".join(
                 f"{quote(k, safe='$')}={quote(v, safe='')}" for k, v in params)
         return Reply(200, body)
 
@@ -295,7 +309,7 @@ class ArmStore:
     def _operation(self, key: str, kind: str, final: str, api_version: str) -> str:
         op_id = uuid.uuid4().hex
         self._ops[op_id] = _Operation(key, 1, final)
-        return f"{self.base_url}{_OPS_PREFIX}/{kind}/{op_id}?api-version={quote(api_version, safe='')}"
+        return f"{self.link_base(key)}{_OPS_PREFIX}/{kind}/{op_id}?api-version={quote(api_version, safe='')}"
 
     def _poll(self, kind: str, op_id: str, query: Mapping[str, str]) -> Reply:
         with self._lock:
@@ -307,7 +321,8 @@ class ArmStore:
                 op.polls_left -= 1
                 if kind == "operationStatuses":
                     return Reply(200, {"id": op_id, "name": op_id, "status": "InProgress"}, delay)
-                location = f"{self.base_url}{_OPS_PREFIX}/{kind}/{op_id}?api-version={query.get('api-version', '')}"
+                location = (f"{self.link_base(op.resource_key)}{_OPS_PREFIX}/{kind}/{op_id}"
+                            f"?api-version={query.get('api-version', '')}")
                 return Reply(202, None, {"Location": location, **delay})
             doc = self._docs.get(op.resource_key)
             if doc is not None and op.final != "gone":
