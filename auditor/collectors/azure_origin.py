@@ -22,7 +22,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-from auditor.untrusted import refused_url_message, same_origin, shown_origin
+from auditor.untrusted import origin, refused_url_message, shown_origin
 
 
 class UntrustedUrlError(ClientAuthenticationError):
@@ -41,9 +41,12 @@ class EndpointOnlyPolicy(SansIOHTTPPolicy[Any, Any]):
     def __init__(self, endpoint: str) -> None:
         super().__init__()
         self.endpoint = endpoint
+        self._origin = origin(endpoint)
+        if self._origin is None:
+            raise ValueError(f"not an absolute https URL: {endpoint!r}")
 
     def on_request(self, request: PipelineRequest[Any]) -> None:
         url = str(request.http_request.url)
-        if not same_origin(url, self.endpoint):
+        if origin(url) != self._origin:
             request.http_request.headers.pop("Authorization", None)
             raise UntrustedUrlError(url, self.endpoint)
