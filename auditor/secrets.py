@@ -1,7 +1,8 @@
 """Recognise secret values without keeping them.
 
 Collectors call ``secret_kinds`` on values such as deployment environment variables and keep
-only the kinds found (and the variable's name), never the value itself.
+only the kinds found (and the variable's name), never the value itself; :mod:`auditor.redaction`
+uses it to decide what to redact.
 
 Linear time on any input
 ------------------------
@@ -34,6 +35,18 @@ import re
 _I = re.IGNORECASE
 _STORAGE_KEY_LENGTH = 88
 
+# Query (and fragment) parameters that carry a credential in a URL, compared in lower case: Azure
+# Functions keys (code), API keys, API Management subscription keys, SAS and presigned-URL signatures
+# and credentials, OAuth tokens and secrets.
+QUERY_CREDENTIAL_NAMES: frozenset[str] = frozenset({
+    "code", "key", "apikey", "api-key", "api_key", "subscription-key", "subscription_key",
+    "ocp-apim-subscription-key", "sig", "signature", "token", "access_token", "access-token", "accesstoken",
+    "id_token", "refresh_token", "auth", "auth_token", "authorization", "client_secret", "secret", "password",
+    "passwd", "pwd", "sas", "sas_token", "session_token", "security_token", "x-amz-signature",
+    "x-amz-credential", "x-amz-security-token", "awsaccesskeyid", "x-goog-signature", "x-goog-credential",
+})
+_QUERY_NAMES = "|".join(re.escape(name) for name in sorted(QUERY_CREDENTIAL_NAMES, key=lambda n: (-len(n), n)))
+
 _JWT_PART = "[A-Za-z0-9_-]"
 _SCHEME = "[a-zA-Z0-9+.-]"
 
@@ -57,6 +70,12 @@ _SOURCES: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
     ("storage_account_key", r"^[A-Za-z0-9+/]{86}==$", 0, ()),
     ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,}+\b", 0, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
     ("openai_style_key", r"\bsk-[A-Za-z0-9_-]{20,}\b", 0, ("sk-",)),
+    # A credential in a URL's query or fragment (``?code=...``, ``&api-key=...``, ``#access_token=...``)
+    # with a value; ``<redacted>`` is no value (what redaction leaves in its place). Reported only when
+    # no kind above matched (see ``secret_kinds``).
+    ("url_query_credential", rf"[?&#](?:{_QUERY_NAMES})=[^&#\s<]", _I,
+     ("code=", "key=", "sig=", "signature=", "token=", "auth=", "authorization=", "secret=", "password=",
+      "passwd=", "pwd=", "sas=", "credential=", "awsaccesskeyid=")),
 )
 _PATTERNS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = tuple(
     (kind, re.compile(source, flags), needles) for kind, source, flags, needles in _SOURCES
@@ -69,6 +88,7 @@ def _covering(needles: set[str]) -> tuple[str, ...]:
 
 
 _NEEDLES: tuple[str, ...] = _covering({needle for *_, needles in _SOURCES for needle in needles})
+GENERIC = "url_query_credential"
 
 
 def secret_kinds(value: object) -> tuple[str, ...]:
@@ -80,5 +100,7 @@ def secret_kinds(value: object) -> tuple[str, ...]:
     key_length = len(text) == _STORAGE_KEY_LENGTH
     if not key_length and not any(needle in lower for needle in _NEEDLES):
         return ()
-    return tuple(kind for kind, pattern, needles in _PATTERNS
-                 if (any(needle in lower for needle in needles) if needles else key_length) and pattern.search(text))
+    kinds = tuple(kind for kind, pattern, needles in _PATTERNS
+                  if (any(needle in lower for needle in needles) if needles else key_length) and pattern.search(text))
+    # The generic kind only names what no specific kind does (a ``sig=`` URL is a sas_token, not both).
+    return (GENERIC,) if kinds == (GENERIC,) else tuple(k for k in kinds if k != GENERIC)

@@ -4,8 +4,8 @@
 
 For each input shape (the ones that made the former backtracking patterns quadratic, plus realistic
 long values: base64 blobs, long URLs with many parameters, JSON text, a log excerpt) and each size
-(10 KB, 100 KB, 1 MB, 10 MB), prints the best of ``--repeat`` times of ``secret_kinds`` and the time per
-character. Exits 1 when any shape's time per character at the
+(10 KB, 100 KB, 1 MB, 10 MB), prints the best of ``--repeat`` times of ``secret_kinds`` and of
+``redact_text`` and the time per character. Exits 1 when any shape's time per character at the
 largest size is more than 3 times its time per character at the size before (quadratic growth shows
 as x10 per decade; linear as a flat column).
 
@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from auditor.redaction import redact_text
 from auditor.secrets import secret_kinds
 
 KB = 1000
@@ -100,7 +101,7 @@ def main() -> int:
     failed: list[str] = []
     for name, make in shapes().items():
         values = {size: make(size) for size in sizes}
-        for label, fn in (("detect", secret_kinds),):
+        for label, fn in (("detect", secret_kinds), ("redact", redact_text)):
             times = {size: best(fn, value, args.repeat) for size, value in values.items()}
             cells = "".join(f"{times[s]:>10.4f} s {times[s] / len(values[s]) * 1e9:>6.1f} ns/c" for s in sizes)
             print(f"{name:<16}{label:>8}{cells}")
