@@ -8,6 +8,10 @@ document referencing it has been described. Every distinct resource is read once
 
 Errors are data: a scope that cannot be listed becomes a CoverageRow with ``error``; a resource
 that cannot be read keeps its id and says what is missing in ``unreadable``.
+
+Every document and every tag a collector keeps passes through the redaction policy Azure's use too
+(:mod:`auditor.redaction`): secret-shaped values, fields named like secrets and container
+environment values become ``"<redacted>"`` before any rule, output or plan sees them.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 from auditor import checks as check_registry
 from auditor.errors import MissingData
 from auditor.model import MAX_ERROR_TEXT, Finding, Inventory, Resource, Rule, Status, Verdict
+from auditor.redaction import redact_document
 from auditor.untrusted import service_text
 
 CheckLoader = Callable[[str], check_registry.Check]
@@ -37,7 +38,9 @@ def _finding(rule: Rule, resource: Resource, status: Status, message: str,
         status=status,
         severity=rule.severity,
         message=message,
-        evidence=dict(evidence),
+        # Collectors redact what they keep; this is the same policy once more for what a rule or check
+        # took from anywhere else (``related``, a plugin's own reading): evidence never holds a secret.
+        evidence=redact_document(evidence),
         resource_name=resource.name,
     )
 

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from auditor.collectors import TaskPool
 from auditor.collectors.aws_session import AwsCallError, AwsClients, Failure, arn_parts, call, pages
 from auditor.model import Resource
+from auditor.redaction import redact_document, redact_tags
 
 PERMISSIONS: tuple[str, ...] = (
     "iam:GetPolicy",
@@ -179,7 +180,7 @@ class IamCollector:
             return Resource(id=role.arn, type=ROLE, provider="aws", account=account, region="global",
                             name=role.name, document={}, related=related, unreadable={"*": reason})
         document["Role"] = role.role
-        tags = {str(t["Key"]): str(t.get("Value", "")) for t in role.role.get("Tags", []) or []}
+        tags = redact_tags({str(t["Key"]): str(t.get("Value", "")) for t in role.role.get("Tags", []) or []})
 
         attached: list[dict[str, Any]] = []
         policy_failures: list[str] = []
@@ -207,5 +208,5 @@ class IamCollector:
         elif role.inline_failures:
             unreadable["InlinePolicies"] = "; ".join(dict.fromkeys(f.reason for f in role.inline_failures))
         return Resource(id=role.arn, type=ROLE, provider="aws", account=account, region="global",
-                        name=role.role.get("RoleName", role.name), document=document, related=related,
+                        name=role.role.get("RoleName", role.name), document=redact_document(document), related=related,
                         tags=tags, unreadable=unreadable)

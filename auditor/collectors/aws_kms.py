@@ -16,6 +16,7 @@ from typing import Any
 from auditor.collectors import TaskPool
 from auditor.collectors.aws_session import AwsCallError, AwsClients, Failure, arn_parts, call, pages
 from auditor.model import Resource
+from auditor.redaction import redact_document, redact_tags
 
 PERMISSIONS: tuple[str, ...] = (
     "kms:DescribeKey",
@@ -206,8 +207,8 @@ class KmsCollector:
         name = next((a for a in aliases if a.startswith("alias/")), str(key.metadata.get("KeyId", key.arn)))
         return Resource(id=key.arn, type=KEY, provider="aws",
                         account=str(key.metadata.get("AWSAccountId", parts[4] if parts else self._account)),
-                        region=region, name=name, document=document, related=related, unreadable=unreadable,
-                        tags=key.tags or {})
+                        region=region, name=name, document=redact_document(document), related=related,
+                        unreadable=unreadable, tags=redact_tags(key.tags or {}))
 
 
 def _region_of(arn: str, default: str) -> str:

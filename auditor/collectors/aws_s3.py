@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from auditor.collectors import TaskPool
 from auditor.collectors.aws_session import AwsCallError, AwsClients, Failure, call
 from auditor.model import Resource
+from auditor.redaction import redact_document, redact_tags
 
 # AWS authorizes the calls made here as:
 #   S3 Control GetPublicAccessBlock -> s3:GetAccountPublicAccessBlock
@@ -184,9 +185,9 @@ class S3Collector:
         if bucket.tags and bucket.tags.failure:
             unreadable["tags"] = bucket.tags.failure.reason
         return Resource(id=self.arn(bucket.name), type=BUCKET, provider="aws", account=self._account,
-                        region=bucket.region or "unknown", name=bucket.name, document=document,
+                        region=bucket.region or "unknown", name=bucket.name, document=redact_document(document),
                         related=related, unreadable=unreadable,
-                        tags=bucket.tags.value if bucket.tags and bucket.tags.value else {})
+                        tags=redact_tags(bucket.tags.value if bucket.tags and bucket.tags.value else {}))
 
     def _read(self, where: tuple[str, str], method: str, result_key: str, absent_code: str,
               **kwargs: Any) -> tuple[Any, Failure | None]:

@@ -16,6 +16,7 @@ from typing import Any
 from auditor.collectors import TaskPool
 from auditor.collectors.aws_session import AwsCallError, AwsClients, Failure, call, pages
 from auditor.model import Resource
+from auditor.redaction import redact_document, redact_tags
 
 PERMISSIONS: tuple[str, ...] = (
     "sagemaker:DescribeEndpoint",
@@ -214,6 +215,6 @@ class SageMakerRegion:
             unreadable["tags"] = self._tags_failure
         return Resource(
             id=item.arn, type=resource_type, provider="aws", account=self.account, region=self.region,
-            name=item.name, document=item.document or {}, related=related, unreadable=unreadable,
-            tags=dict(self._tags.get(item.arn, {})),
+            name=item.name, document=redact_document(item.document or {}), related=related, unreadable=unreadable,
+            tags=redact_tags(self._tags.get(item.arn, {})),
         )

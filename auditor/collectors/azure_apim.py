@@ -14,8 +14,11 @@ Reads, per subscription, ``providers/Microsoft.ApiManagement/service``; per serv
 (``rawxml`` leaves policy expressions unescaped). Nothing calls ``listSecrets``, ``listValue`` or a
 named-value API. Backend credentials are kept by presence only (``related.credentials``); header and
 query credential values, the authorization parameter and proxy and certificate passwords become
-``"<redacted>"``, then every document goes through the Machine Learning redaction. Policy XML is
-never stored, only the facts read from it (:mod:`auditor.collectors.azure_apim_links`).
+``"<redacted>"``, then every document goes through the redaction policy both clouds share
+(:mod:`auditor.redaction`): a backend ``url`` or an API ``serviceUrl`` with a key in its query string
+(``?code=``, ``api-key=``, ``sig=``, ...) or a password in its user info keeps its scheme, host and
+path, with ``<redacted>`` in place of the credential. Policy XML is never stored, only the facts read
+from it (:mod:`auditor.collectors.azure_apim_links`).
 
 ``related``: service ``{"policy"}``; API ``{"service", "policy", "routes", "products": [{"id", "name",
 "subscriptionRequired", "state"}]}`` (plus ``fronts`` from ``link_gateways``); backend ``{"service",
@@ -47,9 +50,10 @@ from auditor.collectors.azure_apim_links import (
 )
 from auditor.collectors.azure_arm import AzureCallError, get_json_through, one_line, pages_through
 from auditor.collectors.azure_ml import GONE_CODES, MAX_ROW_ERROR, _name, _with_id
-from auditor.collectors.azure_ml_endpoints import REDACTED, redact
+from auditor.collectors.azure_ml_endpoints import redact
 from auditor.collectors.azure_session import UNUSED_SUBSCRIPTION, AzureClients
 from auditor.model import CoverageRow, Resource
+from auditor.redaction import REDACTED
 from auditor.regions import canonical_azure_location
 
 if TYPE_CHECKING:

@@ -27,11 +27,13 @@ into a snake_case dict without exactly the fields those rules read. So:
   subscriptions are listed with azure-mgmt-resource-subscriptions, through its pager.
 * Nothing calls ``listKeys``, ``getKeys`` or a token API: the scan needs read permissions only.
 
-Secrets never leave this module: environment variable values (compute custom services, online
+Secrets never leave this module: every document passes through the redaction policy both clouds
+share (:mod:`auditor.redaction`): environment variable values (compute custom services, online
 deployments, v1 services), well-known secret fields (passwords, private keys, connection strings,
 endpoint keys) and any string :func:`auditor.secrets.secret_kinds` recognises are replaced with
-``"<redacted>"`` in every document; a deployment keeps, per variable, only its name, whether it has a
-value and the kinds of secret the value looked like (``related.environment_variables``).
+``"<redacted>"`` (a URL keeps its shape, its credentials redacted in place); a deployment keeps, per
+variable, only its name, whether it has a value and the kinds of secret the value looked like
+(``related.environment_variables``).
 
 Work is pipelined on the scan's pool: each workspace's four child lists start as soon as the page
 naming the workspace arrives, and each online endpoint's deployments list and its identities' role

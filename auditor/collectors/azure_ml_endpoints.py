@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from auditor.collectors.azure_arm import one_line
+from auditor.redaction import REDACTED as REDACTED  # re-exported: the marker every collector writes
+from auditor.redaction import redact_document
 from auditor.secrets import secret_kinds
 
 NAMESPACE = "Microsoft.MachineLearningServices"
@@ -34,60 +36,15 @@ PERMISSIONS: tuple[str, ...] = (
     f"{NAMESPACE}/workspaces/onlineEndpoints/deployments/read",
 )
 
-REDACTED = "<redacted>"
-# Fields that hold a secret wherever they appear in a Machine Learning document (compared in lower
-# case): VM and registry passwords, SSH private keys, endpoint keys, relay/service-bus/storage
-# connection strings, Databricks tokens, TLS private keys of v1 services.
-_SECRET_FIELDS = frozenset(name.lower() for name in (
-    "password", "adminPassword", "adminUserPassword", "privateKeyData", "privateKey", "sslKey", "primaryKey",
-    "secondaryKey", "relayConnectionString", "serviceBusConnectionString", "databricksAccessToken",
-    "connectionString", "accountKey", "accessKey", "secretKey", "sasToken", "clientSecret", "secret",
-))
-# (parent field, field): secrets under a name too common to redact everywhere (AKS compute TLS key).
-_SECRET_CHILDREN = frozenset({("sslconfiguration", "key")})
-
 AssignmentsOf = Callable[[str], tuple[list[dict[str, Any]], str | None]]
 
 
-# --- redaction ------------------------------------------------------------------------------------
+# --- redaction: the shared policy of auditor.redaction ----------------------------------------------
 
 
 def redact(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``document`` without secret values (see the module docstring of azure_ml)."""
-    redacted = _redact(document, "")
-    return redacted if isinstance(redacted, dict) else {}
-
-
-def _redact(value: Any, parent: str) -> Any:
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for raw_key, item in value.items():
-            key = str(raw_key)
-            lower = key.lower()
-            if lower == "environmentvariables" and isinstance(item, Mapping):
-                out[key] = {str(name): _redact_variable(entry) for name, entry in item.items()}
-            elif (lower in _SECRET_FIELDS or (parent, lower) in _SECRET_CHILDREN) and _has_value(item):
-                out[key] = REDACTED
-            else:
-                out[key] = _redact(item, lower)
-        return out
-    if isinstance(value, list):
-        return [_redact(item, parent) for item in value]
-    if isinstance(value, str) and secret_kinds(value):
-        return REDACTED
-    return value
-
-
-def _has_value(value: Any) -> bool:
-    return value is not None and value != "" and not isinstance(value, bool)
-
-
-def _redact_variable(entry: Any) -> Any:
-    """An environment variable: a plain value (deployments, v1 services) or ``{"type", "value"}`` (computes)."""
-    if isinstance(entry, Mapping):
-        return {str(k): (REDACTED if str(k).lower() == "value" and v is not None else _redact(v, "environment"))
-                for k, v in entry.items()}
-    return None if entry is None else REDACTED
+    """A copy of ``document`` without secret values (the policy of :mod:`auditor.redaction`)."""
+    return redact_document(document)
 
 
 # --- online endpoints -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """AWS for apply and rollback: the session and shared clients of the scan, and live reads in the scan's shape.
 
 Every read returns the resource exactly as the collectors build it (the service's own document,
-cleaned by :func:`auditor.collectors.aws_session.clean`), so a rule's condition re-run on it decides
+cleaned by :func:`auditor.collectors.aws_session.clean`, secrets redacted by
+:func:`auditor.redaction.redact_document`), so a rule's condition re-run on it decides
 the same way it did in the scan. Errors become :class:`AwsError` (a StepFailed carrying the
 classified failure); "not found" is an answer (None), never an error.
 """
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.collectors import aws_s3
 from auditor.collectors.aws_session import AwsCallError, AwsClients, Failure, arn_parts, call, home_region
 from auditor.model import Resource
+from auditor.redaction import redact_document
 from auditor.remediate.model import StepFailed, StepRefused
 
 if TYPE_CHECKING:
@@ -199,7 +201,7 @@ class AwsContext:
         }
         related = {"account_public_access_block": self.account_public_access_block(account)}
         return Resource(id=arn, type=BUCKET, provider="aws", account=account, region=region, name=bucket,
-                        document=document, related=related)
+                        document=redact_document(document), related=related)
 
 
 def _not_found(failure: Failure) -> bool:
@@ -213,4 +215,4 @@ def _code(code: str) -> Callable[[Failure], bool]:
 def _resource(resource_type: str, arn: str, account: str, region: str, document: dict[str, Any], *,
               name: str | None = None) -> Resource:
     return Resource(id=arn, type=resource_type, provider="aws", account=account, region=region,
-                    name=name or arn_name(arn), document=document)
+                    name=name or arn_name(arn), document=redact_document(document))

@@ -47,7 +47,8 @@ def test_redact_keeps_the_document_and_drops_secret_values() -> None:
                                              "privateKeyData": REDACTED}
     assert props["environmentVariables"] == {"A": REDACTED, "B": None, "C": REDACTED}
     assert props["customServices"][0]["environmentVariables"] == {"T": {"type": "local", "value": REDACTED}}
-    assert props["description"] == REDACTED and out["tags"] == {"note": REDACTED}
+    assert out["tags"] == {"note": REDACTED}
+    assert props["description"] == "https://<redacted>@example.com/path"  # a URL keeps its shape, not its password
     assert document["properties"]["environmentVariables"]["A"] == "plain"  # the input is not changed
 
 
