@@ -13,9 +13,16 @@ from typing import Any, ClassVar
 
 from auditor.model import Finding, Resource
 from auditor.remediate.context import StepContext
-from auditor.remediate.fixes import ValueChange, apply_value_fix, automatic_step, call, change_row
+from auditor.remediate.fixes import (
+    ValueChange,
+    apply_value_fix,
+    automatic_step,
+    call,
+    change_row,
+    value_change_problem,
+)
 from auditor.remediate.manual import manual_step
-from auditor.remediate.model import Disruption, PlanStep, StepResult
+from auditor.remediate.model import Disruption, PlanStep, RecordedChange, StepResult
 from auditor.remediate.params import PlanParams
 
 
@@ -72,13 +79,22 @@ class S3DefaultKmsEncryption:
             disruption_detail=_DISRUPTION,
         )
 
+    def _change(self, step: PlanStep) -> ValueChange:
+        finding = step.finding
+        target = {"region": finding.region, "bucket": finding.resource_name}
+        after = configuration(str(step.inputs["kms_key_id"]))
+        return ValueChange("aws.s3.bucket.default_encryption", target, after, finding.resource_id)
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
+        """Only this bucket's default encryption, set to SSE-KMS with the plan's key."""
+        return value_change_problem(change, self._change(step))
+
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:
         finding, key = step.finding, str(step.inputs["kms_key_id"])
-        target = {"region": finding.region, "bucket": finding.resource_name}
 
         def changes(live: Resource) -> list[ValueChange]:
             ctx.providers.aws.usable_key(key, finding.region)
-            return [ValueChange("aws.s3.bucket.default_encryption", target, configuration(key), finding.resource_id)]
+            return [self._change(step)]
 
         return apply_value_fix(
             step, ctx, lambda: ctx.providers.aws.bucket_resource(finding.resource_id, finding.region, finding.account),
