@@ -37,12 +37,6 @@ def read_for_rollback(journal_file: Path, key: JournalKey | None = None) -> Veri
     return verify_journal(journal_file, key or journal_key(create=False))
 
 
-def pending_undos(journal_file: Path, only_run: str | None = None,
-                  key: JournalKey | None = None) -> list[JournalChange]:
-    """The changes a rollback of ``journal_file`` would undo, newest first (ConfigError for a bad journal)."""
-    return read_for_rollback(journal_file, key).pending(only_run)
-
-
 def rollback_journal(journal_file: Path, provider_options: ProviderOptions, hook: Hook | None = None,
                      on_result: Callable[[JournalChange, StepResult], None] | None = None, *,
                      only_run: str | None = None, key: JournalKey | None = None,
