@@ -86,8 +86,17 @@ class S3DefaultKmsEncryption:
         return ValueChange("aws.s3.bucket.default_encryption", target, after, finding.resource_id)
 
     def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
-        """Only this bucket's default encryption, set to SSE-KMS with the plan's key."""
-        return value_change_problem(change, self._change(step))
+        """Only this bucket's default encryption, set to SSE-KMS with the plan's key from a default that was not
+        SSE-KMS (the rule failed): an undo never puts a KMS key of a journal's choosing on the bucket."""
+        problem = value_change_problem(change, self._change(step))
+        rules = change.before.get("Rules") if isinstance(change.before, Mapping) else None
+        if problem is None and change.before is not None and not isinstance(rules, list):
+            problem = f"its value before, {change.before!r}, is not a default encryption configuration"
+        elif problem is None and any(
+                str(((r or {}).get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm", "")).startswith(
+                    "aws:kms") for r in rules or [] if isinstance(r, Mapping)):
+            problem = "its value before is an SSE-KMS default, which the scan did not see (the rule failed)"
+        return problem
 
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:
         finding, key = step.finding, str(step.inputs["kms_key_id"])

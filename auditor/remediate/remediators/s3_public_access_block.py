@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from auditor.model import Finding
 from auditor.remediate.aws_changes import PAB_SETTINGS
+from auditor.remediate.changes import handler
 from auditor.remediate.context import StepContext
 from auditor.remediate.fixes import (
     ValueChange,
@@ -73,8 +74,13 @@ class S3PublicAccessBlock:
             lambda live: [self._change(finding)], "turned on all four public access block settings")
 
     def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
-        """Only this bucket's public access block, turned all on (its value before is whatever apply read)."""
-        return value_change_problem(change, self._change(step.finding))
+        """Only this bucket's public access block, turned all on from the configuration the scan saw."""
+        problem = value_change_problem(change, self._change(step.finding))
+        evidence = step.finding.evidence
+        seen = evidence.get("bucket")
+        if problem is None and "bucket" in evidence and not handler(change.kind).same(change.before, seen):
+            problem = f"its value before, {change.before!r}, is not the {seen!r} the scan saw"
+        return problem
 
 
 REMEDIATOR = S3PublicAccessBlock()
