@@ -102,6 +102,12 @@ class Journal:
         try:
             self._lock()
             self._tail = verify_chain(path, key).tail if existing else ""
+        except ConfigError as exc:
+            self._file.close()
+            if exc.field not in ("$.mac", "$.seq", "$.prev"):
+                raise
+            raise ConfigError(f"{exc.args[0]}. Nothing is added to a journal this auditor cannot verify: use the "
+                              "journal key it was written with, or another journal file") from exc
         except BaseException:
             self._file.close()
             raise

@@ -167,6 +167,9 @@ def test_an_edited_line_is_refused(arm: ArmServer, tmp_path: Path, capsys: pytes
     run = rollback(arm, journal, capsys)
     assert_refused(run, journal, number + 1, "MAC does not verify", "edited")
     assert (auth_mode(arm, EP_OK), auth_mode(arm, EP_KEY)) == ("AADToken", "AADToken")
+    again = run_cli(capsys, cli(arm, "remediate", "apply", str(tmp_path / "plan.json"), "--yes"))
+    assert again.code == 3 and "Nothing is added to a journal this auditor cannot verify" in again.err, again.err
+    assert lines(journal) == texts  # not chained onto, not blessed
 
 
 def test_reordered_lines_are_refused(arm: ArmServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
