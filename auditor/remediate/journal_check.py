@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
+from auditor.model import Rule
 from auditor.remediate.binding import outside_scopes
 from auditor.remediate.journal import UNDO_EVENTS, JournalChange, verify_chain
 from auditor.remediate.journal_key import JournalKey
@@ -95,6 +96,14 @@ class _Reader:
         self.changes: dict[str, JournalChange] = {}
         self.created: list[tuple[str, str]] = []
         self.current: str | None = None
+        self._catalog: dict[str, Rule] | None = None
+
+    def catalog(self) -> dict[str, Rule]:
+        if self._catalog is None:
+            from auditor.catalog import load_catalog
+
+            self._catalog = load_catalog()
+        return self._catalog
 
     def read(self, number: int, record: Mapping[str, Any]) -> None:
         event, run = str(record["event"]), str(record["run"])
@@ -135,7 +144,6 @@ class _Reader:
             raise _Refused(f"a {event} line in {info.action} run {info.run}")
 
     def _planned(self, info: JournalRun, record: Mapping[str, Any]) -> None:
-        from auditor.catalog import load_catalog
         from auditor.remediate import load
 
         self._apply_only(info, "step-planned")
@@ -147,7 +155,7 @@ class _Reader:
             remediator = load(str(record["remediator"]))
         except (KeyError, TypeError) as exc:
             raise _Refused(f"step {step_id} cannot be re-derived: {exc}", "$.finding") from None
-        rule = load_catalog().get(finding.rule_id)
+        rule = self.catalog().get(finding.rule_id)
         if finding.rule_id not in remediator.rule_ids or rule is None or rule.remediation.remediator != remediator.name:
             raise _Refused(f"remediator {remediator.name} does not fix rule {finding.rule_id}", "$.remediator")
         try:
