@@ -5,6 +5,11 @@ Attached to the main group with ``cli.add_command(remediate)``. Expected errors 
 exit code 3, naming file, line and field) and mapped once by ``auditor.cli.main``. Exit codes of
 ``apply`` and ``rollback``: 0 when every step applied (or already held) and verified, 1 when some
 step was refused or failed (the journal says which), 3 for bad input or a missing confirmation.
+
+A reviewer's approval is bound to a plan by its SHA-256: ``plan`` prints it, ``apply`` shows it and,
+given ``--plan-sha256``, applies no other file. ``apply`` checks the plan against the findings file
+it was computed from and signs its journal with the journal key; ``rollback`` undoes nothing of a
+journal that does not verify.
 """
 
 from __future__ import annotations
@@ -74,12 +79,19 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
     write_plan(plan, out)
     if not quiet:
         click.echo(render_text(plan), nl=False)  # each line escaped by render_text
-    _say(f"auditor: wrote {out} ({len(plan.steps)} step(s))")
+    digest = sha256_of(out)
+    _say(f"auditor: wrote {out} ({len(plan.steps)} step(s)); plan SHA-256 {digest}")
+    _say(f"auditor: approve that digest; apply exactly this file with: auditor remediate apply {out} "
+         f"--plan-sha256 {digest}")
 
 
 @remediate.command("apply")
 @click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
+@click.option("--plan-sha256", "plan_sha256", metavar="HEX",
+              help="The plan's SHA-256 the reviewer approved (printed by plan): any other file is refused.")
+@click.option("--findings", "findings_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The findings file the plan was computed from (default: the one the plan names).")
 @click.option("--max-changes", type=click.IntRange(min=1), default=10, show_default=True,
               help="The most resources this run may change; steps beyond it are refused.")
 @click.option("--journal", "journal_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -87,47 +99,67 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
 @click.option("--allow-access-removal", is_flag=True,
               help="Apply steps that remove access (role assignments) when the plan named their rule.")
 @_provider_options
-def apply_command(plan_file: Path, yes: bool, max_changes: int, journal_file: Path | None, allow_access_removal: bool,
-                  profile: str | None, credential: str, arm_endpoint: str | None) -> None:
-    """Carry out a reviewed plan: re-read, apply, verify, journal every change."""
+def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_file: Path | None, max_changes: int,
+                  journal_file: Path | None, allow_access_removal: bool, profile: str | None, credential: str,
+                  arm_endpoint: str | None) -> None:
+    """Carry out a reviewed plan: check it against its scan, re-read, apply, verify, journal every change."""
     from auditor.remediate.apply import ApplyOptions, apply_plan
+    from auditor.remediate.binding import bind_plan
+    from auditor.remediate.journal_key import ENV_KEY, journal_key
     from auditor.remediate.planfile import read_plan
     from auditor.remediate.providers import ProviderOptions
 
     plan, digest = read_plan(plan_file)
+    binding = bind_plan(plan, plan_file, digest, findings_file=findings_file, approved_sha256=plan_sha256)
     if any(s.finding.provider == "azure" and s.executable for s in plan.steps):
         from auditor.collectors.azure_session import arm_endpoint as check_endpoint
 
         check_endpoint(arm_endpoint)
     journal = journal_file or plan_file.parent / "journal.jsonl"
     runnable = [s for s in plan.steps if s.executable]
-    _say(f"auditor: {plan_file}: {len(runnable)} automatic step(s) of {len(plan.steps)}; at most {max_changes} "
+    approval = "the approved digest" if plan_sha256 else "not pinned: pass --plan-sha256 with the approved digest"
+    _say(f"auditor: {plan_file}: SHA-256 {digest} ({approval}); computed from {binding.findings_file} "
+         f"(SHA-256 {binding.findings_sha256}), scopes {', '.join(binding.scopes) or 'none'}")
+    _say(f"auditor: {len(runnable)} automatic step(s) of {len(plan.steps)}; at most {max_changes} "
          f"resource(s) change; journal {journal}")
     for step in runnable:
         _say(f"  - {step.title} [{step.disruption.value}]")
     if runnable and not yes:
         _confirm("Apply these changes?")
-    options = ApplyOptions(journal=journal, max_changes=max_changes, allow_access_removal=allow_access_removal)
+    key = journal_key(create=True)
+    if key.created:
+        click.echo(f"auditor: created the journal key {key.source} (mode 0600): rolling this journal back needs it; "
+                   f"in CI, set {ENV_KEY} from a secret instead", err=True)
+    options = ApplyOptions(journal=journal, max_changes=max_changes, allow_access_removal=allow_access_removal,
+                           key=key)
     providers = ProviderOptions(profile=profile, credential=credential, arm_endpoint=arm_endpoint)
-    report = apply_plan(plan, plan_file, digest, options, providers,
+    report = apply_plan(plan, plan_file, digest, options, providers, binding=binding,
                         on_result=lambda step, r: _say(_line(r.outcome.value, r.rule_id, r.resource_id, r.detail),
                                                        out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items()) or "nothing to do"
-    _say(f"auditor: {counts}; journal {journal}")
+    _say(f"auditor: {counts}; journal {journal}, run {report.run} (undo this run alone with: auditor remediate "
+         f"rollback {journal} --run {report.run}), signed with the journal key {key.id} from {key.source}")
     sys.exit(report.exit_code)
 
 
 @remediate.command("rollback")
 @click.argument("journal_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
+@click.option("--run", "only_run", metavar="ID", help="Undo this apply run only (apply prints its id).")
 @_provider_options
-def rollback_command(journal_file: Path, yes: bool, profile: str | None, credential: str,
+def rollback_command(journal_file: Path, yes: bool, only_run: str | None, profile: str | None, credential: str,
                      arm_endpoint: str | None) -> None:
-    """Undo the changes JOURNAL_FILE records, newest first, each verified."""
+    """Undo the changes JOURNAL_FILE records, newest first, each verified; the journal is verified first."""
+    from auditor.remediate.journal_key import journal_key
     from auditor.remediate.providers import ProviderOptions
-    from auditor.remediate.rollback import pending_undos, rollback_journal
+    from auditor.remediate.rollback import read_for_rollback, rollback_journal
 
-    pending = pending_undos(journal_file)
+    verified = read_for_rollback(journal_file)  # the schema first, then the key and the chain
+    key = journal_key(create=False)
+    pending = verified.pending(only_run)
+    for run in verified.unfinished():
+        click.echo(f"auditor: {journal_file}: run {run} has no run-finished line: it was interrupted, or the end of "
+                   "the journal was cut off (which no chain can show); what the journal holds is undone", err=True)
     if not pending:
         _say(f"auditor: {journal_file}: nothing to undo")
         sys.exit(0)
@@ -135,13 +167,16 @@ def rollback_command(journal_file: Path, yes: bool, profile: str | None, credent
         from auditor.collectors.azure_session import arm_endpoint as check_endpoint
 
         check_endpoint(arm_endpoint)
-    _say(f"auditor: {journal_file}: {len(pending)} change(s) to undo, newest first:")
+    which = f"of run {only_run} " if only_run else ""
+    _say(f"auditor: {journal_file} (verified with the journal key {key.id}): {len(pending)} change(s) {which}to "
+         "undo, newest first:")
     for change in pending:
         _say(f"  - {change.kind} of {change.resource_id}: {change.after!r} -> {change.before!r}")
     if not yes:
         _confirm("Undo these changes?")
     providers = ProviderOptions(profile=profile, credential=credential, arm_endpoint=arm_endpoint)
-    report = rollback_journal(journal_file, providers,
+    report = rollback_journal(journal_file, providers, only_run=only_run, key=key,
+                              expected=[c.change for c in pending],
                               on_result=lambda change, r: _say(_line(r.outcome.value, change.kind,
                                                                      r.resource_id, r.detail), out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items())

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from auditor.remediate.model import Disruption, Outcome, PlanStep, StepResult
+from auditor.remediate.model import Disruption, Outcome, PlanStep, RecordedChange, StepResult
 
 if TYPE_CHECKING:
     from auditor.model import Finding
@@ -31,6 +31,7 @@ __all__ = [
     "Disruption",
     "Outcome",
     "PlanStep",
+    "RecordedChange",
     "Remediator",
     "StepResult",
     "available",
@@ -52,6 +53,9 @@ class Remediator(Protocol):
     through ``ctx.change`` (which journals every change before and after), verifies, and returns the
     outcome; it raises :class:`~auditor.remediate.model.StepRefused` or ``StepFailed`` to stop.
     ``permissions`` lists every action ``apply`` and ``rollback`` need (the reads they repeat included).
+    ``change_problem`` is rollback's check of a journal read back: why a recorded change is not one
+    this step makes (another kind, another resource or property, another value set, a value before
+    the scan did not see), or None when it is one; rollback undoes nothing a journal says otherwise.
     """
 
     name: ClassVar[str]
@@ -66,6 +70,8 @@ class Remediator(Protocol):
     def describe(self, finding: Finding, inputs: Mapping[str, Any]) -> PlanStep: ...
 
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult: ...
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None: ...
 
 
 def _package() -> Any:

@@ -1,10 +1,17 @@
 """Carry a reviewed plan out: re-read, check, change (journaled before and after), re-read, verify.
 
+Before anything else the plan is bound to its source (:mod:`auditor.remediate.binding`: the approved
+digest, the findings file's digest and scopes, every step derivable from a FAIL finding of it); a
+plan that is not is a ConfigError and nothing is read or changed. The run's ``run-started`` line
+records that binding and the journal key's id, and one ``step-planned`` line per executable step
+follows, so rollback can check every change against the step that made it.
+
 Steps run one at a time, in the plan's order. For each executable step the engine checks what the
-plan file cannot: the remediator still describes the step exactly as the file says (an edited plan
-or another auditor version is refused), the rule is in the catalog (its condition verifies the fix),
-access removals were allowed (``--allow-access-removal``), and the run's change budget
-(``--max-changes``, counted in distinct resources changed) has room. Every change goes through
+plan file cannot: its finding lies inside the scan's scopes, the remediator still describes the
+step exactly as the file says (an edited plan or another auditor version is refused), the rule is
+in the catalog (its condition verifies the fix), access removals were allowed
+(``--allow-access-removal``), and the run's change budget (``--max-changes``, counted in distinct
+resources changed) has room. Every change goes through
 :class:`_Context.change`: read the live value, journal ``change-started`` (with before, after and
 the undo), write, re-read, journal ``change-applied`` or ``change-failed``. A step whose after-state
 already holds is ``already-applied`` and changes nothing, so applying a plan twice is harmless.
@@ -22,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.model import Finding, Inventory, Resource, Rule
 from auditor.remediate import load
+from auditor.remediate.binding import PlanBinding, bind_plan, outside_scopes
 from auditor.remediate.changes import handler
 from auditor.remediate.journal import Hook, Journal
+from auditor.remediate.journal_key import JournalKey, journal_key
 from auditor.remediate.model import (
     Mode,
     Outcome,
@@ -49,6 +58,9 @@ class ApplyOptions:
     max_changes: int = DEFAULT_MAX_CHANGES
     allow_access_removal: bool = False
     hook: Hook | None = None  # called after each journal line reached the disk (tests simulate crashes here)
+    findings: Path | None = None  # the plan's findings file, when not where the plan says
+    approved_sha256: str | None = None  # --plan-sha256: the digest the reviewer approved
+    key: JournalKey | None = None  # default: AUDITOR_JOURNAL_KEY, else the per-user key file (made if missing)
 
 
 @dataclass
@@ -59,6 +71,7 @@ class RunReport:
     journal: Path
     results: list[StepResult] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # resources created by apply, kept by rollback
+    run: str = ""  # the run's id in the journal (rollback --run ID undoes one apply run)
 
     @property
     def exit_code(self) -> int:
@@ -156,7 +169,8 @@ def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, (StepFailed, StepRefused, RemediationError)) else f"{type(exc).__name__}: {exc}"
 
 
-def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule]) -> tuple[Remediator | None, StepResult]:
+def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule],
+          scopes: Sequence[str]) -> tuple[Remediator | None, StepResult]:
     """The remediator to run, or the result that stops the step before any read."""
     finding = step.finding
 
@@ -167,6 +181,10 @@ def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule]) -> t
         return stop(Outcome.NOT_APPLICABLE, "manual procedure: see the plan; apply changes nothing")
     if step.mode is Mode.PLAN_ONLY:
         return stop(Outcome.NOT_APPLICABLE, f"plan-only: re-plan with --rule {finding.rule_id} to make it applicable")
+    outside = outside_scopes(finding, scopes)
+    if outside is not None:
+        return stop(Outcome.REFUSED, f"outside the scan's scopes: {outside}; the plan's findings file was not asked "
+                                     "to cover it")
     if step.mode is Mode.ACCESS_REMOVAL and not options.allow_access_removal:
         return stop(Outcome.REFUSED, "removes access: apply it with --allow-access-removal")
     try:
@@ -190,23 +208,39 @@ def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule]) -> t
 
 def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOptions, provider_options: ProviderOptions,
                rules: Mapping[str, Rule] | None = None,
-               on_result: Callable[[PlanStep, StepResult], None] | None = None) -> RunReport:
-    """Apply every executable step of ``plan``; the report (exit code 0 or 1) and the journal on disk."""
+               on_result: Callable[[PlanStep, StepResult], None] | None = None, *,
+               binding: PlanBinding | None = None) -> RunReport:
+    """Apply every executable step of ``plan``; the report (exit code 0 or 1) and the journal on disk.
+
+    ``binding``: the plan already bound to its source (the CLI binds it before asking for confirmation);
+    without it the plan is bound here. ConfigError, before any read or change, for a plan that is not.
+    """
     if options.max_changes < 1:
         raise RemediationError("--max-changes must be at least 1")
     if rules is None:
         from auditor.catalog import load_catalog
 
         rules = load_catalog()
-    report = RunReport("apply", options.journal)
+    if binding is None:
+        binding = bind_plan(plan, plan_file, plan_sha256, findings_file=options.findings,
+                            approved_sha256=options.approved_sha256, catalog=rules)
+    key = options.key or journal_key(create=True)
     providers = Providers(provider_options)
     budget = _Budget(options.max_changes)
-    with Journal(options.journal, options.hook) as journal:
-        journal.record("run-started", action="apply", plan={"file": str(plan_file), "sha256": plan_sha256},
-                       max_changes=options.max_changes, allow_access_removal=options.allow_access_removal)
+    with Journal(options.journal, key, options.hook) as journal:
+        report = RunReport("apply", options.journal, run=journal.run)
+        journal.record("run-started", action="apply", key_id=key.id,
+                       plan={"file": str(plan_file), "sha256": binding.plan_sha256},
+                       findings={"file": str(binding.findings_file), "sha256": binding.findings_sha256},
+                       scopes=list(binding.scopes), max_changes=options.max_changes,
+                       allow_access_removal=options.allow_access_removal)
+        for step in plan.steps:
+            if step.executable:
+                journal.record("step-planned", step=step.id, remediator=step.remediator, mode=step.mode.value,
+                               finding=step.finding.to_json(), inputs=dict(step.inputs))
         try:
             for step in plan.steps:
-                result = _run(step, options, rules, journal, providers, budget)
+                result = _run(step, options, rules, journal, providers, budget, binding.scopes)
                 journal.record("step-result", step=step.id, rule_id=step.finding.rule_id,
                                resource_id=step.finding.resource_id, result=result.outcome.value, detail=result.detail)
                 report.results.append(result)
@@ -219,8 +253,8 @@ def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOpti
 
 
 def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journal: Journal, providers: Providers,
-         budget: _Budget) -> StepResult:
-    remediator, gated = _gate(step, options, rules)
+         budget: _Budget, scopes: Sequence[str]) -> StepResult:
+    remediator, gated = _gate(step, options, rules, scopes)
     if remediator is None:
         return gated
     ctx = _Context(step, journal, providers, rules, budget)

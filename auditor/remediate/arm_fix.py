@@ -14,9 +14,17 @@ from typing import Any, ClassVar
 
 from auditor.model import Finding
 from auditor.remediate.azure import ML_API_VERSION
+from auditor.remediate.changes import handler
 from auditor.remediate.context import StepContext
-from auditor.remediate.fixes import ValueChange, apply_value_fix, automatic_step, call, change_row
-from auditor.remediate.model import Disruption, PlanStep, StepResult
+from auditor.remediate.fixes import (
+    ValueChange,
+    apply_value_fix,
+    automatic_step,
+    call,
+    change_row,
+    value_change_problem,
+)
+from auditor.remediate.model import Disruption, PlanStep, RecordedChange, StepFinding, StepResult
 from auditor.remediate.params import PlanParams
 
 CHANGE_KIND = "azure.arm.property"
@@ -68,11 +76,23 @@ class ArmPropertyFix:
             disruption_detail=self.disruption_detail, notes=self.notes,
         )
 
+    def _change(self, finding: StepFinding) -> ValueChange:
+        target = {"resource": finding.resource_id, "api_version": self.api_version, "path": self.path,
+                  "method": self.method, "label": self.label}
+        return ValueChange(CHANGE_KIND, target, self.value_for(finding.evidence), finding.resource_id)
+
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:
         rid = step.finding.resource_id
-        value = self.value_for(step.finding.evidence)
-        target = {"resource": rid, "api_version": self.api_version, "path": self.path, "method": self.method,
-                  "label": self.label}
+        change = self._change(step.finding)
         return apply_value_fix(
             step, ctx, lambda: ctx.providers.azure.resource(self.resource_type, rid, self.api_version),
-            lambda live: [ValueChange(CHANGE_KIND, target, value, rid)], f"set {self.path} to {value}")
+            lambda live: [change], f"set {self.path} to {change.after}")
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
+        """Only this property of this resource, set to the fixed value, from the value the scan saw (when it did)."""
+        problem = value_change_problem(change, self._change(step.finding))
+        evidence = step.finding.evidence
+        if problem is None and self.path in evidence and not handler(CHANGE_KIND).same(change.before,
+                                                                                         evidence[self.path]):
+            problem = f"its value before, {change.before!r}, is not the {evidence[self.path]!r} the scan saw"
+        return problem

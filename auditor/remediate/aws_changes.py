@@ -33,6 +33,7 @@ class EndpointConfigName:
     """Target: ``{"region", "endpoint"}`` (the endpoint's name)."""
 
     kind: ClassVar[str] = "aws.sagemaker.endpoint.config"
+    undo_grants_access: ClassVar[bool] = False
 
     def read(self, providers: Providers, target: Mapping[str, Any]) -> Observed:
         document = providers.aws.stable_endpoint(target["region"], target["endpoint"])
@@ -72,6 +73,7 @@ class KeyRotation:
     """Target: ``{"region", "key"}`` (the key ARN)."""
 
     kind: ClassVar[str] = "aws.kms.key.rotation"
+    undo_grants_access: ClassVar[bool] = False
 
     def read(self, providers: Providers, target: Mapping[str, Any]) -> Observed:
         status = providers.aws.call("kms", target["region"], "get_key_rotation_status", KeyId=target["key"])
@@ -89,6 +91,7 @@ class PublicAccessBlock:
     """Target: ``{"region", "bucket"}``."""
 
     kind: ClassVar[str] = "aws.s3.bucket.public_access_block"
+    undo_grants_access: ClassVar[bool] = False
 
     def read(self, providers: Providers, target: Mapping[str, Any]) -> Observed:
         return Observed(providers.aws.bucket_public_access_block(target["bucket"], target["region"]))
@@ -111,6 +114,7 @@ class DefaultEncryption:
     """Target: ``{"region", "bucket"}``."""
 
     kind: ClassVar[str] = "aws.s3.bucket.default_encryption"
+    undo_grants_access: ClassVar[bool] = False
 
     def read(self, providers: Providers, target: Mapping[str, Any]) -> Observed:
         return Observed(providers.aws.bucket_encryption(target["bucket"], target["region"]))

@@ -74,6 +74,7 @@ def put_body(document: Mapping[str, Any]) -> dict[str, Any]:
 
 class ArmProperty:
     kind: ClassVar[str] = "azure.arm.property"
+    undo_grants_access: ClassVar[bool] = False
 
     def read(self, providers: Providers, target: Mapping[str, Any]) -> Observed:
         found = providers.azure.get(target["resource"], target["api_version"])
@@ -117,6 +118,7 @@ class ArmProperty:
 
 class RoleAssignment:
     kind: ClassVar[str] = "azure.role_assignment"
+    undo_grants_access: ClassVar[bool] = True
 
     def read(self, providers: Providers, target: Mapping[str, Any]) -> Observed:
         found = providers.azure.get(target["assignment"], AUTHORIZATION_API_VERSION)

@@ -34,6 +34,9 @@ class Observed:
 
 class ChangeHandler(Protocol):
     kind: ClassVar[str]
+    # Writing the value before back grants access (recreates a role assignment): rollback does it only
+    # when the journal proves this tool's own change took it away (a change-applied line).
+    undo_grants_access: ClassVar[bool]
 
     def read(self, providers: Providers, target: Mapping[str, Any]) -> Observed:
         """The live value; StepFailed when it cannot be read."""

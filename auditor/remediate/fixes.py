@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Any
 from auditor.model import Finding, Resource, Status
 from auditor.remediate.changes import handler
 from auditor.remediate.context import StepContext, precondition, refuse_changed_but_passing, result, verify
-from auditor.remediate.model import Disruption, Mode, Outcome, PlanStep, StepFinding, StepResult, step_id
+from auditor.remediate.model import (
+    Disruption,
+    Mode,
+    Outcome,
+    PlanStep,
+    RecordedChange,
+    StepFinding,
+    StepResult,
+    same_json,
+    step_id,
+)
 
 if TYPE_CHECKING:
     from auditor.remediate import Remediator
@@ -80,8 +90,19 @@ def apply_value_fix(step: PlanStep, ctx: StepContext, read: Callable[[], Resourc
     return verify(ctx, step, read(), done if any(made) else "nothing needed changing")
 
 
-def _short(evidence: Mapping[str, Any]) -> str:
+def value_change_problem(change: RecordedChange, expected: ValueChange) -> str | None:
+    """Why ``change`` (read from a journal) is not ``expected``: another kind, target or value set; or None."""
+    if change.kind != expected.kind:
+        return f"a change of kind {change.kind}, where the step changes {expected.kind}"
+    if not same_json(change.target, expected.target):
+        return f"a change of {_short(change.target)}, where the step changes {_short(expected.target)}"
+    if not handler(expected.kind).same(change.after, expected.after):
+        return f"a change to {_short(change.after)}, where the step sets {_short(expected.after)}"
+    return None
+
+
+def _short(value: Any) -> str:
     import json
 
-    text = json.dumps(evidence, sort_keys=True, default=str)
+    text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 160 else text[:157] + "..."

@@ -7,9 +7,17 @@ that says what may have changed: a ``change-started`` line without its ``change-
 rewritten; apply and rollback runs append to the same file (rollback marks what it undid with
 ``undo-*`` lines naming the change), so a second rollback undoes nothing twice.
 
-A run holds an exclusive lock on the file, so two runs never interleave their lines. Every value is
-checked against the secret patterns of :mod:`auditor.secrets` before it is written: a value that
-looks like a secret stops the change instead of reaching the disk.
+Every line is chained and keyed: ``seq`` is its line number, ``prev`` the ``mac`` of the line before
+(empty on line 1), ``mac`` an HMAC under the journal key (:mod:`auditor.remediate.journal_key`) over
+everything else in the line. A journal read back is untrusted input: :func:`verify_chain` refuses
+(ConfigError naming the line) a line the key did not sign, or one that is not where it was written.
+Cutting lines off the end of the file is the one edit a chain cannot show; what remains still
+verifies, so it can hide changes from rollback but never add one.
+
+A run holds an exclusive lock on the file, so two runs never interleave their lines, and verifies
+what is already in it before adding a line. Every value is checked against the secret patterns of
+:mod:`auditor.secrets` before it is written: a value that looks like a secret stops the change
+instead of reaching the disk.
 """
 
 from __future__ import annotations
@@ -31,13 +39,15 @@ from jsonschema.exceptions import best_match
 
 from auditor.errors import ConfigError
 from auditor.paths import schemas_dir
+from auditor.remediate.journal_key import JournalKey
 from auditor.remediate.model import RemediationError, plain
 from auditor.secrets import secret_kinds
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+LEGACY_VERSIONS = frozenset({"1.0"})
 SCHEMA_FILE = "journal.schema.json"
 CHANGE_EVENTS = frozenset({"change-started", "change-applied", "change-failed", "change-already"})
-UNDO_EVENTS = frozenset({"undo-started", "undo-applied", "undo-failed", "undo-skipped"})
+UNDO_EVENTS = frozenset({"undo-started", "undo-applied", "undo-failed", "undo-skipped", "undo-refused"})
 
 _TORN = re.compile(r'"event": "torn-line", "line": (\d+)')
 
@@ -63,14 +73,23 @@ def check_no_secret(value: Any, where: str = "$") -> None:
             check_no_secret(item, f"{where}[{i}]")
 
 
+def signed_payload(record: Mapping[str, Any]) -> bytes:
+    """What a line's ``mac`` covers: every field but ``mac``, as canonical JSON."""
+    return json.dumps({k: v for k, v in record.items() if k != "mac"}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
 class Journal:
     """An open journal file for one run (``apply`` or ``rollback``), locked for the run's duration.
 
-    ``hook`` (tests) is called with each record after it reached the disk.
+    ConfigError when the journal already there does not verify with ``key``: nothing is added to a
+    journal whose lines this tool cannot vouch for. ``hook`` (tests) is called with each record after
+    it reached the disk.
     """
 
-    def __init__(self, path: Path, hook: Hook | None = None) -> None:
+    def __init__(self, path: Path, key: JournalKey, hook: Hook | None = None) -> None:
         self.path = path
+        self.key = key
         self.run = uuid.uuid4().hex[:12]
         self._hook = hook
         self._count = 0
@@ -80,7 +99,18 @@ class Journal:
             self._file: IO[str] = path.open("a", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot open the journal: {exc.strerror or exc}", file=str(path)) from exc
-        self._lock()
+        try:
+            self._lock()
+            self._tail = verify_chain(path, key).tail if existing else ""
+        except ConfigError as exc:
+            self._file.close()
+            if exc.field not in ("$.mac", "$.seq", "$.prev"):
+                raise
+            raise ConfigError(f"{exc.args[0]}. Nothing is added to a journal this auditor cannot verify: use the "
+                              "journal key it was written with, or another journal file") from exc
+        except BaseException:
+            self._file.close()
+            raise
         self._seq = _line_count(path)
         if not existing:
             _fsync_directory(path.parent)
@@ -97,11 +127,10 @@ class Journal:
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            self._file.close()
             raise ConfigError("another apply or rollback is using this journal", file=str(self.path)) from exc
 
     def record(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Append one record and make it durable; the record as written.
+        """Append one record, chained and keyed, and make it durable; the record as written.
 
         RemediationError (nothing written) when a value looks like a secret; a free-text ``detail``
         (a service's error message) that does is withheld instead, so the record is still written.
@@ -109,13 +138,15 @@ class Journal:
         kinds = secret_kinds(fields.get("detail"))
         if kinds:
             fields["detail"] = f"(message withheld: it looks like it holds a secret: {', '.join(kinds)})"
-        line = {"schema_version": SCHEMA_VERSION, "seq": self._seq + 1, "time": now(), "run": self.run,
-                "event": event, **plain(fields)}
+        line = {**plain(fields), "schema_version": SCHEMA_VERSION, "seq": self._seq + 1, "time": now(),
+                "run": self.run, "event": event, "prev": self._tail}
         check_no_secret(line)
-        self._seq += 1
+        line["mac"] = self.key.mac(signed_payload(line))
         self._file.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
+        self._seq += 1
+        self._tail = line["mac"]
         if self._hook is not None:
             self._hook(line)
         return line
@@ -179,6 +210,7 @@ class JournalChange:
     rule_id: str
     resource_id: str
     state: str  # started | applied | failed | already
+    run: str = ""
     undone: bool = False
     detail: str = ""
 
@@ -194,15 +226,19 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every record, validated; ConfigError naming file, line and field. A torn last line is ignored."""
+def read_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Every record with its line number, validated against the schema; a torn line is skipped.
+
+    ConfigError naming file, line and field; a line an earlier auditor wrote (journal schema 1.0,
+    without the chain) is named as such.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the journal: {exc}", file=str(path)) from exc
     lines = text.split("\n")
     torn = {int(m.group(1)) for m in _TORN.finditer(text)}
-    records: list[dict[str, Any]] = []
+    records: list[tuple[int, dict[str, Any]]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -212,12 +248,64 @@ def read_records(path: Path) -> list[dict[str, Any]]:
             if number in torn or (number == len(lines) and not text.endswith("\n")):
                 continue  # written up to a crash, never completed: its change-started (if any) is earlier
             raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=number) from exc
+        if isinstance(record, dict) and record.get("schema_version") in LEGACY_VERSIONS:
+            raise ConfigError(
+                f"written by an earlier auditor (journal schema {record['schema_version']}), whose lines carry no "
+                "keyed chain: nothing in it can be verified, so this auditor neither rolls it back nor adds to it. "
+                "Keep it as the record of those changes (each change-started line holds its undo) and give apply "
+                "a new --journal", file=str(path), line=number, field="$.schema_version")
         error = best_match(_validator().iter_errors(record))
         if error is not None:
             field = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
             raise ConfigError(error.message[:240], file=str(path), line=number, field=field)
-        records.append(record)
+        records.append((number, record))
     return records
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Every record, validated against the schema (not verified: see :func:`verify_chain`)."""
+    return [record for _, record in read_lines(path)]
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A journal whose every line verified: the records with their line numbers, and the last ``mac``."""
+
+    lines: tuple[tuple[int, dict[str, Any]], ...]
+    tail: str
+
+
+def verify_chain(path: Path, key: JournalKey) -> Chain:
+    """The journal's records, each signed by ``key`` and where it was written; else ConfigError naming the line.
+
+    A line is refused when its ``mac`` does not verify (edited, or written by something other than this
+    auditor with this key), when its ``seq`` is not its line number or its ``prev`` is not the ``mac``
+    of the line before (lines removed, inserted or reordered, or the head of the file cut off).
+    """
+    tail, keys = "", {}
+    lines = read_lines(path)
+    for number, record in lines:
+        if record["event"] == "run-started" and isinstance(record.get("key_id"), str):
+            keys[record["run"]] = str(record["key_id"])
+        if not key.verifies(signed_payload(record), str(record["mac"])):
+            signer = keys.get(record["run"])
+            if signer is not None and signer != key.id:
+                reason = (f"this run was signed with the journal key whose id is {signer}, and the key here "
+                          f"({key.source}) has id {key.id}: use the key the apply ran with")
+            else:
+                reason = ("the line was edited, or was not written by this auditor with this journal key "
+                          f"({key.source}, id {key.id}); nothing in this journal is acted on")
+            raise ConfigError(f"the line's MAC does not verify: {reason}", file=str(path), line=number, field="$.mac")
+        if record["seq"] != number:
+            raise ConfigError(f"this line was written as line {record['seq']}: lines were removed, inserted or "
+                              "reordered; nothing in this journal is acted on", file=str(path), line=number,
+                              field="$.seq")
+        if record["prev"] != tail:
+            raise ConfigError("this line does not follow the line before it in the chain: lines were removed, "
+                              "inserted or reordered; nothing in this journal is acted on", file=str(path),
+                              line=number, field="$.prev")
+        tail = str(record["mac"])
+    return Chain(tuple(lines), tail)
 
 
 def changes(records: list[dict[str, Any]]) -> list[JournalChange]:
@@ -230,7 +318,7 @@ def changes(records: list[dict[str, Any]]) -> list[JournalChange]:
                 change=record["change"], seq=record["seq"], kind=record["kind"], target=record["target"],
                 before=record["before"], after=record["after"], step=record.get("step", ""),
                 rule_id=record.get("rule_id", ""), resource_id=record.get("resource_id", ""),
-                state="already" if event == "change-already" else "started")
+                state="already" if event == "change-already" else "started", run=record["run"])
         elif event in ("change-applied", "change-failed") and record["change"] in found:
             entry = found[record["change"]]
             entry.state = "applied" if event == "change-applied" else "failed"

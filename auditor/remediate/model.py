@@ -166,6 +166,20 @@ class PlanStep:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedChange:
+    """A change as a journal records it: the kind, its target, the value before and the value set.
+
+    Rollback asks the step's remediator whether the step makes such a change
+    (``Remediator.change_problem``) before it writes ``before`` back.
+    """
+
+    kind: str
+    target: Mapping[str, Any]
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
 class StepResult:
     step_id: str
     rule_id: str

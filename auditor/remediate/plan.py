@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.errors import ConfigError
-from auditor.model import Rule, ScanResult, Status
+from auditor.model import Finding, Rule, ScanResult, Status
 from auditor.remediate import available, load
 from auditor.remediate.manual import manual_step
 from auditor.remediate.model import Mode, Plan, PlanStep
@@ -46,20 +46,7 @@ def build_plan(result: ScanResult, source: Mapping[str, Any], params: PlanParams
         if selected and finding.rule_id not in selected:
             skipped["not_selected"] += 1
             continue
-        rule = catalog.get(finding.rule_id) or result.rules.get(finding.rule_id)
-        guidance = rule.remediation.guidance if rule else ""
-        name = catalog[finding.rule_id].remediation.remediator if finding.rule_id in catalog else None
-        if finding.rule_id not in catalog:
-            step = manual_step(finding, guidance, reason=f"rule {finding.rule_id} is not in this auditor's catalog")
-            order = _MANUAL_ORDER
-        elif name and name in available() and finding.rule_id in load(name).rule_ids:
-            remediator = load(name)
-            step = remediator.plan(finding, params)
-            order = remediator.order if step.mode is not Mode.MANUAL else _MANUAL_ORDER
-        else:
-            reason = f"the rule names remediator '{name}', which this auditor does not have" if name else ""
-            step = manual_step(finding, guidance, reason=reason)
-            order = _MANUAL_ORDER
+        order, step = plan_finding(finding, result.rules, params, catalog)
         ordered.append(((order, finding.rule_id, finding.resource_id), step))
     moment = (created or datetime.now(UTC)).astimezone(UTC)
     return Plan(
@@ -71,6 +58,26 @@ def build_plan(result: ScanResult, source: Mapping[str, Any], params: PlanParams
         steps=tuple(step for _, step in sorted(ordered, key=lambda item: item[0])),
         skipped=skipped,
     )
+
+
+def plan_finding(finding: Finding, recorded_rules: Mapping[str, Rule], params: PlanParams,
+                 catalog: Mapping[str, Rule]) -> tuple[int, PlanStep]:
+    """The step for one FAIL finding, and its place in the run order (``apply`` re-derives steps with it).
+
+    ``recorded_rules``: the rules the findings file records (guidance for rules this catalog lacks).
+    """
+    rule = catalog.get(finding.rule_id) or recorded_rules.get(finding.rule_id)
+    guidance = rule.remediation.guidance if rule else ""
+    name = catalog[finding.rule_id].remediation.remediator if finding.rule_id in catalog else None
+    if finding.rule_id not in catalog:
+        return _MANUAL_ORDER, manual_step(finding, guidance,
+                                          reason=f"rule {finding.rule_id} is not in this auditor's catalog")
+    if name and name in available() and finding.rule_id in load(name).rule_ids:
+        remediator = load(name)
+        step = remediator.plan(finding, params)
+        return (remediator.order if step.mode is not Mode.MANUAL else _MANUAL_ORDER), step
+    reason = f"the rule names remediator '{name}', which this auditor does not have" if name else ""
+    return _MANUAL_ORDER, manual_step(finding, guidance, reason=reason)
 
 
 def _timestamp(moment: datetime) -> str:

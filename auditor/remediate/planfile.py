@@ -108,23 +108,23 @@ def read_plan(path: Path) -> tuple[Plan, str]:
         raise ConfigError("a plan file is a JSON object", file=source, line=1, field="$")
     if document.get("kind") == KIND and document.get("schema_version") not in (None, SCHEMA_VERSION):
         raise ConfigError(f"schema_version {document.get('schema_version')!r} is not supported (this auditor reads "
-                          f"{SCHEMA_VERSION})", file=source, line=_line(text, ["schema_version"]),
+                          f"{SCHEMA_VERSION})", file=source, line=line_of(text, ["schema_version"]),
                           field="$.schema_version")
     error = best_match(_validator().iter_errors(document))
     if error is not None:
         where = list(error.absolute_path)
-        raise ConfigError(error.message[:240], file=source, line=_line(text, where), field=_json_path(where))
+        raise ConfigError(error.message[:240], file=source, line=line_of(text, where), field=_json_path(where))
     steps = tuple(PlanStep.from_json(s) for s in document["steps"])
     seen: set[str] = set()
     for index, step in enumerate(steps):
         where = ["steps", index]
         if step.id in seen:
-            raise ConfigError(f"step id {step.id!r} appears twice", file=source, line=_line(text, [*where, "id"]),
+            raise ConfigError(f"step id {step.id!r} appears twice", file=source, line=line_of(text, [*where, "id"]),
                               field=_json_path([*where, "id"]))
         seen.add(step.id)
         if step.mode in (Mode.AUTOMATIC, Mode.ACCESS_REMOVAL) and not step.remediator:
             raise ConfigError(f"an {step.mode.value} step needs a remediator", file=source,
-                              line=_line(text, [*where, "remediator"]), field=_json_path([*where, "remediator"]))
+                              line=line_of(text, [*where, "remediator"]), field=_json_path([*where, "remediator"]))
     skipped = document["summary"].get("skipped")
     plan = Plan(created=document["created"], tool_version=document["tool"]["version"], source=document["source"],
                 selection=document["selection"], steps=steps,
@@ -151,7 +151,7 @@ def _json_path(parts: Iterable[str | int]) -> str:
     return path
 
 
-def _line(text: str, path: list[str | int]) -> int | None:
+def line_of(text: str, path: list[str | int]) -> int | None:
     """The line of the value at ``path`` (JSON read as YAML keeps positions), or None."""
     import yaml
 

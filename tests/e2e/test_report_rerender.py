@@ -19,6 +19,7 @@ import pytest
 
 from auditor.cli import main
 from auditor.remediate.journal import Journal
+from auditor.remediate.journal_key import JournalKey
 
 from .helpers import Run, fake_aws_env, run_auditor
 
@@ -115,7 +116,7 @@ def plan_file(demo: Run, tmp_path: Path) -> Path:
 
 def journal_file(tmp_path: Path) -> Path:
     path = tmp_path / "journal.jsonl"
-    with Journal(path) as journal:
+    with Journal(path, JournalKey(b"k" * 32, "a test key")) as journal:
         journal.record("run-started", created="2026-01-01T00:00:00Z")
         journal.record("run-finished", result="ok")
     return path

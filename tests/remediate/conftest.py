@@ -27,6 +27,15 @@ from .aws_estate import REGION, seed
 from .moto_update_endpoint import moto_update_endpoint
 
 
+@pytest.fixture(autouse=True)
+def journal_key_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test's own per-user config directory, so the journal key apply creates never touches the real one."""
+    home = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("AUDITOR_JOURNAL_KEY", raising=False)
+    return home
+
+
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
     with running_moto() as url, moto_update_endpoint(), aws_environment(url, REGION):

@@ -18,7 +18,8 @@ from auditor.remediate import (
     fix_for_rule,
     load,
 )
-from auditor.remediate.journal import Journal, changes, read_records
+from auditor.remediate.journal import Journal, changes, read_records, verify_chain
+from auditor.remediate.journal_key import JournalKey
 from auditor.remediate.manual import PROCEDURES
 from auditor.remediate.model import RemediationError
 from auditor.remediate.params import parse_params
@@ -30,6 +31,8 @@ KEY_EU = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567
 KEY_US = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ff"
 ENDPOINT = ("/subscriptions/eeeeeeee-5555-4555-8555-555555555555/resourceGroups/rg/providers/"
             "Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints/ep")
+KEY = JournalKey(b"k" * 32, "a test key")
+SCOPES = ("aws:123456789012:eu-west-1", "azure:eeeeeeee-5555-4555-8555-555555555555")
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def findings(tmp_path: Path) -> Path:
                         account="eeeeeeee-5555-4555-8555-555555555555", region="westeurope", name="ep",
                         document={"id": ENDPOINT, "identity": {"type": "None"},
                                   "properties": {"authMode": "Key", "publicNetworkAccess": "Disabled"}})
-    return write_findings(Inventory(resources=(key, endpoint), coverage=()), tmp_path / "findings.json")
+    return write_findings(Inventory(resources=(key, endpoint), coverage=(), scopes=SCOPES), tmp_path / "findings.json")
 
 
 def plan(capsys: pytest.CaptureFixture[str], findings: Path, out: Path, *extra: str) -> dict[str, Any]:
@@ -104,12 +107,20 @@ def test_apply_needs_a_confirmation_and_refuses_an_edited_step(findings: Path, t
     rotation = next(s for s in document["steps"] if s["finding"]["rule_id"] == "aws.kms.key.rotation_enabled")
     rotation["changes"][0]["after"] = False  # hand-edited: the file no longer says what the step does
     auth = next(s for s in document["steps"] if s["finding"]["rule_id"] == "azure.ml.online_endpoint.auth_mode")
-    auth["finding"]["evidence"] = {"properties.authMode": "AMLToken"}
+    auth["title"] = "Nothing to see here"
     plan_file.write_text(json.dumps(document), encoding="utf-8")
     run = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--journal", str(tmp_path / "j.jsonl")])
     assert run.code == 1
     assert run.out.count("differs from what this auditor plans") == 2, run.out
     assert not [r for r in journal_records(tmp_path / "j.jsonl") if r["event"].startswith("change-")]
+
+    # An edited finding is no longer a finding of the scan the plan names: the whole plan is refused.
+    auth["finding"]["evidence"] = {"properties.authMode": "AMLToken"}
+    plan_file.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    run = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--journal", str(tmp_path / "k.jsonl")])
+    index = document["steps"].index(auth)
+    assert run.code == 3 and f"field '$.steps[{index}].finding.evidence'" in run.err, run.err
+    assert "an edited plan; nothing was applied" in run.err and not (tmp_path / "k.jsonl").exists()
 
 
 def test_bad_options_and_a_bad_journal_are_exit_3(findings: Path, tmp_path: Path,
@@ -125,8 +136,9 @@ def test_bad_options_and_a_bad_journal_are_exit_3(findings: Path, tmp_path: Path
     assert run.code == 3 and "missing.json" in run.err
 
     journal = tmp_path / "journal.jsonl"
-    journal.write_text('{"schema_version": "1.0", "seq": 1, "time": "t", "run": "r", "event": "run-started"}\n'
-                       '{"schema_version": "1.0", "seq": 2, "time": "t", "run": "r", "event": "change-started"}\n')
+    chained = f'"schema_version": "2.0", "time": "t", "run": "r", "prev": "", "mac": "{"0" * 64}"'
+    journal.write_text(f'{{{chained}, "seq": 1, "event": "run-started", "action": "rollback", "changes": [], '
+                       f'"key_id": "{"0" * 16}"}}\n{{{chained}, "seq": 2, "event": "change-started"}}\n')
     run = run_cli(capsys, ["remediate", "rollback", str(journal), "--yes"])
     assert run.code == 3 and f"{journal}:2" in run.err and "'change' is a required property" in run.err
     run = run_cli(capsys, ["remediate", "rollback", str(tmp_path / "none.jsonl"), "--yes"])
@@ -135,8 +147,10 @@ def test_bad_options_and_a_bad_journal_are_exit_3(findings: Path, tmp_path: Path
 
 def test_the_journal_refuses_secrets_and_survives_a_torn_line(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
-    with Journal(path) as journal:
-        journal.record("run-started", action="apply")
+    bound = {"plan": {"file": "plan.json", "sha256": "0" * 64}, "findings": {"file": "f.json", "sha256": "1" * 64},
+             "scopes": []}
+    with Journal(path, KEY) as journal:
+        journal.record("run-started", action="apply", key_id=KEY.id, **bound)
         with pytest.raises(RemediationError, match="looks like a secret"):
             journal.record("change-started", change="c0", step="s", rule_id="r", resource_id="x", kind="k",
                            target={}, before="DefaultEndpointsProtocol=https;AccountKey=" + "A" * 40, after=None,
@@ -150,13 +164,14 @@ def test_the_journal_refuses_secrets_and_survives_a_torn_line(tmp_path: Path) ->
                        undo={"kind": "aws.kms.key.rotation", "target": {}, "value": False})
     assert "AccountKey" not in path.read_text()
     with path.open("a") as handle:
-        handle.write('{"schema_version": "1.0", "seq": 3, "ev')  # the process died mid-line
-    with Journal(path) as journal:
-        journal.record("run-started", action="rollback")
+        handle.write('{"schema_version": "2.0", "seq": 4, "ev')  # the process died mid-line
+    with Journal(path, KEY) as journal:
+        journal.record("run-started", action="rollback", key_id=KEY.id, changes=[])
     records = read_records(path)
     assert [r["event"] for r in records] == ["run-started", "step-result", "change-started", "torn-line",
                                              "run-started"]
     assert [(c.change, c.state, c.may_have_changed) for c in changes(records)] == [("c1", "started", True)]
+    assert [number for number, _ in verify_chain(path, KEY).lines] == [1, 2, 3, 5, 6]  # line 4 is the torn one
 
 
 def test_kms_key_parameters_are_chosen_per_region_and_never_invented() -> None:

@@ -17,12 +17,19 @@ from auditor.model import Finding, Status
 from auditor.remediate.azure import AUTHORIZATION_API_VERSION, ML_API_VERSION
 from auditor.remediate.context import StepContext, precondition, result, verify
 from auditor.remediate.fixes import automatic_step, call, change_row
-from auditor.remediate.model import Disruption, Mode, Outcome, PlanStep, StepResult
+from auditor.remediate.model import Disruption, Mode, Outcome, PlanStep, RecordedChange, StepResult
 from auditor.remediate.params import PlanParams
 
 NS = "Microsoft.MachineLearningServices"
 AUTHZ = "Microsoft.Authorization"
 CHANGE_KIND = "azure.role_assignment"
+# The built-in roles the rule forbids by default (apply verifies with the catalog's rule), by definition GUID:
+# the same in every tenant. Rollback recreates an assignment of these roles only.
+FORBIDDEN_BUILTIN_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-7f38634e95fd": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c2a72d9d": "User Access Administrator",
+}
 
 
 def broad_in_evidence(evidence: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -102,6 +109,33 @@ class AzureEndpointRoleAssignments:
             ctx.change(CHANGE_KIND, {"assignment": str(assignment["id"])}, None, str(assignment["id"]))
         removed = "; ".join(f"{a['roleName']} at {a['scope']}" for a in doomed)
         return verify(ctx, step, azure.endpoint_with_roles(finding.resource_id, finding.account), f"removed {removed}")
+
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
+        """Only the removal of an assignment the scan called broad: of the endpoint's identity, of a forbidden
+        built-in role, at the scope the scan saw it at. Rollback recreates nothing else."""
+        if change.kind != CHANGE_KIND or set(change.target) != {"assignment"} or change.after is not None:
+            return f"a change of {change.kind} {dict(change.target)} to {change.after!r}: the step only removes " \
+                   "role assignments"
+        before, evidence = change.before, step.finding.evidence
+        if not isinstance(before, Mapping):
+            return f"its value before, {before!r}, is not a role assignment"
+        principal = str(before.get("principalId", "")).lower()
+        if principal not in {str(p).lower() for p in evidence.get("principal_ids") or []}:
+            return f"principal {before.get('principalId')!r} is not the endpoint's identity the scan saw"
+        scope = "/" + str(before.get("scope", "")).strip("/").lower()
+        assignment = str(change.target["assignment"]).lower()
+        if not assignment.startswith(f"{scope.rstrip('/')}/providers/{AUTHZ.lower()}/roleassignments/"):
+            return f"assignment {change.target['assignment']} is not at its scope {before.get('scope')!r}"
+        guid = str(before.get("roleDefinitionId", "")).rstrip("/").rsplit("/", 1)[-1].lower()
+        role = FORBIDDEN_BUILTIN_ROLES.get(guid)
+        if role is None:
+            return f"role definition {before.get('roleDefinitionId')!r} is not one the step removes"
+        broad = {(str(a.get("role")).lower(), "/" + str(a.get("scope")).strip("/").lower())
+                 for a in broad_in_evidence(evidence)}
+        if (role.lower(), scope) not in broad:
+            return f"{role} at {before.get('scope')!r} is not a broad assignment the scan saw"
+        return None
 
 
 REMEDIATOR = AzureEndpointRoleAssignments()

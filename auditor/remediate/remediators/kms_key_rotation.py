@@ -12,8 +12,15 @@ from typing import Any, ClassVar
 from auditor.model import Finding
 from auditor.remediate.aws import arn_region
 from auditor.remediate.context import StepContext
-from auditor.remediate.fixes import ValueChange, apply_value_fix, automatic_step, call, change_row
-from auditor.remediate.model import Disruption, PlanStep, StepResult
+from auditor.remediate.fixes import (
+    ValueChange,
+    apply_value_fix,
+    automatic_step,
+    call,
+    change_row,
+    value_change_problem,
+)
+from auditor.remediate.model import Disruption, PlanStep, RecordedChange, StepFinding, StepResult
 from auditor.remediate.params import PlanParams
 
 FIELD = "KeyRotationStatus.KeyRotationEnabled"
@@ -48,13 +55,22 @@ class KmsKeyRotation:
             disruption_detail="rotation keeps earlier key material for decryption: no client notices",
         )
 
+    def _change(self, finding: StepFinding) -> ValueChange:
+        key = finding.resource_id
+        return ValueChange("aws.kms.key.rotation", {"region": arn_region(key), "key": key}, True, key)
+
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:
         finding = step.finding
-        key = finding.resource_id
-        target = {"region": arn_region(key), "key": key}
         return apply_value_fix(
-            step, ctx, lambda: ctx.providers.aws.key_resource(key, finding.account),
-            lambda live: [ValueChange("aws.kms.key.rotation", target, True, key)], "turned on automatic rotation")
+            step, ctx, lambda: ctx.providers.aws.key_resource(finding.resource_id, finding.account),
+            lambda live: [self._change(finding)], "turned on automatic rotation")
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
+        """Only this key's rotation, turned on from off."""
+        problem = value_change_problem(change, self._change(step.finding))
+        if problem is None and change.before is not False:
+            problem = f"its value before is {change.before!r}: the step turns rotation on only where it was off"
+        return problem
 
 
 REMEDIATOR = KmsKeyRotation()

@@ -13,9 +13,16 @@ from typing import Any, ClassVar
 
 from auditor.model import Finding, Resource
 from auditor.remediate.context import StepContext
-from auditor.remediate.fixes import ValueChange, apply_value_fix, automatic_step, call, change_row
+from auditor.remediate.fixes import (
+    ValueChange,
+    apply_value_fix,
+    automatic_step,
+    call,
+    change_row,
+    value_change_problem,
+)
 from auditor.remediate.manual import manual_step
-from auditor.remediate.model import Disruption, PlanStep, StepResult
+from auditor.remediate.model import Disruption, PlanStep, RecordedChange, StepResult
 from auditor.remediate.params import PlanParams
 
 
@@ -72,13 +79,31 @@ class S3DefaultKmsEncryption:
             disruption_detail=_DISRUPTION,
         )
 
+    def _change(self, step: PlanStep) -> ValueChange:
+        finding = step.finding
+        target = {"region": finding.region, "bucket": finding.resource_name}
+        after = configuration(str(step.inputs["kms_key_id"]))
+        return ValueChange("aws.s3.bucket.default_encryption", target, after, finding.resource_id)
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
+        """Only this bucket's default encryption, set to SSE-KMS with the plan's key from a default that was not
+        SSE-KMS (the rule failed): an undo never puts a KMS key of a journal's choosing on the bucket."""
+        problem = value_change_problem(change, self._change(step))
+        rules = change.before.get("Rules") if isinstance(change.before, Mapping) else None
+        if problem is None and change.before is not None and not isinstance(rules, list):
+            problem = f"its value before, {change.before!r}, is not a default encryption configuration"
+        elif problem is None and any(
+                str(((r or {}).get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm", "")).startswith(
+                    "aws:kms") for r in rules or [] if isinstance(r, Mapping)):
+            problem = "its value before is an SSE-KMS default, which the scan did not see (the rule failed)"
+        return problem
+
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:
         finding, key = step.finding, str(step.inputs["kms_key_id"])
-        target = {"region": finding.region, "bucket": finding.resource_name}
 
         def changes(live: Resource) -> list[ValueChange]:
             ctx.providers.aws.usable_key(key, finding.region)
-            return [ValueChange("aws.s3.bucket.default_encryption", target, configuration(key), finding.resource_id)]
+            return [self._change(step)]
 
         return apply_value_fix(
             step, ctx, lambda: ctx.providers.aws.bucket_resource(finding.resource_id, finding.region, finding.account),

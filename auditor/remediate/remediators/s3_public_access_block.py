@@ -12,9 +12,17 @@ from typing import Any, ClassVar
 
 from auditor.model import Finding
 from auditor.remediate.aws_changes import PAB_SETTINGS
+from auditor.remediate.changes import handler
 from auditor.remediate.context import StepContext
-from auditor.remediate.fixes import ValueChange, apply_value_fix, automatic_step, call, change_row
-from auditor.remediate.model import Disruption, PlanStep, StepResult
+from auditor.remediate.fixes import (
+    ValueChange,
+    apply_value_fix,
+    automatic_step,
+    call,
+    change_row,
+    value_change_problem,
+)
+from auditor.remediate.model import Disruption, PlanStep, RecordedChange, StepFinding, StepResult
 from auditor.remediate.params import PlanParams
 
 ALL_ON = dict.fromkeys(PAB_SETTINGS, True)
@@ -55,13 +63,24 @@ class S3PublicAccessBlock:
                               "SageMaker's capture writes use the endpoint's role and are not affected",
         )
 
+    def _change(self, finding: StepFinding) -> ValueChange:
+        target = {"region": finding.region, "bucket": finding.resource_name}
+        return ValueChange("aws.s3.bucket.public_access_block", target, ALL_ON, finding.resource_id)
+
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:
         finding = step.finding
-        target = {"region": finding.region, "bucket": finding.resource_name}
         return apply_value_fix(
             step, ctx, lambda: ctx.providers.aws.bucket_resource(finding.resource_id, finding.region, finding.account),
-            lambda live: [ValueChange("aws.s3.bucket.public_access_block", target, ALL_ON, finding.resource_id)],
-            "turned on all four public access block settings")
+            lambda live: [self._change(finding)], "turned on all four public access block settings")
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
+        """Only this bucket's public access block, turned all on from the configuration the scan saw."""
+        problem = value_change_problem(change, self._change(step.finding))
+        evidence = step.finding.evidence
+        seen = evidence.get("bucket")
+        if problem is None and "bucket" in evidence and not handler(change.kind).same(change.before, seen):
+            problem = f"its value before, {change.before!r}, is not the {seen!r} the scan saw"
+        return problem
 
 
 REMEDIATOR = S3PublicAccessBlock()

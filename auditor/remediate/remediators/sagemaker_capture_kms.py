@@ -17,7 +17,7 @@ from auditor.remediate.aws import ENDPOINT_CONFIG, arn_name, arn_region
 from auditor.remediate.context import StepContext, precondition, refuse_changed_but_passing, result, verify
 from auditor.remediate.fixes import automatic_step, call, change_row
 from auditor.remediate.manual import manual_step
-from auditor.remediate.model import Disruption, Outcome, PlanStep, StepResult
+from auditor.remediate.model import Disruption, Outcome, PlanStep, RecordedChange, StepResult, same_json
 from auditor.remediate.params import PlanParams
 from auditor.remediate.sagemaker import copy_request, create_or_reuse, derived_name
 
@@ -108,6 +108,19 @@ class SageMakerCaptureKms:
         ctx.change(CHANGE_KIND, {"region": region, "endpoint": endpoint}, new, finding.resource_id)
         return verify(ctx, step, aws.endpoint_resource(finding.resource_id, finding.account),
                       f"{endpoint} now runs {new} (capture KmsKeyId {key}); {current} is kept for rollback")
+
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
+        """Only this endpoint, moved from the config it ran to that config's capture-key copy (named after both)."""
+        rid, key = step.finding.resource_id, str(step.inputs["kms_key_id"])
+        target = {"region": arn_region(rid), "endpoint": arn_name(rid)}
+        if change.kind != CHANGE_KIND or not same_json(change.target, target):
+            return f"a change of {change.kind} {dict(change.target)}, where the step moves endpoint {target}"
+        if not isinstance(change.before, str) or change.after != derived_name(change.before, "cap",
+                                                                             f"{change.before}\n{key}"):
+            return (f"a move from {change.before!r} to {change.after!r}, where the step moves an endpoint only to the "
+                    f"copy of its config with capture key {key}")
+        return None
 
 
 _DISRUPTION = ("UpdateEndpoint replaces the endpoint's instances (blue/green: new instances take traffic once "

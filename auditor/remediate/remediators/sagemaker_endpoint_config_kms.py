@@ -19,7 +19,15 @@ from auditor.remediate.aws import ENDPOINT_CONFIG, arn_name, arn_region
 from auditor.remediate.context import StepContext, precondition, refuse_changed_but_passing, result
 from auditor.remediate.fixes import automatic_step, call, change_row
 from auditor.remediate.manual import manual_step
-from auditor.remediate.model import Disruption, Outcome, PlanStep, StepFailed, StepRefused, StepResult
+from auditor.remediate.model import (
+    Disruption,
+    Outcome,
+    PlanStep,
+    RecordedChange,
+    StepFailed,
+    StepRefused,
+    StepResult,
+)
 from auditor.remediate.params import PlanParams
 from auditor.remediate.sagemaker import copy_request, create_or_reuse, derived_name
 
@@ -127,6 +135,19 @@ class SageMakerEndpointConfigKms:
         names = ", ".join(name for name, _ in users)
         return result(step, Outcome.APPLIED, f"{names} now run{'s' if len(users) == 1 else ''} {new} (KmsKeyId {key}), "
                                              f"which passes; {source} is kept for rollback")
+
+    def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
+        """Only an endpoint in the config's region, moved from that config to its KMS copy."""
+        finding, key = step.finding, str(step.inputs["kms_key_id"])
+        region, source = arn_region(finding.resource_id), arn_name(finding.resource_id)
+        new = derived_name(source, "kms", f"{finding.id}\n{key}")
+        target = change.target
+        if (change.kind != CHANGE_KIND or set(target) != {"region", "endpoint"} or target.get("region") != region
+                or not isinstance(target.get("endpoint"), str)):
+            return f"a change of {change.kind} {dict(target)}, where the step moves endpoints in {region}"
+        if change.before != source or change.after != new:
+            return f"a move from {change.before!r} to {change.after!r}, where the step moves from {source} to {new}"
+        return None
 
     def _passes(self, ctx: StepContext, resource: Any) -> bool:
         return resource is not None and ctx.evaluate(self.rule_ids[0], resource).status is Status.PASS
