@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -109,32 +110,35 @@ def write_outputs(result: ScanResult, formats: Sequence[str], out_dir: Path) -> 
 
 
 def check_out_dir(out_dir: Path) -> None:
-    """Before any API call: ``out_dir`` is a directory that takes a new file, or can be created.
+    """Before any API call: ``out_dir`` is, or can be created as, a directory that takes a new file.
 
     ConfigError (exit 3) naming ``--out`` otherwise, so that a scan never runs for minutes only to find
-    that its results have nowhere to go. Nothing is left behind: an existing directory is probed with a
-    temporary file (created like an output's, then removed); a missing one is not created yet, its
-    nearest existing parent must be a directory this process may create entries in.
+    that its results have nowhere to go. Nothing is left behind: the check creates what is missing,
+    creates and removes a temporary file in it (as an output's), then removes the directories it made.
     """
+    missing = []
     existing = out_dir
     while not existing.exists() and existing != existing.parent:
-        if existing.is_symlink():  # a dangling link: mkdir would fail on it
-            raise ConfigError("is a symbolic link to nothing", file=str(existing), field="--out")
+        missing.append(existing)
         existing = existing.parent
     if not existing.is_dir():
         where = "exists and is not a directory" if existing == out_dir else f"{existing} is not a directory"
         raise ConfigError(f"cannot hold the outputs: {where}", file=str(out_dir), field="--out")
-    if existing != out_dir:
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise ConfigError(f"cannot be created: {existing} is not writable", file=str(out_dir), field="--out")
-        return
+    made: list[Path] = []
     try:
+        for directory in reversed(missing):
+            directory.mkdir()
+            made.append(directory)
         fd, probe = tempfile.mkstemp(prefix=".auditor-probe.", suffix=".tmp", dir=out_dir)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
         raise ConfigError(f"cannot write the outputs there: {exc.strerror or exc}", file=str(out_dir),
                           field="--out") from exc
+    finally:
+        for directory in reversed(made):
+            with suppress(OSError):
+                directory.rmdir()
 
 
 def _error_text(exc: BaseException) -> str:

@@ -80,7 +80,7 @@ def arm(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ArmServer]:
             yield server
 
 
-def scan_args(arm: ArmServer, out: Path, *extra: str) -> list[str]:
+def scan_args(arm: ArmServer, out: Path | str, *extra: str) -> list[str]:
     return ["scan", "azure", "--credential", "cli", "--arm-endpoint", arm.url, "--out", str(out), *extra]
 
 
@@ -203,6 +203,10 @@ def test_an_unusable_out_is_exit_3_before_any_api_call(arm: ArmServer, tmp_path:
     code, err = run(capsys, scan_args(arm, blocker / "out"))
     assert code == 3, err
     assert f"{blocker / 'out'}: field '--out': cannot hold the outputs: {blocker} is not a directory" in err
+    # /proc takes no new directory, whoever asks (root included): checked by creating, not by permission bits
+    code, err = run(capsys, scan_args(arm, "/proc/auditor-out/nightly"))
+    assert code == 3, err
+    assert "/proc/auditor-out/nightly: field '--out': cannot write the outputs there" in err
     assert not arm.requests  # nothing was asked of the cloud
 
 
