@@ -2,6 +2,11 @@
 
 Exit codes (product-spec): 0 clean, 1 a FAIL at or above --fail-on, 2 incomplete (wins over 1),
 3 usage or configuration error. Expected errors are caught here, once, without a traceback.
+
+Inputs and the output directory are checked before any API call (exit 3). Once a scan has collected, its
+findings are always written: an asked output that cannot be rendered or written costs only itself and
+makes the exit 2 (the run's record is incomplete), a history that fails after the scan makes it 3; neither
+can ever exit 0 or 1.
 """
 
 from __future__ import annotations
@@ -98,13 +103,24 @@ def scan() -> None:
     """Collect an estate, evaluate the rule catalog, write the reports."""
 
 
-def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], console: Console) -> None:
+def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], console: Console, tracking: Tracking) -> None:
+    """Record the run in the history, write the outputs, summarise, exit: a history failing now is reported
+    after the findings are written (exit 3), an output failing costs only itself (exit 2)."""
     from auditor.console_summary import summarise
     from auditor.outputs import write_outputs
+    from auditor.runner import record_history
 
-    written = write_outputs(result, list(formats) or list(DEFAULT_FORMATS), out_dir)
-    summarise(console, result, written)
-    sys.exit(result.exit_code())
+    result, history_error = record_history(result, tracking)
+    outputs = write_outputs(result, list(formats) or list(DEFAULT_FORMATS), out_dir)
+    sys.exit(summarise(console, result, outputs.written, failed=outputs.failed, replaced_links=outputs.replaced_links,
+                       history_error=history_error))
+
+
+def _check_out(out_dir: Path) -> None:
+    """--out: created if missing, a directory, writable; exit 3 before any API call otherwise."""
+    from auditor.outputs import check_out_dir
+
+    check_out_dir(out_dir)
 
 
 def _scan(collectors: Mapping[str, CollectFn], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
@@ -165,9 +181,10 @@ def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, forma
              fail_on_new: bool, history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
     """Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
+    _check_out(out_dir)
     result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, console, tracking,
                    rule_filter)
-    _finish(result, out_dir, formats, console)
+    _finish(result, out_dir, formats, console, tracking)
 
 
 @scan.command("azure")
@@ -180,9 +197,10 @@ def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: st
                rule_filter: RuleFilter) -> None:
     """Scan Azure Machine Learning workspaces, endpoints, deployments and identities."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
+    _check_out(out_dir)
     result = _scan({"azure": _azure_collector(subscriptions, credential, arm_endpoint)}, policy_file, waivers_file,
                    fail_on, console, tracking, rule_filter)
-    _finish(result, out_dir, formats, console)
+    _finish(result, out_dir, formats, console, tracking)
 
 
 @scan.command("all")
@@ -196,10 +214,11 @@ def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple
              history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
     """Scan AWS and Azure into one report."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
+    _check_out(out_dir)
     result = _scan({"aws": _aws_collector(regions, profile),
                     "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
                    policy_file, waivers_file, fail_on, console, tracking, rule_filter)
-    _finish(result, out_dir, formats, console)
+    _finish(result, out_dir, formats, console, tracking)
 
 
 @cli.command()
@@ -219,8 +238,9 @@ def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Pat
     from auditor.runner import run_demo
 
     tracking = _tracking(baseline_file, fail_on_new, history_file)  # before the demo's servers start
+    _check_out(out_dir)
     result = run_demo(Severity(fail_on), console, policy_file, tracking, rule_filter)
-    _finish(result, out_dir, formats, console)
+    _finish(result, out_dir, formats, console, tracking)
     # _finish exits; the report location is printed there
 
 
@@ -245,12 +265,13 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
     from auditor.console_summary import summarise
     from auditor.rerender import rerender
 
+    _check_out(out_dir)
     done = rerender(findings_file, list(formats) or list(DEFAULT_FORMATS), out_dir, explicit=bool(formats),
                     baseline_file=baseline_file)
     for path in done.left_out:
         console.line(f"left {path} as it is: it is the input", event="left_out", path=str(path))
-    summarise(console, done.result, done.written, rerendered=True)
-    sys.exit(done.result.exit_code())
+    sys.exit(summarise(console, done.result, done.outputs.written, rerendered=True, failed=done.outputs.failed,
+                       replaced_links=done.outputs.replaced_links))
 
 
 @cli.command()

@@ -76,7 +76,10 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
     result = read_findings(findings_file)
     plan = build_plan(result, {"file": str(findings_file), "sha256": sha256_of(findings_file)}, parsed,
                       list(dict.fromkeys(rule_ids)), load_catalog())
-    write_plan(plan, out)
+    link = write_plan(plan, out)
+    if link is not None:
+        click.echo(f"auditor: {out} was a symbolic link to {link}: the link was replaced by the plan file "
+                   "(nothing was written through it)", err=True)
     if not quiet:
         click.echo(render_text(plan), nl=False)  # each line escaped by render_text
     digest = sha256_of(out)

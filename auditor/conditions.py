@@ -33,6 +33,7 @@ from jmespath.parser import ParsedResult
 
 from auditor.errors import MissingData
 from auditor.model import Resource, Verdict
+from auditor.yamlio import brief
 
 _LEADING_KEY = re.compile(r'^\s*(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))')
 
@@ -214,8 +215,8 @@ def _walk(root: Any, fields: tuple[str, ...]) -> Any:
 
 def _describe(value: Any) -> str:
     if isinstance(value, Mapping) and "param" in value:
-        return f"<param {value['param']}>"
-    return repr(value)
+        return f"<param {brief(value['param'])}>"
+    return brief(value, limit=200)
 
 
 def _items(parts: Sequence[Node], params: Mapping[str, Any]) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 In order: the counts; the scopes that could not be collected and the ERROR findings (each rule and
 resource, the first :data:`SHOWN`, then how many more) with what exit 2 means; what the policy's scope
 left out; the baseline comparison; what gates the build; expired and unused waivers; the history; the
-files written; and last, the exit code and its meaning. Every line goes through the
+files written, and those that were not (with where they went instead); and last, the exit code and its
+meaning, which an output or a history failing after the scan raises to 2 or 3. Every line goes through the
 :class:`~auditor.console.Console` (text or JSON lines), each with an ``event`` name a log pipeline can
 filter on.
 """
@@ -12,14 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.console import Console
+from auditor.errors import ConfigError
 from auditor.model import ScanResult, Status, Waiver
+
+if TYPE_CHECKING:
+    from auditor.outputs import OutputFailure
 
 SHOWN = 20
 
 
-def summarise(console: Console, result: ScanResult, written: Sequence[Path], *, rerendered: bool = False) -> None:
+def summarise(console: Console, result: ScanResult, written: Sequence[Path], *, rerendered: bool = False,
+              failed: Sequence[OutputFailure] = (), replaced_links: Sequence[tuple[Path, str]] = (),
+              history_error: ConfigError | None = None) -> int:
+    """Print the summary; the exit code (the result's, raised by ``failed`` outputs and ``history_error``)."""
     counts = {s.value: 0 for s in Status}
     for f in result.findings:
         counts[f.status.value] += 1
@@ -44,16 +53,41 @@ def summarise(console: Console, result: ScanResult, written: Sequence[Path], *, 
     if rerendered:  # auditor report: the findings' verdict, not this command's
         console.line(f"re-rendered only (nothing appended to a history); exit {result.exit_code()}, the exit "
                      "code of the scan that wrote these findings", event="rerendered")
+    elif history_error is not None:
+        console.line(f"run NOT appended to the history: {history_error}", event="history_failed", level="error",
+                     error=str(history_error))
     elif result.history is not None:
         console.line(f"run appended to history {result.history.file}", event="history")
     for path in written:
         console.line(f"wrote {path}", event="wrote", path=str(path))
-    code, meaning = exit_meaning(result)
+    for path, target in replaced_links:
+        console.line(f"{path} was a symbolic link to {target}: the link was replaced by the file (nothing was written "
+                     "through it)", event="replaced_link", level="warning", path=str(path), target=target)
+    for failure in failed:
+        instead = f"; written to {failure.rescued} instead" if failure.rescued is not None else ""
+        console.line(f"NOT written: {failure.path} (--format {failure.name}) {failure.reason}{instead}",
+                     event="output_failed", level="error", path=str(failure.path), format=failure.name,
+                     reason=failure.reason, rescued=str(failure.rescued) if failure.rescued is not None else None)
+    code, meaning = exit_meaning(result, outputs_failed=len(failed), history_error=history_error)
     console.line(f"exit {code}: {meaning}", event="exit", exit_code=code)
+    return code
 
 
-def exit_meaning(result: ScanResult) -> tuple[int, str]:
-    """The exit code and one sentence saying what it means for this result."""
+def exit_meaning(result: ScanResult, *, outputs_failed: int = 0,
+                 history_error: ConfigError | None = None) -> tuple[int, str]:
+    """The exit code and one sentence saying what it means for this result, and for what failed after it:
+    a history that failed makes it 3, an output that was not written 2, so that neither reads as a verdict."""
+    code, meaning = _verdict(result)
+    if history_error is not None:
+        return 3, (f"the history file failed after the scan (see above), so this run is not in it; the findings "
+                   f"are written, and their own verdict is exit {code}: {meaning}")
+    if outputs_failed:
+        return 2, (f"{outputs_failed} asked output(s) were not written (see above), so this run's record is "
+                   f"incomplete; the findings' own verdict is exit {code}: {meaning}")
+    return code, meaning
+
+
+def _verdict(result: ScanResult) -> tuple[int, str]:
     code = result.exit_code()
     fail_on = result.fail_on.value
     new = "new or regressed " if result.fail_on_new and result.baseline is not None else ""

@@ -9,11 +9,20 @@ class AuditorError(Exception):
     exit_code = 3
 
 
+MAX_MESSAGE = 2000  # characters: a message quoting a hostile value stays a line, never megabytes
+
+
 class ConfigError(AuditorError):
-    """A malformed input file or option. ``location`` names file, line and field."""
+    """A malformed input file or option. ``location`` names file, line and field.
+
+    ``message`` is cut to ``MAX_MESSAGE`` characters: the last guard for a message that quotes what a
+    hostile file holds (callers quote values through ``auditor.yamlio.brief`` in the first place).
+    """
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  field: str | None = None) -> None:
+        if len(message) > MAX_MESSAGE:
+            message = message[:MAX_MESSAGE] + f"... ({len(message) - MAX_MESSAGE:,} more characters not shown)"
         self.file = file
         self.line = line
         self.field = field

@@ -15,6 +15,9 @@ Design:
   version above ``SCHEMA_VERSION``) is refused, never downgraded.
 - Counts live in rows (``run_counts``: run, kind, key, count), not columns, so a new status or severity
   needs no migration.
+- The file is read back as untrusted input: ``open`` reads every stored run the trend could draw (its
+  times, completeness, exit code and counts) and refuses a file with a row it cannot read, naming the row
+  and the column, so that a bad row is an exit 3 before any API call, never a crash after the scan.
 - Concurrent writers (two CI jobs sharing the file): every write is one ``BEGIN IMMEDIATE`` transaction,
   which takes the write lock up front, and the connection waits up to ``BUSY_TIMEOUT_S`` for a lock
   instead of failing. The rollback journal (SQLite's default) is kept: WAL needs shared memory, which
@@ -82,8 +85,8 @@ class HistoryStore:
     def open(cls, path: Path) -> HistoryStore:
         """Create ``path`` or check that it is an auditor history, bringing its schema up to date."""
         store = cls(path)
-        with store._transaction():
-            pass
+        with store._transaction() as db:
+            _trend(db, None, str(path))  # every row, as the trend would read it
         return store
 
     def append(self, result: ScanResult) -> int:
@@ -94,13 +97,13 @@ class HistoryStore:
     def trend(self, limit: int = TREND_LIMIT) -> tuple[TrendPoint, ...]:
         """The last ``limit`` runs, oldest first."""
         with self._transaction() as db:
-            return _trend(db, limit)
+            return _trend(db, limit, str(self.path))
 
     def record(self, result: ScanResult, limit: int = TREND_LIMIT) -> RunHistory:
         """Append ``result`` and read the trend it ends, in one transaction (no other run slips between)."""
         with self._transaction() as db:
             _insert(db, result)
-            runs = _trend(db, limit)
+            runs = _trend(db, limit, str(self.path))
         return RunHistory(file=str(self.path), runs=runs, limit=limit)
 
     def count(self) -> int:
@@ -199,27 +202,67 @@ def _insert(db: sqlite3.Connection, result: ScanResult) -> int:
     return run_id
 
 
-def _trend(db: sqlite3.Connection, limit: int) -> tuple[TrendPoint, ...]:
+def _trend(db: sqlite3.Connection, limit: int | None, source: str) -> tuple[TrendPoint, ...]:
+    """The last ``limit`` runs (None: all), oldest first; ConfigError naming the first row it cannot read."""
     rows = db.execute(
         "SELECT id, started, ended, complete, exit_code FROM runs ORDER BY started DESC, id DESC LIMIT ?",
-        (limit,),
+        (-1 if limit is None else limit,),
     ).fetchall()
     rows.reverse()
-    failures: dict[int, dict[Severity, int]] = {row[0]: dict.fromkeys(Severity, 0) for row in rows}
-    if rows:
-        marks = ", ".join("?" for _ in rows)
-        known = {s.value: s for s in Severity}
-        for run_id, key, n in db.execute(
-            f"SELECT run_id, key, count FROM run_counts WHERE kind = ? AND run_id IN ({marks})",  # noqa: S608
-            (KIND_FAIL_SEVERITY, *failures),
-        ):
-            if key in known:  # a severity a later version added is not drawn by this one
-                failures[run_id][known[key]] = int(n)
+    failures: dict[int, dict[Severity, int]] = {_id(row[0], source): dict.fromkeys(Severity, 0) for row in rows}
+    known = {s.value: s for s in Severity}
+    for run_id, key, n in db.execute(
+        "SELECT run_id, key, count FROM run_counts WHERE kind = ? ORDER BY run_id", (KIND_FAIL_SEVERITY,),
+    ):
+        if run_id in failures and key in known:  # a severity a later version added is not drawn by this one
+            failures[run_id][known[key]] = _count(n, f"run_counts row (run {_id(run_id, source)}, {key})", source)
     return tuple(
-        TrendPoint(started=_parse(started), ended=_parse(ended), complete=bool(complete), exit_code=int(exit_code),
+        TrendPoint(started=_time(started, run_id, "started", source), ended=_time(ended, run_id, "ended", source),
+                   complete=_flag(complete, run_id, source), exit_code=_exit_code(exit_code, run_id, source),
                    failures=failures[run_id])
         for run_id, started, ended, complete, exit_code in rows
     )
+
+
+def _bad_row(where: str, column: str, value: object, source: str) -> ConfigError:
+    from auditor.yamlio import brief
+
+    return ConfigError(f"{where}: column {column} holds {brief(value, 40)}, which no auditor writes; the "
+                       "history cannot be read (repair or remove that row, or start a new history file)",
+                       file=source, field="--history")
+
+
+def _id(value: object, source: str) -> int:
+    if isinstance(value, int):
+        return value
+    raise _bad_row("a runs row", "id", value, source)
+
+
+def _time(value: object, run_id: int, column: str, source: str) -> datetime:
+    try:
+        if isinstance(value, str):
+            return _parse(value)
+    except (ValueError, OverflowError):
+        pass
+    raise _bad_row(f"runs row {run_id}", column, value, source)
+
+
+def _flag(value: object, run_id: int, source: str) -> bool:
+    if value in (0, 1) and isinstance(value, int):
+        return bool(value)
+    raise _bad_row(f"runs row {run_id}", "complete", value, source)
+
+
+def _exit_code(value: object, run_id: int, source: str) -> int:
+    if isinstance(value, int) and 0 <= value <= 3:
+        return value
+    raise _bad_row(f"runs row {run_id}", "exit_code", value, source)
+
+
+def _count(value: object, where: str, source: str) -> int:
+    if isinstance(value, int) and value >= 0:
+        return value
+    raise _bad_row(where, "count", value, source)
 
 
 def _iso(moment: datetime) -> str:

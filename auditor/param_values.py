@@ -12,6 +12,8 @@ import difflib
 from collections.abc import Sequence
 from typing import Any
 
+from auditor.yamlio import brief
+
 Problem = tuple[str, list[str | int]]  # the message and the path below the parameter (a list item's index)
 
 
@@ -27,7 +29,8 @@ def _same(value: Any, allowed: Any) -> bool:
 
 
 def _suggestion(value: Any, allowed: Sequence[Any]) -> str:
-    text = str(value)
+    if not isinstance(value, str | int | float) or len(text := str(value)) > 200:
+        return ""  # a typo is short and a scalar
     folded = [a for a in allowed if str(a).lower() == text.lower()]
     close = folded or [a for a in allowed if str(a) in difflib.get_close_matches(text, [str(x) for x in allowed], 1)]
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -40,6 +43,6 @@ def value_problem(name: str, allowed: Sequence[Any], value: Any) -> Problem | No
     for where, item in items:
         if not any(_same(item, a) for a in allowed):
             each = "each item of " if where else ""
-            return (f"{item!r} is not an allowed value of parameter '{name}' ({each}{name} must be one of: "
+            return (f"{brief(item)} is not an allowed value of parameter '{name}' ({each}{name} must be one of: "
                     f"{allowed_text(allowed)}){_suggestion(item, allowed)}", where)
     return None

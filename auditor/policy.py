@@ -41,7 +41,7 @@ from auditor.paths import rules_dir
 from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
 from auditor.regions import region_problem
 from auditor.rulecases import CaseResult, load_cases, run_case
-from auditor.yamlio import LocatedYaml, load_yaml
+from auditor.yamlio import LocatedYaml, brief, load_yaml
 
 SCHEMA = "policy.schema.json"
 NOT_SELECTED = "not selected by the policy (rules.include / rules.exclude)"
@@ -189,13 +189,13 @@ def _type_problem(default: Any, value: Any) -> tuple[str, list[str | int]] | Non
         return None
     names = dict(_KINDS)
     if not _fits(want, value):
-        return f"must be {names[want]} like its default {default!r}, found {value!r}", []
+        return f"must be {names[want]} like its default {brief(default)}, found {brief(value)}", []
     if want is list and default:
         item_kinds = {_kind(v) for v in default}
         item = item_kinds.pop() if len(item_kinds) == 1 else None
         for i, v in enumerate(value):
             if item is not None and not _fits(item, v):
-                return f"items must each be {names[item]} like its default's, found {v!r}", [i]
+                return f"items must each be {names[item]} like its default's, found {brief(v)}", [i]
     return None
 
 

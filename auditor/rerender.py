@@ -15,15 +15,19 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.errors import ConfigError
 from auditor.model import ScanResult
+
+if TYPE_CHECKING:
+    from auditor.outputs import Outputs
 
 
 @dataclass(frozen=True, slots=True)
 class Rerendered:
     result: ScanResult  # as rendered (compared with the new baseline, if one was given)
-    written: tuple[Path, ...]
+    outputs: Outputs  # what was written, and any format that failed
     left_out: tuple[Path, ...]  # default outputs not written: they are an input file itself
 
 
@@ -42,8 +46,7 @@ def rerender(findings_file: Path, formats: Sequence[str], out_dir: Path, *, expl
         result = track(result, replace(open_tracking(baseline_file), fail_on_new=result.fail_on_new))
     inputs = [findings_file] if baseline_file is None else [findings_file, baseline_file]
     chosen, left_out = _sparing_inputs(formats, out_dir, inputs, explicit=explicit)
-    written = write_outputs(result, chosen, out_dir)
-    return Rerendered(result, tuple(written), tuple(left_out))
+    return Rerendered(result, write_outputs(result, chosen, out_dir), tuple(left_out))
 
 
 def _sparing_inputs(formats: Sequence[str], out_dir: Path, inputs: Sequence[Path], *,

@@ -49,21 +49,40 @@ def open_tracking(baseline_file: Path | None = None, fail_on_new: bool = False,
 
 def track(result: ScanResult, tracking: Tracking) -> ScanResult:
     """``result`` compared with the baseline, then appended to the history (whose trend it then carries)."""
-    from auditor.baseline import with_baseline
-
-    if tracking.baseline is not None:
-        result = with_baseline(result, tracking.baseline, tracking.baseline_file, tracking.fail_on_new)
+    result = compare(result, tracking)
     if tracking.history is not None:
         result = replace(result, history=tracking.history.record(result))
     return result
 
 
+def compare(result: ScanResult, tracking: Tracking) -> ScanResult:
+    """``result`` compared with the baseline (as it is without one)."""
+    from auditor.baseline import with_baseline
+
+    if tracking.baseline is not None:
+        result = with_baseline(result, tracking.baseline, tracking.baseline_file, tracking.fail_on_new)
+    return result
+
+
+def record_history(result: ScanResult, tracking: Tracking) -> tuple[ScanResult, ConfigError | None]:
+    """``result`` appended to the history, carrying its trend; or, when the history fails now (after the
+    scan: locked past the timeout, changed under the scan), ``result`` as it is and that error, so that the
+    caller still writes the findings before it reports the failure."""
+    if tracking.history is None:
+        return result, None
+    try:
+        return replace(result, history=tracking.history.record(result)), None
+    except ConfigError as exc:
+        return result, exc
+
+
 def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None, fail_on: Severity,
               console: Console | None = None, policy_file: Path | None = None, tracking: Tracking | None = None,
               rule_filter: RuleFilter | None = None) -> ScanResult:
-    """Validate every user input first (policy, rule filters, waivers; the caller opened ``tracking``), collect
-    each provider with its progress on ``console`` (none without one), evaluate, compare with the baseline and
-    record the run in the history."""
+    """Validate every user input first (policy, rule filters, waivers; the caller opened ``tracking`` and checked
+    the output directory), collect each provider with its progress on ``console`` (none without one), evaluate
+    and compare with the baseline. The caller then records the run in the history (``record_history``), and
+    a history that fails then costs none of the findings."""
     inputs = prepare_policy(policy_file, waivers_file, fail_on, rule_filter)
     started = datetime.now(UTC)
     inventories = []
@@ -76,7 +95,7 @@ def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None,
     # Gateways link to the endpoints they front across clouds (an APIM API in front of SageMaker).
     from auditor.collectors.azure_apim_links import link_gateways
 
-    return track(evaluate_inventory(inputs, link_gateways(merge(inventories)), started), tracking or Tracking())
+    return compare(evaluate_inventory(inputs, link_gateways(merge(inventories)), started), tracking or Tracking())
 
 
 # Variables that could send the demo's Azure scan elsewhere than the stand-in, or bring in a real identity.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.model import Finding, Status, Waiver
-from auditor.yamlio import LocatedYaml, load_yaml
+from auditor.yamlio import LocatedYaml, brief, load_yaml
 
 _REQUIRED = ("rules", "resources", "reason", "owner", "expires")
 
@@ -39,7 +39,7 @@ def _parse_date(doc: LocatedYaml, value: Any, path: list[str | int]) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise doc.error(f"must be an ISO date (YYYY-MM-DD), found {value!r}", path)
+    raise doc.error(f"must be an ISO date (YYYY-MM-DD), found {brief(value)}", path)
 
 
 def parse_waivers(doc: LocatedYaml, known_rule_ids: Iterable[str] | None = None) -> tuple[Waiver, ...]:

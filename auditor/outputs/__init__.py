@@ -8,10 +8,14 @@ line there, with no import-time registration.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from auditor.atomic import LONE_SURROGATE, utf8, write_atomically
 from auditor.errors import ConfigError
 from auditor.model import ScanResult
 from auditor.outputs.csv import CsvFormatter
@@ -46,30 +50,120 @@ def formatters() -> dict[str, Formatter]:
     return {f.name: f for f in available}
 
 
-def write_outputs(result: ScanResult, formats: Sequence[str], out_dir: Path) -> list[Path]:
-    """Render each format (duplicates ignored) and write it into ``out_dir``; return the paths written.
+@dataclass(frozen=True, slots=True)
+class OutputFailure:
+    """An asked format that is not in the output directory, and why."""
 
-    Every format is rendered before anything is written, and each file is replaced atomically, so a
-    failure never leaves a half-written report beside a fresh one.
+    name: str  # the --format value
+    path: Path  # where it should have been written
+    reason: str  # one line: what failed (rendering or writing) and the error
+    rescued: Path | None = None  # where it was written instead, when only the output directory failed
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """What ``write_outputs`` did: the files written, the formats that failed, the links it replaced."""
+
+    written: tuple[Path, ...]
+    failed: tuple[OutputFailure, ...] = ()
+    replaced_links: tuple[tuple[Path, str], ...] = ()  # (the output, the target the symbolic link there had)
+
+
+def write_outputs(result: ScanResult, formats: Sequence[str], out_dir: Path) -> Outputs:
+    """Render each format (duplicates ignored) and write it into ``out_dir``.
+
+    Every format is rendered before anything is written, and each file is replaced atomically
+    (``auditor.atomic``), so a failure never leaves a half-written report beside a fresh one. One format
+    failing (a bug in its renderer, a file that cannot be written) costs only that format: the others are
+    written, and the failure is returned, never raised. Outputs the output directory could not take are
+    written into a new private temporary directory instead (``OutputFailure.rescued``): collected findings
+    are never lost to a late failure. Lone surrogates (which no UTF-8 file can hold) are written as U+FFFD.
     """
     registry = formatters()
     unknown = [name for name in formats if name not in registry]
     if unknown:
         available = ", ".join(sorted(registry))
         raise ConfigError(f"unknown output format {unknown[0]!r}; available: {available}", field="--format")
-    chosen = [registry[name] for name in dict.fromkeys(formats)]
-    rendered = [(out_dir / f.filename, f.render(result)) for f in chosen]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path, text in rendered:
-        _write_atomically(path, text)
-    return [path for path, _ in rendered]
+    failed: list[OutputFailure] = []
+    rendered: list[tuple[str, Path, bytes]] = []
+    for formatter in (registry[name] for name in dict.fromkeys(formats)):
+        path = out_dir / formatter.filename
+        try:
+            rendered.append((formatter.name, path, utf8(formatter.render(result))))
+        except Exception as exc:  # noqa: BLE001 - a renderer's bug is reported, and costs only its format
+            failed.append(OutputFailure(formatter.name, path, f"could not be rendered: {_error_text(exc)}"))
+    written: list[Path] = []
+    links: list[tuple[Path, str]] = []
+    unwritten: list[tuple[str, Path, bytes, str]] = []
+    for name, path, data in rendered:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            link = write_atomically(path, data)
+        except OSError as exc:
+            unwritten.append((name, path, data, f"could not be written: {_error_text(exc)}"))
+            continue
+        written.append(path)
+        if link is not None:
+            links.append((path, link))
+    failed += _rescue(unwritten)
+    return Outputs(tuple(written), tuple(failed), tuple(links))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same directory: os.replace stays atomic
+def check_out_dir(out_dir: Path) -> None:
+    """Before any API call: ``out_dir`` is, or can be created as, a directory that takes a new file.
+
+    ConfigError (exit 3) naming ``--out`` otherwise, so that a scan never runs for minutes only to find
+    that its results have nowhere to go. Nothing is left behind: the check creates what is missing,
+    creates and removes a temporary file in it (as an output's), then removes the directories it made.
+    """
+    missing = []
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        missing.append(existing)
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "exists and is not a directory" if existing == out_dir else f"{existing} is not a directory"
+        raise ConfigError(f"cannot hold the outputs: {where}", file=str(out_dir), field="--out")
+    made: list[Path] = []
     try:
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        for directory in reversed(missing):
+            directory.mkdir()
+            made.append(directory)
+        fd, probe = tempfile.mkstemp(prefix=".auditor-probe.", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the outputs there: {exc.strerror or exc}", file=str(out_dir),
+                          field="--out") from exc
+    finally:
+        for directory in reversed(made):
+            with suppress(OSError):
+                directory.rmdir()
+
+
+def _error_text(exc: BaseException) -> str:
+    """One line naming the error, cut short (the message may quote hostile text)."""
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 200 else text[:200] + "..."
+    return f"{type(exc).__name__}: {LONE_SURROGATE.sub('?', text)}" if text else type(exc).__name__
+
+
+def _rescue(unwritten: Sequence[tuple[str, Path, bytes, str]]) -> list[OutputFailure]:
+    """Write what the output directory did not take into a new private directory (mode 0700)."""
+    if not unwritten:
+        return []
+    try:
+        rescue_dir: Path | None = Path(tempfile.mkdtemp(prefix="auditor-unwritten-"))
+    except OSError:
+        rescue_dir = None
+    failures = []
+    for name, path, data, reason in unwritten:
+        rescued = None
+        if rescue_dir is not None:
+            try:
+                write_atomically(rescue_dir / path.name, data)
+                rescued = rescue_dir / path.name
+            except OSError:
+                rescued = None
+        failures.append(OutputFailure(name, path, reason, rescued))
+    return failures

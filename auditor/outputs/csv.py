@@ -10,13 +10,19 @@ Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts
 ``-``, ``@``, a tab or a carriage return as a formula, and resource names, messages and waiver reasons
 come from cloud APIs and files others write. Such a cell gets a leading single quote, which makes the
 spreadsheet show it as text; the full-width forms of those signs (which some spreadsheets in CJK locales
-also read as formulas) get the same. NUL characters are dropped (many CSV readers stop at them).
+also read as formulas) get the same. A spreadsheet whose locale's list separator is not the comma (``;``
+in much of Europe, or a tab or ``|`` chosen on import) splits a cell at that separator, and the piece
+after it is a cell of its own: ``x;=cmd|' /C calc'!A0;y`` holds a formula in such a locale. So a formula
+sign after any of ``, ; TAB |`` or a line break (or after leading spaces and double quotes) gets the same
+single quote, and every data cell is quoted, which keeps a separator inside it from splitting it at all.
+NUL characters are dropped (many CSV readers stop at them).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +35,9 @@ COLUMNS = (
     "remediation", "automatic_fix", "frameworks", "baseline_state",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# A formula sign where a spreadsheet may start a cell: at the start or after a list separator of some locale
+# or import dialog, or a line break, with spaces and double quotes between.
+_FORMULA_AFTER_SEPARATOR = re.compile("((?:^|[,;\t|\r\n])[ \"]*)(?=[=+\\-@\uff1d\uff0b\uff0d\uff20])")
 
 
 class CsvFormatter:
@@ -47,8 +56,8 @@ def render(result: ScanResult) -> str:
 
 def render_document(doc: Mapping[str, Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(COLUMNS)
+    csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow(COLUMNS)  # the tool's own names
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)  # untrusted: every cell quoted
     for f in doc["findings"]:
         writer.writerow([defuse(cell) for cell in row(f)])
     return buffer.getvalue()
@@ -82,8 +91,9 @@ def row(f: Mapping[str, Any]) -> list[str]:
 
 
 def defuse(value: str) -> str:
-    """A cell a spreadsheet shows as text: a would-be formula gets a leading single quote."""
-    text = value.replace("\x00", "")
+    """A cell a spreadsheet shows as text: a would-be formula, at the start or after a separator, gets a
+    single quote before it."""
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", value.replace("\x00", ""))
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 

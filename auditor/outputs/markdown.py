@@ -17,7 +17,11 @@ Escaping: every string from a cloud API, a rule file or a waivers file is untrus
 ids, resource ids and names, scopes) go into code spans, which GitHub renders literally (no markup, no
 HTML, no links, no @mentions); prose (messages, reasons, errors) is escaped character by character
 (``escape_text``). Both fold newlines and tabs into spaces and escape ``|``, so no value can end a table
-row or a cell.
+row or a cell. Inside prose, anything a renderer could turn into a link is put in a code span instead: a
+word holding ``://``, starting ``//`` or ``www.``, an e-mail address, a ``mailto:``-like scheme, or a
+dotted name ending in letters (``evil.example``, which linkify-style renderers link without a scheme). GitHub
+autolinks bare URLs, ``www.`` hosts and addresses in text, never in code, so a hostile message cannot put
+a clickable link in a pull request.
 """
 
 from __future__ import annotations
@@ -54,16 +58,42 @@ _MENTION = re.compile(r"(?<!\w)@(?=\w)")  # GitHub's mentions: "@name" after a n
 _WORD_JOINER = "\u2060"  # invisible; after '@' it stops GitHub turning "@name" into a mention
 
 
+# A word (a run without spaces or pipes) that some renderer could make a link of; see the module's docstring.
+_WORD = re.compile(r"[^\s|]+")
+_LINKISH = re.compile(r"://|^//|www\.|@[^@]*\.|\b(?:mailto|xmpp|tel|sms|ftp|file|data|javascript|vbscript):|"
+                      r"[\w-]\.[^\W\d_]{2,}", re.IGNORECASE)
+_EDGE_PUNCTUATION = "([{<'\"*_~.,;:!?)]}>"
+
+
 def escape_text(value: object, limit: int | None = None) -> str:
-    """Untrusted prose as inert Markdown text: one line, no markup, no HTML, no mention, no link syntax."""
+    """Untrusted prose as inert Markdown text: one line, no markup, no HTML, no mention, no link syntax; a
+    word that a renderer could turn into a link is a code span (punctuation around it stays outside)."""
     text = _one_line(value, limit)
-    out = [_ENTITIES.get(ch) or (f"\\{ch}" if ch in _ESCAPED else ch) for ch in text]
-    escaped = _MENTION.sub("@" + _WORD_JOINER, "".join(out))
+    parts: list[str] = []
+    end = 0
+    for word in _WORD.finditer(text):
+        if not _LINKISH.search(word.group()):
+            continue
+        start, stop = word.start(), word.end()
+        while start < stop and text[start] in _EDGE_PUNCTUATION:
+            start += 1
+        while stop > start and text[stop - 1] in _EDGE_PUNCTUATION:
+            stop -= 1
+        if not _LINKISH.search(text[start:stop]):
+            continue
+        parts += [_escape_prose(text[end:start]), code(text[start:stop], None, in_table=False)]
+        end = stop
+    escaped = "".join([*parts, _escape_prose(text[end:])])
     match = _LINE_START.match(escaped)
     if match:  # a leading "-", "1." or "===" would start a list or a heading where the line begins
         end = match.end()
         escaped = escaped[:end] + "\\" + escaped[end:] if match.group(1)[0].isdigit() else "\\" + escaped
     return escaped
+
+
+def _escape_prose(text: str) -> str:
+    out = [_ENTITIES.get(ch) or (f"\\{ch}" if ch in _ESCAPED else ch) for ch in text]
+    return _MENTION.sub("@" + _WORD_JOINER, "".join(out))
 
 
 def escape_block(value: object) -> str:
@@ -123,7 +153,7 @@ def render_document(doc: Mapping[str, Any]) -> str:
 
 def size(text: str) -> int:
     """Length in UTF-16 code units: what a browser-side counter sees (an emoji counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate (U+FFFD when written): 1
 
 
 # --- the fixed head --------------------------------------------------------------------------------

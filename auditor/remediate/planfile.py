@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import best_match
 
+from auditor.atomic import utf8, write_atomically
 from auditor.errors import ConfigError
 from auditor.paths import schemas_dir
 from auditor.remediate.journal import check_no_secret
@@ -74,11 +75,14 @@ def render(plan: Plan) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_plan(plan: Plan, path: Path) -> None:
-    text = render(plan)
+def write_plan(plan: Plan, path: Path) -> str | None:
+    """Write the plan file atomically (``auditor.atomic``: a fresh temporary file, never one planted at a
+    predictable name, renamed over ``path``); the target of the symbolic link that was at ``path`` and
+    that the file replaced (nothing is written through it), or None."""
+    data = utf8(render(plan))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        return write_atomically(path, data)
     except OSError as exc:
         raise ConfigError(f"cannot write the plan: {exc.strerror or exc}", file=str(path)) from exc
 

@@ -6,6 +6,8 @@ fixture would run the two demos once per worker.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -157,8 +159,8 @@ def check_report_with_a_hand_edited_baseline_marks_the_regression_and_gates(runs
 
     summary = (out / "summary.md").read_text()
     assert "New since baseline (" in summary and "regressed (was PASS)" in summary
-    csv_rows = (out / "findings.csv").read_text().splitlines()
-    assert sum(1 for line in csv_rows if line.startswith(target["id"]) and line.endswith(",regressed")) == 1
+    csv_rows = list(csv.DictReader(io.StringIO((out / "findings.csv").read_text(), newline="")))
+    assert sum(1 for row in csv_rows if row["id"] == target["id"] and row["baseline_state"] == "regressed") == 1
 
 
 class TestBadInputs:

@@ -120,7 +120,7 @@ def test_markdown_lists_the_newly_waived_findings_with_their_waiver() -> None:
     rows = [line for line in waived.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows[0] == "| Severity | Rule | Resource | Before | Reason | Owner | Expires |"
     assert rows[1:] == [f"| high | `{AUTH_MODE}` | `legacy-scorer` | FAIL | Partner integration still on keys; "
-                        "migration tracked in SEC-142 | ml-platform@example.com | 2027-03-31 |"]
+                        "migration tracked in SEC-142 | `ml-platform@example.com` | 2027-03-31 |"]
     assert "MUTED findings never fail the build." in waived
 
 

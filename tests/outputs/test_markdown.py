@@ -155,9 +155,9 @@ def test_untrusted_strings_survive_literally_in_a_table(value: str) -> None:
         assert tag not in html
 
 
-def test_mentions_are_neutralised_but_emails_are_kept() -> None:
+def test_mentions_are_neutralised_and_emails_kept_as_code() -> None:
     assert escape_text("ping @octocat") == "ping @\u2060octocat"
-    assert escape_text("ops@example.com") == "ops@example.com"
+    assert escape_text("ops@example.com") == "`ops@example.com`"  # verbatim, but never a mailto: link
 
 
 def _gating(i: int, name: str) -> Finding:

@@ -28,8 +28,8 @@ def test_registry_names_and_files() -> None:
 
 def test_write_outputs_writes_each_format_once(tmp_path: Path, result: ScanResult) -> None:
     out = tmp_path / "audit-out" / "nightly"
-    written = write_outputs(result, ["json", "html", "json"], out)
-    assert written == [out / "findings.json", out / "report.html"]
+    outputs = write_outputs(result, ["json", "html", "json"], out)
+    assert outputs.written == (out / "findings.json", out / "report.html") and not outputs.failed
     assert sorted(p.name for p in out.iterdir()) == ["findings.json", "report.html"]  # no temporary files
     assert json.loads((out / "findings.json").read_text(encoding="utf-8")) == to_document(result)
     assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

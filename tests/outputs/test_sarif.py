@@ -291,6 +291,6 @@ def test_sarif_is_registered_and_written_with_every_format(tmp_path: Path) -> No
     assert {name: registry[name].filename for name in expected} == expected
     for variant, build in VARIANTS.items():
         out = tmp_path / variant
-        written = write_outputs(build(), list(registry), out)
+        outputs = write_outputs(build(), list(registry), out)
         assert sorted(p.name for p in out.iterdir()) == sorted(f.filename for f in registry.values())
-        assert all(p.stat().st_size > 0 for p in written)
+        assert all(p.stat().st_size > 0 for p in outputs.written) and not outputs.failed
