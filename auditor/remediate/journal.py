@@ -94,9 +94,13 @@ class Journal:
         self._hook = hook
         self._count = 0
         existing = path.exists()
+        if path.is_symlink():  # a link planted at the journal's name would send the records elsewhere
+            raise ConfigError("the journal is a symbolic link: refusing to append through it; give --journal the "
+                              "real file", file=str(path))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file: IO[str] = path.open("a", encoding="utf-8")
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            self._file: IO[str] = os.fdopen(fd, "a", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot open the journal: {exc.strerror or exc}", file=str(path)) from exc
         try:

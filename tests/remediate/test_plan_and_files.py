@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from auditor.catalog import load_catalog
+from auditor.errors import ConfigError
 from auditor.model import Inventory, Resource
 from auditor.remediate import (
     available,
@@ -172,6 +173,16 @@ def test_the_journal_refuses_secrets_and_survives_a_torn_line(tmp_path: Path) ->
                                              "run-started"]
     assert [(c.change, c.state, c.may_have_changed) for c in changes(records)] == [("c1", "started", True)]
     assert [number for number, _ in verify_chain(path, KEY).lines] == [1, 2, 3, 5, 6]  # line 4 is the torn one
+
+
+def test_a_link_planted_at_the_journals_name_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    path = tmp_path / "journal.jsonl"
+    path.symlink_to(victim)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        Journal(path, KEY)
+    assert victim.read_text() == "precious\n"
 
 
 def test_kms_key_parameters_are_chosen_per_region_and_never_invented() -> None:
