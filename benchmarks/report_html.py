@@ -5,9 +5,11 @@
 1. Scans the embedded demo estate once (``python -m auditor demo --format json``: both clouds, real
    rules, real messages and evidence) and clones it into as many AWS accounts and Azure subscriptions as
    it takes to reach ``--findings``: each copy moves every id into its own account or subscription, so
-   Resource Manager hierarchies (workspace -> endpoint -> deployment) and the endpoint inventory stay
-   intact. Every tenth copy has a fifth of its failures waived (MUTED), every 25th a few ERRORs, each
-   copy an API Management API in front of one of its online endpoints, and every finding a baseline mark.
+   Resource Manager hierarchies (workspace -> endpoint -> deployment), what serves each endpoint (the
+   inventory's ``uses``; bucket names get the copy's account as a suffix) and the endpoint inventory
+   stay intact. Every tenth copy has a fifth of its failures waived (MUTED), every 25th a few ERRORs,
+   each copy an API Management API in front of one of its online endpoints, and every finding a
+   baseline mark.
 2. Times ``findings_json.to_document`` and ``html.render_document`` and reports the file size.
 3. Opens the file in Debian's Chromium (headless, through Playwright, fresh profile, no network) and
    measures, ``--runs`` times each on a fresh page: time to interactive (navigation start until the
@@ -64,10 +66,26 @@ def demo_scan(workdir: Path) -> ScanResult:
     return read_findings(out / "findings.json")
 
 
+_BUCKET_ARN = re.compile(r"^arn:aws:s3:::[^/]+$")
+
+
 def _move(text: str, accounts: dict[str, str]) -> str:
     for old, new in accounts.items():
         text = text.replace(old, new)
+    # Bucket names hold no account: each copy's buckets get its first account as a suffix, so no two
+    # copies share a bucket (and no finding id repeats).
+    if accounts and _BUCKET_ARN.match(text):
+        text = f"{text}-{next(iter(accounts.values()))}"
     return text
+
+
+def _moved_related(related: Any, accounts: dict[str, str]) -> dict[str, Any]:
+    """What a copied resource uses (the inventory's ``uses``), moved into the copy's accounts."""
+    def move(value: Any) -> Any:
+        if isinstance(value, str):
+            return _move(value, accounts)
+        return [move(v) for v in value] if isinstance(value, list) else value
+    return {name: move(value) for name, value in related.items()}
 
 
 def scaled(base: ScanResult, total: int) -> ScanResult:
@@ -112,7 +130,8 @@ def scaled(base: ScanResult, total: int) -> ScanResult:
                                       "via": "serviceUrl"}],
                           "protection": "subscription key" if protected else "none",
                           "subscriptionRequired": protected}))
-        resources += [dataclasses.replace(r, id=_move(r.id, accounts), account=accounts.get(r.account, r.account))
+        resources += [dataclasses.replace(r, id=_move(r.id, accounts), account=accounts.get(r.account, r.account),
+                                          related=_moved_related(r.related, accounts))
                       for r in base.resources]
         copy += 1
     return dataclasses.replace(base, findings=tuple(findings[:total]), resources=tuple(resources),

@@ -50,6 +50,20 @@
     return h("span", {class: "badge status-" + status.toLowerCase()}, label(status));
   }
   function sevPill(sev) { return h("span", {class: "pill sev-" + sev}, sev); }
+  // An id with a break opportunity after each dot, slash and colon: it wraps at its parts.
+  function breakable(text) {
+    var out = [], start = 0;
+    text = String(text);
+    for (var k = 0; k < text.length; k++) {
+      var c = text.charAt(k);
+      if (c === "." || c === "/" || c === ":") {
+        out.push(text.slice(start, k + 1), h("wbr"));
+        start = k + 1;
+      }
+    }
+    out.push(text.slice(start));
+    return out;
+  }
   function resourceLabel(name, id) {
     return [name ? h("span", {class: "res-name"}, name) : null, name ? " " : null, h("code", {class: "res-id", title: id}, id)];
   }
@@ -146,7 +160,7 @@
   };
   var GROUPS = {status: "Status", severity: "Severity", rule: "Rule", provider: "Provider",
                 account: "Account / subscription", type: "Resource type"};
-  var state = {query: "", tokens: [], gatingOnly: false, sort: "status", dir: 1, group: "", page: 0,
+  var state = {query: "", tokens: [], gatingOnly: false, only: null, sort: "status", dir: 1, group: "", page: 0,
                pageSize: 100, expanded: new Set(), collapsed: new Set()};
   var view = new Int32Array(0);     // matching findings, sorted
   var flat = new Int32Array(0);     // what the pages show: finding i, or -(group + 1) for a group heading
@@ -189,6 +203,7 @@
     var matched = new Int32Array(N);
     var n = 0;
     for (var i = 0; i < N; i++) {
+      if (state.only && !state.only[i]) continue;
       if (state.gatingOnly && !gating[i]) continue;
       if (tokens.length && !textMatches(i, tokens)) continue;
       var failed = null, misses = 0;
@@ -286,6 +301,9 @@
     }));
   var dirButton = h("button", {type: "button", id: "f-dir", class: "btn", "aria-label": "Reverse the order"}, "\u2191");
   var clearButton = h("button", {type: "button", id: "f-clear", class: "btn"}, "Clear filters");
+  var onlyText = h("span", {class: "only-text"});
+  var onlyClear = h("button", {type: "button", id: "f-only-clear", class: "btn"}, "Show all findings");
+  var onlyBar = h("p", {class: "only-bar", id: "f-only", hidden: true}, "Only the findings of ", onlyText, " ", onlyClear);
   var facetBar = h("div", {class: "facets", id: "f-facets"});
   var countLine = h("p", {class: "count-line", id: "findings-count", "aria-live": "polite"});
   var headRow = h("tr");
@@ -360,18 +378,24 @@
     var cells = [
       h("td", {class: "col-toggle"}, h("button", {type: "button", class: "toggle", "aria-expanded": open ? "true" : "false",
                                                  "aria-label": "Details of this finding"}, open ? "\u25be" : "\u25b8")),
-      h("td", null, statusBadge(st), gating[i] ? h("span", {class: "gate-mark", title: "Failed the build"}, "gate") : null),
-      h("td", null, sevPill(DATA.severities[severity[i]])),
-      h("td", {class: "col-rule"}, ruleDoc.title || ruleDoc.id, h("code", {class: "block"}, ruleDoc.id)),
-      h("td", {class: "col-resource"}, resourceLabel(R.name[r], R.id[r])),
-      h("td", {class: "col-type"}, h("code", null, S[R.type[r]])),
+      // The severity, type and account are also in the status and resource cells, shown there when the
+      // page is too narrow for their own columns (report.css hides those columns then).
+      h("td", {class: "col-status"}, statusBadge(st), gating[i] ? h("span", {class: "gate-mark", title: "Failed the build"}, "gate") : null,
+        h("span", {class: "sev-inline"}, sevPill(DATA.severities[severity[i]]))),
+      h("td", {class: "col-severity"}, sevPill(DATA.severities[severity[i]])),
+      h("td", {class: "col-rule"}, ruleDoc.title || ruleDoc.id, h("code", {class: "block"}, breakable(ruleDoc.id))),
+      h("td", {class: "col-resource"}, resourceLabel(R.name[r], R.id[r]),
+        h("span", {class: "res-more muted-text"}, h("code", null, breakable(S[R.type[r]])), " \u00b7 ",
+          h("span", {class: "acct", title: S[R.account[r]]}, S[R.account[r]]), " \u00b7 " + S[R.region[r]])),
+      h("td", {class: "col-type"}, h("code", null, breakable(S[R.type[r]]))),
       h("td", {class: "col-account"}, h("code", {title: S[R.account[r]]}, S[R.account[r]]),
         h("span", {class: "block muted-text"}, S[R.region[r]])),
-      h("td", {class: "col-message"}, message(i))
+      // Long messages are cut after a few lines; the finding's details show the whole message.
+      h("td", {class: "col-message"}, h("div", {class: "msg"}, message(i)))
     ];
     if (hasBaseline) {
       var b = baseline[i];
-      cells.push(h("td", null, b < 0 ? "" : h("span", {class: "badge bl-" + DATA.baseline_states[b]}, label(DATA.baseline_states[b]))));
+      cells.push(h("td", {class: "col-baseline"}, b < 0 ? "" : h("span", {class: "badge bl-" + DATA.baseline_states[b]}, label(DATA.baseline_states[b]))));
     }
     return h("tr", {class: "frow status-" + st.toLowerCase() + (open ? " open" : ""), "data-i": String(i),
                     id: "finding-" + F.id[i]}, cells);
@@ -434,14 +458,14 @@
           ruleDoc.anchors.map(function (a) { return [" ", h("code", null, a)]; })) : null,
         ruleDoc.references.length ? [h("p", {class: "label"}, "References"), h("ul", {class: "refs"},
           ruleDoc.references.map(function (ref) { return h("li", null, h("code", {class: "res-id"}, ref)); }))] : null) : null);
-    return h("tr", {class: "fdetail", "data-detail": String(i)}, h("td", {colspan: String(COLUMNS.length)}, detail));
+    return h("tr", {class: "fdetail", "data-detail": String(i)}, h("td", {colspan: String(span)}, detail));
   }
 
   function groupRow(g) {
     var c = groupCounts.get(g);
     var collapsed = state.collapsed.has(g);
     return h("tr", {class: "group-row", "data-group": String(g)},
-      h("td", {colspan: String(COLUMNS.length)},
+      h("td", {colspan: String(span)},
         h("button", {type: "button", class: "group-toggle", "aria-expanded": collapsed ? "false" : "true"},
           collapsed ? "\u25b8 " : "\u25be ", h("span", {class: "group-label"}, groupLabel(g))),
         h("span", {class: "group-count"}, " " + fmt(c.total) + " finding" + (c.total === 1 ? "" : "s") +
@@ -450,7 +474,22 @@
 
   function pages() { return Math.max(1, Math.ceil(flat.length / state.pageSize)); }
 
+  // A row of one cell spans the columns shown: report.css hides some at narrow widths, and a span over
+  // hidden columns would add columns of its own and squeeze the message column.
+  var span = COLUMNS.length;
+  function visibleColumns() {
+    var n = 0;
+    for (var c = 0; c < headRow.children.length; c++) if (getComputedStyle(headRow.children[c]).display !== "none") n++;
+    return n || COLUMNS.length;
+  }
+  ["(max-width: 1599px)", "(max-width: 1199px)"].forEach(function (query) {
+    var list = window.matchMedia(query);
+    var redraw = function () { renderRows(); };
+    if (list.addEventListener) list.addEventListener("change", redraw); else list.addListener(redraw);
+  });
+
   function renderRows() {
+    span = visibleColumns();
     var start = state.page * state.pageSize;
     var end = Math.min(flat.length, start + state.pageSize);
     var fragment = document.createDocumentFragment();
@@ -462,7 +501,7 @@
     }
     clear(tbody);
     if (!flat.length) {
-      fragment.appendChild(h("tr", {class: "empty-row"}, h("td", {colspan: String(COLUMNS.length), class: "muted-text"},
+      fragment.appendChild(h("tr", {class: "empty-row"}, h("td", {colspan: String(span), class: "muted-text"},
         N ? "No finding matches these filters." : "No findings: no rule had a resource of its type in scope.")));
     }
     tbody.appendChild(fragment);
@@ -511,13 +550,66 @@
     renderRows();
   }
 
-  function reveal(id) {
-    var i = F.id.indexOf(id);
-    if (i < 0) return false;
+  // Every filter off: the facets, the search, "gating only" and a set of findings chosen elsewhere.
+  function resetFilters() {
     FACETS.forEach(function (f) { f.selected.fill(0); f.nselected = 0; });
     Array.prototype.forEach.call(facetBar.querySelectorAll("input[type=checkbox]"), function (box) { box.checked = false; });
     state.query = ""; state.tokens = []; search.value = "";
     state.gatingOnly = false; gatingBox.checked = false;
+    setOnly("", null);
+  }
+
+  // Only these findings (positions in the columns), named by `text`: what an inventory line or row counts.
+  function setOnly(text, indices) {
+    if (!indices) { state.only = null; onlyBar.hidden = true; onlyText.textContent = ""; return; }
+    var mask = new Uint8Array(N);
+    for (var k = 0; k < indices.length; k++) mask[indices[k]] = 1;
+    state.only = mask;
+    onlyText.textContent = text;
+    onlyBar.hidden = false;
+  }
+
+  function showOnly(text, indices) {
+    resetFilters();
+    setOnly(text, indices);
+    state.page = 0;
+    update();
+    root.scrollIntoView({block: "start"});
+  }
+
+  // A count elsewhere on the page (a[data-findings]) names its findings with facet values: data-status,
+  // data-severity, data-rule, data-framework, data-baseline (space-separated keys) and data-gating.
+  var LINK_KEYS = {
+    status: DATA.statuses, severity: DATA.severities, rule: RULES.map(function (r) { return r.id; }),
+    framework: DATA.frameworks.map(function (f) { return f[0]; }), baseline: DATA.baseline_states
+  };
+  function showCounted(link) {
+    resetFilters();
+    var known = true;
+    Object.keys(LINK_KEYS).forEach(function (key) {
+      var wanted = link.getAttribute("data-" + key);
+      if (!wanted) return;
+      var facet = facetByKey[key];
+      wanted.split(" ").forEach(function (value) {
+        var v = LINK_KEYS[key].indexOf(value);
+        if (v < 0 || !facet) { known = false; return; }
+        if (!facet.selected[v]) { facet.selected[v] = 1; facet.nselected++; }
+        var box = facet.boxes.querySelector("input[value='" + v + "']");
+        if (box) box.checked = true;
+      });
+    });
+    if (link.hasAttribute("data-gating")) { state.gatingOnly = true; gatingBox.checked = true; }
+    // A value no finding has (the page and its data disagree): show nothing rather than everything.
+    if (!known) setOnly("no finding: " + link.getAttribute("data-findings"), []);
+    state.page = 0;
+    update();
+    root.scrollIntoView({block: "start"});
+  }
+
+  function reveal(id) {
+    var i = F.id.indexOf(id);
+    if (i < 0) return false;
+    resetFilters();
     state.collapsed.clear();
     applyFilters();
     refreshFacets();
@@ -528,17 +620,6 @@
     var row = document.getElementById("finding-" + id);
     if (row) { row.scrollIntoView({block: "center"}); row.classList.add("flash"); }
     return true;
-  }
-
-  function showResource(resourceId) {
-    FACETS.forEach(function (f) { f.selected.fill(0); f.nselected = 0; });
-    Array.prototype.forEach.call(facetBar.querySelectorAll("input[type=checkbox]"), function (box) { box.checked = false; });
-    search.value = resourceId;
-    state.query = resourceId;
-    state.tokens = [resourceId.toLowerCase()];
-    state.page = 0;
-    update();
-    root.scrollIntoView({block: "start"});
   }
 
   var searchTimer = 0;
@@ -557,14 +638,8 @@
   });
   sortSelect.addEventListener("change", function () { state.sort = sortSelect.value; state.dir = 1; state.page = 0; resort(); });
   dirButton.addEventListener("click", function () { state.dir = -state.dir; state.page = 0; resort(); });
-  clearButton.addEventListener("click", function () {
-    FACETS.forEach(function (f) { f.selected.fill(0); f.nselected = 0; });
-    Array.prototype.forEach.call(facetBar.querySelectorAll("input[type=checkbox]"), function (box) { box.checked = false; });
-    search.value = ""; state.query = ""; state.tokens = [];
-    gatingBox.checked = false; state.gatingOnly = false;
-    state.page = 0;
-    update();
-  });
+  clearButton.addEventListener("click", function () { resetFilters(); state.page = 0; update(); });
+  onlyClear.addEventListener("click", function () { setOnly("", null); state.page = 0; update(); });
   headRow.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-sort]");
     if (!button) return;
@@ -587,7 +662,17 @@
     if (row && !window.getSelection().toString()) toggleFinding(Number(row.getAttribute("data-i")));
   });
   document.addEventListener("click", function (event) {
-    var link = event.target.closest && event.target.closest("a[href^='#finding-']");
+    if (!event.target.closest) return;
+    var counted = event.target.closest("[data-findings]");
+    if (counted) { event.preventDefault(); showCounted(counted); return; }
+    var inPage = event.target.closest("a[href^='#']");
+    var target = inPage && document.getElementById(inPage.getAttribute("href").slice(1));
+    if (target && target.tagName === "DETAILS") {
+      // Detail sections are collapsed: open the one a link leads to on the way there.
+      target.open = true;
+      return;
+    }
+    var link = event.target.closest("a[href^='#finding-']");
     if (!link) return;
     if (reveal(link.getAttribute("href").slice("#finding-".length))) event.preventDefault();
   });
@@ -596,7 +681,7 @@
   add(root, [
     h("div", {class: "toolbar"}, search,
       h("label", {class: "check"}, gatingBox, " Gating only"), groupSelect, sortSelect, dirButton, clearButton),
-    facetBar, countLine, h("div", {class: "table-scroll"}, table), pager
+    facetBar, onlyBar, countLine, h("div", {class: "table-scroll"}, table), pager
   ]);
   buildHead();
   update();
@@ -619,7 +704,8 @@
       options.kinds.map(function (k) { return h("option", {value: k[0]}, k[1]); })) : null;
     var texts = rows.map(function (row) { return options.text(row).toLowerCase(); });
     options.columns.forEach(function (col, c) {
-      head.appendChild(h("th", {scope: "col"}, col.sort ? h("button", {type: "button", class: "sort", "data-col": String(c)}, col.label) : col.label));
+      head.appendChild(h("th", {scope: "col", class: col.css || null},
+        col.sort ? h("button", {type: "button", class: "sort", "data-col": String(c)}, col.label) : col.label));
     });
     function draw() {
       var q = st.query.toLowerCase().split(/\s+/).filter(Boolean);
@@ -641,7 +727,9 @@
       clear(body);
       var fragment = document.createDocumentFragment();
       picked.slice(st.page * st.size, (st.page + 1) * st.size).forEach(function (k) {
-        fragment.appendChild(h("tr", {class: "data-row"}, options.columns.map(function (col) { return h("td", null, col.cell(rows[k])); })));
+        fragment.appendChild(h("tr", {class: "data-row"}, options.columns.map(function (col) {
+          return h("td", {class: col.css || null}, col.cell(rows[k]));
+        })));
       });
       if (!picked.length) fragment.appendChild(h("tr", null, h("td", {colspan: String(options.columns.length), class: "muted-text"}, rows.length ? "Nothing matches." : options.empty)));
       body.appendChild(fragment);
@@ -673,23 +761,62 @@
     host.setAttribute("data-state", "ready");
   }
 
-  function aspectCell(aspect) {
-    if (!aspect[0]) return h("span", {class: "muted-text", title: "No rule of the catalog evidences this for this kind"}, "\u2014");
-    var css = aspect[1] ? "aspect st-" + aspect[1].toLowerCase() : "aspect";
-    return h("span", {class: css, title: aspect[2] ? aspect[2] + (aspect[1] ? ": " + aspect[1] : "") : "a fact of the platform: every call must be signed"}, aspect[0]);
-  }
-  var ASPECTS = DATA.inventory.aspects;
-  var inventoryRows = DATA.inventory.rows.map(function (row) {
-    var r = row[0], kind = DATA.inventory.kinds[row[1]];
+  // The endpoint inventory: each row is the endpoint's whole posture (html_endpoints.py): one line per rule
+  // over the endpoint and what serves it, filed under an aspect; a line or the row's count filters the
+  // findings table to exactly the findings behind it.
+  var INV = DATA.inventory;
+  var ASPECT_LABELS = {auth: "Auth mode", identity: "Identity", encryption: "Encryption", capture: "Data capture",
+                       network: "Network", other: "Other checks"};
+  var UNKNOWN = "UNKNOWN";
+  var STATUS_RANK = ["ERROR", "FAIL", UNKNOWN, "MUTED", "PASS", "NOT_APPLICABLE", ""];
+  var inventoryRows = INV.rows.map(function (row) {
+    var r = row[0], kind = INV.kinds[row[1]];
     var out = {id: R.id[r], name: R.name[r], account: S[R.account[r]], region: S[R.region[r]], kind: kind[0],
-               kind_label: kind[1], counts: row[4],
-               gateways: row[3].map(function (g) { return [S[g[0]], S[g[1]], DATA.statuses[g[2]]]; })};
-    ASPECTS.forEach(function (aspect, a) {
-      var text = row[2][2 * a], st = row[2][2 * a + 1];
-      out[aspect] = [text < 0 ? "" : S[text], st < 0 ? "" : DATA.statuses[st], kind[2][a]];
+               kind_label: kind[1], counts: row[4], unknown: row[5].map(function (t) { return S[t]; }),
+               status: row[6] === -2 ? UNKNOWN : row[6] < 0 ? "" : DATA.statuses[row[6]],
+               gateways: row[3].map(function (g) { return [S[g[0]], S[g[1]], DATA.statuses[g[2]]]; }),
+               aspects: {}, findings: []};
+    INV.aspects.forEach(function (aspect) { out.aspects[aspect] = []; });
+    var all = new Set();
+    row[2].forEach(function (line) {
+      out.aspects[INV.aspects[line[0]]].push({rule: line[1] < 0 ? "" : RULES[line[1]].id, text: S[line[2]],
+                                               status: line[3] < 0 ? "" : DATA.statuses[line[3]], findings: line[4]});
+      line[4].forEach(function (i) { all.add(i); });
     });
+    out.findings = Array.from(all).sort(function (a, b) { return a - b; });
     return out;
   });
+  function aspectCell(row, aspect) {
+    var lines = row.aspects[aspect];
+    if (!lines.length) {
+      return h("span", {class: "muted-text", title: "No finding of this endpoint or of what serves it evidences this"}, "\u2014");
+    }
+    return lines.map(function (line) {
+      var css = "aspect block" + (line.status ? " st-" + line.status.toLowerCase() : "");
+      if (!line.findings.length) {
+        return h("span", {class: css, title: "a fact of the platform: every call must be signed"}, line.text);
+      }
+      var names = line.findings.map(function (i) { return R.name[res[i]] || R.id[res[i]]; });
+      var what = line.rule + ": " + label(line.status) + " \u2014 " + names.join(", ");
+      return h("button", {type: "button", class: css + " line-link", title: what, "data-rule": line.rule,
+                          onclick: function () { showOnly(row.name + ": " + line.text, line.findings); }}, line.text);
+    });
+  }
+  function statusCell(row) {
+    var fails = row.counts[failIndex], errors = row.counts[errorIndex];
+    var total = row.findings.length;
+    var words = [fails ? fmt(fails) + " failed" : null, errors ? fmt(errors) + " errors" : null].filter(Boolean);
+    return [
+      row.status ? h("span", {class: "badge status-" + row.status.toLowerCase()}, label(row.status)) : null,
+      total ? h("button", {type: "button", class: "linkish block row-findings",
+                           title: "The findings of this endpoint and of everything that serves it",
+                           onclick: function () { showOnly(row.name + " and what serves it", row.findings); }},
+                (words.length ? words.join(", ") + " of " : "") + fmt(total) + " finding" + (total === 1 ? "" : "s"))
+            : h("span", {class: "block muted-text"}, "no findings"),
+      row.unknown.length ? h("ul", {class: "unknown-parts", title: "Parts that serve this endpoint and could not be known"},
+        row.unknown.map(function (text) { return h("li", null, "not known: " + text); })) : null
+    ];
+  }
   var kindSeen = new Map();
   inventoryRows.forEach(function (row) { kindSeen.set(row.kind, row.kind_label); });
   var failIndex = DATA.statuses.indexOf("FAIL");
@@ -698,31 +825,30 @@
     root: "inventory-app", rows: inventoryRows, css: "inventory-table", noun: "endpoints",
     placeholder: "Search endpoints", empty: "No model endpoint was in scope.",
     kinds: Array.from(kindSeen.entries()).sort(),
-    text: function (row) { return [row.name, row.id, row.kind_label, row.account, row.region].join("\n"); },
+    text: function (row) {
+      var lines = [];
+      INV.aspects.forEach(function (aspect) { row.aspects[aspect].forEach(function (l) { lines.push(l.text); }); });
+      return [row.name, row.id, row.kind_label, row.account, row.region, row.status].concat(lines, row.unknown).join("\n");
+    },
     columns: [
-      {label: "Endpoint", sort: function (row) { return row.name + "\n" + row.id; },
-       cell: function (row) { return resourceLabel(row.name, row.id); }},
-      {label: "Kind", sort: function (row) { return row.kind_label; }, cell: function (row) { return row.kind_label; }},
-      {label: "Account / region", sort: function (row) { return row.account + "\n" + row.region; },
-       cell: function (row) { return [h("code", {class: "acct", title: row.account}, row.account), h("span", {class: "block muted-text"}, row.region)]; }},
-      {label: "Auth mode", cell: function (row) { return aspectCell(row.auth); }},
-      {label: "Identity", cell: function (row) { return aspectCell(row.identity); }},
-      {label: "Encryption", cell: function (row) { return aspectCell(row.encryption); }},
-      {label: "Data capture", cell: function (row) { return aspectCell(row.capture); }},
-      {label: "Network", cell: function (row) { return aspectCell(row.network); }},
-      {label: "Gateways", cell: function (row) {
+      {label: "Endpoint", css: "col-endpoint", sort: function (row) { return row.name + "\n" + row.id; },
+       cell: function (row) {
+         return [resourceLabel(row.name, row.id),
+                 h("span", {class: "block muted-text"}, row.kind_label + " \u00b7 ",
+                   h("span", {class: "acct", title: row.account}, row.account), " \u00b7 " + row.region)];
+       }},
+      {label: "Status", css: "col-posture", sort: function (row) { return STATUS_RANK.indexOf(row.status); },
+       cell: statusCell}
+    ].concat(INV.aspects.map(function (aspect) {
+      return {label: ASPECT_LABELS[aspect] || label(aspect), css: "col-aspect col-" + aspect,
+              cell: function (row) { return aspectCell(row, aspect); }};
+    }), [
+      {label: "Gateways", css: "col-gateways", cell: function (row) {
         return row.gateways.length ? row.gateways.map(function (g) {
           return h("span", {class: "block aspect st-" + g[2].toLowerCase()}, g[0] + ": " + g[1]);
-        }) : h("span", {class: "muted-text"}, "none recorded");
-      }},
-      {label: "Findings", sort: function (row) { return -(row.counts[failIndex] * 1e6 + row.counts[errorIndex]); },
-       cell: function (row) {
-         var fails = row.counts[failIndex], errors = row.counts[errorIndex];
-         var total = row.counts.reduce(function (a, b) { return a + b; }, 0);
-         return h("button", {type: "button", class: "linkish", onclick: function () { showResource(row.id); }},
-           fails ? fmt(fails) + " failed" : errors ? fmt(errors) + " errors" : fmt(total) + " findings");
-       }}
-    ]
+        }) : h("span", {class: "muted-text"}, "none");
+      }}
+    ])
   });
   pagedTable({
     root: "gateways-app", rows: DATA.gateways, css: "gateway-table", noun: "links",

@@ -44,7 +44,7 @@ from auditor.model import (
     Severity,
     Status,
 )
-from auditor.policy_scope import PolicyScope
+from auditor.policy_scope import USES, PolicyScope
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "auditor"
@@ -184,8 +184,15 @@ def _history_doc(history: RunHistory) -> dict[str, Any]:
 
 
 def _inventory_doc(resource: Resource) -> dict[str, Any]:
-    """What the report shows of a resource: identity and tags, never the document (it may hold secrets)."""
-    return {
+    """What the report shows of a resource: identity and tags, never the document (it may hold secrets).
+
+    A resource of a type of :data:`auditor.policy_scope.USES` also records ``uses``: under each of
+    those relations (an endpoint's config; a config's models, keys and capture bucket; a model's
+    execution role; an online endpoint's workspace and deployments) the ids of what it uses, so the
+    report can show an endpoint's whole posture. ``[]``: none; ``null`` in the list: one that no longer
+    exists; ``null`` for the relation: it could not be read.
+    """
+    doc: dict[str, Any] = {
         "id": resource.id,
         "type": resource.type,
         "provider": resource.provider,
@@ -194,6 +201,19 @@ def _inventory_doc(resource: Resource) -> dict[str, Any]:
         "name": resource.name,
         "tags": {str(k): str(v) for k, v in sorted(resource.tags.items())},
     }
+    relations = USES.get(resource.type)
+    if relations:
+        doc["uses"] = {name: _uses(resource, name) for name in relations}
+    return doc
+
+
+def _uses(resource: Resource, relation: str) -> list[str | None] | None:
+    value = resource.related.get(relation)
+    if value is None and ("*" in resource.unreadable or f"related.{relation}" in resource.unreadable):
+        return None
+    if isinstance(value, list | tuple):
+        return [v if isinstance(v, str) else None for v in value]
+    return [value] if isinstance(value, str) else []
 
 
 # --- writing ---------------------------------------------------------------------------------------

@@ -137,7 +137,8 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
         ),
         resources=tuple(
             Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
-                     name=r["name"], document={}, tags=dict(r["tags"]))
+                     name=r["name"], document={}, tags=dict(r["tags"]), related=_related_from(r.get("uses", {})),
+                     unreadable=_unread_from(r.get("uses", {})))
             for r in doc.get("inventory", ())
         ),
         frameworks=frameworks,
@@ -147,6 +148,16 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
         history=_history_from(doc.get("history"), source),
         policy_scope=_policy_scope_from(doc.get("policy_scope")),
     )
+
+
+def _related_from(uses: Mapping[str, Any]) -> dict[str, Any]:
+    """``related`` of an inventory entry's ``uses`` (``findings_json._uses`` wrote it)."""
+    return {name: None if ids is None else list(ids) for name, ids in uses.items()}
+
+
+def _unread_from(uses: Mapping[str, Any]) -> dict[str, str]:
+    """``unreadable`` of an inventory entry's ``uses``: the relations that could not be read."""
+    return {f"related.{name}": "not known when the scan ran" for name, ids in uses.items() if ids is None}
 
 
 def schema() -> dict[str, Any]:

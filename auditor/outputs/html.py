@@ -240,7 +240,7 @@ def page_data(doc: Mapping[str, Any]) -> dict[str, Any]:
         "evidence": evidence.values,
         "waivers": waivers.values,
         "findings": columns,
-        "inventory": _inventory(inventory, resource_index, strings, statuses),
+        "inventory": _inventory(inventory, resource_index, rule_index, strings, statuses),
         "gateways": html_endpoints.gateway_links(doc),
     }
 
@@ -298,22 +298,25 @@ def _rule(rule: Mapping[str, Any], framework_ids: Sequence[str]) -> dict[str, An
     }
 
 
-def _inventory(rows: Sequence[Mapping[str, Any]], resource_index: Mapping[ResourceKey, int], strings: _Table,
-               statuses: Sequence[str]) -> dict[str, Any]:
-    """The endpoint inventory, compact: ``kinds`` [[type, label, [rule of each aspect]]] and ``rows``
-    [resource, kind, [text, status] for each of ``aspects``, gateways [[api, protection, status]],
-    counts by status]; texts are ``strings`` references, statuses positions in ``statuses``, -1 none."""
+def _inventory(rows: Sequence[Mapping[str, Any]], resource_index: Mapping[ResourceKey, int],
+               rule_index: Mapping[str, int], strings: _Table, statuses: Sequence[str]) -> dict[str, Any]:
+    """The endpoint inventory, compact: ``kinds`` [[type, label]] and ``rows`` [resource, kind, lines,
+    gateways [[api, protection, status]], counts by status, [what is not known], status]. A line is
+    [aspect (a position in ``aspects``), rule (in ``rules``) or -1 for a fact of the platform, text,
+    status, [the positions of its findings]]; a row's findings are its lines' findings. Texts are
+    ``strings`` references, statuses positions in ``statuses``; -1 none, and a row's status -2: UNKNOWN."""
     kinds = _Table()
     out = []
+    status_index = {s: i for i, s in enumerate(statuses)}
+    status_index[""] = -1
     for row in rows:
-        rules = [row[a]["rule"] for a in html_endpoints.ASPECTS]
-        kind = kinds.ref(row["kind"], [row["kind"], row["kind_label"], rules])
-        aspects: list[int] = []
-        for a in html_endpoints.ASPECTS:
-            text, status = row[a]["text"], row[a]["status"]
-            aspects += [strings.ref(text) if text else -1, statuses.index(status) if status else -1]
-        gateways = [[strings.ref(g["api"]), strings.ref(g["protection"]), statuses.index(g["status"])]
+        kind = kinds.ref(row["kind"], [row["kind"], row["kind_label"]])
+        lines = [[a, rule_index[line["rule"]] if line["rule"] else -1, strings.ref(line["text"]),
+                  status_index[line["status"]], line["findings"]]
+                 for a, aspect in enumerate(html_endpoints.ASPECTS) for line in row["aspects"][aspect]]
+        gateways = [[strings.ref(g["api"]), strings.ref(g["protection"]), status_index[g["status"]]]
                     for g in row["gateways"]]
-        out.append([resource_index[_endpoint_key(row)], kind, aspects, gateways,
-                    [row["counts"][s] for s in statuses]])
+        status = status_index.get(row["status"], -2)  # UNKNOWN: not a status of a finding
+        out.append([resource_index[_endpoint_key(row)], kind, lines, gateways, [row["counts"][s] for s in statuses],
+                    [strings.ref(text) for text in row["unknown"]], status])
     return {"aspects": list(html_endpoints.ASPECTS), "kinds": kinds.values, "rows": out}

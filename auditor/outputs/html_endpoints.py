@@ -1,9 +1,16 @@
 """The endpoint inventory and the gateway-to-endpoint links of report.html, derived from the findings.
 
-findings.json holds no resource documents, so what the report shows of each model endpoint (its auth,
-identity, encryption, capture and network aspects) is read from the verdicts of the rules that evidence
-them: ``endpoint_inventory`` for the endpoints table, ``gateway_links`` for the API Management APIs in
-front of them. Both feed the page's data block (:mod:`auditor.outputs.html`).
+An endpoint's row shows its whole posture: its own findings and those of everything that serves it.
+What serves it is the graph :data:`auditor.policy_scope.USES` encodes (the policy scope follows the same
+edges): endpoint -> endpoint config -> models, KMS keys, capture bucket; model -> execution role; online
+endpoint -> workspace, deployments. findings.json records those edges in each inventory entry's ``uses``
+(it holds no resource documents). Each finding of the endpoint and its parts is one line of one aspect
+(:mod:`auditor.outputs.html_aspects`); the row's status is the worst of all of them. A part that cannot
+be known (the relation was not read, the resource no longer exists or is not in the inventory) is listed
+as such and makes the row UNKNOWN unless something already failed: unknown is never shown as PASS.
+
+``endpoint_inventory`` gives the endpoints table, ``gateway_links`` the API Management APIs in front of
+them; both feed the page's data block (:mod:`auditor.outputs.html`).
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.model import Status
+from auditor.outputs import html_aspects
 from auditor.outputs.html_view import STATUS_ORDER
+from auditor.policy_scope import USES
 
 ENDPOINT_KINDS: dict[str, str] = {
     "aws.sagemaker.endpoint": "SageMaker endpoint",
@@ -21,40 +30,28 @@ ENDPOINT_KINDS: dict[str, str] = {
     "azure.ml.serverless_endpoint": "Azure ML serverless endpoint",
     "azure.ml.legacy_service": "Azure ML v1 service",
 }
-ASPECTS: tuple[str, ...] = ("auth", "identity", "encryption", "capture", "network")
+ASPECTS: tuple[str, ...] = html_aspects.ASPECTS
+UNKNOWN = "UNKNOWN"
 GATEWAY_RULE = "azure.apim.api.model_endpoint_protected"
 
-# Where each aspect of an endpoint is evidenced: (rule, whose finding: the endpoint's own, its
-# workspace's, or its deployments'). Absent: no rule of the catalog evidences it for that kind.
-_SOURCES: dict[str, dict[str, tuple[str, str]]] = {
-    "aws.sagemaker.endpoint": {
-        "encryption": ("aws.sagemaker.endpoint.data_capture_encrypted", "self"),
-        "capture": ("aws.sagemaker.endpoint.data_capture_enabled", "self"),
-    },
-    "azure.ml.online_endpoint": {
-        "auth": ("azure.ml.online_endpoint.auth_mode", "self"),
-        "identity": ("azure.ml.online_endpoint.identity_least_privilege", "self"),
-        "encryption": ("azure.ml.workspace.cmk_encryption", "workspace"),
-        "capture": ("azure.ml.online_deployment.data_collection_enabled", "deployments"),
-        "network": ("azure.ml.online_endpoint.public_network_access_disabled", "self"),
-    },
-    "azure.ml.serverless_endpoint": {
-        "auth": ("azure.ml.serverless_endpoint.auth_mode", "self"),
-        "encryption": ("azure.ml.workspace.cmk_encryption", "workspace"),
-    },
-    "azure.ml.legacy_service": {
-        "auth": ("azure.ml.legacy_service.auth_enabled", "self"),
-        "encryption": ("azure.ml.workspace.cmk_encryption", "workspace"),
-    },
-}
 # Facts of the platform rather than of a finding.
 _FIXED: dict[tuple[str, str], str] = {("aws.sagemaker.endpoint", "auth"): "IAM SigV4"}
-_WORST = {s.value: i for i, s in enumerate((Status.ERROR, Status.FAIL, Status.MUTED, Status.PASS,
-                                            Status.NOT_APPLICABLE))}
+# Kinds USES does not follow: their workspace (the parent in the Resource Manager id) evidences encryption.
+_WORKSPACE_RULES: dict[str, tuple[str, ...]] = {
+    "azure.ml.serverless_endpoint": ("azure.ml.workspace.cmk_encryption",),
+    "azure.ml.legacy_service": ("azure.ml.workspace.cmk_encryption",),
+}
+# What one resource of each relation is called; relations every user has one of (none recorded: unknown).
+_NOUNS = {"endpoint_config": "endpoint config", "models": "model", "execution_role": "execution role",
+          "kms_keys": "KMS key", "capture_bucket": "capture bucket", "workspace": "workspace",
+          "deployments": "deployment"}
+_REQUIRED = frozenset({"endpoint_config", "models", "execution_role", "workspace"})
+
+Key = tuple[str, str]
 
 
-def _key(provider: str, resource_id: str) -> str:
-    return resource_id.lower() if provider == "azure" else resource_id
+def _key(provider: str, resource_id: str) -> Key:
+    return provider, resource_id.lower() if provider == "azure" else resource_id
 
 
 def _workspace_of(resource_id: str) -> str | None:
@@ -69,109 +66,132 @@ def _workspace_of(resource_id: str) -> str | None:
 
 
 def endpoint_inventory(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every endpoint (inventory or findings), with its auth mode, identity, encryption, data capture,
-    network exposure and gateways at a glance, each as ``{"text", "status", "rule"}``."""
+    """Every endpoint (inventory or findings) with its posture: for each aspect, lines ``{"rule", "text",
+    "status", "findings"}`` (``findings``: positions in ``doc["findings"]``), the parts that serve it,
+    what of them is not known, the worst status (``status``) and the findings counted by status."""
     findings: Sequence[Mapping[str, Any]] = doc["findings"]
-    by_resource: dict[tuple[str, str], Mapping[str, Any]] = {}
-    by_deployments: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    counts: dict[str, dict[str, int]] = {}
-    endpoints: dict[str, dict[str, Any]] = {}
+    entries: dict[Key, Mapping[str, Any]] = {}
+    endpoints: dict[Key, dict[str, Any]] = {}
     for entry in doc.get("inventory", ()):
+        key = _key(entry["provider"], entry["id"])
+        entries.setdefault(key, entry)
         if entry["type"] in ENDPOINT_KINDS:
-            endpoints.setdefault(_key(entry["provider"], entry["id"]), dict(entry))
-    for f in findings:
+            endpoints.setdefault(key, dict(entry))
+    by_resource: dict[Key, list[int]] = {}
+    for i, f in enumerate(findings):
         key = _key(f["provider"], f["resource_id"])
-        by_resource[(f["rule_id"], key)] = f
+        by_resource.setdefault(key, []).append(i)
         if f["resource_type"] in ENDPOINT_KINDS:
             endpoints.setdefault(key, {"id": f["resource_id"], "type": f["resource_type"], "provider": f["provider"],
                                        "account": f["account"], "region": f["region"],
                                        "name": f["resource_name"]})
-            tally = counts.setdefault(key, {})
-            tally[f["status"]] = tally.get(f["status"], 0) + 1
-        elif "/deployments/" in key:
-            parent = key[: key.rindex("/deployments/")]
-            by_deployments.setdefault((f["rule_id"], parent), []).append(f)
-    gateways: dict[str, list[dict[str, str]]] = {}
+    gateways: dict[Key, list[dict[str, str]]] = {}
     for link in gateway_links(doc):
         if link["endpoint_id"]:
             key = _key("aws" if link["endpoint_kind"].startswith("aws.") else "azure", link["endpoint_id"])
             gateways.setdefault(key, []).append({"api": link["api_name"] or link["api_id"],
                                                  "protection": link["protection"], "status": link["status"]})
     rows = []
+    lines: dict[tuple[str, tuple[int, ...]], tuple[str, str]] = {}  # shared parts word their lines once
+    order = [s.value for s in STATUS_ORDER]
     for key, endpoint in endpoints.items():
         kind = endpoint["type"]
-        aspects = {}
-        for aspect in ASPECTS:
-            fixed = _FIXED.get((kind, aspect))
-            source = _SOURCES.get(kind, {}).get(aspect)
-            if fixed is not None:
-                aspects[aspect] = {"text": fixed, "status": "", "rule": ""}
-            elif source is None:
-                aspects[aspect] = {"text": "", "status": "", "rule": ""}
-            else:
-                aspects[aspect] = _aspect(source, key, by_resource, by_deployments)
+        parts, unknown = _parts(key, endpoints[key], entries)
+        if key not in by_resource:
+            unknown.insert(0, "its own checks: no finding (not evaluated)")
+        picked = [i for part in (key, *(p["key"] for p in parts)) for i in by_resource.get(part, ())]
+        workspace = _workspace_of(endpoint["id"]) if kind in _WORKSPACE_RULES else None
+        if workspace is not None:
+            picked += [i for i in by_resource.get(("azure", workspace), ())
+                       if findings[i]["rule_id"] in _WORKSPACE_RULES[kind]]
+        aspects = _aspects(kind, picked, findings, lines)
+        statuses = [findings[i]["status"] for i in picked]
+        status = html_aspects.worst(statuses)
+        if unknown and status not in (Status.ERROR.value, Status.FAIL.value):
+            status = UNKNOWN
         rows.append({
             "id": endpoint["id"], "name": endpoint["name"], "kind": kind, "kind_label": ENDPOINT_KINDS[kind],
             "provider": endpoint["provider"], "account": endpoint["account"], "region": endpoint["region"],
-            **aspects,
+            "aspects": aspects,
+            "parts": [{"relation": p["relation"], "id": p["id"]} for p in parts],
+            "unknown": unknown,
+            "status": status,
+            "findings": sorted(picked),
             "gateways": sorted(gateways.get(key, []), key=lambda g: (g["api"], g["protection"])),
-            "counts": {s.value: counts.get(key, {}).get(s.value, 0) for s in STATUS_ORDER},
+            "counts": {s: statuses.count(s) for s in order},
         })
     return sorted(rows, key=lambda r: (r["kind"], r["name"], r["id"]))
 
 
-def _aspect(source: tuple[str, str], key: str, by_resource: Mapping[tuple[str, str], Mapping[str, Any]],
-            by_deployments: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> dict[str, str]:
-    rule_id, whose = source
-    if whose == "deployments":
-        found = sorted(by_deployments.get((rule_id, key), ()), key=lambda f: f["resource_id"])
-        if not found:
-            return {"text": "no deployment", "status": "", "rule": rule_id}
-        collecting = sum(1 for f in found if f["status"] == Status.PASS.value)
-        worst = min((f["status"] for f in found), key=lambda s: _WORST[s])
-        return {"text": f"{collecting} of {len(found)} deployments collect", "status": worst, "rule": rule_id}
-    target = _workspace_of(key) if whose == "workspace" else key
-    f = by_resource.get((rule_id, target)) if target is not None else None
-    if f is None:
-        return {"text": "not evaluated", "status": "", "rule": rule_id}
-    return {"text": _describe(rule_id, f), "status": f["status"], "rule": rule_id}
+def _parts(start: Key, endpoint: Mapping[str, Any],
+           entries: Mapping[Key, Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """What serves an endpoint, following USES through the inventory's ``uses``; and what is not known."""
+    provider = endpoint["provider"]
+    parts: list[dict[str, Any]] = []
+    unknown: list[str] = []
+    seen = {start}
+    todo: list[Mapping[str, Any]] = [endpoint]
+    while todo:
+        user = todo.pop(0)
+        relations = USES.get(user["type"], ())
+        uses = user.get("uses")
+        whose = "" if user is endpoint else f" of {user['name'] or user['id']}"
+        if relations and not isinstance(uses, Mapping):
+            unknown.append(f"what serves it{whose}: not recorded")
+            continue
+        for relation in relations:
+            noun = _NOUNS.get(relation, relation.replace("_", " "))
+            ids = uses.get(relation) if isinstance(uses, Mapping) else None
+            if ids is None:
+                unknown.append(f"{noun}{whose}: could not be read")
+                continue
+            if not ids and relation in _REQUIRED:
+                unknown.append(f"{noun}{whose}: not found")
+            gone = sum(1 for resource_id in ids if not isinstance(resource_id, str))
+            if gone:
+                unknown.append(f"{noun}{whose}: {gone} no longer exist{'s' if gone == 1 else ''}")
+            for resource_id in ids:
+                if not isinstance(resource_id, str):
+                    continue
+                key = _key(provider, resource_id)
+                if key in seen:
+                    continue
+                seen.add(key)
+                parts.append({"relation": relation, "id": resource_id, "key": key})
+                entry = entries.get(key)
+                if entry is None:
+                    unknown.append(f"{noun} {resource_id}{whose}: not in the inventory")
+                elif entry["type"] in USES:
+                    todo.append(entry)
+    return parts, unknown
 
 
-def _describe(rule_id: str, f: Mapping[str, Any]) -> str:
-    """A few words for one aspect, from the finding's evidence (the rule's own keys) and status."""
-    ev: Mapping[str, Any] = f["evidence"]
-    status: str = f["status"]
-    if status == Status.ERROR.value:
-        return "undecided (ERROR)"
-    if rule_id.endswith(".auth_mode") and isinstance(ev.get("properties.authMode"), str):
-        return str(ev["properties.authMode"])
-    if rule_id == "azure.ml.legacy_service.auth_enabled":
-        if ev.get("properties.aadAuthEnabled") is True:
-            return "token (Entra ID)"
-        return "key" if ev.get("properties.authEnabled") is True else "none"
-    if rule_id == "azure.ml.online_endpoint.identity_least_privilege":
-        if status == Status.NOT_APPLICABLE.value:
-            return "no managed identity"
-        broad = ev.get("broad_assignments")
-        if isinstance(broad, list) and broad:
-            return f"broad role: {broad[0]}" + (f" (+{len(broad) - 1})" if len(broad) > 1 else "")
-        principals = ev.get("principal_ids")
-        n = len(principals) if isinstance(principals, list) else 0
-        return f"{n} identit{'y' if n == 1 else 'ies'}, no broad role"
-    if rule_id == "azure.ml.workspace.cmk_encryption":
-        return "workspace: customer-managed key" if status == Status.PASS.value else "workspace: Microsoft-managed key"
-    if rule_id == "aws.sagemaker.endpoint.data_capture_encrypted":
-        if status == Status.NOT_APPLICABLE.value:
-            return "no capture to encrypt"
-        key = ev.get("DataCaptureConfig.KmsKeyId")
-        return f"capture: KMS {key}" if isinstance(key, str) and key else "capture: no KMS key"
-    if rule_id == "aws.sagemaker.endpoint.data_capture_enabled":
-        return "enabled" if status == Status.PASS.value else "off"
-    if rule_id.endswith(".public_network_access_disabled"):
-        value = ev.get("properties.publicNetworkAccess")
-        return f"public access: {value}" if isinstance(value, str) else "public access: not set (enabled by default)"
-    return {"PASS": "compliant", "FAIL": "non-compliant", "MUTED": "non-compliant (waived)",
-            "NOT_APPLICABLE": "not applicable"}.get(status, status)
+def _aspects(kind: str, picked: Sequence[int], findings: Sequence[Mapping[str, Any]],
+             lines: dict[tuple[str, tuple[int, ...]], tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
+    """One line per rule of the picked findings (positions in ``findings``), filed under its aspect; the
+    platform's facts first. ``lines``: the words and status of each (rule, findings) already worded, for the
+    parts many endpoints share."""
+    by_rule: dict[str, list[int]] = {}
+    for i in picked:
+        by_rule.setdefault(findings[i]["rule_id"], []).append(i)
+    aspects: dict[str, list[dict[str, Any]]] = {aspect: [] for aspect in ASPECTS}
+    for aspect in ASPECTS:
+        fixed = _FIXED.get((kind, aspect))
+        if fixed is not None:
+            aspects[aspect].append({"rule": "", "text": fixed, "status": "", "findings": []})
+    for rule_id in sorted(by_rule, key=html_aspects.line_order):
+        found = by_rule[rule_id]
+        if len(found) > 1:
+            found = sorted(found, key=lambda i: findings[i]["resource_id"])
+        positions = tuple(found)
+        worded = lines.get((rule_id, positions))
+        if worded is None:
+            docs = [findings[i] for i in found]
+            worded = lines[(rule_id, positions)] = (html_aspects.describe(rule_id, docs),
+                                                    html_aspects.worst([f["status"] for f in docs]))
+        aspects[html_aspects.aspect_of(rule_id)].append({"rule": rule_id, "text": worded[0], "status": worded[1],
+                                                         "findings": list(positions)})
+    return aspects
 
 
 def gateway_links(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -22,8 +22,10 @@ SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.ra
 STATUS_ORDER: tuple[Status, ...] = (Status.FAIL, Status.ERROR, Status.MUTED, Status.PASS, Status.NOT_APPLICABLE)
 BASELINE_STATES: tuple[str, ...] = ("new", "regressed", "newly_waived", "still_failing", "resolved", "unknown",
                                     "unchanged")
-# Gating findings listed in the summary itself; the findings table filters to all of them.
+# Gating findings listed in the summary itself (the first GATING_OPEN of them open, the rest collapsed);
+# the findings table filters to all of them.
 GATING_SHOWN = 100
+GATING_OPEN = 10
 # Newly waived findings and previous failures (resolved, or gone and not re-checked) listed under the trend.
 PREVIOUS_SHOWN = 50
 
@@ -71,6 +73,7 @@ def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "rules_evaluated": summary["rules_evaluated"],
         "gating": [_gating_row(f, rules[f["rule_id"]]) for f in gating[:GATING_SHOWN]],
         "gating_total": len(gating),
+        "gating_open": GATING_OPEN,
         "coverage": doc["coverage"],
         "coverage_failed": coverage_failed,
         "coverage_errors": len(coverage_failed),
@@ -110,13 +113,20 @@ def baseline_view(doc: Mapping[str, Any]) -> dict[str, Any] | None:
         parts = [f"from {file}" if isinstance(file, str) else "", _when(started)]
         source = ", ".join(part for part in parts if part)
     rows = [(state, n) for state, n in counts.items()]
+    resolved, unverified = _previous(summary, "resolved"), _previous(summary, "unverified")
+    # Where a count leads: the findings table when it counts exactly the findings marked so, else the
+    # list of previous failures it also counts (gone from this scan), else nowhere.
+    lists = {"resolved": "baseline-resolved" if resolved["total"] else "",
+             "unknown": "baseline-unverified" if unverified["total"] else ""}
     return {
         "source": source,
-        "counts": [{"state": state, "label": state.replace("_", " "), "count": n} for state, n in rows],
+        "counts": [{"state": state, "label": state.replace("_", " "), "count": n,
+                    "listed": bool(n) and n == marked.count(state), "anchor": lists.get(state, "")}
+                   for state, n in rows],
         "chart": _bars(rows, "bl-"),
         "newly_waived": _newly_waived(doc["findings"]),
-        "resolved": _previous(summary, "resolved"),
-        "unverified": _previous(summary, "unverified"),
+        "resolved": resolved,
+        "unverified": unverified,
     }
 
 
@@ -203,6 +213,7 @@ def _framework_view(framework: Mapping[str, Any]) -> dict[str, Any]:
         x += width
     passed = counts["passed"]
     return {
+        "id": framework["id"],
         "anchor": f"framework-{framework['id']}",
         "title": framework["title"],
         "version": framework["version"],

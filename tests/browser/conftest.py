@@ -57,8 +57,8 @@ class Opened:
     requests: list[str] = field(default_factory=list)
 
 
-def open_report(browser: Browser, path: Path, *, javascript: bool = True) -> Iterator[Opened]:
-    context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1400, "height": 900})
+def open_report(browser: Browser, path: Path, *, javascript: bool = True, width: int = 1400) -> Iterator[Opened]:
+    context = browser.new_context(java_script_enabled=javascript, viewport={"width": width, "height": 900})
     page = context.new_page()
     opened = Opened(page)
 

@@ -8,7 +8,7 @@ import copy
 from datetime import UTC, date, datetime
 from typing import Any
 
-from auditor.catalog import load_catalog
+from auditor.catalog import load_catalog, load_frameworks
 from auditor.model import CoverageRow, Finding, Resource, ScanResult, Severity, Status, Waiver
 from auditor.outputs.findings_json import to_document
 
@@ -28,10 +28,17 @@ WS = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/ml/providers/Microsoft.Mach
 API = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/gw/providers/Microsoft.ApiManagement/service/apim/apis/score"
 SAGEMAKER_ENDPOINTS = 40
 ONLINE_ENDPOINTS = 12
+# The endpoint whose config could not be read: its row cannot show what serves it.
+UNREAD_CONFIG = 37
 
 
 def sm_arn(account: str, kind: str, name: str) -> str:
     return f"arn:aws:sagemaker:{REGION}:{account}:{kind}/{name}"
+
+
+def role_arn(account: str, i: int) -> str:
+    """The execution role of endpoint i's model: one role per ten endpoints and account."""
+    return f"arn:aws:iam::{account}:role/sm-exec-{i // 10}"
 
 
 def build() -> ScanResult:
@@ -51,10 +58,22 @@ def build() -> ScanResult:
                     reason=HOSTILE_REASON, owner="ml-platform@example.com", expires=date(2027, 3, 31), index=0)
     findings: list[Finding] = []
     resources: list[Resource] = []
+    roles: set[str] = set()
+
+    def resource(resource_id: str, rtype: str, name: str, account: str, **related: Any) -> Resource:
+        azure = rtype.startswith("azure.")
+        unread = {f"related.{k}": "AccessDenied" for k, v in related.items() if v is None}
+        return Resource(id=resource_id, type=rtype, provider="azure" if azure else "aws",
+                        account=SUBSCRIPTION if azure else account, region="westeurope" if azure else REGION,
+                        name=name, document={}, tags={}, related=related, unreadable=unread)
+
     for i in range(SAGEMAKER_ENDPOINTS):
         account = ACCOUNTS[i % 2]
         name = HOSTILE_NAME if i == 7 else f"churn-{i:02d}"
         endpoint = sm_arn(account, "endpoint", f"churn-{i:02d}")
+        config = sm_arn(account, "endpoint-config", f"churn-{i:02d}-cfg")
+        model = sm_arn(account, "model", f"churn-{i:02d}-model")
+        role = role_arn(account, i)
         capture = i % 3 != 0
         findings += [
             make("aws.sagemaker.endpoint.data_capture_enabled", endpoint, Status.PASS if capture else Status.FAIL,
@@ -64,19 +83,32 @@ def build() -> ScanResult:
                  (Status.PASS if i % 2 else Status.FAIL) if capture else Status.NOT_APPLICABLE,
                  {"DataCaptureConfig.KmsKeyId": "alias/capture" if i % 2 else None}
                  if i != 7 else {HOSTILE_KEY: HOSTILE_VALUE}, name, account=account),
-            make("aws.sagemaker.endpoint_config.kms_volume_encryption",
-                 sm_arn(account, "endpoint-config", f"churn-{i:02d}-cfg"), Status.FAIL if i % 4 == 0 else Status.PASS,
-                 {"KmsKeyId": None if i % 4 == 0 else "alias/volume"}, f"churn-{i:02d}-cfg", account=account),
-            make("aws.sagemaker.model.network_isolation", sm_arn(account, "model", f"churn-{i:02d}-model"),
+            make("aws.sagemaker.endpoint_config.kms_volume_encryption", config,
+                 Status.FAIL if i % 4 == 1 else Status.PASS,
+                 {"KmsKeyId": None if i % 4 == 1 else "alias/volume"}, f"churn-{i:02d}-cfg", account=account),
+            make("aws.sagemaker.model.network_isolation", model,
                  Status.FAIL if i % 5 else Status.PASS, {"EnableNetworkIsolation": i % 5 == 0},
                  f"churn-{i:02d}-model", account=account),
-            make("aws.sagemaker.model.vpc", sm_arn(account, "model", f"churn-{i:02d}-model"),
+            make("aws.sagemaker.model.vpc", model,
                  Status.ERROR if i == 3 else Status.PASS, {"VpcConfig.Subnets": ["subnet-1"]},
                  f"churn-{i:02d}-model", account=account),
         ]
-        resources.append(Resource(id=endpoint, type="aws.sagemaker.endpoint", provider="aws", account=account,
-                                  region=REGION, name=name, document={},
-                                  tags={"team": "ml", "notes": HOSTILE_TAG} if i == 7 else {"team": "ml"}))
+        if role not in roles:
+            roles.add(role)
+            findings.append(make("aws.iam.role.sagemaker_least_privilege", role,
+                                 Status.FAIL if i // 10 == 1 else Status.PASS, {"AttachedPolicies": []},
+                                 role.rsplit("/", 1)[-1], account=account))
+            resources.append(resource(role, "aws.iam.role", role.rsplit("/", 1)[-1], account))
+        resources += [
+            Resource(id=endpoint, type="aws.sagemaker.endpoint", provider="aws", account=account,
+                     region=REGION, name=name, document={},
+                     tags={"team": "ml", "notes": HOSTILE_TAG} if i == 7 else {"team": "ml"},
+                     related={"endpoint_config": None if i == UNREAD_CONFIG else config},
+                     unreadable={"related.endpoint_config": "AccessDenied"} if i == UNREAD_CONFIG else {}),
+            resource(config, "aws.sagemaker.endpoint_config", f"churn-{i:02d}-cfg", account, models=[model],
+                     kms_keys=[], capture_bucket=None if not capture else f"arn:aws:s3:::capture-{account}"),
+            resource(model, "aws.sagemaker.model", f"churn-{i:02d}-model", account, execution_role=role),
+        ]
     modes = ("Key", "AADToken", "AMLToken")
     for i in range(ONLINE_ENDPOINTS):
         endpoint = f"{WS}/onlineEndpoints/scorer-{i:02d}"
@@ -96,6 +128,15 @@ def build() -> ScanResult:
             make("azure.ml.online_deployment.data_collection_enabled", f"{endpoint}/deployments/blue",
                  Status.FAIL if i % 3 == 1 else Status.PASS, {}, "blue"),
         ]
+        resources += [
+            resource(endpoint, "azure.ml.online_endpoint", name, SUBSCRIPTION, workspace=WS,
+                     deployments=[f"{endpoint}/deployments/blue"]),
+            resource(f"{endpoint}/deployments/blue", "azure.ml.online_deployment", "blue", SUBSCRIPTION,
+                     endpoint=endpoint),
+        ]
+    resources.append(resource(WS, "azure.ml.workspace", "mlw-prod", SUBSCRIPTION))
+    resources += [resource(f"arn:aws:s3:::capture-{account}", "aws.s3.bucket", f"capture-{account}", account)
+                  for account in ACCOUNTS]
     findings += [
         make("azure.ml.workspace.cmk_encryption", WS, Status.PASS,
              {"properties.encryption.status": "Enabled"}, "mlw-prod"),
@@ -119,7 +160,7 @@ def build() -> ScanResult:
         scopes=(f"aws:{ACCOUNTS[0]}:{REGION}", f"aws:{ACCOUNTS[1]}:{REGION}", f"azure:{SUBSCRIPTION}"),
         findings=tuple(findings), coverage=coverage,
         rules={rule_id: rule for rule_id, rule in catalog.items() if rule_id in {f.rule_id for f in findings}},
-        fail_on=Severity.HIGH, resources=tuple(resources),
+        fail_on=Severity.HIGH, resources=tuple(resources), frameworks=load_frameworks(),
     )
 
 

@@ -198,20 +198,20 @@ def test_endpoint_inventory_and_gateway_links(report: Opened) -> None:
     assert count.startswith(f"{scenario.SAGEMAKER_ENDPOINTS + scenario.ONLINE_ENDPOINTS} of ")
     page.fill("#inventory-app input[type=search]", "scorer-00")
     expect(page.locator("#inventory-app tbody tr.data-row")).to_have_count(1)
-    cells = page.evaluate("""() => Array.from(document.querySelectorAll('#inventory-app tbody tr.data-row td'))
-        .map(td => td.textContent)""")
-    assert cells[3] == "Key" and cells[5] == "workspace: customer-managed key"
-    assert cells[8] == "score-api: none"
+    row = page.locator("#inventory-app tbody tr.data-row")
+    assert row.locator("td.col-auth").text_content() == "Key"
+    assert row.locator("td.col-encryption").text_content() == "workspace: customer-managed key"
+    assert row.locator("td.col-gateways").text_content() == "score-api: none"
     gateway = page.evaluate("""() => Array.from(document.querySelectorAll('#gateways-app tbody tr.data-row td'))
         .map(td => td.textContent)""")
     assert gateway[0].startswith("score-api") and gateway[1].startswith("scorer-00")
     assert "scorer-00.westeurope.inference.ml.azure.com" in gateway[1] and gateway[2] == "serviceUrl"
     assert gateway[3].startswith("none")
-    # From the inventory to the endpoint's findings.
-    page.click("#inventory-app tbody tr.data-row button.linkish")
-    assert page.input_value("#f-search").endswith("/onlineEndpoints/scorer-00")
+    # From the inventory to the findings of the endpoint and of what serves it.
+    row.locator("button.row-findings").click()
     assert {r["resource"] for r in rows(page)} == {f"{scenario.WS}/onlineEndpoints/scorer-00",
-                                                   f"{scenario.WS}/onlineEndpoints/scorer-00/deployments/blue"}
+                                                   f"{scenario.WS}/onlineEndpoints/scorer-00/deployments/blue",
+                                                   scenario.WS}
     assert_clean(report)
 
 

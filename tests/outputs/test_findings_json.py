@@ -15,12 +15,23 @@ import jsonschema
 import pytest
 
 from auditor.errors import ConfigError
-from auditor.model import ScanResult, Severity, Status, finding_id
+from auditor.model import Resource, ScanResult, Severity, Status, finding_id
 from auditor.outputs import findings_read
 from auditor.outputs.findings_json import render, to_document
 from auditor.outputs.findings_read import from_document, read_findings
 
-from .builders import AUTH_MODE, KMS, SAGEMAKER_SCOPE, incomplete_collection, make_result
+from .builders import (
+    ACCOUNT,
+    AUTH_MODE,
+    AZURE_ENDPOINT,
+    KMS,
+    REGION,
+    SAGEMAKER_SCOPE,
+    SUBSCRIPTION,
+    incomplete_collection,
+    make_result,
+    sm_arn,
+)
 
 SPEC_FINDING_KEYS = {
     "id", "rule_id", "status", "severity", "provider", "resource_id", "resource_type", "region", "account",
@@ -299,3 +310,45 @@ def test_scope_error_findings_survive_the_round_trip() -> None:
     assert not rebuilt.complete
     assert rebuilt.exit_code() == 2
     assert make_result().exit_code() == 1
+
+
+def test_inventory_records_what_serves_an_endpoint(validator: jsonschema.Draft202012Validator) -> None:
+    """The report shows an endpoint's whole posture from these edges (auditor.policy_scope.USES)."""
+    endpoint, config, model = sm_arn("endpoint", "churn"), sm_arn("endpoint-config", "churn-cfg"), sm_arn("model", "m")
+    role = f"arn:aws:iam::{ACCOUNT}:role/exec"
+    workspace = AZURE_ENDPOINT.split("/onlineEndpoints/")[0]
+
+    def resource(resource_id: str, rtype: str, related: dict[str, Any], unreadable: dict[str, str] | None = None
+                 ) -> Resource:
+        azure = rtype.startswith("azure.")
+        return Resource(id=resource_id, type=rtype, provider="azure" if azure else "aws",
+                        account=SUBSCRIPTION if azure else ACCOUNT, region="westeurope" if azure else REGION,
+                        name=resource_id.rsplit("/", 1)[-1], document={}, related=related,
+                        unreadable=unreadable or {})
+
+    resources = (
+        resource(endpoint, "aws.sagemaker.endpoint", {"endpoint_config": config}),
+        # One variant's model no longer exists; the capture bucket could not be read.
+        resource(config, "aws.sagemaker.endpoint_config", {"models": [model, None], "kms_keys": [],
+                                                           "capture_bucket": None},
+                 {"related.capture_bucket": "AccessDenied"}),
+        resource(model, "aws.sagemaker.model", {"execution_role": role}),
+        resource(role, "aws.iam.role", {"models": [model]}),
+        resource(AZURE_ENDPOINT, "azure.ml.online_endpoint",
+                 {"workspace": workspace, "deployments": [f"{AZURE_ENDPOINT}/deployments/blue"],
+                  "principal_ids": ["p"], "role_assignments": [{"id": "a", "scope": "/", "roleName": "Owner"}]}),
+        # Not described at all: nothing it uses is known.
+        resource(sm_arn("endpoint", "unread"), "aws.sagemaker.endpoint", {}, {"*": "AccessDenied"}),
+    )
+    scanned = make_result(resources=resources)
+    doc = json.loads(render(scanned))
+    assert list(validator.iter_errors(doc)) == []
+    uses = {entry["id"]: entry.get("uses") for entry in doc["inventory"]}
+    assert uses[endpoint] == {"endpoint_config": [config]}
+    assert uses[config] == {"models": [model, None], "kms_keys": [], "capture_bucket": None}
+    assert uses[model] == {"execution_role": [role]}
+    assert uses[AZURE_ENDPOINT] == {"workspace": [workspace], "deployments": [f"{AZURE_ENDPOINT}/deployments/blue"]}
+    assert uses[role] is None, "a role uses nothing that serves an endpoint"
+    assert uses[sm_arn("endpoint", "unread")] == {"endpoint_config": None}
+    # Read back (auditor report, --baseline, merge) and written again: the same edges.
+    assert to_document(from_document(doc, "findings.json")) == to_document(scanned)

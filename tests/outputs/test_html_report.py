@@ -416,8 +416,10 @@ def test_newly_waived_findings_are_counted_listed_with_their_waiver_and_filterab
     assert "1 newly waived" in text and "Newly waived: 1" in text
     assert "Partner integration still on keys; migration tracked in SEC-142" in text
     assert "ml-platform@example.com" in text and "2027-03-31" in text and "not in the baseline" in text
-    badges = [a["class"] for a in page.tags("span") if "bl-newly_waived" in (a.get("class") or "")]
-    assert badges == ["badge bl-newly_waived"]
+    # The count is a link that opens the findings table filtered to the newly waived findings.
+    badges = [a for a in page.tags("a") if "bl-newly_waived" in (a.get("class") or "")]
+    assert [(a["class"], a["data-baseline"], a["href"]) for a in badges] == [
+        ("badge bl-newly_waived", "newly_waived", "#findings")]
     assert {a["class"] for a in page.tags("rect")} >= {"bar bl-newly_waived"}
     data = page.data()  # the findings table's baseline filter and badges read these
     [waived] = [i for i, b in enumerate(data["findings"]["baseline"]) if b >= 0
@@ -530,7 +532,13 @@ API = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/gw/providers/Microsoft.ApiM
 SM_ENDPOINT = sm_arn("endpoint", "churn")
 
 
+CONFIG, MODEL = sm_arn("endpoint-config", "churn-cfg"), sm_arn("model", "churn-model")
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/exec"
+
+
 def _estate() -> ScanResult:
+    """An online endpoint with two deployments in a workspace, a SageMaker endpoint with its config, model
+    and role, and a serverless endpoint with no finding of its own."""
     catalog = load_catalog()
 
     def make(rule_id: str, resource_id: str, status: Status, evidence: dict[str, Any], name: str) -> Finding:
@@ -540,6 +548,12 @@ def _estate() -> ScanResult:
                        provider=rule.provider, account=SUBSCRIPTION if azure else ACCOUNT,
                        region="westeurope" if azure else REGION, status=status, severity=rule.severity,
                        message=f"{rule_id} on {name}", evidence=evidence, resource_name=name)
+
+    def resource(resource_id: str, rtype: str, name: str, **related: Any) -> Resource:
+        azure = rtype.startswith("azure.")
+        return Resource(id=resource_id, type=rtype, provider="azure" if azure else "aws",
+                        account=SUBSCRIPTION if azure else ACCOUNT, region="westeurope" if azure else REGION,
+                        name=name, document={}, related=related)
 
     front = {"kind": "azure.ml.online_endpoint", "id": ONLINE, "name": "scorer",
              "host": "scorer.westeurope.inference.ml.azure.com", "via": "serviceUrl"}
@@ -551,6 +565,8 @@ def _estate() -> ScanResult:
         make("azure.ml.online_endpoint.public_network_access_disabled", ONLINE, Status.PASS,
              {"properties.publicNetworkAccess": "Disabled"}, "scorer"),
         make("azure.ml.workspace.cmk_encryption", WS, Status.PASS, {"properties.encryption.status": "Enabled"}, "ws"),
+        make("azure.ml.workspace.public_network_access_disabled", WS, Status.FAIL,
+             {"properties.publicNetworkAccess": "Enabled"}, "ws"),
         make("azure.ml.online_deployment.data_collection_enabled", f"{ONLINE}/deployments/blue", Status.PASS, {},
              "blue"),
         make("azure.ml.online_deployment.data_collection_enabled", f"{ONLINE}/deployments/green", Status.FAIL, {},
@@ -559,32 +575,87 @@ def _estate() -> ScanResult:
              {"DataCaptureConfig.EnableCapture": True}, "churn"),
         make("aws.sagemaker.endpoint.data_capture_encrypted", SM_ENDPOINT, Status.PASS,
              {"DataCaptureConfig.KmsKeyId": "alias/capture"}, "churn"),
+        make("aws.sagemaker.endpoint_config.kms_volume_encryption", CONFIG, Status.FAIL, {"KmsKeyId": None},
+             "churn-cfg"),
+        make("aws.sagemaker.model.network_isolation", MODEL, Status.FAIL, {"EnableNetworkIsolation": False},
+             "churn-model"),
+        make("aws.iam.role.sagemaker_least_privilege", ROLE, Status.PASS, {"AttachedPolicies": []}, "exec"),
         make("azure.apim.api.model_endpoint_protected", API, Status.FAIL,
              {"fronts": [front], "protection": "none", "subscriptionRequired": False}, "score"),
     )
-    serverless = Resource(id=f"{WS}/serverlessEndpoints/phi", type="azure.ml.serverless_endpoint", provider="azure",
-                          account=SUBSCRIPTION, region="westeurope", name="phi", document={})
-    return make_result(findings=findings, rules=catalog, resources=(serverless,), frameworks=())
+    deployments = [f"{ONLINE}/deployments/blue", f"{ONLINE}/deployments/green"]
+    resources = (
+        resource(f"{WS}/serverlessEndpoints/phi", "azure.ml.serverless_endpoint", "phi", workspace=WS),
+        resource(ONLINE, "azure.ml.online_endpoint", "scorer", workspace=WS, deployments=deployments),
+        *(resource(d, "azure.ml.online_deployment", d.rsplit("/", 1)[-1], endpoint=ONLINE) for d in deployments),
+        resource(WS, "azure.ml.workspace", "ws"),
+        resource(SM_ENDPOINT, "aws.sagemaker.endpoint", "churn", endpoint_config=CONFIG),
+        resource(CONFIG, "aws.sagemaker.endpoint_config", "churn-cfg", models=[MODEL], kms_keys=[],
+                 capture_bucket=None),
+        resource(MODEL, "aws.sagemaker.model", "churn-model", execution_role=ROLE),
+        resource(ROLE, "aws.iam.role", "exec"),
+    )
+    return make_result(findings=findings, rules=catalog, resources=resources, frameworks=())
 
 
-def test_endpoint_inventory_derives_each_aspect_from_the_findings() -> None:
-    rows = {row["name"]: row for row in html_endpoints.endpoint_inventory(to_document(_estate()))}
+def _lines(row: dict[str, Any], aspect: str) -> list[tuple[str, str]]:
+    return [(line["text"], line["status"]) for line in row["aspects"][aspect]]
+
+
+def test_an_endpoint_row_gathers_the_findings_of_what_serves_it() -> None:
+    doc = to_document(_estate())
+    rows = {row["name"]: row for row in html_endpoints.endpoint_inventory(doc)}
     assert set(rows) == {"scorer", "churn", "phi"}
+    churn = rows["churn"]  # captures with a KMS key; its config fails volume encryption: the row says so
+    assert _lines(churn, "encryption") == [("volume: no KMS key", "FAIL")]
+    assert _lines(churn, "capture") == [("capture: on", "PASS"), ("capture KMS: alias/capture", "PASS")]
+    assert _lines(churn, "identity") == [("execution role: least privilege", "PASS")]
+    assert _lines(churn, "network") == [("network isolation: off", "FAIL")]
+    assert _lines(churn, "auth") == [("IAM SigV4", "")]
+    assert churn["status"] == "FAIL" and churn["unknown"] == []
+    assert [(p["relation"], p["id"]) for p in churn["parts"]] == [
+        ("endpoint_config", CONFIG), ("models", MODEL), ("execution_role", ROLE)]
+    assert {doc["findings"][i]["resource_id"] for i in churn["findings"]} == {SM_ENDPOINT, CONFIG, MODEL, ROLE}
+    assert churn["counts"] == {"FAIL": 2, "ERROR": 0, "MUTED": 0, "PASS": 3, "NOT_APPLICABLE": 0}
     scorer = rows["scorer"]
-    assert scorer["auth"] == {"text": "Key", "status": "FAIL", "rule": "azure.ml.online_endpoint.auth_mode"}
-    assert scorer["identity"]["text"].startswith("broad role: Owner at subscription scope")
-    assert scorer["identity"]["status"] == "FAIL", "Azure ids match case-insensitively"
-    assert scorer["encryption"]["text"] == "workspace: customer-managed key"
-    assert scorer["capture"] == {"text": "1 of 2 deployments collect", "status": "FAIL",
-                                 "rule": "azure.ml.online_deployment.data_collection_enabled"}
-    assert scorer["network"]["text"] == "public access: Disabled"
+    assert _lines(scorer, "auth") == [("Key", "FAIL")]
+    assert _lines(scorer, "identity") == [("broad role: Owner at subscription scope /subscriptions/x", "FAIL")], (
+        "Azure ids match case-insensitively")
+    assert _lines(scorer, "encryption") == [("workspace: customer-managed key", "PASS")]
+    assert _lines(scorer, "capture") == [("data collection: off (1 of 2 deployments)", "FAIL")]
+    assert _lines(scorer, "network") == [("public access: Disabled", "PASS"),
+                                         ("workspace public access: enabled", "FAIL")]
     assert scorer["gateways"] == [{"api": "score", "protection": "none", "status": "FAIL"}]
-    churn = rows["churn"]
-    assert churn["auth"]["text"] == "IAM SigV4" and churn["auth"]["status"] == ""
-    assert churn["capture"]["text"] == "enabled" and churn["encryption"]["text"] == "capture: KMS alias/capture"
-    assert churn["identity"]["text"] == "", "no rule evidences a SageMaker endpoint's identity"
-    phi = rows["phi"]  # in the inventory, with no finding of its own: shown, not guessed
-    assert phi["auth"]["text"] == "not evaluated" and phi["encryption"]["text"] == "workspace: customer-managed key"
+    assert len(scorer["findings"]) == 7 and scorer["status"] == "FAIL"
+    # Each line's findings are exactly those of its rule over the endpoint and its parts.
+    [capture] = scorer["aspects"]["capture"]
+    assert sorted(doc["findings"][i]["resource_name"] for i in capture["findings"]) == ["blue", "green"]
+    phi = rows["phi"]  # in the inventory with no finding of its own: unknown, not a pass of its workspace's
+    assert _lines(phi, "encryption") == [("workspace: customer-managed key", "PASS")]
+    assert phi["status"] == html_endpoints.UNKNOWN
+    assert phi["unknown"] == ["its own checks: no finding (not evaluated)"]
+
+
+def test_what_cannot_be_known_makes_a_row_unknown_never_pass() -> None:
+    doc = to_document(_estate())
+    for entry in doc["inventory"]:
+        if entry["id"] == CONFIG:
+            entry["uses"]["models"] = [None]  # the served model no longer exists
+    passing = [f for f in doc["findings"] if f["resource_id"] in (CONFIG, MODEL)]
+    for f in passing:
+        f["status"] = "PASS"
+    [churn] = [row for row in html_endpoints.endpoint_inventory(doc) if row["name"] == "churn"]
+    assert churn["unknown"] == ["model of churn-cfg: 1 no longer exists"]
+    assert churn["status"] == html_endpoints.UNKNOWN
+    # A findings file from before the relations were recorded: each row says so.
+    old = to_document(_estate())
+    for entry in old["inventory"]:
+        entry.pop("uses", None)
+    rows = {row["name"]: row for row in html_endpoints.endpoint_inventory(old)}
+    assert rows["churn"]["unknown"] == ["what serves it: not recorded"]
+    assert rows["churn"]["status"] == html_endpoints.UNKNOWN
+    assert rows["scorer"]["status"] == "FAIL", "a known failure outranks what is not known"
+    assert _lines(rows["churn"], "encryption") == []
 
 
 def test_gateway_links_table_rows() -> None:
@@ -597,11 +668,18 @@ def test_gateway_links_table_rows() -> None:
     names = {data["resources"]["name"][row[0]] for row in data["inventory"]["rows"]}
     assert names == {"scorer", "churn", "phi"}
     [scorer] = [row for row in data["inventory"]["rows"] if data["resources"]["name"][row[0]] == "scorer"]
-    kind, rules = data["inventory"]["kinds"][scorer[1]][0], data["inventory"]["kinds"][scorer[1]][2]
-    assert kind == "azure.ml.online_endpoint" and rules[0] == "azure.ml.online_endpoint.auth_mode"
-    assert data["strings"][scorer[2][0]] == "Key" and data["statuses"][scorer[2][1]] == "FAIL"
-    strings = data["strings"]
-    assert scorer[3] == [[strings.index("score"), strings.index("none"), data["statuses"].index("FAIL")]]
+    assert data["inventory"]["kinds"][scorer[1]] == ["azure.ml.online_endpoint", "Azure ML online endpoint"]
+    aspects, strings, statuses = data["inventory"]["aspects"], data["strings"], data["statuses"]
+    rule_ids = [r["id"] for r in data["rules"]]
+    first = scorer[2][0]
+    assert aspects[first[0]] == "auth" and rule_ids[first[1]] == "azure.ml.online_endpoint.auth_mode"
+    assert strings[first[2]] == "Key" and statuses[first[3]] == "FAIL"
+    assert [data["findings"]["id"][i] for i in first[4]] == [
+        f["id"] for f in doc["findings"] if f["rule_id"] == "azure.ml.online_endpoint.auth_mode"]
+    assert scorer[3] == [[strings.index("score"), strings.index("none"), statuses.index("FAIL")]]
+    assert statuses[scorer[6]] == "FAIL"
+    [phi] = [row for row in data["inventory"]["rows"] if data["resources"]["name"][row[0]] == "phi"]
+    assert phi[6] == -2 and [strings[t] for t in phi[5]] == ["its own checks: no finding (not evaluated)"]
 
 
 def test_severity_order_is_worst_first() -> None:
