@@ -61,7 +61,19 @@ def validate(doc: LocatedYaml, schema_name: str) -> None:
     message = best.message
     if best.validator == "oneOf" and not path:
         message = "a rule needs exactly one of 'expect' (a condition) or 'check' (a named Python check)"
+    elif best.validator == "pattern" and path and path[-1] in ("id", "resource_type"):
+        message = _dotted_name_problem(str(path[-1]), best.instance, str(best.validator_value))
     raise doc.error(message, path)
+
+
+def _dotted_name_problem(key: str, value: object, pattern: str) -> str:
+    """What a rule id or resource type must look like, in words rather than the schema's regular expression."""
+    providers = re.match(r"^\^\(([a-z|]+)\)", pattern)
+    prefixes = " or ".join(f"'{p}.'" for p in providers.group(1).split("|")) if providers else "a provider"
+    example = "aws.sagemaker.endpoint.tagged" if key == "id" else "aws.sagemaker.endpoint"
+    noun = "rule id" if key == "id" else "resource type"
+    return (f"{value!r} is not a valid {noun}: a {noun} starts with {prefixes} "
+            f"(the providers this auditor knows), then lowercase words (a-z, 0-9, _) joined by dots, e.g. {example}")
 
 
 @dataclass(frozen=True)

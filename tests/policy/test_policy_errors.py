@@ -73,6 +73,14 @@ CASES = {
     "custom rule missing a field": ("custom_rules:\n  - id: aws.acme.x.y\n", 2, "custom_rules[0]",
                                     "is a required property"),
     "missing rule pack": ("rule_dirs: [no-such-dir]\n", 1, "rule_dirs[0]", "no such directory"),
+    "custom rule of an unknown provider": (
+        CUSTOM_RULE.replace("aws.acme.sagemaker.model.tagged", "gcp.vertex.endpoint.private"), 2,
+        "custom_rules[0].id", "'gcp.vertex.endpoint.private' is not a valid rule id: a rule id starts with 'aws.' "
+                              "or 'azure.' (the providers this auditor knows), then lowercase words"),
+    "custom rule of a malformed resource type": (
+        CUSTOM_RULE.replace("resource_type: aws.sagemaker.model", "resource_type: AWS::SageMaker::Model"), 5,
+        "custom_rules[0].resource_type", "'AWS::SageMaker::Model' is not a valid resource type: a resource type "
+                                         "starts with 'aws.' or 'azure.'"),
     "unknown azure region": ("scope:\n  - providers: [azure]\n    regions: [westeurope, West Erope]\n", 3,
                              "scope[0].regions[1]", "'West Erope' is not a known region (did you mean westeurope?)"),
     "azure region for aws": ("scope:\n  - providers: [aws]\n    regions: [West Europe]\n", 3, "scope[0].regions[0]",
