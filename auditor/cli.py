@@ -26,7 +26,7 @@ from auditor.cli_console import console_options
 from auditor.cli_filters import rule_filter_options
 from auditor.cli_remediate import remediate
 from auditor.cli_rules import rules
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, ConfigProblemsError
 from auditor.model import ScanResult, Severity
 from auditor.runner import CollectFn, Tracking
 from auditor.untrusted import printable
@@ -338,6 +338,11 @@ def _run(argv: Sequence[str] | None) -> None:
     except click.exceptions.ClickException as e:  # usage errors: exit 3, never click's 2
         e.show()
         sys.exit(3)
+    except ConfigProblemsError as e:  # every problem of a file, one a line
+        click.echo(f"auditor: error: {len(e.problems)} problems:", err=True)
+        for line in e.lines():
+            click.echo(f"  {printable(line)}", err=True)
+        sys.exit(e.exit_code)
     except AuditorError as e:
         click.echo(f"auditor: error: {printable(str(e))}", err=True)  # it may quote a file or a service
         sys.exit(e.exit_code)

@@ -34,5 +34,24 @@ class ConfigError(AuditorError):
         super().__init__(f"{': '.join(where)}: {message}" if where else message)
 
 
+class ConfigProblemsError(ConfigError):
+    """Every problem of one file, reported at once (a user fixes them in one pass, not one per run).
+
+    ``problems`` each name their line and field; the first also gives this error its location.
+    """
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        if not problems:
+            raise ValueError("ConfigProblemsError needs at least one problem")
+        self.problems = tuple(problems)
+        first = problems[0]
+        super().__init__(f"{len(problems)} problems: " + "; ".join(str(p) for p in problems), file=first.file,
+                         line=first.line, field=first.field)
+
+    def lines(self) -> list[str]:
+        """One line a problem, as the CLI prints them."""
+        return [str(p) for p in self.problems]
+
+
 class MissingData(Exception):  # noqa: N818 - a condition signal, not a failure of the tool
     """A rule needed a value that was not collected; the finding becomes ERROR."""

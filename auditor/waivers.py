@@ -7,6 +7,7 @@ NOT_APPLICABLE); from its expiry date on (that day included) it mutes nothing.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from auditor.errors import ConfigError, ConfigProblemsError
 from auditor.model import Finding, Status, Waiver
 from auditor.yamlio import LocatedYaml, brief, load_yaml
 
@@ -43,6 +45,7 @@ def _parse_date(doc: LocatedYaml, value: Any, path: list[str | int]) -> date:
 
 
 def parse_waivers(doc: LocatedYaml, known_rule_ids: Iterable[str] | None = None) -> tuple[Waiver, ...]:
+    """Every waiver of ``doc``; a ConfigError (a ConfigProblemsError when there are several) naming every problem."""
     data = doc.data
     if not isinstance(data, dict) or set(data) != {"waivers"}:
         raise doc.error("the file must be a mapping with one key, 'waivers'", [])
@@ -53,34 +56,76 @@ def parse_waivers(doc: LocatedYaml, known_rule_ids: Iterable[str] | None = None)
         raise doc.error("must be a list of waivers", ["waivers"])
     known = set(known_rule_ids) if known_rule_ids is not None else None
     out: list[Waiver] = []
+    problems: list[ConfigError] = []
     for i, entry in enumerate(entries):
-        base: list[str | int] = ["waivers", i]
-        if not isinstance(entry, dict):
-            raise doc.error("each waiver must be a mapping", base)
-        for key in _REQUIRED:
-            if key not in entry or entry[key] in (None, ""):
-                raise doc.error(f"'{key}' is required", [*base, key])
-        unknown = sorted(set(entry) - set(_REQUIRED))
-        if unknown:
-            raise doc.error(f"unknown key '{unknown[0]}' (allowed: {', '.join(_REQUIRED)})", [*base, unknown[0]])
-        rules = _string_list(doc, entry["rules"], [*base, "rules"])
-        if known is not None:
-            for j, pattern in enumerate(rules):
-                if not any(fnmatch.fnmatchcase(rid, pattern) for rid in known):
-                    raise doc.error(f"'{pattern}' matches no rule id in the catalog", [*base, "rules", j])
-        for key in ("reason", "owner"):
-            if not isinstance(entry[key], str) or not entry[key].strip():
-                raise doc.error("must be a non-empty string", [*base, key])
-        out.append(Waiver(
-            rules=rules,
-            resources=_string_list(doc, entry["resources"], [*base, "resources"]),
-            reason=entry["reason"].strip(),
-            owner=entry["owner"].strip(),
-            expires=_parse_date(doc, entry["expires"], [*base, "expires"]),
-            index=i,
-            source=doc.file,
-        ))
+        try:
+            out.append(_waiver(doc, entry, i, known, problems))
+        except ConfigError as exc:
+            problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:  # in the file's order
+        raise ConfigProblemsError(sorted(problems, key=lambda p: p.line if p.line is not None else 0))
     return tuple(out)
+
+
+def _waiver(doc: LocatedYaml, entry: Any, i: int, known: set[str] | None, problems: list[ConfigError]) -> Waiver:
+    """One waiver. Problems of its keys are added to ``problems`` and the last one raised, so that every
+    waiver of the file is checked and every problem reported at once."""
+    base: list[str | int] = ["waivers", i]
+    if not isinstance(entry, dict):
+        raise doc.error("each waiver must be a mapping", base)
+    found: list[ConfigError] = []
+    unknown = sorted(str(k) for k in set(entry) - set(_REQUIRED))
+    explained: set[str] = set()
+    for key in unknown:  # a typo first: 'reson' explains why 'reason' is missing
+        close = difflib.get_close_matches(key, [k for k in _REQUIRED if k not in entry], n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(_REQUIRED)}"
+        explained.update(close)
+        found.append(doc.error(f"unknown key '{key}' ({hint})", [*base, key]))
+    for key in _REQUIRED:
+        if key not in explained and (key not in entry or entry[key] in (None, "")):
+            found.append(doc.error(f"'{key}' is required", [*base, key]))
+    for key, check in (("rules", _rules_problem), ("resources", _resources_problem),
+                       ("reason", _text_problem), ("owner", _text_problem), ("expires", _date_problem)):
+        if key in entry and entry[key] not in (None, ""):
+            try:
+                check(doc, entry[key], [*base, key], known)
+            except ConfigError as exc:
+                found.append(exc)
+    if found:
+        problems.extend(found[:-1])
+        raise found[-1]
+    return Waiver(
+        rules=_string_list(doc, entry["rules"], [*base, "rules"]),
+        resources=_string_list(doc, entry["resources"], [*base, "resources"]),
+        reason=entry["reason"].strip(),
+        owner=entry["owner"].strip(),
+        expires=_parse_date(doc, entry["expires"], [*base, "expires"]),
+        index=i,
+        source=doc.file,
+    )
+
+
+def _rules_problem(doc: LocatedYaml, value: Any, path: list[str | int], known: set[str] | None) -> None:
+    rules = _string_list(doc, value, path)
+    if known is not None:
+        for j, pattern in enumerate(rules):
+            if not any(fnmatch.fnmatchcase(rid, pattern) for rid in known):
+                raise doc.error(f"'{pattern}' matches no rule id in the catalog", [*path, j])
+
+
+def _resources_problem(doc: LocatedYaml, value: Any, path: list[str | int], known: set[str] | None) -> None:
+    _string_list(doc, value, path)
+
+
+def _text_problem(doc: LocatedYaml, value: Any, path: list[str | int], known: set[str] | None) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise doc.error("must be a non-empty string", path)
+
+
+def _date_problem(doc: LocatedYaml, value: Any, path: list[str | int], known: set[str] | None) -> None:
+    _parse_date(doc, value, path)
 
 
 def load_waivers(path: Path, known_rule_ids: Iterable[str] | None = None) -> tuple[Waiver, ...]:

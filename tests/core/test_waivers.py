@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from auditor.errors import ConfigError
+from auditor.errors import ConfigError, ConfigProblemsError
 from auditor.model import Finding, Severity, Status
 from auditor.waivers import apply_waivers, load_waivers
 
@@ -99,3 +99,32 @@ def test_malformed_waivers_name_file_line_and_field(tmp_path, text, line, field,
     assert e.value.file == str(path)
     assert e.value.line == line
     assert e.value.field == field
+
+
+def test_every_problem_of_a_waivers_file_is_reported_at_once_a_typo_by_its_name(tmp_path):
+    text = GOOD.replace("    reason: partner on keys\n", "    reson: partner on keys\n").replace(
+        "expires: 2026-01-01", "expires: 2026-13-01")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigProblemsError) as e:
+        load_waivers(path, RULES)
+    found = [(p.line, p.field, str(p).rsplit(": ", 1)[-1]) for p in e.value.problems]
+    reson_line = text.splitlines().index("    reson: partner on keys") + 1
+    assert found[0] == (reson_line, "waivers[1].reson", "unknown key 'reson' (did you mean 'reason'?)")
+    assert not any(field == "waivers[1].reason" for _, field, _ in found)  # the typo explains the missing key
+    assert found[1][1] == "waivers[2].expires" and "ISO date" in found[1][2]
+    assert len(found) == 2
+
+
+def test_the_cli_prints_every_problem_on_its_own_line(tmp_path, capsys):
+    from auditor.cli import main
+
+    path = write(tmp_path, GOOD.replace("    owner: someone\n", "    owner: someone\n    note: x\n").replace(
+        "rules: [aws.sagemaker.model.vpc]", "rules: [aws.sagemaker.modle.vpc]"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", "aws", "--region", "eu-west-1", "--waivers", str(path), "--out", str(tmp_path / "o")])
+    assert exit_info.value.code == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "auditor: error: 2 problems:"
+    assert err[1].startswith(f"  {path}:12: field 'waivers[2].rules[0]'") and "matches no rule" in err[1]
+    assert err[2].startswith(f"  {path}:16: field 'waivers[2].note': unknown key 'note'")
+    assert not (tmp_path / "o").exists()
