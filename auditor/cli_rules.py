@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from auditor.errors import ConfigError
-from auditor.model import Severity
+from auditor.model import Rule, Severity
 
 SEVERITIES = tuple(s.value for s in Severity)
 
@@ -23,6 +25,12 @@ def rules() -> None:
     """The rule catalog."""
 
 
+def _policy_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help="A policy file: its custom rules and rule packs, parameters and severity "
+                             "overrides, as a scan with --policy sees them.")(f)
+
+
 @rules.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True, help="markdown: a GitHub table (the README's rule catalog is this output).")
@@ -30,12 +38,19 @@ def rules() -> None:
 @click.option("--severity", type=click.Choice(SEVERITIES),
               help="Only rules of this severity or above (critical > high > medium > low > info), the rules "
                    "a FAIL of which gates a scan run with --fail-on of the same severity.")
-def rules_list(fmt: str, provider: str | None, severity: str | None) -> None:
-    """List the rules of the shipped catalog with their severity and resource type."""
-    from auditor.catalog import load_catalog
+@_policy_option
+def rules_list(fmt: str, provider: str | None, severity: str | None, policy_file: Path | None) -> None:
+    """List the rules with their severity and resource type: the shipped catalog, or with --policy the rules a
+    scan under that policy evaluates (its custom rules and packs, parameters and severity overrides)."""
     from auditor.rules_view import rule_summary, rules_markdown, rules_table, select
 
-    chosen = select(load_catalog().values(), provider, Severity(severity) if severity else None)
+    catalog, excluded = _rules_of(policy_file)
+    chosen = select(catalog.values(), provider, Severity(severity) if severity else None)
+    excluded = {k: v for k, v in excluded.items() if provider is None or k.startswith(f"{provider}.")}
+    if excluded:
+        click.echo(f"auditor: {len(excluded)} rule(s) not evaluated under {policy_file} (see 'auditor rules show ID "
+                   f"--policy {policy_file}'): {', '.join(sorted(excluded)[:5])}"
+                   + (f" and {len(excluded) - 5} more" if len(excluded) > 5 else ""), err=True)
     if fmt == "json":
         click.echo(json.dumps([rule_summary(r) for r in chosen], indent=2))
     elif fmt == "markdown":
@@ -46,15 +61,42 @@ def rules_list(fmt: str, provider: str | None, severity: str | None) -> None:
 
 @rules.command("show")
 @click.argument("rule_id")
-def rules_show(rule_id: str) -> None:
-    """Show one rule: rationale, its whole condition, parameters, remediation, public anchors and frameworks."""
-    from auditor.catalog import load_catalog
+@_policy_option
+def rules_show(rule_id: str, policy_file: Path | None) -> None:
+    """Show one rule: rationale, its whole condition, parameters, remediation, public anchors and frameworks;
+    with --policy as a scan under that policy evaluates it (a custom rule or a pack's, its parameters and
+    severity), or why the policy leaves it out."""
     from auditor.rules_view import rule_details
 
-    catalog = load_catalog()
-    if rule_id not in catalog:
-        raise ConfigError(f"unknown rule id '{rule_id}' (see 'auditor rules list')", field="RULE_ID")
-    click.echo(rule_details(catalog[rule_id]))
+    if policy_file is None:
+        from auditor.catalog import load_catalog
+
+        catalog, known, excluded = load_catalog(), {}, {}
+    else:
+        from auditor.policy import load_policy
+
+        policy = load_policy(policy_file)
+        catalog, known, excluded = dict(policy.rules), dict(policy.all_rules), dict(policy.excluded)
+    if rule_id in catalog:
+        click.echo(rule_details(catalog[rule_id]))
+    elif rule_id in known:
+        click.echo(rule_details(known[rule_id]))
+        click.echo(f"\nNot evaluated under {policy_file}: {excluded.get(rule_id, 'not selected')}")
+    else:
+        raise ConfigError(f"unknown rule id '{rule_id}' (see 'auditor rules list"
+                          + (f" --policy {policy_file}" if policy_file else "") + "')", field="RULE_ID")
+
+
+def _rules_of(policy_file: Path | None) -> tuple[dict[str, Rule], dict[str, str]]:
+    """The rules a scan evaluates (under ``policy_file``, when given) and those it leaves out, with why."""
+    if policy_file is None:
+        from auditor.catalog import load_catalog
+
+        return dict(load_catalog()), {}
+    from auditor.policy import load_policy
+
+    policy = load_policy(policy_file)
+    return dict(policy.rules), dict(policy.excluded)
 
 
 @rules.command("test")

@@ -88,6 +88,11 @@ def rule_details(rule: Rule) -> str:
         rule.id,
         f"  {rule.title}",
         f"  severity: {rule.severity.value}    resource: {rule.resource_type}",
+    ]
+    if rule.severity_override is not None:
+        override = rule.severity_override
+        lines.append(f"  severity set by {override.policy} (was {override.original.value}): {override.justification}")
+    lines += [
         "",
         "Rationale:",
         wrap.fill(rule.rationale),

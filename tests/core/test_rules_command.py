@@ -160,3 +160,45 @@ def test_the_readme_it_audits_list_names_every_resource_type_of_the_catalog():
         service = SERVICES[".".join(resource_type.split(".")[:2])]
         bullet = next((b for title, b in bullets.items() if title.startswith(service)), "")
         assert AUDITED[resource_type] in bullet, f"README.md's 'It audits' ({service}) omits {resource_type}"
+
+
+POLICY = """\
+rules: {exclude: ["azure.ml.legacy_service.*"]}
+parameters:
+  azure.ml.online_endpoint.auth_mode: {allowed_auth_modes: [AADToken]}
+severity:
+  aws.sagemaker.model.vpc: {severity: low, justification: "Network isolation on; VPC is defence in depth"}
+custom_rules:
+  - id: aws.acme.sagemaker.model.tagged
+    title: Models carry an owner tag
+    severity: low
+    resource_type: aws.sagemaker.model
+    rationale: Every model needs an owner who answers for it.
+    expect: {path: ModelName, op: present}
+    messages: {pass: "{name} ok", fail: "{name} not ok"}
+    remediation: {guidance: Tag the model with its owner.}
+"""
+
+
+def test_list_and_show_with_a_policy_are_what_a_scan_under_it_evaluates(capsys, tmp_path: Path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    code, out, err = run(capsys, "list", "--policy", str(policy), "--format", "json")
+    assert code == 0
+    listed = {r["id"]: r for r in json.loads(out)}
+    assert "aws.acme.sagemaker.model.tagged" in listed  # the policy's custom rule
+    assert listed["aws.sagemaker.model.vpc"]["severity"] == "low"  # its override
+    assert not any(rule_id.startswith("azure.ml.legacy_service.") for rule_id in listed)
+    assert "3 rule(s) not evaluated under" in err and "azure.ml.legacy_service.retired" in err
+
+    code, out, _ = run(capsys, "show", "aws.sagemaker.model.vpc", "--policy", str(policy))
+    assert code == 0 and "severity: low" in out
+    assert f"severity set by {policy} (was medium): Network isolation on" in out
+    code, out, _ = run(capsys, "show", "azure.ml.online_endpoint.auth_mode", "--policy", str(policy))
+    assert 'allowed_auth_modes = ["AADToken"]' in out
+    code, out, _ = run(capsys, "show", "azure.ml.legacy_service.retired", "--policy", str(policy))
+    assert code == 0 and f"Not evaluated under {policy}: not selected by the policy" in out
+    code, out, _ = run(capsys, "show", "aws.acme.sagemaker.model.tagged", "--policy", str(policy))
+    assert code == 0 and "Models carry an owner tag" in out
+    code, _, err = run(capsys, "show", "aws.acme.sagemaker.model.tagged")
+    assert code == 3 and "unknown rule id" in err  # without the policy, the custom rule does not exist
