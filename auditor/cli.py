@@ -111,9 +111,18 @@ def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], console: 
     from auditor.runner import record_history
 
     result, history_error = record_history(result, tracking)
-    outputs = write_outputs(result, list(formats) or list(DEFAULT_FORMATS), out_dir)
+    asked = list(formats) or list(DEFAULT_FORMATS)
+    outputs = write_outputs(result, asked, out_dir)
     sys.exit(summarise(console, result, outputs.written, failed=outputs.failed, replaced_links=outputs.replaced_links,
-                       history_error=history_error))
+                       history_error=history_error, stale=_older_outputs(out_dir, asked)))
+
+
+def _older_outputs(out_dir: Path, asked: Sequence[str]) -> list[tuple[Path, str]]:
+    """The outputs of formats not asked this time that an earlier run left in ``out_dir`` (they are stale)."""
+    from auditor.outputs import formatters
+
+    return [(out_dir / f.filename, name) for name, f in formatters().items()
+            if name not in asked and (out_dir / f.filename).is_file()]
 
 
 def _check_out(out_dir: Path) -> None:

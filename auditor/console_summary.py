@@ -27,7 +27,7 @@ SHOWN = 20
 
 def summarise(console: Console, result: ScanResult, written: Sequence[Path], *, rerendered: bool = False,
               failed: Sequence[OutputFailure] = (), replaced_links: Sequence[tuple[Path, str]] = (),
-              history_error: ConfigError | None = None) -> int:
+              history_error: ConfigError | None = None, stale: Sequence[tuple[Path, str]] = ()) -> int:
     """Print the summary; the exit code (the result's, raised by ``failed`` outputs and ``history_error``)."""
     counts = {s.value: 0 for s in Status}
     for f in result.findings:
@@ -60,6 +60,9 @@ def summarise(console: Console, result: ScanResult, written: Sequence[Path], *, 
         console.line(f"run appended to history {result.history.file}", event="history")
     for path in written:
         console.line(f"wrote {path}", event="wrote", path=str(path))
+    for path, name in stale:
+        console.line(f"left {path} from an earlier run (--format {name} was not asked this time): it does not "
+                     "describe this scan", event="stale_output", level="warning", path=str(path), format=name)
     for path, target in replaced_links:
         console.line(f"{path} was a symbolic link to {target}: the link was replaced by the file (nothing was written "
                      "through it)", event="replaced_link", level="warning", path=str(path), target=target)

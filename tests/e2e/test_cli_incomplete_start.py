@@ -98,3 +98,17 @@ def test_the_console_is_a_ci_log_in_text_and_in_json_lines(tmp_path: Path) -> No
 
     r = _scan(tmp_path / "verbose", "azure", "--credential", "cli", "--verbose")
     assert "azure.identity" in r.stderr and "AzureCliCredential.get_token failed" in r.stderr
+
+
+def test_an_out_reused_with_fewer_formats_names_the_older_files_it_left(tmp_path: Path) -> None:
+    first = _scan(tmp_path, "aws", "--region", "eu-west-1")  # every format
+    assert first.code == 2
+    out = tmp_path / "out"
+    r = run_auditor(["scan", "aws", "--region", "eu-west-1", "--out", str(out)], out,
+                    env=_no_credentials_env(tmp_path), timeout=120)
+    assert r.code == 2
+    stale = sorted(line for line in r.stderr.splitlines() if "from an earlier run" in line)
+    assert stale == sorted(f"auditor: left {out / name} from an earlier run (--format {fmt} was not asked this time): "
+                           "it does not describe this scan" for name, fmt in (
+                               ("report.sarif", "sarif"), ("junit.xml", "junit"), ("summary.md", "markdown"),
+                               ("findings.csv", "csv"), ("findings.ocsf.json", "ocsf")))
