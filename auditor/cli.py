@@ -66,7 +66,10 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="YAML policy file: rule selection, parameters, severity overrides, scopes, custom rules."),
         click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path),
-                     help="YAML waivers file (rules, resources, reason, owner, expires)."),
+                     help="YAML waivers file (rules, resources, reason, owner, expires; broad: true for a waiver "
+                          "of every resource of a rule or one expiring after --max-waiver-days)."),
+        click.option("--max-waiver-days", type=click.IntRange(min=1), default=365, show_default=True,
+                     help="A waiver expiring further out than this needs 'broad: true'."),
         click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
                      help="Lowest severity of a FAIL that makes the exit code 1."),
         *_tracking_options(),
@@ -133,12 +136,13 @@ def _check_out(out_dir: Path) -> None:
 
 
 def _scan(collectors: Mapping[str, CollectFn], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-          console: Console, tracking: Tracking, rule_filter: RuleFilter) -> ScanResult:
+          console: Console, tracking: Tracking, rule_filter: RuleFilter, max_waiver_days: int) -> ScanResult:
     """Validate the policy, the rule filters and the waivers before any API call, collect, then evaluate."""
     from auditor.runner import scan_with
 
     return scan_with(collectors, waivers_file=waivers_file, fail_on=Severity(fail_on), console=console,
-                     policy_file=policy_file, tracking=tracking, rule_filter=rule_filter)
+                     policy_file=policy_file, tracking=tracking, rule_filter=rule_filter,
+                     max_waiver_days=max_waiver_days)
 
 
 def _tracking(baseline_file: Path | None, fail_on_new: bool, history_file: Path | None) -> Tracking:
@@ -187,12 +191,13 @@ def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoi
 @rule_filter_options
 def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, formats: tuple[str, ...],
              policy_file: Path | None, waivers_file: Path | None, fail_on: str, baseline_file: Path | None,
-             fail_on_new: bool, history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
+             fail_on_new: bool, history_file: Path | None, console: Console, rule_filter: RuleFilter,
+             max_waiver_days: int) -> None:
     """Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
     _check_out(out_dir)
     result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, console, tracking,
-                   rule_filter)
+                   rule_filter, max_waiver_days)
     _finish(result, out_dir, formats, console, tracking)
 
 
@@ -203,12 +208,12 @@ def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, forma
 def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None, out_dir: Path,
                formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
                baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, console: Console,
-               rule_filter: RuleFilter) -> None:
+               rule_filter: RuleFilter, max_waiver_days: int) -> None:
     """Scan Azure Machine Learning workspaces, endpoints, deployments and identities."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
     _check_out(out_dir)
     result = _scan({"azure": _azure_collector(subscriptions, credential, arm_endpoint)}, policy_file, waivers_file,
-                   fail_on, console, tracking, rule_filter)
+                   fail_on, console, tracking, rule_filter, max_waiver_days)
     _finish(result, out_dir, formats, console, tracking)
 
 
@@ -220,13 +225,13 @@ def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: st
 def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple[str, ...], credential: str,
              arm_endpoint: str | None, out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
              waivers_file: Path | None, fail_on: str, baseline_file: Path | None, fail_on_new: bool,
-             history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
+             history_file: Path | None, console: Console, rule_filter: RuleFilter, max_waiver_days: int) -> None:
     """Scan AWS and Azure into one report."""
     tracking = _tracking(baseline_file, fail_on_new, history_file)
     _check_out(out_dir)
     result = _scan({"aws": _aws_collector(regions, profile),
                     "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
-                   policy_file, waivers_file, fail_on, console, tracking, rule_filter)
+                   policy_file, waivers_file, fail_on, console, tracking, rule_filter, max_waiver_days)
     _finish(result, out_dir, formats, console, tracking)
 
 

@@ -17,6 +17,7 @@ from auditor.model import Inventory, ScanResult, Severity
 from auditor.progress import NoProgress, Progress
 from auditor.scan import evaluate_inventory, merge, prepare_policy
 from auditor.selection import RuleFilter
+from auditor.waivers import DEFAULT_MAX_WAIVER_DAYS
 
 CollectFn = Callable[[Progress], Inventory]
 
@@ -78,12 +79,12 @@ def record_history(result: ScanResult, tracking: Tracking) -> tuple[ScanResult, 
 
 def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None, fail_on: Severity,
               console: Console | None = None, policy_file: Path | None = None, tracking: Tracking | None = None,
-              rule_filter: RuleFilter | None = None) -> ScanResult:
+              rule_filter: RuleFilter | None = None, max_waiver_days: int = DEFAULT_MAX_WAIVER_DAYS) -> ScanResult:
     """Validate every user input first (policy, rule filters, waivers; the caller opened ``tracking`` and checked
     the output directory), collect each provider with its progress on ``console`` (none without one), evaluate
     and compare with the baseline. The caller then records the run in the history (``record_history``), and
     a history that fails then costs none of the findings."""
-    inputs = prepare_policy(policy_file, waivers_file, fail_on, rule_filter)
+    inputs = prepare_policy(policy_file, waivers_file, fail_on, rule_filter, max_waiver_days)
     started = datetime.now(UTC)
     inventories = []
     for provider, collect in collectors.items():

@@ -16,7 +16,7 @@ from auditor.engine import evaluate
 from auditor.model import CoverageRow, Inventory, Resource, Rule, ScanResult, Severity, Waiver
 from auditor.policy import Policy, base_policy, load_policy
 from auditor.selection import RuleFilter, narrow
-from auditor.waivers import apply_waivers, load_waivers
+from auditor.waivers import DEFAULT_MAX_WAIVER_DAYS, apply_waivers, load_waivers
 
 Collector = Callable[[], Inventory]
 
@@ -30,17 +30,18 @@ class ScanInputs:
 
 
 def prepare_policy(policy_file: Path | None, waivers_file: Path | None, fail_on: Severity,
-                   rule_filter: RuleFilter | None = None) -> ScanInputs:
+                   rule_filter: RuleFilter | None = None, max_waiver_days: int = DEFAULT_MAX_WAIVER_DAYS) -> ScanInputs:
     """The policy (the shipped catalog, plugins and the file's changes), narrowed by the command line's rule
     filters, and the waivers, all validated."""
     policy = load_policy(policy_file)
     if rule_filter is not None:
         policy = narrow(policy, rule_filter)
-    return from_policy(policy, waivers_file, fail_on)
+    return from_policy(policy, waivers_file, fail_on, max_waiver_days)
 
 
-def from_policy(policy: Policy, waivers_file: Path | None, fail_on: Severity) -> ScanInputs:
-    waivers = load_waivers(waivers_file, policy.all_rules.keys()) if waivers_file else ()
+def from_policy(policy: Policy, waivers_file: Path | None, fail_on: Severity,
+                max_waiver_days: int = DEFAULT_MAX_WAIVER_DAYS) -> ScanInputs:
+    waivers = load_waivers(waivers_file, policy.all_rules.keys(), max_days=max_waiver_days) if waivers_file else ()
     return ScanInputs(rules=policy.rules, waivers=waivers, fail_on=fail_on, policy=policy)
 
 

@@ -20,6 +20,8 @@ from auditor.model import Finding, Status, Waiver
 from auditor.yamlio import LocatedYaml, brief, load_yaml
 
 _REQUIRED = ("rules", "resources", "reason", "owner", "expires")
+_OPTIONAL = ("broad",)
+DEFAULT_MAX_WAIVER_DAYS = 365
 
 
 def _string_list(doc: LocatedYaml, value: Any, path: list[str | int]) -> tuple[str, ...]:
@@ -44,8 +46,15 @@ def _parse_date(doc: LocatedYaml, value: Any, path: list[str | int]) -> date:
     raise doc.error(f"must be an ISO date (YYYY-MM-DD), found {brief(value)}", path)
 
 
-def parse_waivers(doc: LocatedYaml, known_rule_ids: Iterable[str] | None = None) -> tuple[Waiver, ...]:
-    """Every waiver of ``doc``; a ConfigError (a ConfigProblemsError when there are several) naming every problem."""
+def parse_waivers(doc: LocatedYaml, known_rule_ids: Iterable[str] | None = None, *, today: date | None = None,
+                  max_days: int = DEFAULT_MAX_WAIVER_DAYS) -> tuple[Waiver, ...]:
+    """Every waiver of ``doc``; a ConfigError (a ConfigProblemsError when there are several) naming every problem.
+
+    A broad waiver (a resource pattern matching every resource of its rules, or an expiry more than
+    ``max_days`` after ``today``) must say so with ``broad: true``: accepting that much risk is a decision a
+    reviewer sees in the file, never an accident of a ``*``.
+    """
+    limit = (today or date.today(), max_days)
     data = doc.data
     if not isinstance(data, dict) or set(data) != {"waivers"}:
         raise doc.error("the file must be a mapping with one key, 'waivers'", [])
@@ -59,7 +68,7 @@ def parse_waivers(doc: LocatedYaml, known_rule_ids: Iterable[str] | None = None)
     problems: list[ConfigError] = []
     for i, entry in enumerate(entries):
         try:
-            out.append(_waiver(doc, entry, i, known, problems))
+            out.append(_waiver(doc, entry, i, known, problems, limit))
         except ConfigError as exc:
             problems.append(exc)
     if len(problems) == 1:
@@ -69,18 +78,19 @@ def parse_waivers(doc: LocatedYaml, known_rule_ids: Iterable[str] | None = None)
     return tuple(out)
 
 
-def _waiver(doc: LocatedYaml, entry: Any, i: int, known: set[str] | None, problems: list[ConfigError]) -> Waiver:
+def _waiver(doc: LocatedYaml, entry: Any, i: int, known: set[str] | None, problems: list[ConfigError],
+            limit: tuple[date, int]) -> Waiver:
     """One waiver. Problems of its keys are added to ``problems`` and the last one raised, so that every
     waiver of the file is checked and every problem reported at once."""
     base: list[str | int] = ["waivers", i]
     if not isinstance(entry, dict):
         raise doc.error("each waiver must be a mapping", base)
     found: list[ConfigError] = []
-    unknown = sorted(str(k) for k in set(entry) - set(_REQUIRED))
+    unknown = sorted(str(k) for k in set(entry) - set(_REQUIRED) - set(_OPTIONAL))
     explained: set[str] = set()
     for key in unknown:  # a typo first: 'reson' explains why 'reason' is missing
         close = difflib.get_close_matches(key, [k for k in _REQUIRED if k not in entry], n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(_REQUIRED)}"
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(_REQUIRED + _OPTIONAL)}"
         explained.update(close)
         found.append(doc.error(f"unknown key '{key}' ({hint})", [*base, key]))
     for key in _REQUIRED:
@@ -93,6 +103,10 @@ def _waiver(doc: LocatedYaml, entry: Any, i: int, known: set[str] | None, proble
                 check(doc, entry[key], [*base, key], known)
             except ConfigError as exc:
                 found.append(exc)
+    if "broad" in entry and not isinstance(entry["broad"], bool):
+        found.append(doc.error(f"must be true or false, found {brief(entry['broad'])}", [*base, "broad"]))
+    if not found and entry.get("broad") is not True:
+        found.extend(_broad_problems(doc, entry, base, limit))
     if found:
         problems.extend(found[:-1])
         raise found[-1]
@@ -105,6 +119,23 @@ def _waiver(doc: LocatedYaml, entry: Any, i: int, known: set[str] | None, proble
         index=i,
         source=doc.file,
     )
+
+
+def _broad_problems(doc: LocatedYaml, entry: dict[str, Any], base: list[str | int],
+                    limit: tuple[date, int]) -> list[ConfigError]:
+    """Why this waiver is broad (it then needs ``broad: true``); empty when it is not."""
+    out = []
+    resources = [entry["resources"]] if isinstance(entry["resources"], str) else list(entry["resources"])
+    for j, pattern in enumerate(resources):
+        if set(str(pattern)) <= set("*?:/"):
+            out.append(doc.error(f"'{pattern}' waives every resource of its rules: name the resources, or say "
+                                 "'broad: true' for a reviewer to see", [*base, "resources", j]))
+    today, max_days = limit
+    days = (_parse_date(doc, entry["expires"], [*base, "expires"]) - today).days
+    if days > max_days:
+        out.append(doc.error(f"expires in {days} days, more than {max_days} (--max-waiver-days): choose an earlier "
+                             "date, or say 'broad: true' for a reviewer to see", [*base, "expires"]))
+    return out
 
 
 def _rules_problem(doc: LocatedYaml, value: Any, path: list[str | int], known: set[str] | None) -> None:
@@ -128,8 +159,9 @@ def _date_problem(doc: LocatedYaml, value: Any, path: list[str | int], known: se
     _parse_date(doc, value, path)
 
 
-def load_waivers(path: Path, known_rule_ids: Iterable[str] | None = None) -> tuple[Waiver, ...]:
-    return parse_waivers(load_yaml(path), known_rule_ids)
+def load_waivers(path: Path, known_rule_ids: Iterable[str] | None = None, *, today: date | None = None,
+                 max_days: int = DEFAULT_MAX_WAIVER_DAYS) -> tuple[Waiver, ...]:
+    return parse_waivers(load_yaml(path), known_rule_ids, today=today, max_days=max_days)
 
 
 def _matches(waiver: Waiver, finding: Finding) -> bool:

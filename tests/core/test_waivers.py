@@ -39,6 +39,7 @@ waivers:
     reason: old
     owner: someone
     expires: 2026-01-01
+    broad: true
 """
 
 
@@ -128,3 +129,43 @@ def test_the_cli_prints_every_problem_on_its_own_line(tmp_path, capsys):
     assert err[1].startswith(f"  {path}:12: field 'waivers[2].rules[0]'") and "matches no rule" in err[1]
     assert err[2].startswith(f"  {path}:16: field 'waivers[2].note': unknown key 'note'")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    (("expires: 2027-03-31", "expires: 2029-01-01"), "waivers[0].expires", "more than 365 (--max-waiver-days)"),
+    (('resources: ["arn:aws:sagemaker:eu-west-1:1:model/legacy*"]', 'resources: ["*"]'), "waivers[0].resources[0]",
+     "'*' waives every resource of its rules"),
+])
+def test_a_broad_waiver_must_say_so(tmp_path, change, field, message):
+    old, new = change
+    text = GOOD.replace(old, new, 1)
+    today = date(2026, 12, 6)
+    with pytest.raises(ConfigError) as e:
+        load_waivers(write(tmp_path, text), RULES, today=today)
+    assert e.value.field == field and message in str(e.value) and "broad: true" in str(e.value)
+    said = text.replace("    expires: 2029-01-01\n", "    expires: 2029-01-01\n    broad: true\n").replace(
+        'resources: ["*"]\n    reason: Legacy', 'resources: ["*"]\n    broad: true\n    reason: Legacy')
+    assert len(load_waivers(write(tmp_path, said), RULES, today=today)) == 3
+    if old.startswith("expires"):  # a longer limit accepts the date
+        assert len(load_waivers(write(tmp_path, text), RULES, today=today, max_days=1000)) == 3
+
+
+def test_broad_must_be_a_boolean(tmp_path):
+    with pytest.raises(ConfigError, match="must be true or false"):
+        load_waivers(write(tmp_path, GOOD.replace("    broad: true\n", "    broad: yes please\n")), RULES,
+                     today=date(2026, 12, 6))
+
+
+def test_the_cli_refuses_a_long_waiver_before_any_api_call_and_max_waiver_days_sets_the_limit(tmp_path, capsys):
+    from auditor.cli import main
+
+    far = (date.today().replace(day=1).toordinal() + 800)
+    path = write(tmp_path, GOOD.replace("expires: 2027-03-31", f"expires: {date.fromordinal(far).isoformat()}", 1))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", "aws", "--region", "eu-west-1", "--waivers", str(path), "--out", str(tmp_path / "o")])
+    assert exit_info.value.code == 3
+    assert "(--max-waiver-days)" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", "aws", "--region", "eu-west-1", "--waivers", str(path), "--max-waiver-days", "0",
+              "--out", str(tmp_path / "o")])
+    assert exit_info.value.code == 3 and "--max-waiver-days" in capsys.readouterr().err  # at least 1 day

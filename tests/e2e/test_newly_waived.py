@@ -68,7 +68,7 @@ def test_a_waiver_that_starts_muting_failures_is_newly_waived_in_every_report(
     fresh = _model(moto, "fresh")
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(f"waivers:\n  - rules: [{RULE}]\n    resources: ['{old}', '{fresh}']\n"
-                       f"    reason: {REASON}\n    owner: {OWNER}\n    expires: {EXPIRES}\n")
+                       f"    reason: {REASON}\n    owner: {OWNER}\n    expires: {EXPIRES}\n    broad: true\n")
     out = tmp_path / "second"
     code, err = _scan(out, capsys, "--waivers", str(waivers), "--baseline", str(baseline), "--fail-on-new")
     assert code == 0, err  # MUTED never gates, newly waived or not

@@ -49,11 +49,13 @@ waivers:
     reason: Partner clients move to Entra tokens in Q3 (SEC-142)
     owner: ml-platform@example.com
     expires: 2099-12-31
+    broad: true   # a waiver for longer than a year: said so
   - rules: [{PUBLIC}]
     resources: ["*/onlineEndpoints/dev-*"]
     reason: Dev endpoints are public on purpose
     owner: ml-platform@example.com
     expires: 2099-12-31
+    broad: true   # a waiver for longer than a year: said so
 """
 
 PACK_FRAMEWORK = f"""\
