@@ -4,12 +4,18 @@
 (``auditor/schemas/findings.schema.json``), then rebuilds the :class:`~auditor.model.ScanResult` it
 records; :mod:`auditor.outputs.findings_json` (the writer) describes what is kept and what is derived.
 Every problem is a ConfigError naming the file and the JSON path of the first problem.
+
+``read_findings`` first reads the file in pieces (:mod:`auditor.outputs.findings_stream`: linear, with
+about a megabyte of text in memory at a time); a file that is not valid, or not a findings file, is read
+again whole by the code below, which words the error. Validation runs a check compiled from the schema
+(:mod:`auditor.schemacheck`) and asks jsonschema only for the error message of an invalid document.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -42,11 +48,13 @@ from auditor.model import (
 )
 from auditor.paths import schemas_dir
 from auditor.policy_scope import PolicyScope
+from auditor.schemacheck import FastValidator, StreamChecks, UnsupportedSchemaError, stream_checks
 
 SCHEMA_FILE = "findings.schema.json"
 # Waivers rebuilt from a finding's {reason, owner, expires}: the file does not record their position.
 UNKNOWN_WAIVER_INDEX = -1
 _MAX_MESSAGE = 240  # of a schema error's message
+STREAMED = ("findings", "inventory")  # the top-level arrays read item by item
 
 
 def read_findings(path: Path) -> ScanResult:
@@ -55,7 +63,12 @@ def read_findings(path: Path) -> ScanResult:
     Another of the tool's files given instead (report.sarif, junit.xml, a plan, ...) is named as such:
     "this is not a findings.json: it looks like SARIF ...".
     """
+    from auditor.outputs.findings_stream import stream_findings
+
     source = str(path)
+    streamed = stream_findings(path, source)
+    if streamed is not None:
+        return streamed
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -98,12 +111,24 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
     does not match the schema or contradicts itself (a finding id that is not the hash of its rule
     and resource, a finding of a rule missing from ``rules``, an impossible date).
     """
-    error = best_match(_validator().iter_errors(doc))
+    error = best_match(validation().validator.iter_errors(doc))
     if error is not None:
         raise ConfigError(_describe(error), file=source, field=_json_path(error.absolute_path))
 
-    rules = {rule_id: _rule_from(entry, rule_id, source) for rule_id, entry in doc["rules"].items()}
-    findings = tuple(_finding_from(entry, i, rules, source) for i, entry in enumerate(doc["findings"]))
+    rules = {rule_id: rule_from(entry, rule_id, source) for rule_id, entry in doc["rules"].items()}
+    findings = []
+    for i, entry in enumerate(doc["findings"]):
+        check_rule(entry, i, rules, source)
+        findings.append(finding_from(entry, i, source))
+    marks = (baseline_mark(entry["baseline"]) for entry in doc["findings"])
+    resources = tuple(resource_from(r) for r in doc.get("inventory", ()))
+    return assemble(doc, rules, tuple(findings), resources, marks, source)
+
+
+def assemble(doc: Mapping[str, Any], rules: dict[str, Rule], findings: tuple[Finding, ...],
+             resources: tuple[Resource, ...], marks: Iterable[FindingBaseline], source: str) -> ScanResult:
+    """The ScanResult of a valid document whose findings, inventory and (with a ``baseline``) the findings'
+    baseline marks were already read; ConfigError for the dates and times that are impossible."""
     scan = doc["scan"]
     waivers = doc["waivers"]
     frameworks, excluded_rules = framework_summary.from_documents(doc.get("frameworks", ()))
@@ -135,16 +160,11 @@ def from_document(doc: dict[str, Any], source: str) -> ScanResult:
         unused_waivers=tuple(
             _waiver_from(w, source, ("waivers", "unused", i)) for i, w in enumerate(waivers["unused"])
         ),
-        resources=tuple(
-            Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
-                     name=r["name"], document={}, tags=dict(r["tags"]), related=_related_from(r.get("uses", {})),
-                     unreadable=_unread_from(r.get("uses", {})))
-            for r in doc.get("inventory", ())
-        ),
+        resources=resources,
         frameworks=frameworks,
         excluded_rules=excluded_rules,
         fail_on_new=bool(scan.get("fail_on_new", False)),
-        baseline=_baseline_from(doc, findings, source),
+        baseline=_baseline_from(doc.get("baseline"), findings, marks, source),
         history=_history_from(doc.get("history"), source),
         policy_scope=_policy_scope_from(doc.get("policy_scope")),
     )
@@ -169,14 +189,27 @@ def schema() -> dict[str, Any]:
 # --- reading ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Validation:
+    """The schema's checks: ``validator`` (jsonschema's errors, without walking what is proven valid) and
+    ``stream`` (for reading a file in pieces; None when the schema cannot be split: read whole)."""
+
+    validator: FastValidator
+    stream: StreamChecks | None
+
+
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+def validation() -> Validation:
     loaded = schema()
     jsonschema.Draft202012Validator.check_schema(loaded)
-    return jsonschema.Draft202012Validator(loaded)
+    try:
+        stream = stream_checks(loaded, STREAMED)
+    except UnsupportedSchemaError:
+        stream = None
+    return Validation(FastValidator(loaded), stream)
 
 
-def _rule_from(entry: Mapping[str, Any], rule_id: str, source: str) -> Rule:
+def rule_from(entry: Mapping[str, Any], rule_id: str, source: str) -> Rule:
     if entry["id"] != rule_id:
         raise ConfigError(f"rule id {entry['id']!r} differs from its key {rule_id!r}", file=source,
                           field=_json_path(("rules", rule_id, "id")))
@@ -206,12 +239,16 @@ def _override_from(entry: Mapping[str, Any] | None) -> SeverityOverride | None:
     return SeverityOverride(Severity(entry["original"]), entry["justification"], entry["policy"])
 
 
-def _finding_from(entry: Mapping[str, Any], index: int, rules: Mapping[str, Rule], source: str) -> Finding:
+def check_rule(entry: Mapping[str, Any], index: int, rules: Mapping[str, Rule], source: str) -> None:
+    if entry["rule_id"] not in rules:
+        raise ConfigError(f"rule {entry['rule_id']!r} is not described under $.rules", file=source,
+                          field=_json_path(("findings", index, "rule_id")))
+
+
+def finding_from(entry: Mapping[str, Any], index: int, source: str) -> Finding:
+    """A valid finding entry whose rule is described under $.rules (``check_rule``)."""
     where = ("findings", index)
     rule_id: str = entry["rule_id"]
-    if rule_id not in rules:
-        raise ConfigError(f"rule {rule_id!r} is not described under $.rules", file=source,
-                          field=_json_path((*where, "rule_id")))
     expected = finding_id(rule_id, entry["provider"], entry["resource_id"])
     if entry["id"] != expected:
         raise ConfigError(f"id {entry['id']!r} is not the id of this rule and resource ({expected})",
@@ -240,19 +277,32 @@ def _finding_from(entry: Mapping[str, Any], index: int, rules: Mapping[str, Rule
     )
 
 
-def _baseline_from(doc: Mapping[str, Any], findings: Sequence[Finding], source: str) -> BaselineComparison | None:
-    """The comparison the document records (its counts are derived, so they are recomputed, not read)."""
-    summary = doc.get("baseline")
+def resource_from(r: Mapping[str, Any]) -> Resource:
+    uses = r.get("uses", {})
+    return Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
+                    name=r["name"], document={}, tags=dict(r["tags"]), related=_related_from(uses),
+                    unreadable=_unread_from(uses))
+
+
+def baseline_mark(mark: Mapping[str, Any]) -> FindingBaseline:
+    return _mark_of(mark["state"], mark["previous_status"], mark["previous_severity"])
+
+
+@lru_cache(maxsize=256)  # a few dozen combinations: the marks of 100,000 findings share them
+def _mark_of(state: str, previous_status: str | None, previous_severity: str | None) -> FindingBaseline:
+    return FindingBaseline(state=BaselineState(state),
+                           previous_status=Status(previous_status) if previous_status else None,
+                           previous_severity=Severity(previous_severity) if previous_severity else None)
+
+
+def _baseline_from(summary: Mapping[str, Any] | None, findings: Sequence[Finding], marks: Iterable[FindingBaseline],
+                   source: str) -> BaselineComparison | None:
+    """The comparison the document records (its counts are derived, so they are recomputed, not read).
+
+    ``marks``: each finding's baseline mark, in order (read only when there is a ``summary``)."""
     if summary is None:
         return None
-    states = {}
-    for f, entry in zip(findings, doc["findings"], strict=True):
-        mark = entry["baseline"]
-        states[f.id] = FindingBaseline(
-            state=BaselineState(mark["state"]),
-            previous_status=Status(mark["previous_status"]) if mark["previous_status"] else None,
-            previous_severity=Severity(mark["previous_severity"]) if mark["previous_severity"] else None,
-        )
+    states = {f.id: mark for f, mark in zip(findings, marks, strict=True)}
     return BaselineComparison(
         file=summary["file"],
         started=_parse_timestamp(summary["started"], source, ("baseline", "started")),

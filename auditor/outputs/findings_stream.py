@@ -1,0 +1,107 @@
+"""Reading a findings file in pieces: linear time, and memory for the findings, not for the file's text.
+
+``stream_findings`` reads the top-level object with :func:`auditor.jsonstream.read_object`, checking and
+converting each finding and inventory entry as it is parsed, then checks the rest of the document (the
+envelope) and assembles the ScanResult with the same code as
+:func:`~auditor.outputs.findings_read.from_document`. It answers only for a file that is a valid findings
+document through and through: for anything else (not a regular file, not UTF-8, not JSON, not valid,
+an id that is not its rule's and resource's, an impossible date) it answers None, and
+``read_findings`` reads the file whole, which words the error exactly as before.
+
+Validity is decided piecewise with the schema's split checks (``schemacheck.stream_checks``): every
+finding against the finding schema and against both branches of the root's ``if`` (a baseline
+summary requires every finding's baseline mark, its absence forbids them), and the envelope with the
+streamed arrays empty; the branch the envelope takes decides which of the two counts.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError
+from auditor.jsonstream import NotStreamable, read_object
+from auditor.model import Finding, FindingBaseline, Resource, ScanResult
+from auditor.outputs import findings_read as reader
+from auditor.schemacheck import StreamChecks
+
+# Strings of a finding that repeat across thousands of findings: one copy each (the parser makes a new
+# string for every occurrence).
+_SHARED_KEYS = ("rule_id", "resource_type", "provider", "account", "region")
+
+
+class _Invalid(Exception):  # noqa: N818 - control flow: the document is not valid, read it whole
+    pass
+
+
+class _Items:
+    """One streamed array: each item checked against the item schema and both branches of the root's ``if``."""
+
+    def __init__(self, checks: StreamChecks, key: str, convert: Callable[[dict[str, Any], int], None]) -> None:
+        self.check = checks.items[key]
+        self.then_check = checks.then_items[key]
+        self.else_check = checks.else_items[key]
+        self.convert = convert
+        self.count = 0
+        self.then_holds = True  # every item so far passes the then-branch's item schema
+        self.else_holds = True
+
+    def __call__(self, item: Any) -> None:
+        if not self.check(item):
+            raise _Invalid
+        self.then_holds = self.then_holds and self.then_check(item)
+        self.else_holds = self.else_holds and self.else_check(item)
+        self.convert(item, self.count)
+        self.count += 1
+
+    def hold(self, then: bool) -> bool:
+        return self.then_holds if then else self.else_holds
+
+
+def stream_findings(path: Path, source: str) -> ScanResult | None:
+    """The ScanResult a valid findings file at ``path`` records, read in pieces; None for anything else."""
+    checks = reader.validation().stream
+    if checks is None:
+        return None
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe cannot be read twice: read it whole, once
+            return None
+        findings: list[Finding] = []
+        marks: list[FindingBaseline | None] = []
+        rule_ids: set[str] = set()
+        resources: list[Resource] = []
+        shared: dict[str, str] = {}
+
+        def finding(entry: dict[str, Any], index: int) -> None:
+            for key in _SHARED_KEYS:
+                entry[key] = shared.setdefault(entry[key], entry[key])
+            rule_ids.add(entry["rule_id"])
+            findings.append(reader.finding_from(entry, index, source))
+            mark = entry.get("baseline")
+            marks.append(reader.baseline_mark(mark) if mark is not None else None)
+
+        def resource(entry: dict[str, Any], index: int) -> None:
+            for key in ("type", "provider", "account", "region"):
+                entry[key] = shared.setdefault(entry[key], entry[key])
+            resources.append(reader.resource_from(entry))
+
+        arrays = {"findings": _Items(checks, "findings", finding), "inventory": _Items(checks, "inventory", resource)}
+        with path.open("rb") as stream:
+            envelope = read_object(stream, arrays)
+        if not checks.envelope(envelope):
+            return None
+        branch = checks.condition(envelope)
+        if not all(items.hold(branch) for items in arrays.values()):
+            return None
+        rules = {rule_id: reader.rule_from(entry, rule_id, source) for rule_id, entry in envelope["rules"].items()}
+        if not rule_ids <= rules.keys():
+            return None
+        if "baseline" in envelope and None in marks:
+            return None
+        present = [m for m in marks if m is not None] if "baseline" in envelope else []
+        return reader.assemble(envelope, rules, tuple(findings), tuple(resources), present, source)
+    except (OSError, NotStreamable, _Invalid, ConfigError):
+        return None
