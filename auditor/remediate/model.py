@@ -194,8 +194,43 @@ def step_id(finding_id: str, remediator: str | None) -> str:
 
 
 def plain(value: Any) -> Any:
-    """``value`` as plain JSON data (sorted keys need no help: json.dumps sorts them on output)."""
-    return json.loads(json.dumps(value, default=str))
+    """``value`` as plain JSON data (sorted keys need no help: json.dumps sorts them on output).
+
+    What ``json.loads(json.dumps(value, default=str))`` gives; a value made only of JSON's own types (dicts
+    with string keys, lists, tuples, strings, numbers, booleans, None) is copied directly, which gives the same
+    without encoding it to text and parsing it again (a plan holds a value like this per step, thousands).
+    """
+    try:
+        return _copy_plain(value)
+    except (_NotPlain, RecursionError):
+        return json.loads(json.dumps(value, default=str))
+
+
+class _NotPlain(Exception):  # noqa: N818 - control flow: take the JSON round trip
+    pass
+
+
+_INT_DIGITS = 4000  # below the interpreter's limit on int-to-text conversion, which json.dumps would hit
+
+
+def _copy_plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool or kind is float or value is None:
+        return value  # a float's repr reads back as the same float (NaN and infinities as NaN and infinities)
+    if kind is int:
+        if value.bit_length() > _INT_DIGITS * 3:  # ~1 decimal digit per 3.3 bits: short of json.dumps' limit
+            raise _NotPlain
+        return value
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:  # json.dumps would turn it into a string
+                raise _NotPlain
+            copied[key] = _copy_plain(item)
+        return copied
+    if kind is list or kind is tuple:
+        return [_copy_plain(item) for item in value]
+    raise _NotPlain
 
 
 def same_json(a: Any, b: Any) -> bool:

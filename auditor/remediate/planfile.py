@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from auditor.errors import ConfigError
 from auditor.paths import schemas_dir
 from auditor.remediate.journal import check_no_secret
 from auditor.remediate.model import Mode, Plan, PlanStep, RemediationError
+from auditor.schemacheck import FastValidator
 from auditor.secrets import secret_kinds
 
 SCHEMA_VERSION = "1.0"
@@ -60,14 +61,36 @@ def redact_secrets(value: Any, where: str = "$", found: list[str] | None = None)
     return value
 
 
+def _holds_secret(value: Any, clean: set[str]) -> bool:
+    """Whether a string inside ``value`` (mappings, lists and tuples, as ``check_no_secret`` walks them) looks like
+    a secret. ``clean``: strings already found not to, so each distinct string is scanned once."""
+    if isinstance(value, str):
+        if value in clean:
+            return False
+        if secret_kinds(value):
+            return True
+        clean.add(value)
+        return False
+    if isinstance(value, Mapping):
+        return any(_holds_secret(v, clean) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_secret(v, clean) for v in value)
+    return False
+
+
 def render(plan: Plan) -> str:
     """The plan file's text. Findings are secret-free by contract; should a value still look like a
-    secret, it is written as ``<redacted>`` (apply then refuses that step: it no longer matches)."""
-    found: list[str] = []
-    document = redact_secrets(to_document(plan), found=found)
-    if found:
-        document["redacted"] = found
-    check_no_secret({k: v for k, v in document.items() if k != "redacted"})
+    secret, it is written as ``<redacted>`` (apply then refuses that step: it no longer matches).
+
+    A plan repeats the same strings thousands of times (titles, calls, permissions): each distinct string is
+    scanned once, and only a plan holding a secret is walked again to redact it and check the result."""
+    document = to_document(plan)
+    if _holds_secret(document, set()):
+        found: list[str] = []
+        document = redact_secrets(document, found=found)
+        if found:
+            document["redacted"] = found
+        check_no_secret({k: v for k, v in document.items() if k != "redacted"})
     error = best_match(_validator().iter_errors(document))
     if error is not None:  # a bug: what we write must be what we read
         raise RemediationError(f"the plan does not match its schema at {_json_path(error.absolute_path)}: "
@@ -89,7 +112,8 @@ def write_plan(plan: Plan, path: Path) -> str | None:
 
 def sha256_of(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as stream:  # in blocks: a findings file may be hundreds of megabytes
+            return hashlib.file_digest(stream, "sha256").hexdigest()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(path)) from exc
 
@@ -137,10 +161,11 @@ def read_plan(path: Path) -> tuple[Plan, str]:
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator() -> FastValidator:
+    """jsonschema's errors for the plan schema, without walking a plan the compiled check proves valid."""
     schema = json.loads((schemas_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    return FastValidator(schema)
 
 
 def _json_path(parts: Iterable[str | int]) -> str:
