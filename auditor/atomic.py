@@ -17,19 +17,26 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
 
-def write_atomically(path: Path, data: bytes) -> str | None:
-    """Replace ``path`` with a file holding ``data``; the target of the symbolic link that was at ``path``
-    (now replaced by the file), or None when there was none. OSError when the directory cannot be written."""
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> str | None:
+    """Replace ``path`` with a file holding ``data`` (or its pieces, written as they come: a file too large
+    to hold at once); the target of the symbolic link that was at ``path`` (now replaced by the file), or
+    None when there was none. OSError when the directory cannot be written; whatever producing a piece
+    raises propagates, and the file is left as it was."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             if hasattr(os, "fchmod"):  # POSIX
                 os.fchmod(handle.fileno(), 0o666 & ~_umask())
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                for piece in data:
+                    handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         link = os.readlink(path) if path.is_symlink() else None

@@ -7,7 +7,8 @@
    (the ``json`` formatter's own output, with an inventory): the embedded demo estate scanned once and
    cloned into fresh AWS accounts and Azure subscriptions (``report_html.scaled``: real rules, messages
    and evidence, MUTED and ERROR findings, API Management links), compared with a baseline so every
-   finding carries a baseline mark (``--no-baseline``: none). ``--file`` measures an existing file instead.
+   finding carries a baseline mark (``--no-baseline``: none; ``--name-tags``: every resource tagged with its
+   own name, so no two tag sets are alike). ``--file`` measures an existing file instead.
 2. Runs, each as a subprocess (``python -m auditor ...``), ``--repeat`` times:
    - **report**: ``auditor report FILE --format ... --out DIR --quiet`` (default formats json and html);
    - **plan**: ``auditor remediate plan FILE --out PLAN --quiet``.
@@ -43,7 +44,7 @@ TARGET_S = 10.0
 TARGET_REPORT_MB = 300.0
 
 
-def generate(path: Path, total: int, baseline: bool) -> None:
+def generate(path: Path, total: int, baseline: bool, name_tags: bool) -> None:
     """Write a findings.json of ``total`` findings at ``path`` (runs in its own process)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     sys.path.insert(0, str(REPO))
@@ -56,6 +57,10 @@ def generate(path: Path, total: int, baseline: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = demo_scan(Path(tmp))
     result = unique(scaled(base, total))
+    if name_tags:  # every resource tagged with its own name, as AWS consoles do: no two tag sets alike
+        result = dataclasses.replace(result, resources=tuple(
+            dataclasses.replace(r, tags={**r.tags, "Name": f"{r.name or r.id}-{i}"})
+            for i, r in enumerate(result.resources)))
     if baseline:  # a nightly run compared with the night before: every sixth finding changed
         cycle = (Status.FAIL, Status.PASS, None, Status.NOT_APPLICABLE, Status.MUTED, Status.ERROR)
         marks = {}
@@ -141,12 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a format auditor report writes (repeatable; default: json and html)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-baseline", action="store_true", help="generate findings without baseline marks")
+    parser.add_argument("--name-tags", action="store_true",
+                        help="tag every resource with its own Name (the demo's clones share a dozen tag sets)")
     parser.add_argument("--file", type=Path, help="measure this findings.json instead of generating one")
     parser.add_argument("--keep", type=Path, help="work (and leave the files) in this directory")
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)  # the generating child
     args = parser.parse_args(argv)
     if args.generate:
-        generate(args.generate, args.findings, not args.no_baseline)
+        generate(args.generate, args.findings, not args.no_baseline, args.name_tags)
         return 0
 
     formats = args.formats or ["json", "html"]
@@ -159,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             findings.parent.mkdir(parents=True, exist_ok=True)
             started = time.perf_counter()
             generating = [sys.executable, __file__, "--generate", str(findings), "--findings", str(args.findings)]
-            subprocess.run(generating + (["--no-baseline"] if args.no_baseline else []), check=True)
+            subprocess.run(generating + (["--no-baseline"] if args.no_baseline else [])
+                           + (["--name-tags"] if args.name_tags else []), check=True)
             print(f"generation took {time.perf_counter() - started:.1f} s")
         print(f"input: {findings} ({findings.stat().st_size / 1e6:.1f} MB); load average "
               f"{os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")

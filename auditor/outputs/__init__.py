@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from auditor.atomic import LONE_SURROGATE, utf8, write_atomically
 from auditor.errors import ConfigError
@@ -34,6 +34,15 @@ class Formatter(Protocol):
     def render(self, result: ScanResult) -> str:
         """The whole file as text; pure: no I/O beyond reading the tool's own templates."""
         ...
+
+
+@runtime_checkable
+class Streaming(Protocol):
+    """A format whose text ``write_outputs`` writes piece by piece as it is built (``"".join`` of them is
+    ``render``'s text): a file too large to hold in memory as one string (findings.json: 150 MB for
+    100,000 findings, and as much again as bytes)."""
+
+    def chunks(self, result: ScanResult) -> Iterable[str]: ...
 
 
 def formatters() -> dict[str, Formatter]:
@@ -69,10 +78,14 @@ class Outputs:
     replaced_links: tuple[tuple[Path, str], ...] = ()  # (the output, the target the symbolic link there had)
 
 
+Content = bytes | Callable[[], Iterator[bytes]]  # rendered, or a streaming format's pieces (each call anew)
+
+
 def write_outputs(result: ScanResult, formats: Sequence[str], out_dir: Path) -> Outputs:
     """Render each format (duplicates ignored) and write it into ``out_dir``.
 
-    Every format is rendered before anything is written, and each file is replaced atomically
+    Every format is rendered before anything is written (a streaming format, findings.json, is rendered
+    into its temporary file as it is written, after the others), and each file is replaced atomically
     (``auditor.atomic``), so a failure never leaves a half-written report beside a fresh one. One format
     failing (a bug in its renderer, a file that cannot be written) costs only that format: the others are
     written, and the failure is returned, never raised. Outputs the output directory could not take are
@@ -85,20 +98,26 @@ def write_outputs(result: ScanResult, formats: Sequence[str], out_dir: Path) -> 
         available = ", ".join(sorted(registry))
         raise ConfigError(f"unknown output format {unknown[0]!r}; available: {available}", field="--format")
     failed: list[OutputFailure] = []
-    rendered: list[tuple[str, Path, bytes]] = []
+    rendered: list[tuple[str, Path, Content]] = []
     for formatter in (registry[name] for name in dict.fromkeys(formats)):
         path = out_dir / formatter.filename
+        if isinstance(formatter, Streaming):  # rendered as it is written, below
+            rendered.append((formatter.name, path, _streamed(formatter, result)))
+            continue
         try:
             rendered.append((formatter.name, path, utf8(formatter.render(result))))
         except Exception as exc:  # noqa: BLE001 - a renderer's bug is reported, and costs only its format
             failed.append(OutputFailure(formatter.name, path, f"could not be rendered: {_error_text(exc)}"))
     written: list[Path] = []
     links: list[tuple[Path, str]] = []
-    unwritten: list[tuple[str, Path, bytes, str]] = []
+    unwritten: list[tuple[str, Path, Content, str]] = []
     for name, path, data in rendered:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
-            link = write_atomically(path, data)
+            link = write_atomically(path, _bytes(data))
+        except _RenderError as exc:
+            failed.append(OutputFailure(name, path, f"could not be rendered: {_error_text(exc.error)}"))
+            continue
         except OSError as exc:
             unwritten.append((name, path, data, f"could not be written: {_error_text(exc)}"))
             continue
@@ -107,6 +126,33 @@ def write_outputs(result: ScanResult, formats: Sequence[str], out_dir: Path) -> 
             links.append((path, link))
     failed += _rescue(unwritten)
     return Outputs(tuple(written), tuple(failed), tuple(links))
+
+
+class _RenderError(Exception):
+    """A streaming format's renderer failed while its file was written (not the file: the renderer)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _streamed(formatter: Streaming, result: ScanResult) -> Callable[[], Iterator[bytes]]:
+    def pieces() -> Iterator[bytes]:
+        produced = iter(formatter.chunks(result))
+        while True:
+            try:
+                text = next(produced)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise _RenderError(exc) from exc
+            yield utf8(text)
+
+    return pieces
+
+
+def _bytes(data: Content) -> bytes | Iterator[bytes]:
+    return data if isinstance(data, bytes) else data()
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -148,7 +194,7 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {LONE_SURROGATE.sub('?', text)}" if text else type(exc).__name__
 
 
-def _rescue(unwritten: Sequence[tuple[str, Path, bytes, str]]) -> list[OutputFailure]:
+def _rescue(unwritten: Sequence[tuple[str, Path, Content, str]]) -> list[OutputFailure]:
     """Write what the output directory did not take into a new private directory (mode 0700)."""
     if not unwritten:
         return []
@@ -161,9 +207,9 @@ def _rescue(unwritten: Sequence[tuple[str, Path, bytes, str]]) -> list[OutputFai
         rescued = None
         if rescue_dir is not None:
             try:
-                write_atomically(rescue_dir / path.name, data)
+                write_atomically(rescue_dir / path.name, _bytes(data))
                 rescued = rescue_dir / path.name
-            except OSError:
+            except (OSError, _RenderError):
                 rescued = None
         failures.append(OutputFailure(name, path, reason, rescued))
     return failures

@@ -29,7 +29,7 @@ from auditor.outputs import findings_read as reader
 from auditor.schemacheck import StreamChecks
 
 # Strings of a finding that repeat across thousands of findings: one copy each (the parser makes a new
-# string for every occurrence).
+# string for every occurrence), as for the keys of its evidence; equal tags of resources are one mapping.
 _SHARED_KEYS = ("rule_id", "resource_type", "provider", "account", "region")
 
 
@@ -74,10 +74,12 @@ def stream_findings(path: Path, source: str) -> ScanResult | None:
         rule_ids: set[str] = set()
         resources: list[Resource] = []
         shared: dict[str, str] = {}
+        tagsets: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
 
         def finding(entry: dict[str, Any], index: int) -> None:
             for key in _SHARED_KEYS:
                 entry[key] = shared.setdefault(entry[key], entry[key])
+            entry["evidence"] = {shared.setdefault(k, k): v for k, v in entry["evidence"].items()}
             rule_ids.add(entry["rule_id"])
             findings.append(reader.finding_from(entry, index, source))
             mark = entry.get("baseline")
@@ -86,7 +88,8 @@ def stream_findings(path: Path, source: str) -> ScanResult | None:
         def resource(entry: dict[str, Any], index: int) -> None:
             for key in ("type", "provider", "account", "region"):
                 entry[key] = shared.setdefault(entry[key], entry[key])
-            resources.append(reader.resource_from(entry))
+            entry["tags"] = tagsets.setdefault(tuple(entry["tags"].items()), entry["tags"])  # a team's share theirs
+            resources.append(reader.resource_from(entry, copy_tags=False))
 
         arrays = {"findings": _Items(checks, "findings", finding), "inventory": _Items(checks, "inventory", resource)}
         with path.open("rb") as stream:

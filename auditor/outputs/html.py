@@ -77,12 +77,16 @@ def render_document(doc: Mapping[str, Any], templates_dir: Path | None = None) -
     if "</style" in css.lower() or "</script" in script.lower() or "<!--" in script:
         raise ValueError("the report's stylesheet or script would close its own element")
     template = environment(directory).get_template(TEMPLATE)
+    report, data = html_view.build_view(doc), page_data(doc)
+    del doc  # 100,000 findings' document is the largest thing here, and the page needs only these two now
+    block = embed_json(data)
+    del data
     return template.render(
-        report=html_view.build_view(doc),
+        report=report,
         # The tool's own files, read from its template directory: marked safe, and pinned by the CSP.
         css=Markup(css),  # noqa: S704
         script=Markup(script),  # noqa: S704
-        data=Markup(embed_json(page_data(doc))),  # noqa: S704 - escaped by embed_json
+        data=Markup(block),  # noqa: S704 - escaped by embed_json
         csp=content_security_policy(script, css),
     )
 
