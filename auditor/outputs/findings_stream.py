@@ -74,7 +74,7 @@ def stream_findings(path: Path, source: str) -> ScanResult | None:
         rule_ids: set[str] = set()
         resources: list[Resource] = []
         shared: dict[str, str] = {}
-        tagsets: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        tagsets: dict[int, dict[str, str]] = {}  # the hash of a resource's tags -> the first such mapping
 
         def finding(entry: dict[str, Any], index: int) -> None:
             for key in _SHARED_KEYS:
@@ -88,7 +88,14 @@ def stream_findings(path: Path, source: str) -> ScanResult | None:
         def resource(entry: dict[str, Any], index: int) -> None:
             for key in ("type", "provider", "account", "region"):
                 entry[key] = shared.setdefault(entry[key], entry[key])
-            entry["tags"] = tagsets.setdefault(tuple(entry["tags"].items()), entry["tags"])  # a team's share theirs
+            tags = entry["tags"]
+            digest = hash(tuple(tags.items()))
+            seen = tagsets.get(digest)
+            if seen is not None and seen == tags:  # a team's resources share one mapping
+                entry["tags"] = seen
+            else:  # its own (on a hash collision too), made of shared strings
+                entry["tags"] = tagsets[digest] = {shared.setdefault(k, k): shared.setdefault(v, v)
+                                                   for k, v in tags.items()}
             resources.append(reader.resource_from(entry, copy_tags=False))
 
         arrays = {"findings": _Items(checks, "findings", finding), "inventory": _Items(checks, "inventory", resource)}

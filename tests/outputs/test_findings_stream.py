@@ -220,3 +220,11 @@ def test_a_json_error_is_reported_with_its_line_as_before(tmp_path: Path, mid_si
         read_findings(path)
     assert caught.value.line == decoded.value.lineno
     assert f"not valid JSON: {decoded.value.msg} (column {decoded.value.colno})" in str(caught.value)
+
+
+def test_resources_with_equal_tags_share_one_mapping(tmp_path: Path) -> None:
+    path = written(tmp_path, render(large_result(240)))
+    streamed = stream_findings(path, str(path))
+    assert streamed is not None
+    distinct = {tuple(r.tags.items()) for r in streamed.resources}
+    assert len({id(r.tags) for r in streamed.resources}) == len(distinct) < len(streamed.resources)
