@@ -29,7 +29,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +191,8 @@ def page_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     framework_ids = sorted({ref["framework"] for r in doc["rules"].values() for ref in r["frameworks"]})
     tags = {(r["provider"], r["id"]): r["tags"] for r in doc.get("inventory", ())}
 
-    inventory = html_endpoints.endpoint_inventory(doc)
-    resources = _resources(doc["findings"], inventory)
+    inventory = html_endpoints.EndpointRows(doc)  # its rows are built as _inventory reads them, below
+    resources = _resources(doc["findings"], inventory.keys)
     resource_index = {key: i for i, key in enumerate(resources)}
     columns: dict[str, list[Any]] = {name: [] for name in ("id", "rule", "resource", "status", "severity",
                                                           "message", "evidence", "waiver", "baseline", "previous",
@@ -257,13 +257,13 @@ def _resource_key(f: Mapping[str, Any]) -> ResourceKey:
     return f["provider"], f["resource_id"], f["resource_type"], f["account"], f["region"], f["resource_name"]
 
 
-def _resources(findings: Sequence[Mapping[str, Any]], endpoints: Sequence[Mapping[str, Any]]) -> list[ResourceKey]:
+def _resources(findings: Sequence[Mapping[str, Any]], endpoints: Iterable[ResourceKey]) -> list[ResourceKey]:
     """Distinct resources in display order (name, then id): the page sorts by resource by position.
 
-    The findings' resources, and the inventory's endpoints that have no finding of their own.
+    The findings' resources, and the inventory's endpoints (their keys) that have no finding of their own.
     """
     keys = {_resource_key(f) for f in findings}
-    keys.update(_endpoint_key(row) for row in endpoints)
+    keys.update(endpoints)
     return sorted(keys, key=lambda k: (k[5].casefold(), k[5], k[1], k))
 
 
@@ -302,7 +302,7 @@ def _rule(rule: Mapping[str, Any], framework_ids: Sequence[str]) -> dict[str, An
     }
 
 
-def _inventory(rows: Sequence[Mapping[str, Any]], resource_index: Mapping[ResourceKey, int],
+def _inventory(rows: Iterable[Mapping[str, Any]], resource_index: Mapping[ResourceKey, int],
                rule_index: Mapping[str, int], strings: _Table, statuses: Sequence[str]) -> dict[str, Any]:
     """The endpoint inventory, compact: ``kinds`` [[type, label]] and ``rows`` [resource, kind, lines,
     gateways [[api, protection, status]], counts by status, [what is not known], status]. A line is

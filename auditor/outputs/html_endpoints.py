@@ -9,14 +9,14 @@ endpoint -> workspace, deployments. findings.json records those edges in each in
 be known (the relation was not read, the resource no longer exists or is not in the inventory) is listed
 as such and makes the row UNKNOWN unless something already failed: unknown is never shown as PASS.
 
-``endpoint_inventory`` gives the endpoints table, ``gateway_links`` the API Management APIs in front of
-them; both feed the page's data block (:mod:`auditor.outputs.html`).
+``endpoint_inventory`` gives the endpoints table (``EndpointRows`` row by row), ``gateway_links`` the API
+Management APIs in front of them; both feed the page's data block (:mod:`auditor.outputs.html`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from auditor.model import Status
@@ -69,34 +69,58 @@ def endpoint_inventory(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every endpoint (inventory or findings) with its posture: for each aspect, lines ``{"rule", "text",
     "status", "findings"}`` (``findings``: positions in ``doc["findings"]``), the parts that serve it,
     what of them is not known, the worst status (``status``) and the findings counted by status."""
-    findings: Sequence[Mapping[str, Any]] = doc["findings"]
-    entries: dict[Key, Mapping[str, Any]] = {}
-    endpoints: dict[Key, dict[str, Any]] = {}
-    for entry in doc.get("inventory", ()):
-        key = _key(entry["provider"], entry["id"])
-        entries.setdefault(key, entry)
-        if entry["type"] in ENDPOINT_KINDS:
-            endpoints.setdefault(key, dict(entry))
-    by_resource: dict[Key, list[int]] = {}
-    for i, f in enumerate(findings):
-        key = _key(f["provider"], f["resource_id"])
-        by_resource.setdefault(key, []).append(i)
-        if f["resource_type"] in ENDPOINT_KINDS:
-            endpoints.setdefault(key, {"id": f["resource_id"], "type": f["resource_type"], "provider": f["provider"],
-                                       "account": f["account"], "region": f["region"],
-                                       "name": f["resource_name"]})
-    gateways: dict[Key, list[dict[str, str]]] = {}
-    for link in gateway_links(doc):
-        if link["endpoint_id"]:
-            key = _key("aws" if link["endpoint_kind"].startswith("aws.") else "azure", link["endpoint_id"])
-            gateways.setdefault(key, []).append({"api": link["api_name"] or link["api_id"],
-                                                 "protection": link["protection"], "status": link["status"]})
-    rows = []
-    lines: dict[tuple[str, tuple[int, ...]], tuple[str, str]] = {}  # shared parts word their lines once
-    order = [s.value for s in STATUS_ORDER]
-    for key, endpoint in endpoints.items():
+    return list(EndpointRows(doc))
+
+
+class EndpointRows:
+    """``endpoint_inventory``'s rows, built one at a time as they are iterated (report.html keeps only their
+    compact form: 100,000 findings' rows take 75 MB at once); ``keys`` gives each row's endpoint, in the
+    rows' order, without building them."""
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        findings: Sequence[Mapping[str, Any]] = doc["findings"]
+        entries: dict[Key, Mapping[str, Any]] = {}
+        endpoints: dict[Key, Mapping[str, Any]] = {}
+        for entry in doc.get("inventory", ()):
+            key = _key(entry["provider"], entry["id"])
+            entries.setdefault(key, entry)
+            if entry["type"] in ENDPOINT_KINDS:
+                endpoints.setdefault(key, entry)  # read only
+        by_resource: dict[Key, list[int]] = {}
+        for i, f in enumerate(findings):
+            key = _key(f["provider"], f["resource_id"])
+            by_resource.setdefault(key, []).append(i)
+            if f["resource_type"] in ENDPOINT_KINDS:
+                endpoints.setdefault(key, {"id": f["resource_id"], "type": f["resource_type"],
+                                           "provider": f["provider"], "account": f["account"],
+                                           "region": f["region"], "name": f["resource_name"]})
+        gateways: dict[Key, list[dict[str, str]]] = {}
+        for link in gateway_links(doc):
+            if link["endpoint_id"]:
+                key = _key("aws" if link["endpoint_kind"].startswith("aws.") else "azure", link["endpoint_id"])
+                gateways.setdefault(key, []).append({"api": link["api_name"] or link["api_id"],
+                                                     "protection": link["protection"], "status": link["status"]})
+        self._findings = findings
+        self._entries = entries
+        self._by_resource = by_resource
+        self._gateways = gateways
+        self._lines: dict[tuple[str, tuple[int, ...]], tuple[str, str]] = {}  # shared parts word lines once
+        # the rows' order, (kind, name, id), is known before any row is built (a stable sort, as of the rows)
+        self._order = sorted(endpoints.items(), key=lambda item: (item[1]["type"], item[1]["name"], item[1]["id"]))
+
+    @property
+    def keys(self) -> list[tuple[str, str, str, str, str, str]]:
+        """Each row's (provider, id, kind, account, region, name), in the rows' order."""
+        return [(e["provider"], e["id"], e["type"], e["account"], e["region"], e["name"]) for _, e in self._order]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for key, endpoint in self._order:
+            yield self._row(key, endpoint)
+
+    def _row(self, key: Key, endpoint: Mapping[str, Any]) -> dict[str, Any]:
+        findings, by_resource = self._findings, self._by_resource
         kind = endpoint["type"]
-        parts, unknown = _parts(key, endpoints[key], entries)
+        parts, unknown = _parts(key, endpoint, self._entries)
         if key not in by_resource:
             unknown.insert(0, "its own checks: no finding (not evaluated)")
         picked = [i for part in (key, *(p["key"] for p in parts)) for i in by_resource.get(part, ())]
@@ -104,12 +128,12 @@ def endpoint_inventory(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         if workspace is not None:
             picked += [i for i in by_resource.get(("azure", workspace), ())
                        if findings[i]["rule_id"] in _WORKSPACE_RULES[kind]]
-        aspects = _aspects(kind, picked, findings, lines)
+        aspects = _aspects(kind, picked, findings, self._lines)
         statuses = [findings[i]["status"] for i in picked]
         status = html_aspects.worst(statuses)
         if unknown and status not in (Status.ERROR.value, Status.FAIL.value):
             status = UNKNOWN
-        rows.append({
+        return {
             "id": endpoint["id"], "name": endpoint["name"], "kind": kind, "kind_label": ENDPOINT_KINDS[kind],
             "provider": endpoint["provider"], "account": endpoint["account"], "region": endpoint["region"],
             "aspects": aspects,
@@ -117,10 +141,9 @@ def endpoint_inventory(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             "unknown": unknown,
             "status": status,
             "findings": sorted(picked),
-            "gateways": sorted(gateways.get(key, []), key=lambda g: (g["api"], g["protection"])),
-            "counts": {s: statuses.count(s) for s in order},
-        })
-    return sorted(rows, key=lambda r: (r["kind"], r["name"], r["id"]))
+            "gateways": sorted(self._gateways.get(key, []), key=lambda g: (g["api"], g["protection"])),
+            "counts": {s.value: statuses.count(s.value) for s in STATUS_ORDER},
+        }
 
 
 def _parts(start: Key, endpoint: Mapping[str, Any],
@@ -187,8 +210,9 @@ def _aspects(kind: str, picked: Sequence[int], findings: Sequence[Mapping[str, A
         worded = lines.get((rule_id, positions))
         if worded is None:
             docs = [findings[i] for i in found]
-            worded = lines[(rule_id, positions)] = (html_aspects.describe(rule_id, docs),
-                                                    html_aspects.worst([f["status"] for f in docs]))
+            worded = (html_aspects.describe(rule_id, docs), html_aspects.worst([f["status"] for f in docs]))
+            if docs[0]["resource_type"] != kind:  # a part's line may serve other endpoints; its own, never
+                lines[(rule_id, positions)] = worded
         aspects[html_aspects.aspect_of(rule_id)].append({"rule": rule_id, "text": worded[0], "status": worded[1],
                                                          "findings": list(positions)})
     return aspects

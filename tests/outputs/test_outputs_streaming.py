@@ -122,3 +122,15 @@ def test_the_document_shares_evidence_and_tags_only_when_they_are_plain_already(
     odd = dataclasses.replace(result, findings=(dataclasses.replace(result.findings[1], evidence=unusual),))
     [entry] = to_document(odd)["findings"]
     assert entry["evidence"] == {"when": [1, 2], "ratio": "nan"} and entry["evidence"] is not unusual
+
+
+def test_endpoint_rows_are_built_in_the_order_their_keys_promise() -> None:
+    """report.html reads the endpoint rows one at a time; the keys it indexes them by come first, in row order."""
+    from auditor.outputs import html, html_endpoints
+
+    doc = to_document(large_result(240))
+    rows = html_endpoints.EndpointRows(doc)
+    built = list(rows)
+    assert len(built) > 1
+    assert rows.keys == [html._endpoint_key(row) for row in built]
+    assert built == html_endpoints.endpoint_inventory(doc)
