@@ -188,8 +188,7 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
     def count(resource_type: str, region: str | None = None) -> int:
         return per_type[resource_type] if region is None else per_region[resource_type, region]
 
-    # Keys, roles and buckets are found through what SageMaker, in any region of the account, references.
-    found_through = (f"arn:{partition}:sagemaker:*:{account}:*",)
+    found_through = _found_through(partition, account)
     coverage: list[CoverageRow] = []
     for scanner in scanners:
         region = scanner.region
@@ -228,6 +227,11 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
     )
 
 
+def _found_through(partition: str, account: str) -> tuple[str, ...]:
+    """Keys, roles and buckets are found through what SageMaker, in any region of the account, references."""
+    return (f"arn:{partition}:sagemaker:*:{account}:*",)
+
+
 def _tagged_arn(arn: str) -> str:
     # moto 5.2 returns endpoint-config ARNs from GetResources as the repr of a 1-tuple: "('arn:...',)".
     if arn.startswith("('") and arn.endswith("',)"):
@@ -255,7 +259,7 @@ def _not_collected(identity: Identity, regions: tuple[str, ...], error: str, dep
     asked (region "*" when none was) instead of returning an empty, clean-looking inventory."""
     account, partition = identity.account, identity.partition
     error, dependent = one_line(error, MAX_ROW_ERROR), one_line(dependent, MAX_ROW_ERROR)
-    found_through = (f"arn:{partition}:sagemaker:*:{account}:*",)
+    found_through = _found_through(partition, account)
     rows = [
         CoverageRow("aws", account, "global", "iam", f"arn:{partition}:iam::{account}:*",
                     aws_iam.RESOURCE_TYPES, 0, dependent, found_through),

@@ -175,7 +175,9 @@ class _Users:
                 for used in _ids(r.related.get(name)):
                     self._users.setdefault((r.provider, _key(r.provider, used)), []).append(r)
         for r in inventory.resources:  # a part's scope is its whole's: the whole counts as a user of the part
-            whole = self._by_key.get((r.provider, _key(r.provider, str(r.related.get(PART_OF.get(r.type, ""), "")))))
+            whole_key = PART_OF.get(r.type)
+            whole = self._by_key.get((r.provider, _key(r.provider, str(r.related.get(whole_key) or "")))) \
+                if whole_key else None
             if whole is not None:
                 self._users.setdefault((r.provider, _key(r.provider, r.id)), []).append(whole)
         self._chains: dict[tuple[str, str], tuple[Resource, ...]] = {}
