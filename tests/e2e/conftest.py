@@ -24,5 +24,11 @@ def moto_endpoint() -> Iterator[str]:
 def moto(moto_endpoint: str) -> Iterator[str]:
     import urllib.request
 
+    def reset() -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"))
+
+    # moto's backends are global to the process: another package's in-process server in the same xdist
+    # worker may have left resources behind, so start clean as well as leave clean.
+    reset()
     yield moto_endpoint
-    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"))
+    reset()
