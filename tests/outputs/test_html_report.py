@@ -224,6 +224,20 @@ def test_hostile_strings_are_intact_in_the_data_and_cannot_close_the_block() -> 
     assert [attrs for attrs, _ in page.scripts] == [{"type": "application/json", "id": "data"}, {}]
 
 
+def test_text_like_the_data_blocks_place_holder_stays_text() -> None:
+    """The data block goes where the template printed a place-holder; the same characters in a finding are
+    its text, in the summary and in the data, and never a second copy of the block."""
+    slot = "<\x00data\x00>"
+    findings = (finding("aws.sagemaker.endpoint_config.kms_key", sm_arn("endpoint-config", "slot"), Status.FAIL,
+                        name=f"cfg{slot}", message=f"Config {slot} is unencrypted", evidence={slot: slot}),)
+    scanned = make_result(findings=findings)
+    text = html.render(scanned)
+    assert slot not in text and text.count('<script type="application/json" id="data">') == 1
+    page = Page(text)
+    assert decode(page.data()) == to_document(scanned)["findings"]
+    assert "Config <\x00data\x00> is unencrypted" in page.all_text
+
+
 def test_embed_json_escapes_every_character_that_could_end_the_element() -> None:
     value = {"a": "</script><!-- <script>&amp;\u2028\u2029", "</SCRIPT>": ["\ud800", "é", "\x00"]}
     text = html.embed_json(value)
