@@ -200,6 +200,7 @@ def page_data(doc: Mapping[str, Any]) -> Any:
     return json.loads("".join(_data_text(doc)))
 
 
+_KNOWN = 4096  # evidence mappings _evidence keeps by identity
 _INT_COLUMNS = ("rule", "resource", "status", "severity", "message", "evidence", "waiver", "baseline", "previous",
                 "gating")
 
@@ -228,6 +229,7 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
     keys: dict[ResourceKey, int] = {}  # each resource by first use: the column refers to these until sorted
     marks: dict[str, int] = {}  # each baseline state by first use: likewise
     evidence_seen: dict[str, int] = {}  # an evidence's JSON text -> its entry in ``evidence``
+    evidence_known: dict[int, tuple[Mapping[str, Any], int]] = {}  # and by the mapping (see _evidence)
     for f in doc["findings"]:
         endpoints.add_finding(f)
         if also is not None:
@@ -238,7 +240,7 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
         columns["status"].append(status_index[f["status"]])
         columns["severity"].append(severity_index[f["severity"]])
         columns["message"].append(_message(f["message"], f["resource_name"], strings))
-        columns["evidence"].append(_evidence(f["evidence"], evidence, evidence_seen))
+        columns["evidence"].append(_evidence(f["evidence"], evidence, evidence_seen, evidence_known))
         waiver = f.get("waiver")
         columns["waiver"].append(
             waivers.ref((waiver["reason"], waiver["owner"], waiver["expires"]),
@@ -248,7 +250,7 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
         previous = f["baseline"].get("previous_status") if state is not None else None
         columns["previous"].append(status_index.get(previous, -1) if isinstance(previous, str) else -1)
         columns["gating"].append(1 if f["gating"] else 0)
-    del evidence_seen
+    del evidence_seen, evidence_known
 
     states = sorted(marks, key=lambda s: (s not in html_view.BASELINE_STATES,
                                           html_view.BASELINE_STATES.index(s) if s in html_view.BASELINE_STATES
@@ -353,14 +355,23 @@ def _message(message: str, name: str, strings: _Table) -> int:
     return strings.ref(message)
 
 
-def _evidence(value: Mapping[str, Any], table: _Table, seen: dict[str, int]) -> int:
+def _evidence(value: Mapping[str, Any], table: _Table, seen: dict[str, int],
+              known: dict[int, tuple[Mapping[str, Any], int]]) -> int:
     """A finding's evidence as an entry of ``table`` ([key, value as JSON text] pairs in key order), -1 for none.
-    ``seen``: the entry of each evidence met before, by its JSON text (one encoding instead of one a key)."""
+    ``seen``: the entry of each evidence met before, by its JSON text; ``known``: by the mapping itself (a
+    findings file read back holds a few hundred, shared by 100,000 findings), which it keeps alive while it
+    is there, so that its ``id`` names no other mapping: at most ``_KNOWN`` of them, then it starts anew."""
+    hit = known.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
     text = _SORTED.encode(value)
     found = seen.get(text)
     if found is None:
         pairs = [[k, json.dumps(value[k], sort_keys=True, ensure_ascii=False)] for k in sorted(value)]
         found = seen[text] = table.ref(json.dumps(pairs, ensure_ascii=False), pairs) if pairs else -1
+    if len(known) >= _KNOWN:
+        known.clear()
+    known[id(value)] = (value, found)
     return found
 
 
