@@ -160,3 +160,14 @@ def test_report_html_reads_each_finding_document_once_and_keeps_few_of_them() ->
     page = html.render_document(once)
     assert page == html.render_document(doc) == html.render(result)
     assert alive[0] == 0 and 0 < alive[1] <= 500 < len(doc["findings"])
+
+
+def test_evidence_found_by_identity_or_by_its_text_makes_the_same_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """report.html finds evidence it has met by the mapping itself, keeping at most a few thousand: a page
+    that has to start anew every other finding is the same page."""
+    from auditor.outputs import html
+
+    result = large_result(400)
+    page = html.render(result)
+    monkeypatch.setattr(html, "_KNOWN", 2)
+    assert html.render(result) == page
