@@ -381,6 +381,30 @@ def test_gating_list_links_every_gating_finding_to_the_table(result: ScanResult)
     assert {target[len("#finding-"):] for target in expected} <= set(page.data()["findings"]["id"])
 
 
+def test_the_summary_lists_the_most_severe_findings_as_sorting_them_all_would() -> None:
+    """The summary keeps only the first of the gating and newly waived findings while the findings pass by;
+    with hundreds of each, in any order, those are the ones (and the order) a sort of all of them gives."""
+    from .large import large_result
+
+    doc = to_document(large_result(4000))
+    doc["findings"].reverse()  # worst-first is not the document's order
+    view = html_view.build_view(doc)
+
+    def first(findings: list[dict[str, Any]], n: int) -> list[str]:
+        return [f["id"] for f in sorted(findings, key=html_view._severity_first)][:n]
+
+    gating = [f for f in doc["findings"] if f["gating"]]
+    waived = [f for f in doc["findings"] if f["baseline"]["state"] == "newly_waived"]
+    assert len(gating) > 3 * html_view.GATING_SHOWN and len(waived) > 3 * html_view.PREVIOUS_SHOWN
+    assert [row["finding"]["id"] for row in view["gating"]] == first(gating, html_view.GATING_SHOWN)
+    assert view["gating_total"] == len(gating)
+    newly = view["baseline"]["newly_waived"]
+    assert newly["total"] == len(waived) and len(newly["rows"]) == html_view.PREVIOUS_SHOWN
+    reference = sorted(waived, key=html_view._severity_first)[:html_view.PREVIOUS_SHOWN]
+    assert [(r["rule_id"], r["resource_id"]) for r in newly["rows"]] == [(f["rule_id"], f["resource_id"])
+                                                                         for f in reference]
+
+
 def test_a_long_gating_list_is_capped_and_says_so() -> None:
     many = tuple(finding("aws.sagemaker.model.network_isolation", sm_arn("model", f"m-{i:03d}"), Status.FAIL)
                  for i in range(html_view.GATING_SHOWN + 30))
