@@ -5,7 +5,10 @@ ScanResult directly, so a report re-rendered later from findings.json is the sam
 scan wrote. The executive summary is server-rendered (``html_view.build_view``) and reads without
 JavaScript; the findings table, the endpoint inventory and the gateway links are drawn by the page's
 script from a JSON data block (``page_data``), so 100,000 findings cost kilobytes of markup, not
-hundreds of megabytes.
+hundreds of megabytes. The document's findings and inventory are read once, an entry at a time, as
+findings_json builds them: the summary's counts, the data block's columns and the endpoint rows'
+index are gathered in that one pass and each entry is dropped, so 100,000 findings' documents (70 MB)
+never exist at once.
 
 Escaping, by construction:
 
