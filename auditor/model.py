@@ -172,10 +172,27 @@ class SeverityOverride:
     policy: str
 
 
+DISRUPTIONS = ("none", "rolling", "breaking-clients")  # remediation's Disruption values, as rule files write them
+PROCEDURE_FIELDS = frozenset({"name", "id", "region", "account"})  # the finding's values a procedure step may name
+
+
+@dataclass(frozen=True, slots=True)
+class ManualProcedure:
+    """What a person does for a FAIL finding no automatic fix handles (a rule's ``remediation.manual``).
+
+    ``steps`` are templates: ``{name}``, ``{id}``, ``{region}`` and ``{account}`` are the finding's.
+    """
+
+    disruption: str  # one of DISRUPTIONS
+    disruption_detail: str  # what the disruption is, in a few words
+    steps: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Remediation:
     guidance: str
     remediator: str | None = None  # name of an automatic remediator, when one exists
+    manual: ManualProcedure | None = None  # the procedure when no automatic fix applies
 
     @property
     def automatic(self) -> bool:
