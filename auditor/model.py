@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from auditor.untrusted import service_text
 
@@ -172,7 +172,8 @@ class SeverityOverride:
     policy: str
 
 
-DISRUPTIONS = ("none", "rolling", "breaking-clients")  # remediation's Disruption values, as rule files write them
+DisruptionName = Literal["none", "rolling", "breaking-clients"]  # remediation's Disruption values, as rules write them
+DISRUPTIONS: tuple[DisruptionName, ...] = get_args(DisruptionName)
 PROCEDURE_FIELDS = frozenset({"name", "id", "region", "account"})  # the finding's values a procedure step may name
 
 
@@ -183,7 +184,7 @@ class ManualProcedure:
     ``steps`` are templates: ``{name}``, ``{id}``, ``{region}`` and ``{account}`` are the finding's.
     """
 
-    disruption: str  # one of DISRUPTIONS
+    disruption: DisruptionName
     disruption_detail: str  # what the disruption is, in a few words
     steps: tuple[str, ...]
 
