@@ -270,8 +270,13 @@ def _check_readable(key: str | None, resource: Resource) -> None:
         raise MissingData(f"'{key}' could not be read: {resource.unreadable[key]}")
 
 
-def compile_condition(spec: Any, field: str = "expect") -> Node:
-    """Turn the YAML form into a condition; raises ConditionSyntaxError naming the field."""
+def compile_condition(spec: Any, field: str = "expect", *, negated: bool = False) -> Node:
+    """Turn the YAML form into a condition; raises ConditionSyntaxError naming the field.
+
+    ``field`` starts with the rule key (``expect`` or ``applies_when``); ``negated``: the spec sits under an
+    odd number of ``not``, where ``on_missing: fail`` would turn a missing value into a true test, which
+    ``expect`` refuses (a PASS on a missing value); in ``applies_when`` it means the rule applies.
+    """
     if not isinstance(spec, Mapping):
         raise ConditionSyntaxError("a condition must be a mapping", field)
     keys = set(spec)
@@ -284,12 +289,12 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
                 raise ConditionSyntaxError(f"'{combinator}' needs a non-empty list", f"{field}.{combinator}")
             return _Combine(
                 combinator,
-                tuple(compile_condition(p, f"{field}.{combinator}[{i}]") for i, p in enumerate(parts)),
+                tuple(compile_condition(p, f"{field}.{combinator}[{i}]", negated=negated) for i, p in enumerate(parts)),
             )
     if "not" in keys:
         if keys != {"not"}:
             raise ConditionSyntaxError("'not' cannot be combined with other keys", field)
-        return _Not(compile_condition(spec["not"], f"{field}.not"))
+        return _Not(compile_condition(spec["not"], f"{field}.not", negated=not negated))
     unknown = keys - {"path", "op", "value", "on_missing"}
     if unknown:
         raise ConditionSyntaxError(f"unknown key(s) {sorted(unknown)}", field)
@@ -307,6 +312,9 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
         raise ConditionSyntaxError("'on_missing' must be 'error' or 'fail'", f"{field}.on_missing")
     if on_missing == "fail" and op in PRESENCE_OPS:
         raise ConditionSyntaxError(f"'on_missing' has no meaning for operator '{op}'", f"{field}.on_missing")
+    if on_missing == "fail" and negated and not field.startswith("applies_when"):
+        raise ConditionSyntaxError("'on_missing: fail' inside 'not' would make a missing value PASS; state the test "
+                                   "without 'not' (ne for eq, not_in for in)", f"{field}.on_missing")
     value = spec.get("value")
     if op == "matches" and isinstance(value, str):
         try:
