@@ -69,10 +69,21 @@ def _ordered(op: str) -> Callable[[Any, Any], bool]:
     return compare
 
 
+def _equal(actual: Any, expected: Any) -> bool:
+    """Python's equality, except that a boolean only equals a boolean (``true`` is not ``1``), at any depth."""
+    if isinstance(actual, bool) != isinstance(expected, bool):
+        return False
+    if isinstance(actual, list) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(_equal(a, e) for a, e in zip(actual, expected, strict=True))
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(_equal(actual[k], expected[k]) for k in actual)
+    return bool(actual == expected)
+
+
 def _contains(actual: Any, expected: Any) -> bool:
     if not isinstance(actual, (list, str)):
         raise TypeError(f"operator 'contains' needs a list or string, found {type(actual).__name__}")
-    return expected in actual
+    return any(_equal(item, expected) for item in actual) if isinstance(actual, list) else expected in actual
 
 
 def _matches(actual: Any, expected: Any) -> bool:
@@ -84,12 +95,12 @@ def _matches(actual: Any, expected: Any) -> bool:
 def _in(actual: Any, expected: Any) -> bool:
     if not isinstance(expected, (list, tuple)):
         raise TypeError(f"operator 'in' needs a list value, found {type(expected).__name__}")
-    return actual in expected
+    return any(_equal(actual, item) for item in expected)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, e: bool(a == e),
-    "ne": lambda a, e: bool(a != e),
+    "eq": _equal,
+    "ne": lambda a, e: not _equal(a, e),
     "in": _in,
     "not_in": lambda a, e: not _in(a, e),
     "gt": _ordered("gt"),
