@@ -1,7 +1,7 @@
 """``auditor report``: re-render outputs from a findings file. Not a scan: no history, no overwrite; the exit
 code is the one the scan that wrote the file had (product-spec), so a re-render never looks cleaner.
 
-The findings file is read and validated (:func:`~auditor.outputs.findings_read.read_findings`; another
+The findings file is read and validated (:func:`~auditor.findings.read.read_findings`; another
 of the tool's files is named as such), optionally compared with another baseline, and rendered into
 the output directory. Nothing is appended to a history: the trend the file carries is rendered as it
 is. The inputs are never written over: when a format's file in the output directory is the findings
@@ -37,8 +37,8 @@ def rerender(findings_file: Path, formats: Sequence[str], out_dir: Path, *, expl
 
     ``explicit``: the formats were asked for with ``--format`` (not the defaults).
     """
+    from auditor.findings.read import read_findings
     from auditor.outputs import write_outputs
-    from auditor.outputs.findings_read import read_findings
     from auditor.runner import open_tracking, track
 
     result = read_findings(findings_file)

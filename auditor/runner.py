@@ -35,13 +35,13 @@ class Tracking:
 def open_tracking(baseline_file: Path | None = None, fail_on_new: bool = False,
                   history_file: Path | None = None) -> Tracking:
     """Read the baseline and check the history file, so that a bad one fails before any API call."""
-    from auditor.baseline import load_baseline
+    from auditor.findings.read import read_findings
 
     if fail_on_new and baseline_file is None:
         raise ConfigError("--fail-on-new needs --baseline FILE (the findings.json of the run to compare with)",
                           field="--fail-on-new")
     return Tracking(
-        baseline=load_baseline(baseline_file) if baseline_file is not None else None,
+        baseline=read_findings(baseline_file) if baseline_file is not None else None,
         baseline_file=str(baseline_file) if baseline_file is not None else "",
         fail_on_new=fail_on_new,
         history=HistoryStore.open(history_file) if history_file is not None else None,
@@ -58,7 +58,7 @@ def track(result: ScanResult, tracking: Tracking) -> ScanResult:
 
 def compare(result: ScanResult, tracking: Tracking) -> ScanResult:
     """``result`` compared with the baseline (as it is without one)."""
-    from auditor.baseline import with_baseline
+    from auditor.findings.compare import with_baseline
 
     if tracking.baseline is not None:
         result = with_baseline(result, tracking.baseline, tracking.baseline_file, tracking.fail_on_new)

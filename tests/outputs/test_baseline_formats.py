@@ -14,12 +14,12 @@ import jsonschema
 import pytest
 import xmlschema
 
-from auditor.baseline import with_baseline
+from auditor.findings.compare import with_baseline
+from auditor.findings.document import from_document
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs import csv as csv_format
 from auditor.outputs import formatters, junit, markdown, sarif
 from auditor.outputs.findings_json import render, to_document
-from auditor.outputs.findings_read import from_document
 
 from .builders import (
     ACTIVE_WAIVER,

@@ -16,11 +16,12 @@ from jsonschema.exceptions import best_match
 
 from auditor.cli import main
 from auditor.errors import ConfigError
+from auditor.findings.document import from_document, schema
+from auditor.findings.read import read_findings
+from auditor.findings.stream import stream_findings
 from auditor.model import ScanResult
 from auditor.outputs import formatters
 from auditor.outputs.findings_json import render
-from auditor.outputs.findings_read import from_document, read_findings, schema
-from auditor.outputs.findings_stream import stream_findings
 
 from .builders import VARIANTS
 from .large import large_result

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from auditor.baseline import with_baseline
 from auditor.catalog import load_catalog
+from auditor.findings.compare import with_baseline
+from auditor.findings.document import from_document
 from auditor.model import Finding, Resource, RunHistory, ScanResult, Severity, Status, TrendPoint
 from auditor.outputs import html, html_endpoints, html_view
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
 from auditor.paths import reports_dir
 
 from .builders import (

@@ -12,10 +12,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from auditor.findings.document import from_document
 from auditor.model import Finding, ScanResult, Severity, Status
 from auditor.outputs import formatters, write_outputs
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
 from auditor.outputs.sarif import MAX_RESULTS, SECURITY_SEVERITY, artifact_uri, render
 
 from .builders import (
