@@ -28,6 +28,7 @@ from auditor.cli_remediate import remediate
 from auditor.cli_rules import rules
 from auditor.errors import AuditorError, ConfigProblemsError
 from auditor.model import ScanResult, Severity
+from auditor.outputs import formats as output_formats
 from auditor.runner import CollectFn, Tracking
 from auditor.untrusted import printable
 
@@ -35,12 +36,7 @@ if TYPE_CHECKING:
     from auditor.console import Console
     from auditor.selection import RuleFilter
 
-# The --format names; tests/e2e checks this equals auditor.outputs.formatters() (kept static so that
-# building the command line imports no output module).
-FORMATS = ("json", "html", "sarif", "junit", "markdown", "csv", "ocsf")
 CREDENTIALS = ("default", "cli", "managed-identity", "workload-identity", "environment")
-
-DEFAULT_FORMATS = ("json", "html")
 
 SEVERITIES = tuple(s.value for s in Severity)
 
@@ -61,8 +57,8 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options: list[Decorator] = [
         click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      default=Path("audit-out"), show_default=True, help="Directory for the outputs."),
-        click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
-                     help="Output format (repeatable). Default: json and html."),
+        click.option("--format", "formats", type=click.Choice(output_formats.NAMES), multiple=True,
+                     help=f"Output format (repeatable). Default: {' and '.join(output_formats.DEFAULTS)}."),
         click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="YAML policy file: rule selection, parameters, severity overrides, scopes, custom rules."),
         click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -114,7 +110,7 @@ def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], console: 
     from auditor.runner import record_history
 
     result, history_error = record_history(result, tracking)
-    asked = list(formats) or list(DEFAULT_FORMATS)
+    asked = list(formats) or list(output_formats.DEFAULTS)
     outputs = write_outputs(result, asked, out_dir)
     sys.exit(summarise(console, result, outputs.written, failed=outputs.failed, replaced_links=outputs.replaced_links,
                        history_error=history_error, stale=_older_outputs(out_dir, asked)))
@@ -122,10 +118,8 @@ def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], console: 
 
 def _older_outputs(out_dir: Path, asked: Sequence[str]) -> list[tuple[Path, str]]:
     """The outputs of formats not asked this time that an earlier run left in ``out_dir`` (they are stale)."""
-    from auditor.outputs import formatters
-
-    return [(out_dir / f.filename, name) for name, f in formatters().items()
-            if name not in asked and (out_dir / f.filename).is_file()]
+    return [(out_dir / f.filename, f.name) for f in output_formats.FORMATS
+            if f.name not in asked and (out_dir / f.filename).is_file()]
 
 
 def _check_out(out_dir: Path) -> None:
@@ -238,8 +232,8 @@ def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-out"),
               show_default=True, help="Directory for the outputs.")
-@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
-              help="Output format (repeatable). Default: json and html.")
+@click.option("--format", "formats", type=click.Choice(output_formats.NAMES), multiple=True,
+              help=f"Output format (repeatable). Default: {' and '.join(output_formats.DEFAULTS)}.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True)
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML policy file to evaluate the demo estate under (try one before a real scan).")
@@ -260,8 +254,8 @@ def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Pat
 
 @cli.command()
 @click.argument("findings_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
-              help="Output format (repeatable). Default: json and html.")
+@click.option("--format", "formats", type=click.Choice(output_formats.NAMES), multiple=True,
+              help=f"Output format (repeatable). Default: {' and '.join(output_formats.DEFAULTS)}.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for the outputs (the findings file itself is never written over).")
 @_baseline_option()
@@ -280,7 +274,7 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
     from auditor.rerender import rerender
 
     _check_out(out_dir)
-    done = rerender(findings_file, list(formats) or list(DEFAULT_FORMATS), out_dir, explicit=bool(formats),
+    done = rerender(findings_file, list(formats) or list(output_formats.DEFAULTS), out_dir, explicit=bool(formats),
                     baseline_file=baseline_file)
     for path in done.left_out:
         console.line(f"left {path} as it is: it is the input", event="left_out", path=str(path))

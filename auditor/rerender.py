@@ -52,17 +52,17 @@ def rerender(findings_file: Path, formats: Sequence[str], out_dir: Path, *, expl
 def _sparing_inputs(formats: Sequence[str], out_dir: Path, inputs: Sequence[Path], *,
                     explicit: bool) -> tuple[list[str], list[Path]]:
     """``formats`` without those whose file is one of ``inputs``, and those files."""
-    from auditor.outputs import formatters
+    from auditor.outputs.formats import by_name
 
-    registry = formatters()
+    registry = by_name()
     chosen: list[str] = []
     left_out: list[Path] = []
     for name in dict.fromkeys(formats):
-        formatter = registry.get(name)
-        if formatter is None:  # write_outputs reports it
+        output = registry.get(name)
+        if output is None:  # write_outputs reports it
             chosen.append(name)
             continue
-        target = out_dir / formatter.filename
+        target = out_dir / output.filename
         clash = next((p for p in inputs if _same_file(target, p)), None)
         if clash is None:
             chosen.append(name)

@@ -50,19 +50,6 @@ SCHEMA_VERSION = "1.0"
 TOOL_NAME = "auditor"
 
 
-class JsonFormatter:
-    """The ``json`` output format: ``findings.json``."""
-
-    name = "json"
-    filename = "findings.json"
-
-    def render(self, result: ScanResult) -> str:
-        return render(result)
-
-    def chunks(self, result: ScanResult) -> Iterator[str]:
-        return chunks(result)
-
-
 _LINE_PER_ITEM = ("findings", "inventory")
 _LINE_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)  # one instance for every line
 
