@@ -39,11 +39,11 @@ def rerender(findings_file: Path, formats: Sequence[str], out_dir: Path, *, expl
     """
     from auditor.findings.read import read_findings
     from auditor.outputs import write_outputs
-    from auditor.runner import open_tracking, track
+    from auditor.pipeline import compare, open_tracking
 
     result = read_findings(findings_file)
     if baseline_file is not None:  # the file's own --fail-on-new setting still decides what gates
-        result = track(result, replace(open_tracking(baseline_file), fail_on_new=result.fail_on_new))
+        result = compare(result, replace(open_tracking(baseline_file), fail_on_new=result.fail_on_new))
     inputs = [findings_file] if baseline_file is None else [findings_file, baseline_file]
     chosen, left_out = _sparing_inputs(formats, out_dir, inputs, explicit=explicit)
     return Rerendered(result, write_outputs(result, chosen, out_dir), tuple(left_out))

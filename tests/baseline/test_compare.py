@@ -26,7 +26,7 @@ from auditor.findings.document import from_document, schema
 from auditor.findings.read import read_findings
 from auditor.model import BaselineState, Finding, ScanResult, Severity, Status
 from auditor.outputs.findings_json import render, to_document
-from auditor.runner import open_tracking
+from auditor.pipeline import open_tracking
 
 from .scans import (
     AUTH,

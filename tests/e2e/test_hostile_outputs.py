@@ -26,11 +26,11 @@ from auditor.demo.arm_server import ArmServer
 from auditor.demo.azure_estate import build_estate
 from auditor.demo.azure_northwind import northwind_spec
 from auditor.demo.fake_az import write_fake_az
+from auditor.demo.run import applied_environment, demo_azure_environment
 from auditor.history import HistoryStore
 from auditor.model import Status
 from auditor.outputs.findings_json import to_document
 from auditor.outputs.formats import FORMATS
-from auditor.runner import applied_environment, demo_azure_environment
 
 EVERY_FORMAT = [arg for name in ("json", "html", "sarif", "junit", "markdown", "csv", "ocsf")
                 for arg in ("--format", name)]

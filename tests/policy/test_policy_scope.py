@@ -11,8 +11,8 @@ import pytest
 from auditor.findings.document import from_document
 from auditor.model import CoverageRow, Finding, Inventory, Remediation, Resource, Rule, Severity, Status
 from auditor.outputs.findings_json import to_document
+from auditor.pipeline import evaluate_inventory, prepare_policy
 from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
-from auditor.scan import evaluate_inventory, prepare_policy
 
 from .helpers import SUB, WS, write
 
