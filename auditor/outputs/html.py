@@ -51,19 +51,6 @@ _UNSAFE_IN_JSON = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
 _NO_NAME_CHAR = "\x00"  # marks where a message held its resource's name (see _message)
 
 
-class HtmlFormatter:
-    """The ``html`` output format: ``report.html``."""
-
-    name = "html"
-    filename = "report.html"
-
-    def __init__(self, templates_dir: Path | None = None) -> None:
-        self.templates_dir = templates_dir
-
-    def render(self, result: ScanResult) -> str:
-        return render(result, self.templates_dir)
-
-
 def render(result: ScanResult, templates_dir: Path | None = None) -> str:
     """The report page for ``result``; templates from ``templates_dir`` (default: the shipped ones)."""
     return render_document(to_document(result), templates_dir)

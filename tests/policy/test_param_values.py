@@ -18,8 +18,8 @@ from auditor.collectors.azure_roles import scope_level
 from auditor.errors import ConfigError
 from auditor.model import Severity, Status
 from auditor.paths import rules_dir
+from auditor.pipeline import evaluate_inventory, from_policy
 from auditor.policy import load_policy
-from auditor.scan import evaluate_inventory, from_policy
 from auditor.yamlio import load_yaml
 
 from .helpers import endpoint, inventory, workspace, write
