@@ -1,7 +1,6 @@
-"""Run-to-run comparison: every finding of a scan against a baseline findings file (``--baseline``).
+"""The baseline state of a finding (``--baseline``): what its status now and in the baseline make it.
 
-Findings are matched by their stable id (a hash of rule id and resource id; Azure resource ids hash
-lower-cased, so they compare case-insensitively). For each finding of this scan, with ``before`` the
+For each finding of this scan, with ``before`` the
 status of the baseline finding with the same id (absent when there is none):
 
 ============================  ==========================================  ===============
@@ -24,55 +23,19 @@ was undecided (ERROR) or passed (it broke, and a waiver mutes it). Only MUTED be
 (whatever the waiver's terms: a renewed or edited waiver is still the same accepted risk). MUTED never
 gates, so ``--fail-on-new`` ignores it; every format shows it.
 
-A baseline FAIL with no finding in this scan is not a current finding; the comparison lists it:
-
-- as ``resolved`` when this scan read the scope the resource lives in (a collected coverage row of its
-  provider whose scope holds the resource id) and evaluated its rule: the resource is gone, or the rule
-  no longer yields a finding for it;
-- as ``unverified`` (counted ``unknown``, never resolved) when this scan could not re-check it: the
-  scope holding it failed to collect (a coverage error for its resource type, or an ERROR finding of its
-  rule on that scope), its rule was not evaluated, or no scope of this scan holds it; or the resource is
-  one that is found through others (a row with ``found_through``: the IAM roles, KMS keys and S3 buckets
-  that SageMaker models and configs reference) and some scope that could reference it was not read in
-  this scan: a scope of the baseline or of this scan matching the row's ``found_through`` patterns (a
-  ``--region eu-west-1`` scan against a baseline of two regions cannot say a bucket that us-east-1's
-  endpoints used is gone).
-
-An incomplete scan therefore never turns a previous failure into a resolved one. ``--fail-on-new`` gates
-on FAIL findings at or above ``--fail-on`` unless they are ``still_failing`` (``ScanResult.gating``).
+The comparison of a whole scan with a baseline, and what becomes of a baseline failure this scan has no
+finding for, is :mod:`auditor.findings.compare`. This module is the table alone, on the model's types:
+the outputs use it too.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Sequence
-from pathlib import Path
 
-from auditor.model import (
-    BaselineComparison,
-    BaselineState,
-    Finding,
-    FindingBaseline,
-    PreviousFailure,
-    ScanResult,
-    Status,
-)
+from auditor.model import BaselineComparison, BaselineState, Status
 
 _DECIDED_ELSEWISE = (Status.PASS, Status.NOT_APPLICABLE, Status.MUTED)
 _CLEARED = (Status.PASS, Status.NOT_APPLICABLE)
-
-NOT_COLLECTED = "its scope could not be collected in this scan"
-NOT_EVALUATED = "its rule was not evaluated in this scan"
-NOT_SCANNED = "no scope of this scan holds its resource"
-NOT_REREAD = "it is found through scopes this scan did not read"
-
-
-def load_baseline(path: Path) -> ScanResult:
-    """Read and validate a baseline findings file; a bad one raises ConfigError naming file and field."""
-    from auditor.outputs.findings_read import read_findings
-
-    return read_findings(path)
 
 
 def state(now: Status, before: Status | None) -> BaselineState:
@@ -90,124 +53,6 @@ def state(now: Status, before: Status | None) -> BaselineState:
     if now in _CLEARED and before is Status.FAIL:
         return BaselineState.RESOLVED
     return BaselineState.UNCHANGED
-
-
-def compare(current: ScanResult, baseline: ScanResult, file: str) -> BaselineComparison:
-    """``current`` against ``baseline`` (read from ``file``): the state of every current finding, and
-    the previous failures that are resolved or could not be re-checked."""
-    before = {f.id: f for f in baseline.findings}
-    states: dict[str, FindingBaseline] = {}
-    resolved: list[PreviousFailure] = []
-    for f in current.findings:
-        prev = before.get(f.id)
-        entry = FindingBaseline(
-            state=state(f.status, prev.status if prev else None),
-            previous_status=prev.status if prev else None,
-            previous_severity=prev.severity if prev else None,
-        )
-        states[f.id] = entry
-        if entry.state is BaselineState.RESOLVED and prev is not None:
-            resolved.append(_previous(prev, status=f.status))
-    unverified: list[PreviousFailure] = []
-    gone = [f for fid, f in before.items() if f.status is Status.FAIL and fid not in states]
-    if gone:
-        scopes = _Scopes(current, baseline)
-        for prev in gone:
-            reason = scopes.why_unverified(prev)
-            if reason:
-                unverified.append(_previous(prev, reason=reason))
-            else:
-                resolved.append(_previous(prev))
-    return BaselineComparison(
-        file=file,
-        started=baseline.started_at,
-        findings=states,
-        resolved=tuple(sorted(resolved, key=_order)),
-        unverified=tuple(sorted(unverified, key=_order)),
-    )
-
-
-def with_baseline(result: ScanResult, baseline: ScanResult, file: str, fail_on_new: bool) -> ScanResult:
-    """``result`` carrying its comparison with ``baseline``; ``fail_on_new`` makes only new failures gate."""
-    return dataclasses.replace(result, baseline=compare(result, baseline, file), fail_on_new=fail_on_new)
-
-
-def _previous(f: Finding, *, status: Status | None = None, reason: str = "") -> PreviousFailure:
-    return PreviousFailure(id=f.id, rule_id=f.rule_id, resource_id=f.resource_id, severity=f.severity,
-                           status=status, reason=reason)
-
-
-def _order(p: PreviousFailure) -> tuple[int, str, str, str]:
-    return -p.severity.rank, p.rule_id, p.resource_id, p.id
-
-
-class _Scopes:
-    """Which scopes the current scan read, could not read, or left out: decides a gone failure's fate."""
-
-    def __init__(self, current: ScanResult, baseline: ScanResult) -> None:
-        self._collected = [(_Scope(c.provider, c.scope_id), c.found_through)
-                           for c in current.coverage if c.collected]
-        self._read = {(c.provider, c.scope_id) for c in current.coverage if c.collected}
-        # Every real scope either scan knows of (a "*" scope stands for regions that were never known).
-        self._known = sorted({(c.provider, c.scope_id) for c in (*baseline.coverage, *current.coverage)
-                              if "*" not in c.scope_id.rstrip("*")})
-        self._failed = [(_Scope(c.provider, c.scope_id), frozenset(c.resource_types))
-                        for c in current.coverage if not c.collected]
-        # ERROR findings on a scope (their resource id is the scope that could not be listed), by rule.
-        scope_ids = {c.scope_id for c in current.coverage}
-        self._errors = [(_Scope(f.provider, f.resource_id), f.rule_id) for f in current.findings
-                        if f.status is Status.ERROR and (f.resource_id in scope_ids or "*" in f.resource_id)]
-        self._evaluated = frozenset(current.rules)
-
-    def why_unverified(self, prev: Finding) -> str:
-        """Why this scan cannot say a gone previous failure is resolved; empty when it can."""
-        if any(scope.holds(prev) and prev.resource_type in types for scope, types in self._failed):
-            return NOT_COLLECTED
-        if any(rule_id == prev.rule_id and scope.holds(prev) for scope, rule_id in self._errors):
-            return NOT_COLLECTED
-        if prev.rule_id not in self._evaluated:
-            return NOT_EVALUATED
-        holders = [found_through for scope, found_through in self._collected if scope.holds(prev)]
-        if not holders:
-            return NOT_SCANNED
-        if all(holders):  # found only through references: every scope that could reference it was read?
-            unread = self._unread_referrers(prev.provider, {p for patterns in holders for p in patterns})
-            if unread:
-                more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
-                return f"{NOT_REREAD}: {', '.join(unread[:3])}{more}"
-        return ""
-
-    def _unread_referrers(self, provider: str, patterns: set[str]) -> list[str]:
-        matchers = [_Scope(provider, pattern, exact=True) for pattern in sorted(patterns)]
-        return [scope_id for p, scope_id in self._known
-                if p == provider and (p, scope_id) not in self._read
-                and any(m.matches(scope_id) for m in matchers)]
-
-
-class _Scope:
-    """A coverage scope id as a matcher of resource ids.
-
-    ``arn:aws:sagemaker:eu-west-1:123456789012:*`` (``*`` matches anything, also ``/``) holds every ARN it
-    matches; a Resource Manager id (``/subscriptions/S``, a workspace id) holds itself and every id under
-    it, compared case-insensitively, as Azure compares ids.
-    """
-
-    def __init__(self, provider: str, scope_id: str, *, exact: bool = False) -> None:
-        self.provider = provider
-        if "*" in scope_id:
-            pattern = ".*".join(re.escape(part) for part in scope_id.split("*"))
-        elif exact:
-            pattern = re.escape(scope_id)
-        else:
-            pattern = re.escape(scope_id.rstrip("/")) + "(?:/.*)?"
-        flags = re.DOTALL | (re.IGNORECASE if provider == "azure" else 0)
-        self._pattern = re.compile(pattern, flags)
-
-    def holds(self, f: Finding) -> bool:
-        return f.provider == self.provider and self.matches(f.resource_id)
-
-    def matches(self, resource_or_scope_id: str) -> bool:
-        return self._pattern.fullmatch(resource_or_scope_id) is not None
 
 
 def state_counts(comparison: BaselineComparison) -> dict[str, int]:

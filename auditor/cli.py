@@ -28,19 +28,15 @@ from auditor.cli_remediate import remediate
 from auditor.cli_rules import rules
 from auditor.errors import AuditorError, ConfigProblemsError
 from auditor.model import ScanResult, Severity
-from auditor.runner import CollectFn, Tracking
+from auditor.outputs import formats as output_formats
 from auditor.untrusted import printable
 
 if TYPE_CHECKING:
     from auditor.console import Console
+    from auditor.pipeline import Collect, Tracking
     from auditor.selection import RuleFilter
 
-# The --format names; tests/e2e checks this equals auditor.outputs.formatters() (kept static so that
-# building the command line imports no output module).
-FORMATS = ("json", "html", "sarif", "junit", "markdown", "csv", "ocsf")
 CREDENTIALS = ("default", "cli", "managed-identity", "workload-identity", "environment")
-
-DEFAULT_FORMATS = ("json", "html")
 
 SEVERITIES = tuple(s.value for s in Severity)
 
@@ -61,8 +57,8 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options: list[Decorator] = [
         click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      default=Path("audit-out"), show_default=True, help="Directory for the outputs."),
-        click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
-                     help="Output format (repeatable). Default: json and html."),
+        click.option("--format", "formats", type=click.Choice(output_formats.NAMES), multiple=True,
+                     help=f"Output format (repeatable). Default: {' and '.join(output_formats.DEFAULTS)}."),
         click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="YAML policy file: rule selection, parameters, severity overrides, scopes, custom rules."),
         click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -110,22 +106,19 @@ def _finish(result: ScanResult, out_dir: Path, formats: Sequence[str], console: 
     """Record the run in the history, write the outputs, summarise, exit: a history failing now is reported
     after the findings are written (exit 3), an output failing costs only itself (exit 2)."""
     from auditor.console_summary import summarise
-    from auditor.outputs import write_outputs
-    from auditor.runner import record_history
+    from auditor.pipeline import finish
 
-    result, history_error = record_history(result, tracking)
-    asked = list(formats) or list(DEFAULT_FORMATS)
-    outputs = write_outputs(result, asked, out_dir)
-    sys.exit(summarise(console, result, outputs.written, failed=outputs.failed, replaced_links=outputs.replaced_links,
-                       history_error=history_error, stale=_older_outputs(out_dir, asked)))
+    asked = list(formats) or list(output_formats.DEFAULTS)
+    done = finish(result, tracking, asked, out_dir)
+    sys.exit(summarise(console, done.result, done.outputs.written, failed=done.outputs.failed,
+                       replaced_links=done.outputs.replaced_links, history_error=done.history_error,
+                       stale=_older_outputs(out_dir, asked)))
 
 
 def _older_outputs(out_dir: Path, asked: Sequence[str]) -> list[tuple[Path, str]]:
     """The outputs of formats not asked this time that an earlier run left in ``out_dir`` (they are stale)."""
-    from auditor.outputs import formatters
-
-    return [(out_dir / f.filename, name) for name, f in formatters().items()
-            if name not in asked and (out_dir / f.filename).is_file()]
+    return [(out_dir / f.filename, f.name) for f in output_formats.FORMATS
+            if f.name not in asked and (out_dir / f.filename).is_file()]
 
 
 def _check_out(out_dir: Path) -> None:
@@ -135,19 +128,18 @@ def _check_out(out_dir: Path) -> None:
     check_out_dir(out_dir)
 
 
-def _scan(collectors: Mapping[str, CollectFn], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
+def _scan(collectors: Mapping[str, Collect], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
           console: Console, tracking: Tracking, rule_filter: RuleFilter, max_waiver_days: int) -> ScanResult:
     """Validate the policy, the rule filters and the waivers before any API call, collect, then evaluate."""
-    from auditor.runner import scan_with
+    from auditor.pipeline import scan
 
-    return scan_with(collectors, waivers_file=waivers_file, fail_on=Severity(fail_on), console=console,
-                     policy_file=policy_file, tracking=tracking, rule_filter=rule_filter,
-                     max_waiver_days=max_waiver_days)
+    return scan(collectors, fail_on=Severity(fail_on), waivers_file=waivers_file, policy_file=policy_file,
+                rule_filter=rule_filter, max_waiver_days=max_waiver_days, tracking=tracking, console=console)
 
 
 def _tracking(baseline_file: Path | None, fail_on_new: bool, history_file: Path | None) -> Tracking:
     """--baseline, --fail-on-new and --history, read and checked before any API call."""
-    from auditor.runner import open_tracking
+    from auditor.pipeline import open_tracking
 
     return open_tracking(baseline_file, fail_on_new, history_file)
 
@@ -169,7 +161,7 @@ def _azure_options(f: Callable[..., Any]) -> Callable[..., Any]:
                              "sees.")(f)
 
 
-def _aws_collector(regions: tuple[str, ...], profile: str | None) -> CollectFn:
+def _aws_collector(regions: tuple[str, ...], profile: str | None) -> Collect:
     from auditor.collect_aws import AwsOptions, collect_aws
     from auditor.regions import check_aws_regions
 
@@ -178,7 +170,7 @@ def _aws_collector(regions: tuple[str, ...], profile: str | None) -> CollectFn:
     return lambda progress: collect_aws(AwsOptions(regions=regions, profile=profile), progress)
 
 
-def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None) -> CollectFn:
+def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None) -> Collect:
     from auditor.collect_azure import AzureOptions, collect_azure
 
     options = AzureOptions(subscriptions=subscriptions, credential=credential, arm_endpoint=arm_endpoint)
@@ -238,8 +230,8 @@ def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-out"),
               show_default=True, help="Directory for the outputs.")
-@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
-              help="Output format (repeatable). Default: json and html.")
+@click.option("--format", "formats", type=click.Choice(output_formats.NAMES), multiple=True,
+              help=f"Output format (repeatable). Default: {' and '.join(output_formats.DEFAULTS)}.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True)
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML policy file to evaluate the demo estate under (try one before a real scan).")
@@ -249,7 +241,7 @@ def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple
 def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, baseline_file: Path | None,
          fail_on_new: bool, history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
     """Scan an embedded demo estate served on loopback (no cloud account, no network)."""
-    from auditor.runner import run_demo
+    from auditor.demo.run import run_demo
 
     tracking = _tracking(baseline_file, fail_on_new, history_file)  # before the demo's servers start
     _check_out(out_dir)
@@ -260,8 +252,8 @@ def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Pat
 
 @cli.command()
 @click.argument("findings_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
-              help="Output format (repeatable). Default: json and html.")
+@click.option("--format", "formats", type=click.Choice(output_formats.NAMES), multiple=True,
+              help=f"Output format (repeatable). Default: {' and '.join(output_formats.DEFAULTS)}.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for the outputs (the findings file itself is never written over).")
 @_baseline_option()
@@ -280,7 +272,7 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
     from auditor.rerender import rerender
 
     _check_out(out_dir)
-    done = rerender(findings_file, list(formats) or list(DEFAULT_FORMATS), out_dir, explicit=bool(formats),
+    done = rerender(findings_file, list(formats) or list(output_formats.DEFAULTS), out_dir, explicit=bool(formats),
                     baseline_file=baseline_file)
     for path in done.left_out:
         console.line(f"left {path} as it is: it is the input", event="left_out", path=str(path))

@@ -67,7 +67,7 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
     The provider options are accepted for symmetry with apply and rollback; plan uses none of them.
     """
     from auditor.catalog import load_catalog
-    from auditor.outputs.findings_read import read_findings
+    from auditor.findings.read import read_findings
     from auditor.remediate.params import parse_params
     from auditor.remediate.plan import build_plan, render_text
     from auditor.remediate.planfile import sha256_of, write_plan

@@ -1,7 +1,7 @@
 """``auditor report``: re-render outputs from a findings file. Not a scan: no history, no overwrite; the exit
 code is the one the scan that wrote the file had (product-spec), so a re-render never looks cleaner.
 
-The findings file is read and validated (:func:`~auditor.outputs.findings_read.read_findings`; another
+The findings file is read and validated (:func:`~auditor.findings.read.read_findings`; another
 of the tool's files is named as such), optionally compared with another baseline, and rendered into
 the output directory. Nothing is appended to a history: the trend the file carries is rendered as it
 is. The inputs are never written over: when a format's file in the output directory is the findings
@@ -37,13 +37,13 @@ def rerender(findings_file: Path, formats: Sequence[str], out_dir: Path, *, expl
 
     ``explicit``: the formats were asked for with ``--format`` (not the defaults).
     """
+    from auditor.findings.read import read_findings
     from auditor.outputs import write_outputs
-    from auditor.outputs.findings_read import read_findings
-    from auditor.runner import open_tracking, track
+    from auditor.pipeline import compare, open_tracking
 
     result = read_findings(findings_file)
     if baseline_file is not None:  # the file's own --fail-on-new setting still decides what gates
-        result = track(result, replace(open_tracking(baseline_file), fail_on_new=result.fail_on_new))
+        result = compare(result, replace(open_tracking(baseline_file), fail_on_new=result.fail_on_new))
     inputs = [findings_file] if baseline_file is None else [findings_file, baseline_file]
     chosen, left_out = _sparing_inputs(formats, out_dir, inputs, explicit=explicit)
     return Rerendered(result, write_outputs(result, chosen, out_dir), tuple(left_out))
@@ -52,17 +52,17 @@ def rerender(findings_file: Path, formats: Sequence[str], out_dir: Path, *, expl
 def _sparing_inputs(formats: Sequence[str], out_dir: Path, inputs: Sequence[Path], *,
                     explicit: bool) -> tuple[list[str], list[Path]]:
     """``formats`` without those whose file is one of ``inputs``, and those files."""
-    from auditor.outputs import formatters
+    from auditor.outputs.formats import by_name
 
-    registry = formatters()
+    registry = by_name()
     chosen: list[str] = []
     left_out: list[Path] = []
     for name in dict.fromkeys(formats):
-        formatter = registry.get(name)
-        if formatter is None:  # write_outputs reports it
+        output = registry.get(name)
+        if output is None:  # write_outputs reports it
             chosen.append(name)
             continue
-        target = out_dir / formatter.filename
+        target = out_dir / output.filename
         clash = next((p for p in inputs if _same_file(target, p)), None)
         if clash is None:
             chosen.append(name)

@@ -42,10 +42,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from auditor.findings.read import read_findings  # noqa: E402
 from auditor.model import Finding, Resource, ScanResult, Status, Waiver  # noqa: E402
 from auditor.outputs import html  # noqa: E402
 from auditor.outputs.findings_json import to_document  # noqa: E402
-from auditor.outputs.findings_read import read_findings  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

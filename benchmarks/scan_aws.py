@@ -183,7 +183,7 @@ from pathlib import Path
 from auditor.catalog import load_catalog
 from auditor.collect_aws import AwsOptions, collect_aws
 from auditor.outputs.findings_json import render
-from auditor.scan import ScanInputs, evaluate_inventory
+from auditor.pipeline import ScanInputs, evaluate_inventory
 started = datetime.now(UTC)
 inventory = collect_aws(AwsOptions(regions=tuple(sys.argv[3:]), max_workers=int(sys.argv[2])))
 result = evaluate_inventory(ScanInputs(rules=load_catalog(providers=("aws",))), inventory, started)

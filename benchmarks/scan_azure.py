@@ -11,7 +11,7 @@ shared by many endpoints. Then times, each in a subprocess against the same serv
 
 - the scan: ``python -m auditor scan azure --credential cli --arm-endpoint URL --subscription S ...
   --format json --quiet``, with the fake ``az`` first on PATH and the stand-in's CA in REQUESTS_CA_BUNDLE
-  (``auditor.runner.demo_azure_environment``);
+  (``auditor.demo.run.demo_azure_environment``);
 - the floor: a plain ``requests`` loop on ``--workers`` threads that reads everything once: the
   workspaces of each subscription, then every workspace's computes, online endpoints, serverless
   endpoints and v1 services, then every endpoint's deployments and every principal's role assignments,
@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from auditor.demo.arm_server import ArmServer
     from auditor.demo.azure_estate import build_estate
     from auditor.demo.fake_az import write_fake_az
-    from auditor.runner import demo_azure_environment
+    from auditor.demo.run import demo_azure_environment
 
     started = time.perf_counter()
     estate = build_estate(scaled_spec(args.endpoints, args.subscriptions, args.workspaces))

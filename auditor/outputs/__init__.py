@@ -1,62 +1,22 @@
 """Output formats: each renders a ScanResult to one file in the output directory.
 
-A format is an object with a ``name`` (the ``--format`` value), a ``filename`` and ``render``.
-The registry is built explicitly by ``formatters()``: adding a format means one module here and one
-line there, with no import-time registration.
+The formats are the table :data:`auditor.outputs.formats.FORMATS` (``--format`` name, file, renderer
+module); ``write_outputs`` renders and writes those asked, ``check_out_dir`` checks the directory first.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from auditor.atomic import LONE_SURROGATE, utf8, write_atomically
 from auditor.errors import ConfigError
 from auditor.model import ScanResult
-from auditor.outputs.csv import CsvFormatter
-from auditor.outputs.findings_json import JsonFormatter
-from auditor.outputs.html import HtmlFormatter
-from auditor.outputs.junit import JunitFormatter
-from auditor.outputs.markdown import MarkdownFormatter
-from auditor.outputs.ocsf import OcsfFormatter
-from auditor.outputs.sarif import SarifFormatter
-
-
-class Formatter(Protocol):
-    name: str  # the --format value, e.g. "json"
-    filename: str  # the file it writes in the output directory, e.g. "findings.json"
-
-    def render(self, result: ScanResult) -> str:
-        """The whole file as text; pure: no I/O beyond reading the tool's own templates."""
-        ...
-
-
-@runtime_checkable
-class Streaming(Protocol):
-    """A format whose text ``write_outputs`` writes piece by piece as it is built (``"".join`` of them is
-    ``render``'s text): a file too large to hold in memory as one string (findings.json: 150 MB for
-    100,000 findings, and as much again as bytes)."""
-
-    def chunks(self, result: ScanResult) -> Iterable[str]: ...
-
-
-def formatters() -> dict[str, Formatter]:
-    """Every output format, keyed by its ``--format`` name."""
-    available: list[Formatter] = [
-        JsonFormatter(),
-        HtmlFormatter(),
-        SarifFormatter(),
-        JunitFormatter(),
-        MarkdownFormatter(),
-        CsvFormatter(),
-        OcsfFormatter(),
-    ]
-    return {f.name: f for f in available}
+from auditor.outputs.formats import OutputFormat, by_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,22 +52,22 @@ def write_outputs(result: ScanResult, formats: Sequence[str], out_dir: Path) -> 
     written into a new private temporary directory instead (``OutputFailure.rescued``): collected findings
     are never lost to a late failure. Lone surrogates (which no UTF-8 file can hold) are written as U+FFFD.
     """
-    registry = formatters()
+    registry = by_name()
     unknown = [name for name in formats if name not in registry]
     if unknown:
         available = ", ".join(sorted(registry))
         raise ConfigError(f"unknown output format {unknown[0]!r}; available: {available}", field="--format")
     failed: list[OutputFailure] = []
     rendered: list[tuple[str, Path, Content]] = []
-    for formatter in (registry[name] for name in dict.fromkeys(formats)):
-        path = out_dir / formatter.filename
-        if isinstance(formatter, Streaming):  # rendered as it is written, below
-            rendered.append((formatter.name, path, _streamed(formatter, result)))
+    for output in (registry[name] for name in dict.fromkeys(formats)):
+        path = out_dir / output.filename
+        if output.streaming:  # rendered as it is written, below
+            rendered.append((output.name, path, _streamed(output, result)))
             continue
         try:
-            rendered.append((formatter.name, path, utf8(formatter.render(result))))
+            rendered.append((output.name, path, utf8(output.render(result))))
         except Exception as exc:  # noqa: BLE001 - a renderer's bug is reported, and costs only its format
-            failed.append(OutputFailure(formatter.name, path, f"could not be rendered: {_error_text(exc)}"))
+            failed.append(OutputFailure(output.name, path, f"could not be rendered: {_error_text(exc)}"))
     written: list[Path] = []
     links: list[tuple[Path, str]] = []
     unwritten: list[tuple[str, Path, Content, str]] = []
@@ -136,9 +96,9 @@ class _RenderError(Exception):
         self.error = error
 
 
-def _streamed(formatter: Streaming, result: ScanResult) -> Callable[[], Iterator[bytes]]:
+def _streamed(output: OutputFormat, result: ScanResult) -> Callable[[], Iterator[bytes]]:
     def pieces() -> Iterator[bytes]:
-        produced = iter(formatter.chunks(result))
+        produced = iter(output.chunks(result))
         while True:
             try:
                 text = next(produced)

@@ -40,16 +40,6 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d"
 _FORMULA_AFTER_SEPARATOR = re.compile("((?:^|[,;\t|\r\n])[ \"]*)(?=[=+\\-@\uff1d\uff0b\uff0d\uff20])")
 
 
-class CsvFormatter:
-    """The ``csv`` output format: ``findings.csv``."""
-
-    name = "csv"
-    filename = "findings.csv"
-
-    def render(self, result: ScanResult) -> str:
-        return render(result)
-
-
 def render(result: ScanResult) -> str:
     return render_document(to_document(result))
 

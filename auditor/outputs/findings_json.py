@@ -2,7 +2,7 @@
 
 The contract is product-spec.md, "The findings file"; the published schema is
 ``auditor/schemas/findings.schema.json``. ``to_document`` writes it; ``from_document`` in
-:mod:`auditor.outputs.findings_read` reads it back (after validating it against the schema) so every
+:mod:`auditor.findings.document` reads it back (after validating it against the schema) so every
 other format can be re-rendered from a file.
 
 Rules carry compiled conditions, which a file cannot hold: the document keeps each rule's metadata
@@ -13,7 +13,7 @@ and writing recomputes it: ``to_document(from_document(to_document(r)))`` equals
 The top-level ``frameworks`` summary (``auditor.frameworks``) likewise: reading keeps the framework
 definitions and the rules the policy left out (with why), writing recomputes every status and count.
 
-With ``--baseline`` (``auditor.baseline``) every finding carries ``baseline: {state, previous_status,
+With ``--baseline`` (``auditor.findings.compare``) every finding carries ``baseline: {state, previous_status,
 previous_severity}``, the top-level ``baseline`` names the baseline file and start and lists the previous
 failures that are resolved or could not be re-checked, and ``scan.fail_on_new`` is written; reading keeps
 all of it except ``baseline.counts``, which is derived. With ``--history`` (``auditor.history``) the
@@ -48,19 +48,6 @@ from auditor.policy_scope import USES, PolicyScope
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "auditor"
-
-
-class JsonFormatter:
-    """The ``json`` output format: ``findings.json``."""
-
-    name = "json"
-    filename = "findings.json"
-
-    def render(self, result: ScanResult) -> str:
-        return render(result)
-
-    def chunks(self, result: ScanResult) -> Iterator[str]:
-        return chunks(result)
 
 
 _LINE_PER_ITEM = ("findings", "inventory")

@@ -57,19 +57,6 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",",
 _SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps(value, sort_keys=True, ...)
 
 
-class HtmlFormatter:
-    """The ``html`` output format: ``report.html``."""
-
-    name = "html"
-    filename = "report.html"
-
-    def __init__(self, templates_dir: Path | None = None) -> None:
-        self.templates_dir = templates_dir
-
-    def render(self, result: ScanResult) -> str:
-        return render(result, self.templates_dir)
-
-
 def render(result: ScanResult, templates_dir: Path | None = None) -> str:
     """The report page for ``result``; templates from ``templates_dir`` (default: the shipped ones)."""
     # The document with its findings and inventory built an entry at a time, as the page's data reads them.

@@ -57,16 +57,6 @@ def clean(value: object) -> str:
     return _ILLEGAL_XML.sub("", str(value))
 
 
-class JunitFormatter:
-    """The ``junit`` output format: ``junit.xml``."""
-
-    name = "junit"
-    filename = "junit.xml"
-
-    def render(self, result: ScanResult) -> str:
-        return render(result)
-
-
 def render(result: ScanResult) -> str:
     return render_document(to_document(result))
 

@@ -121,16 +121,6 @@ def _one_line(value: object, limit: int | None) -> str:
     return text
 
 
-class MarkdownFormatter:
-    """The ``markdown`` output format: ``summary.md``."""
-
-    name = "markdown"
-    filename = "summary.md"
-
-    def render(self, result: ScanResult) -> str:
-        return render(result)
-
-
 def render(result: ScanResult) -> str:
     return render_document(to_document(result))
 

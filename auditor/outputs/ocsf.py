@@ -79,16 +79,6 @@ CLOUD_PROVIDER = {"aws": "AWS", "azure": "Azure"}
 ACCOUNT_TYPE = {"aws": (10, "AWS Account"), "azure": (99, "Azure Subscription")}
 
 
-class OcsfFormatter:
-    """The ``ocsf`` output format: ``findings.ocsf.json``."""
-
-    name = "ocsf"
-    filename = "findings.ocsf.json"
-
-    def render(self, result: ScanResult) -> str:
-        return render(result)
-
-
 def render(result: ScanResult) -> str:
     return render_document(to_document(result))
 

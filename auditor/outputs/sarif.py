@@ -86,16 +86,6 @@ _PLACEHOLDER = "auditor:results"
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]+")
 
 
-class SarifFormatter:
-    """The ``sarif`` output format: ``report.sarif``."""
-
-    name = "sarif"
-    filename = "report.sarif"
-
-    def render(self, result: ScanResult) -> str:
-        return render(result)
-
-
 def render(result: ScanResult) -> str:
     return render_document(to_document(result))
 

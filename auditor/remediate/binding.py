@@ -120,7 +120,7 @@ def _plan_text(plan_file: Path, plan_sha256: str) -> str:
 def _findings(plan: Plan, plan_file: Path, text: str, given: Path | None) -> tuple[Path, str, ScanResult]:
     """The findings file the plan was computed from: ``given``, else ``source.file`` (as given to ``plan``,
     then beside the plan), whichever has the recorded SHA-256."""
-    from auditor.outputs.findings_read import from_document
+    from auditor.findings.document import from_document
 
     recorded, expected = str(plan.source.get("file", "")), str(plan.source.get("sha256", ""))
     candidates = [given] if given is not None else _candidates(recorded, plan_file)

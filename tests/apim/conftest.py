@@ -16,6 +16,7 @@ from azure.core.credentials import AccessToken
 from auditor.collect_azure import AzureOptions, collect_azure
 from auditor.demo.arm_server import ArmServer
 from auditor.model import Inventory
+from auditor.pipeline import link
 
 from .estate import SUB_A, SUB_B, build_estate
 
@@ -52,11 +53,12 @@ Scan = Callable[..., Inventory]
 
 @pytest.fixture
 def scan(arm: ArmServer) -> Scan:
-    """``scan(**AzureOptions fields)``: one collection against the stand-in (both subscriptions by default)."""
+    """``scan(**AzureOptions fields)``: one collection against the stand-in (both subscriptions by default), its
+    gateways linked to the endpoints they front as the pipeline links them."""
 
     def run(**options: Any) -> Inventory:
         options.setdefault("arm_endpoint", arm.url)
         options.setdefault("subscriptions", (SUB_A, SUB_B))
-        return collect_azure(AzureOptions(**options), credential=FixedCredential())
+        return link(collect_azure(AzureOptions(**options), credential=FixedCredential()))
 
     return run

@@ -16,7 +16,7 @@ from auditor.demo.arm_model import parse_path
 from auditor.demo.arm_server import ArmServer
 from auditor.engine import evaluate
 from auditor.model import Inventory, Resource, Rule
-from auditor.scan import merge
+from auditor.pipeline import merge
 
 from .conftest import Scan
 from .estate import (

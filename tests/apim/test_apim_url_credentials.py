@@ -21,7 +21,7 @@ import pytest
 from auditor.demo.arm_examples import as_resource, example_items
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.fake_az import write_fake_az
-from auditor.runner import demo_azure_environment
+from auditor.demo.run import demo_azure_environment
 
 from .estate import GW_PROD, SUB_A, SUB_B, build_estate
 

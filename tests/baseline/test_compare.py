@@ -1,4 +1,5 @@
-"""auditor.baseline: every state transition, gone failures, Azure ids, --fail-on-new gating and exit codes."""
+"""auditor.baseline and auditor.findings.compare: every state transition, gone failures, Azure ids,
+--fail-on-new gating and exit codes."""
 
 from __future__ import annotations
 
@@ -11,22 +12,21 @@ from typing import Any
 import jsonschema
 import pytest
 
-from auditor.baseline import (
+from auditor.baseline import state, summary_line
+from auditor.errors import ConfigError
+from auditor.findings.compare import (
     NOT_COLLECTED,
     NOT_EVALUATED,
     NOT_REREAD,
     NOT_SCANNED,
     compare,
-    load_baseline,
-    state,
-    summary_line,
     with_baseline,
 )
-from auditor.errors import ConfigError
+from auditor.findings.document import from_document, schema
+from auditor.findings.read import read_findings
 from auditor.model import BaselineState, Finding, ScanResult, Severity, Status
 from auditor.outputs.findings_json import render, to_document
-from auditor.outputs.findings_read import from_document, schema
-from auditor.runner import open_tracking
+from auditor.pipeline import open_tracking
 
 from .scans import (
     AUTH,
@@ -396,7 +396,7 @@ class TestFindingsDocument:
                 f["baseline"]["state"] = "unchanged"  # what an older auditor wrote for a MUTED finding
         path = tmp_path / "old.json"
         path.write_text(json.dumps(doc))
-        assert len(load_baseline(path).findings) == 3
+        assert len(read_findings(path).findings) == 3
 
 
 class TestBadBaselineFile:
@@ -404,7 +404,7 @@ class TestBadBaselineFile:
         bad = tmp_path / "old.json"
         bad.write_text('{"schema_version": "1.0",\n  oops}')
         with pytest.raises(ConfigError) as info:
-            load_baseline(bad)
+            open_tracking(bad)
         assert info.value.file == str(bad) and info.value.line == 2 and info.value.exit_code == 3
 
     def test_schema_violation_names_the_field(self, tmp_path: Path) -> None:
@@ -419,7 +419,7 @@ class TestBadBaselineFile:
 
     def test_missing_file(self, tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as info:
-            load_baseline(tmp_path / "nope.json")
+            open_tracking(tmp_path / "nope.json")
         assert info.value.file == str(tmp_path / "nope.json")
 
     def test_a_good_file_loads(self, tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ import pytest
 
 from auditor import history
 from auditor.errors import ConfigError
+from auditor.findings.document import from_document, schema
 from auditor.history import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, TREND_LIMIT, HistoryStore
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import render, to_document
-from auditor.outputs.findings_read import from_document, schema
-from auditor.runner import Tracking, open_tracking, track
+from auditor.pipeline import Tracking, open_tracking, track
 
 from .scans import AUTH, CAPTURE, ISOLATION, KMS, NOW, SAGEMAKER_ROW, arn, endpoint_id, finding, scan
 

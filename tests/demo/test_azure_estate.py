@@ -22,9 +22,9 @@ from auditor.demo.arm_server import ArmServer
 from auditor.demo.azure_estate import AzureDemoEstate, build_estate
 from auditor.demo.azure_northwind import northwind_spec, seed_azure_demo
 from auditor.demo.fake_az import DEFAULT_TOKEN, recorded_calls, write_fake_az
+from auditor.demo.run import applied_environment, demo_azure_environment
 from auditor.model import Inventory
-from auditor.runner import applied_environment, demo_azure_environment
-from auditor.scan import ScanInputs, evaluate_inventory
+from auditor.pipeline import ScanInputs, evaluate_inventory
 from auditor.secrets import secret_kinds
 
 _CLEARED = ("AUDITOR_ARM_ENDPOINT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTPS_PROXY", "https_proxy")

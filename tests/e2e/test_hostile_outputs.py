@@ -26,15 +26,15 @@ from auditor.demo.arm_server import ArmServer
 from auditor.demo.azure_estate import build_estate
 from auditor.demo.azure_northwind import northwind_spec
 from auditor.demo.fake_az import write_fake_az
+from auditor.demo.run import applied_environment, demo_azure_environment
 from auditor.history import HistoryStore
 from auditor.model import Status
-from auditor.outputs import formatters
 from auditor.outputs.findings_json import to_document
-from auditor.runner import applied_environment, demo_azure_environment
+from auditor.outputs.formats import FORMATS
 
 EVERY_FORMAT = [arg for name in ("json", "html", "sarif", "junit", "markdown", "csv", "ocsf")
                 for arg in ("--format", name)]
-EVERY_FILE = sorted(f.filename for f in formatters().values())
+EVERY_FILE = sorted(f.filename for f in FORMATS)
 SURROGATE_NAME = "mlw-\ud800-hostile"
 
 
@@ -140,10 +140,10 @@ def test_report_re_renders_a_findings_file_with_lone_surrogates(tmp_path: Path,
 
 def test_a_crash_in_one_writer_costs_only_that_format_and_is_never_exit_0_or_1(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: object, result: object) -> str:
+    def broken(result: object) -> str:
         raise RuntimeError("a bug in the SARIF writer")
 
-    monkeypatch.setattr("auditor.outputs.sarif.SarifFormatter.render", broken)
+    monkeypatch.setattr("auditor.outputs.sarif.render", broken)
     findings = write_findings(tmp_path / "findings.json", to_document(clean()))
     out = tmp_path / "out"
     code, err = run(capsys, ["report", str(findings), "--out", str(out), *EVERY_FORMAT])

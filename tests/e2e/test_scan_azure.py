@@ -20,7 +20,7 @@ from auditor.demo.arm_server import ArmServer
 from auditor.demo.azure_estate import AzureDemoEstate
 from auditor.demo.azure_northwind import ACCOUNT_KEY, DEV, PROD, SAS_SIGNATURE, seed_azure_demo
 from auditor.demo.fake_az import DEFAULT_TOKEN, recorded_calls, write_fake_az
-from auditor.runner import demo_azure_environment
+from auditor.demo.run import demo_azure_environment
 
 from .helpers import Run, fake_aws_env, run_auditor
 

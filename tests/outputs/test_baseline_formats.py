@@ -14,12 +14,13 @@ import jsonschema
 import pytest
 import xmlschema
 
-from auditor.baseline import with_baseline
+from auditor.findings.compare import with_baseline
+from auditor.findings.document import from_document
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs import csv as csv_format
-from auditor.outputs import formatters, junit, markdown, sarif
+from auditor.outputs import junit, markdown, sarif
 from auditor.outputs.findings_json import render, to_document
-from auditor.outputs.findings_read import from_document
+from auditor.outputs.formats import by_name
 
 from .builders import (
     ACTIVE_WAIVER,
@@ -84,9 +85,9 @@ def test_the_scenario_has_every_interesting_state() -> None:
     assert result.exit_code() == 1
 
 
-@pytest.mark.parametrize("name", sorted(set(formatters()) - {"html"}))  # html: tests/outputs/test_html_report.py
+@pytest.mark.parametrize("name", sorted(set(by_name()) - {"html"}))  # html: tests/outputs/test_html_report.py
 def test_every_format_is_deterministic_and_re_renders_the_same_from_findings_json(name: str) -> None:
-    formatter = formatters()[name]
+    formatter = by_name()[name]
     result = compared()
     text = formatter.render(result)
     assert formatter.render(compared()) == text

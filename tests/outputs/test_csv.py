@@ -7,10 +7,10 @@ import io
 
 import pytest
 
+from auditor.findings.document import from_document
 from auditor.model import ScanResult, Status
 from auditor.outputs.csv import COLUMNS, defuse, render
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
 
 from .builders import (
     ACTIVE_WAIVER,

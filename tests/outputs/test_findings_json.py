@@ -15,10 +15,11 @@ import jsonschema
 import pytest
 
 from auditor.errors import ConfigError
+from auditor.findings import document
+from auditor.findings.document import from_document
+from auditor.findings.read import read_findings
 from auditor.model import Resource, ScanResult, Severity, Status, finding_id
-from auditor.outputs import findings_read
 from auditor.outputs.findings_json import render, to_document
-from auditor.outputs.findings_read import from_document, read_findings
 
 from .builders import (
     ACCOUNT,
@@ -41,7 +42,7 @@ SPEC_FINDING_KEYS = {
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft202012Validator:
-    schema = findings_read.schema()
+    schema = document.schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 

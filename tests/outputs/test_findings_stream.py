@@ -16,11 +16,12 @@ from jsonschema.exceptions import best_match
 
 from auditor.cli import main
 from auditor.errors import ConfigError
+from auditor.findings.document import from_document, schema
+from auditor.findings.read import read_findings
+from auditor.findings.stream import stream_findings
 from auditor.model import ScanResult
-from auditor.outputs import formatters
 from auditor.outputs.findings_json import render
-from auditor.outputs.findings_read import from_document, read_findings, schema
-from auditor.outputs.findings_stream import stream_findings
+from auditor.outputs.formats import FORMATS
 
 from .builders import VARIANTS
 from .large import large_result
@@ -90,9 +91,9 @@ def test_outputs_re_rendered_from_a_streamed_file_are_byte_identical(tmp_path: P
         main(["report", str(source), "--out", str(out), "--quiet", *(a for f in EVERY_FORMAT for a in ("--format", f))])
     assert exited.value.code == 2  # the file holds ERROR findings: incomplete, as its scan was
     reference = whole(source)
-    for name, formatter in formatters().items():
-        assert name in EVERY_FORMAT
-        assert (out / formatter.filename).read_bytes() == formatter.render(reference).encode("utf-8"), name
+    for output in FORMATS:
+        assert output.name in EVERY_FORMAT
+        assert (out / output.filename).read_bytes() == output.render(reference).encode("utf-8"), output.name
     assert (out / "findings.json").read_bytes() == source.read_bytes()
 
 

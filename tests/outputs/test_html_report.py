@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from auditor.baseline import with_baseline
 from auditor.catalog import load_catalog
+from auditor.findings.compare import with_baseline
+from auditor.findings.document import from_document
 from auditor.model import Finding, Resource, RunHistory, ScanResult, Severity, Status, TrendPoint
 from auditor.outputs import html, html_endpoints, html_view
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
 from auditor.paths import reports_dir
 
 from .builders import (
@@ -329,7 +329,7 @@ def test_a_script_that_would_close_its_element_is_refused(tmp_path: Path, result
         shutil.copy(source, tmp_path / source.name)
     (tmp_path / html.SCRIPT).write_text("var x = '</script>';", encoding="utf-8")
     with pytest.raises(ValueError, match="close its own element"):
-        html.HtmlFormatter(templates_dir=tmp_path).render(result)
+        html.render(result, tmp_path)
 
 
 def test_same_document_same_bytes(any_result: ScanResult) -> None:
@@ -547,7 +547,7 @@ def test_autoescape_does_not_depend_on_the_template_name(tmp_path: Path, result:
     template = "{{ report.tool.version }}|{{ report.scan.scopes[0] }}"
     (tmp_path / html.TEMPLATE).write_text(template, encoding="utf-8")
     scanned = dataclasses.replace(result, tool_version=HOSTILE, scopes=(HOSTILE_SCRIPT,))
-    out = html.HtmlFormatter(templates_dir=tmp_path).render(scanned)
+    out = html.render(scanned, tmp_path)
     assert out == (
         "&lt;img src=x onerror=alert(1)&gt;|&lt;/script&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
     )
@@ -558,7 +558,7 @@ def test_template_typos_fail_loudly(tmp_path: Path, result: ScanResult) -> None:
         shutil.copy(source, tmp_path / source.name)
     (tmp_path / html.TEMPLATE).write_text("{{ report.no_such_key }}", encoding="utf-8")
     with pytest.raises(UndefinedError, match="no_such_key"):
-        html.HtmlFormatter(templates_dir=tmp_path).render(result)
+        html.render(result, tmp_path)
 
 
 # --- the endpoint inventory and the gateway links ----------------------------------------------------

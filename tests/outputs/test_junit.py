@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import xmlschema
 
+from auditor.findings.document import from_document
 from auditor.model import ScanResult, Status
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
 from auditor.outputs.junit import COVERAGE_SUITE, clean, render
 
 from .builders import (

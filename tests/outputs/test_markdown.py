@@ -11,9 +11,9 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from auditor.findings.document import from_document
 from auditor.model import CoverageRow, Finding, ScanResult, Severity, Status, Waiver
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
 from auditor.outputs.markdown import MAX_CHARS, code, escape_text, render, size
 
 from .builders import (

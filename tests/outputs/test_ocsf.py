@@ -13,9 +13,9 @@ from typing import Any
 
 from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding  # type: ignore[import-untyped]
 
+from auditor.findings.document import from_document
 from auditor.model import ScanResult
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
 from auditor.outputs.ocsf import OCSF_VERSION, render
 
 from .builders import (

@@ -8,13 +8,13 @@ import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from auditor.model import ScanResult
-from auditor.outputs import Streaming, formatters, write_outputs
-from auditor.outputs.findings_json import JsonFormatter, chunks, render, to_document
+from auditor.outputs import findings_json, write_outputs
+from auditor.outputs.findings_json import chunks, render, to_document
+from auditor.outputs.formats import FORMATS
 
 from .builders import VARIANTS
 from .large import large_result
@@ -47,8 +47,7 @@ def test_the_streamed_text_is_the_whole_document_rendering(name: str) -> None:
 
 def test_write_outputs_streams_findings_json_and_writes_the_same_bytes(tmp_path: Path) -> None:
     result = large_result(400)
-    assert isinstance(JsonFormatter(), Streaming)
-    assert [name for name, f in formatters().items() if isinstance(f, Streaming)] == ["json"]
+    assert [f.name for f in FORMATS if f.streaming] == ["json"]
     outputs = write_outputs(result, ["html", "json"], tmp_path)
     assert outputs.written == (tmp_path / "report.html", tmp_path / "findings.json") and not outputs.failed
     assert (tmp_path / "findings.json").read_bytes() == whole_document_rendering(result).encode("utf-8")
@@ -61,13 +60,13 @@ def test_a_renderer_failing_while_findings_json_streams_costs_only_findings_json
     for name in ("findings.json", "report.html"):
         (tmp_path / name).write_text("yesterday's", encoding="utf-8")
 
-    def broken(self: Any, result: ScanResult) -> Iterator[str]:
+    def broken(result: ScanResult) -> Iterator[str]:
         produced = chunks(result)
         for _ in range(50):
             yield next(produced)
         raise ValueError("a bug in the middle of the findings")
 
-    monkeypatch.setattr(JsonFormatter, "chunks", broken)
+    monkeypatch.setattr(findings_json, "chunks", broken)
     outputs = write_outputs(large_result(400), ["html", "json"], tmp_path)
     assert outputs.written == (tmp_path / "report.html",)
     [failure] = outputs.failed

@@ -12,10 +12,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from auditor.findings.document import from_document
 from auditor.model import Finding, ScanResult, Severity, Status
-from auditor.outputs import formatters, write_outputs
+from auditor.outputs import write_outputs
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
+from auditor.outputs.formats import by_name
 from auditor.outputs.sarif import MAX_RESULTS, SECURITY_SEVERITY, artifact_uri, render
 
 from .builders import (
@@ -285,7 +286,7 @@ def test_capped_log_validates(capped: tuple[tuple[Finding, ...], str]) -> None:
 
 
 def test_sarif_is_registered_and_written_with_every_format(tmp_path: Path) -> None:
-    registry = formatters()
+    registry = by_name()
     expected = {"sarif": "report.sarif", "junit": "junit.xml", "markdown": "summary.md", "csv": "findings.csv",
                 "ocsf": "findings.ocsf.json"}
     assert {name: registry[name].filename for name in expected} == expected

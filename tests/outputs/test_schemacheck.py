@@ -22,9 +22,9 @@ from jsonschema.exceptions import best_match
 
 from auditor.catalog import load_catalog
 from auditor.engine import evaluate
+from auditor.findings.document import schema as findings_schema
 from auditor.model import Inventory, Resource, Status
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import schema as findings_schema
 from auditor.paths import schemas_dir
 from auditor.remediate import planfile
 from auditor.remediate.params import parse_params

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from auditor.catalog import Plugins, load_catalog
+from auditor.catalog import Plugins, load_catalog, pack_files
 from auditor.cli import main
 from auditor.collectors.azure_roles import scope_level
 from auditor.errors import ConfigError
 from auditor.model import Severity, Status
 from auditor.paths import rules_dir
+from auditor.pipeline import evaluate_inventory, from_policy
 from auditor.policy import load_policy
-from auditor.scan import evaluate_inventory, from_policy
 from auditor.yamlio import load_yaml
 
 from .helpers import endpoint, inventory, workspace, write
@@ -174,7 +174,7 @@ def _compared_params(condition: Any) -> Iterator[str]:
 
 
 def test_every_shipped_parameter_compared_with_a_service_value_is_enumerated():
-    files = sorted(p for p in rules_dir().rglob("*.yaml") if "frameworks" not in p.parts)
+    files, _ = pack_files(rules_dir())  # the rule files: neither frameworks nor cases
     compared = {(load_yaml(p).data["id"], name) for p in files
                 for key in ("expect", "applies_when") for name in _compared_params(load_yaml(p).data.get(key))}
     catalog = load_catalog()

@@ -9,12 +9,12 @@ import jsonschema
 import pytest
 
 from auditor.catalog import Plugins
+from auditor.findings.document import from_document, schema
 from auditor.model import Severity, Status
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document, schema
 from auditor.outputs.html import render
+from auditor.pipeline import evaluate_inventory, from_policy
 from auditor.policy import load_policy
-from auditor.scan import evaluate_inventory, from_policy
 
 from .helpers import endpoint, inventory, workspace, write
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from auditor.findings.document import from_document
 from auditor.model import CoverageRow, Finding, Inventory, Remediation, Resource, Rule, Severity, Status
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.findings_read import from_document
+from auditor.pipeline import evaluate_inventory, prepare_policy
 from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
-from auditor.scan import evaluate_inventory, prepare_policy
 
 from .helpers import SUB, WS, write
 
@@ -160,7 +160,7 @@ def test_findings_json_has_policy_scope_only_with_a_policy_and_it_round_trips(tm
 def test_the_schema_rejects_a_malformed_policy_scope(tmp_path: Path, bad: dict[str, Any]) -> None:
     import jsonschema
 
-    from auditor.outputs.findings_read import schema
+    from auditor.findings.document import schema
 
     doc = _evaluate(tmp_path, "scope:\n  - tags: {env: prod}\n")
     doc["policy_scope"].update(bad)

@@ -3,7 +3,7 @@
 ``stream_findings`` reads the top-level object with :func:`auditor.jsonstream.read_object`, checking and
 converting each finding and inventory entry as it is parsed, then checks the rest of the document (the
 envelope) and assembles the ScanResult with the same code as
-:func:`~auditor.outputs.findings_read.from_document`. It answers only for a file that is a valid findings
+:func:`~auditor.findings.document.from_document`. It answers only for a file that is a valid findings
 document through and through: for anything else (not a regular file, not UTF-8, not JSON, not valid,
 an id that is not its rule's and resource's, an impossible date) it answers None, and
 ``read_findings`` reads the file whole, which words the error exactly as before.
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
+from auditor.findings import document as reader
 from auditor.jsonstream import NotStreamable, read_object
 from auditor.model import Finding, FindingBaseline, Resource, ScanResult
-from auditor.outputs import findings_read as reader
 from auditor.schemacheck import StreamChecks
 
 # Strings of a finding that repeat across findings and the inventory: one copy each (the parser makes a new

@@ -1,13 +1,12 @@
-"""Reading findings.json back: ``auditor report``, ``--baseline`` and ``remediate plan`` start from a file.
+"""A findings document (parsed JSON) back into the ScanResult it records: ``auditor report``, ``--baseline``
+and ``remediate plan`` start from a file (:mod:`auditor.findings.read` reads the file).
 
 ``from_document`` validates the document against the published schema
 (``auditor/schemas/findings.schema.json``), then rebuilds the :class:`~auditor.model.ScanResult` it
 records; :mod:`auditor.outputs.findings_json` (the writer) describes what is kept and what is derived.
-Every problem is a ConfigError naming the file and the JSON path of the first problem.
-
-``read_findings`` first reads the file in pieces (:mod:`auditor.outputs.findings_stream`: linear, with
-about a megabyte of text in memory at a time); a file that is not valid, or not a findings file, is read
-again whole by the code below, which words the error. Validation runs a check compiled from the schema
+Every problem is a ConfigError naming the file and the JSON path of the first problem. The pieces
+(``finding_from``, ``rule_from``, ``assemble``, ...) are shared with :mod:`auditor.findings.stream`, which
+reads a valid file item by item. Validation runs a check compiled from the schema
 (:mod:`auditor.schemacheck`) and asks jsonschema only for the error message of an invalid document.
 """
 
@@ -18,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -55,53 +53,6 @@ SCHEMA_FILE = "findings.schema.json"
 UNKNOWN_WAIVER_INDEX = -1
 _MAX_MESSAGE = 240  # of a schema error's message
 STREAMED = ("findings", "inventory")  # the top-level arrays read item by item
-
-
-def read_findings(path: Path) -> ScanResult:
-    """Read and validate a findings file (``auditor report FINDINGS.json``, ``--baseline``, ``remediate plan``).
-
-    Another of the tool's files given instead (report.sarif, junit.xml, a plan, ...) is named as such:
-    "this is not a findings.json: it looks like SARIF ...".
-    """
-    from auditor.outputs.findings_stream import stream_findings
-
-    source = str(path)
-    streamed = stream_findings(path, source)
-    if streamed is not None:
-        return streamed
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the findings file: {exc.strerror or exc}", file=source) from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        _not_findings_if_recognised(source, text=data.decode("utf-8", errors="replace"))
-        raise ConfigError(f"cannot read the findings file: {exc}", file=source) from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _not_findings_if_recognised(source, text=text)
-        message = f"not valid JSON: {exc.msg} (column {exc.colno})"
-        raise ConfigError(message, file=source, line=exc.lineno) from exc
-    if not isinstance(doc, dict):
-        _not_findings_if_recognised(source, doc=doc)
-        raise ConfigError("a findings file is a JSON object", file=source, field="$")
-    try:
-        return from_document(doc, source)
-    except ConfigError:
-        _not_findings_if_recognised(source, doc=doc)
-        raise
-
-
-def _not_findings_if_recognised(source: str, *, text: str | None = None, doc: object = None) -> None:
-    """Raise "this is not a findings.json: it looks like ..." when the content is another of the tool's files."""
-    from auditor.outputs.recognise import recognise_document, recognise_text
-
-    kind = recognise_text(text) if text is not None else recognise_document(doc)
-    if kind is not None:
-        raise ConfigError(f"this is not a findings.json: it looks like {kind}; pass the findings.json a scan "
-                          "wrote (--format json)", file=source)
 
 
 def from_document(doc: dict[str, Any], source: str) -> ScanResult:
