@@ -117,7 +117,7 @@ class EndpointRows:
                 self.add_finding(f)
 
     def add_entry(self, entry: Mapping[str, Any]) -> None:
-        """An inventory entry; every entry comes before the first finding."""
+        """An inventory entry (the first of a key counts, as in the document's order)."""
         uses = entry.get("uses")
         compact = None
         if isinstance(uses, Mapping):
@@ -146,12 +146,15 @@ class EndpointRows:
             self._links += _links_of(f)
 
     def _numbered(self, key: Key, entry: _Entry | None) -> int:
-        """The number of the resource ``key`` names; a new one, with ``entry``, for a key not seen before."""
+        """The number of the resource ``key`` names (a new one for a key not seen before); ``entry`` is its
+        inventory entry unless it has one already."""
         number = self._number.get(key)
         if number is None:
             number = self._number[key] = len(self._keys)
             self._keys.append(key)
             self._entries.append(entry)
+        elif self._entries[number] is None:  # the first inventory entry of a key is its entry
+            self._entries[number] = entry
         return number
 
     @property
