@@ -94,7 +94,7 @@ def scan_with(collectors: Mapping[str, CollectFn], *, waivers_file: Path | None,
         finally:
             progress.close()
     # Gateways link to the endpoints they front across clouds (an APIM API in front of SageMaker).
-    from auditor.collectors.azure_apim_links import link_gateways
+    from auditor.providers.azure.apim_links import link_gateways
 
     return compare(evaluate_inventory(inputs, link_gateways(merge(inventories)), started), tracking or Tracking())
 
@@ -159,11 +159,11 @@ def run_demo(fail_on: Severity, console: Console | None = None, policy_file: Pat
         from auditor.errors import AuditorError
 
         raise AuditorError(f"the demo needs the demo extra: pip install 'auditor[demo]' ({e})") from e
-    from auditor.collect_aws import AwsOptions, collect_aws
-    from auditor.collect_azure import AzureOptions, collect_azure
     from auditor.demo.apim_estate import build_gateway
     from auditor.demo.azure_northwind import seed_azure_demo
     from auditor.demo.fake_az import write_fake_az
+    from auditor.providers.aws.collect import AwsOptions, collect_aws
+    from auditor.providers.azure.collect import AzureOptions, collect_azure
 
     with running_moto() as endpoint, aws_environment(endpoint), ArmServer([]) as arm, \
             tempfile.TemporaryDirectory(prefix="auditor-demo-az-") as az_dir, \

@@ -21,8 +21,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from auditor.collect_aws import AwsOptions, collect_aws
 from auditor.model import Inventory
+from auditor.providers.aws.collect import AwsOptions, collect_aws
 
 from . import iam_actions
 from .seeding import Seeder

@@ -9,10 +9,13 @@ from typing import Any
 import boto3
 import pytest
 
-from auditor.collect_aws import PERMISSIONS, AwsOptions, collect_aws
-from auditor.collectors import aws_iam, aws_kms, aws_s3, aws_sagemaker
 from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Inventory
+from auditor.providers.aws import iam as aws_iam
+from auditor.providers.aws import kms as aws_kms
+from auditor.providers.aws import s3 as aws_s3
+from auditor.providers.aws import sagemaker as aws_sagemaker
+from auditor.providers.aws.collect import PERMISSIONS, AwsOptions, collect_aws
 
 from .conftest import CallLog, Moto, json_error, sent
 from .estates import two_regions

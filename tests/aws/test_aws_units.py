@@ -16,10 +16,9 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from auditor.collectors import TaskPool
-from auditor.collectors.aws_kms import reference_key
-from auditor.collectors.aws_s3 import bucket_of, region_of_location
-from auditor.collectors.aws_session import (
+from auditor.providers.aws.kms import reference_key
+from auditor.providers.aws.s3 import bucket_of, region_of_location
+from auditor.providers.aws.session import (
     AwsClients,
     clean,
     client_config,
@@ -27,6 +26,7 @@ from auditor.collectors.aws_session import (
     failure_from,
     user_set_retries,
 )
+from auditor.providers.pool import TaskPool
 
 ACCOUNT = "123456789012"
 REPO = Path(__file__).resolve().parents[2]
@@ -283,5 +283,5 @@ def test_one_client_per_service_and_region_shared_by_threads() -> None:
 
 def test_importing_the_aws_layer_does_not_import_the_sdk() -> None:
     code = ("import sys; sys.modules['boto3'] = None; sys.modules['botocore'] = None\n"
-            "import auditor.collect_aws as c; assert 'sagemaker:DescribeEndpoint' in c.PERMISSIONS")
+            "import auditor.providers.aws.collect as c; assert 'sagemaker:DescribeEndpoint' in c.PERMISSIONS")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

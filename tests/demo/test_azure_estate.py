@@ -16,13 +16,13 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from auditor.catalog import load_catalog
-from auditor.collect_azure import AzureOptions, collect_azure
 from auditor.demo import azure_northwind as az
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.azure_estate import AzureDemoEstate, build_estate
 from auditor.demo.azure_northwind import northwind_spec, seed_azure_demo
 from auditor.demo.fake_az import DEFAULT_TOKEN, recorded_calls, write_fake_az
 from auditor.model import Inventory
+from auditor.providers.azure.collect import AzureOptions, collect_azure
 from auditor.runner import applied_environment, demo_azure_environment
 from auditor.scan import ScanInputs, evaluate_inventory
 from auditor.secrets import secret_kinds

@@ -14,11 +14,11 @@ import pytest
 
 from auditor.catalog import Plugins, load_catalog
 from auditor.cli import main
-from auditor.collectors.azure_roles import scope_level
 from auditor.errors import ConfigError
 from auditor.model import Severity, Status
 from auditor.paths import rules_dir
 from auditor.policy import load_policy
+from auditor.providers.azure.roles import scope_level
 from auditor.scan import evaluate_inventory, from_policy
 from auditor.yamlio import load_yaml
 
