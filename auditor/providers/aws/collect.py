@@ -147,7 +147,7 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
         except AwsCallError as exc:
             tags_failed[region] = exc.failure.reason
             return
-        tags[region] = {_tagged_arn(arn): dict(value) for arn, value in found.items()}
+        tags[region] = {arn: dict(value) for arn, value in found.items()}
 
     scanners = [aws_sagemaker.SageMakerRegion(region, account, clients, pool, on_config, on_model)
                 for region in regions]
@@ -230,13 +230,6 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
 def _found_through(partition: str, account: str) -> tuple[str, ...]:
     """Keys, roles and buckets are found through what SageMaker, in any region of the account, references."""
     return (f"arn:{partition}:sagemaker:*:{account}:*",)
-
-
-def _tagged_arn(arn: str) -> str:
-    # moto 5.2 returns endpoint-config ARNs from GetResources as the repr of a 1-tuple: "('arn:...',)".
-    if arn.startswith("('") and arn.endswith("',)"):
-        return arn[2:-3]
-    return arn
 
 
 def _unread_summary(region: str, operation: str, noun: str,

@@ -11,7 +11,6 @@ signed request only ever goes to AWS's own hosts or to the endpoint override the
 
 from __future__ import annotations
 
-import html
 import ipaddress
 import os
 import re
@@ -37,6 +36,7 @@ DEFAULT_MAX_ATTEMPTS = 10
 RETRY_ENV_VARS = ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS")
 RETRY_CONFIG_KEYS = ("retry_mode", "max_attempts")
 
+# "403": botocore's code for an HTTP 403 whose body it cannot parse (a proxy's page, a wrong protocol).
 DENIED_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
     "AuthorizationError", "Forbidden", "403",
@@ -90,10 +90,6 @@ def one_line(text: str, limit: int = MAX_REASON) -> str:
     return service_text(_URL_USERINFO.sub("***@", text[:MAX_INPUT]), limit)
 
 
-_XML_CODE = re.compile(r"<Code>(.*?)</Code>", re.S)
-_XML_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.S)
-
-
 def failure_from(operation: str, exc: BaseException) -> Failure | None:
     """Classify a botocore error; None when ``exc`` is not an AWS SDK error."""
     from botocore.exceptions import (
@@ -119,12 +115,6 @@ def failure_from(operation: str, exc: BaseException) -> Failure | None:
         code = str(error.get("Code", "") or "")
         message = str(error.get("Message", "") or "")
         status = int(meta.get("HTTPStatusCode", 0) or 0)
-        if message.lstrip().startswith("<"):
-            # moto answers denied SageMaker/KMS calls with code "403" and an XML error body as message.
-            inner_code, inner_message = _XML_CODE.search(message), _XML_MESSAGE.search(message)
-            if inner_code:
-                code = html.unescape(inner_code.group(1).strip())
-            message = html.unescape(inner_message.group(1).strip()) if inner_message else ""
         if not code and status == 403:
             code, message = "AccessDenied", message or "HTTP 403"
         attempts = int(meta.get("RetryAttempts", 0) or 0) + 1
