@@ -24,7 +24,7 @@ from auditor.providers.azure import session as azure_session
 from auditor.providers.azure.apim import API_VERSION as APIM_API_VERSION
 from auditor.providers.azure.ml import API_VERSION, LEGACY_API_VERSION, LEGACY_SERVICE
 from auditor.providers.azure.ml_endpoints import ONLINE_ENDPOINT, endpoint_related, redact
-from auditor.providers.azure.roles import scope_level
+from auditor.providers.azure.roles import assignment_summary, sorted_assignments
 from auditor.remediate.model import StepFailed, StepRefused
 from auditor.untrusted import refused_url_message, same_origin
 
@@ -218,16 +218,13 @@ class AzureContext:
             if answer.status != 200 or not isinstance(answer.body, dict):
                 raise StepFailed(f"list role assignments of principal {principal}: {answer.error}")
             for item in answer.body.get("value") or []:
-                props = item.get("properties") or {}
-                scope = str(props.get("scope") or "")
-                found.append({"id": item.get("id"), "roleDefinitionId": props.get("roleDefinitionId"),
-                              "roleName": self.role_name(str(props.get("roleDefinitionId") or "")),
-                              "scope": scope, "scope_level": scope_level(scope),
-                              "principalId": props.get("principalId")})
+                props = item.get("properties")
+                role = props.get("roleDefinitionId") if isinstance(props, dict) else None
+                found.append(assignment_summary(item, self.role_name(str(role or ""))))
             link = answer.body.get("nextLink")
             url = self._followed(link, f"list role assignments of principal {principal}", "nextLink") \
                 if isinstance(link, str) and link else None
-        return sorted(found, key=lambda a: (str(a["scope"]).lower(), str(a["roleName"] or ""), str(a["id"])))
+        return sorted_assignments(found)
 
     def role_name(self, role_definition_id: str) -> str | None:
         key = role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()

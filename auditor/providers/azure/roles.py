@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -49,6 +50,26 @@ def scope_level(scope: str) -> str:
     if len(parts) >= 4 and parts[:3] == ["providers", "microsoft.management", "managementgroups"]:
         return "management_group"
     return "resource"
+
+
+def assignment_summary(item: Mapping[str, Any], role_name: str | None) -> dict[str, Any]:
+    """What ``related.role_assignments`` keeps of one role assignment as Resource Manager lists it."""
+    raw = item.get("properties")
+    properties: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+    assignment_scope = str(properties.get("scope") or "")
+    return {
+        "id": item.get("id"),
+        "roleDefinitionId": properties.get("roleDefinitionId"),
+        "roleName": role_name,
+        "scope": assignment_scope,
+        "scope_level": scope_level(assignment_scope),
+        "principalId": properties.get("principalId"),
+    }
+
+
+def sorted_assignments(assignments: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Assignments in the order ``related.role_assignments`` lists them: by scope, role name, id."""
+    return sorted(assignments, key=lambda a: (str(a["scope"]).lower(), str(a["roleName"] or ""), str(a["id"])))
 
 
 def _definition_key(role_definition_id: str) -> str:
@@ -103,18 +124,7 @@ class RoleCollector:
             query = "&$filter=" + quote(f"principalId eq '{principal_id}'", safe="'()")
             for page in self._clients.list_pages(f"{scope}/providers/Microsoft.Authorization/roleAssignments",
                                                  ROLE_ASSIGNMENTS_API, operation, query):
-                for item in page:
-                    raw = item.get("properties")
-                    properties: dict[str, Any] = raw if isinstance(raw, dict) else {}
-                    assignment_scope = str(properties.get("scope") or "")
-                    found.append({
-                        "id": item.get("id"),
-                        "roleDefinitionId": properties.get("roleDefinitionId"),
-                        "roleName": None,
-                        "scope": assignment_scope,
-                        "scope_level": scope_level(assignment_scope),
-                        "principalId": properties.get("principalId"),
-                    })
+                found.extend(assignment_summary(item, None) for item in page)
         except AzureCallError as exc:
             listing.failure = exc.failure
             listing.done = True
@@ -164,7 +174,7 @@ class RoleCollector:
         for assignment in listing.assignments:
             definition = self._definitions.get(_definition_key(str(assignment["roleDefinitionId"] or "")))
             out.append({**assignment, "roleName": definition.name if definition else None})
-        return sorted(out, key=lambda a: (str(a["scope"]).lower(), str(a["roleName"] or ""), str(a["id"]))), None
+        return sorted_assignments(out), None
 
     def unresolved(self) -> list[tuple[str, str]]:
         """(role definition GUID, reason) of every definition that could not be read."""
