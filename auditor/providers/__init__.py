@@ -14,6 +14,11 @@ one module per service    its collector, its resource types and the read permiss
 ``permissions.py``        the least-privilege policy of the scan and of the fixes
 ========================  ===============================================================================
 
+plus what one cloud's modules share (Azure: ``arm.py`` reads and failures, ``origin.py``, ``arm_fix.py``;
+AWS: ``config_copy.py``). What every provider's collectors share is :mod:`auditor.providers.pool`.
+Resource types are constants of their service module today, each with the permissions its collector
+declares beside it; ``permissions.py`` is the one place the policies are assembled from them.
+
 The registry is the literal table below: :func:`names` lists the providers without importing any,
 :func:`get` imports one provider module (which imports no cloud SDK). Nothing registers itself when
 imported. Modules a provider is found by convention in (``changes``, ``remediators``) are named by
