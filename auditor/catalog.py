@@ -30,7 +30,16 @@ from auditor.checks import Check
 from auditor.conditions import ConditionSyntaxError, compile_condition, params_used
 from auditor.engine import CheckLoader
 from auditor.errors import ConfigError
-from auditor.model import Control, Framework, FrameworkRef, Remediation, Rule, Severity
+from auditor.model import (
+    PROCEDURE_FIELDS,
+    Control,
+    Framework,
+    FrameworkRef,
+    ManualProcedure,
+    Remediation,
+    Rule,
+    Severity,
+)
 from auditor.param_values import value_problem
 from auditor.paths import rules_dir, schemas_dir
 from auditor.yamlio import LocatedYaml, field_name, load_yaml
@@ -94,14 +103,30 @@ def sub_document(doc: LocatedYaml, path: Sequence[str | int], data: Any) -> SubD
     return SubDocument(doc.file, data, doc.root, tuple(path))
 
 
+def _check_placeholders(doc: LocatedYaml, template: str, allowed: Collection[str], path: list[str | int]) -> None:
+    """A ConfigError for a placeholder outside ``allowed``, or a brace that opens or closes none."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as e:
+        raise doc.error(f"{e} (write a literal brace as {{{{ or }}}})", path) from e
+    for name in fields:
+        if name not in allowed:
+            raise doc.error(f"unknown placeholder '{{{name}}}'; allowed: {sorted(allowed)}", path)
+
+
 def _check_messages(doc: LocatedYaml, messages: Mapping[str, str]) -> None:
     for key, template in messages.items():
-        for _, field_name_, _, _ in string.Formatter().parse(template):
-            if field_name_ is not None and field_name_ not in _MESSAGE_FIELDS:
-                raise doc.error(
-                    f"unknown placeholder '{{{field_name_}}}'; allowed: {sorted(_MESSAGE_FIELDS)}",
-                    ["messages", key],
-                )
+        _check_placeholders(doc, template, _MESSAGE_FIELDS, ["messages", key])
+
+
+def _manual(doc: LocatedYaml, manual: Mapping[str, Any] | None) -> ManualProcedure | None:
+    """The rule's manual procedure (``remediation.manual``), its step templates checked."""
+    if manual is None:
+        return None
+    for i, step in enumerate(manual["procedure"]):
+        _check_placeholders(doc, step, PROCEDURE_FIELDS, ["remediation", "manual", "procedure", i])
+    return ManualProcedure(manual["disruption"], manual["disruption_detail"].strip(),
+                           tuple(step.strip() for step in manual["procedure"]))
 
 
 def _param_values(doc: LocatedYaml, declared: Mapping[str, list[Any]],
@@ -155,7 +180,8 @@ def parse_rule(doc: LocatedYaml, *, extra_checks: Collection[str] = (), named_fi
         provider=data["id"].split(".")[0],
         resource_type=data["resource_type"],
         rationale=data["rationale"].strip(),
-        remediation=Remediation(remediation["guidance"].strip(), remediation.get("remediator")),
+        remediation=Remediation(remediation["guidance"].strip(), remediation.get("remediator"),
+                                _manual(doc, remediation.get("manual"))),
         expect=compiled.get("expect"),
         check=check,
         applies_when=compiled.get("applies_when"),

@@ -101,9 +101,10 @@ def _rules_of(policy_file: Path | None) -> tuple[dict[str, Rule], dict[str, str]
 
 
 @rules.command("test")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def rules_test(directory: Path) -> None:
-    """Run the rule cases in DIRECTORY against the catalog plus the rules in DIRECTORY.
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def rules_test(directory: Path | None) -> None:
+    """Run the rule cases in DIRECTORY against the catalog plus the rules in DIRECTORY; without DIRECTORY,
+    the shipped catalog's own cases (each rule's <id>.cases.yaml beside it).
 
     \b
     A rule pack, like the shipped catalog:
@@ -121,9 +122,10 @@ def rules_test(directory: Path) -> None:
     Prints every case with ok or FAIL. Exit 0 when every case holds, 1 when one does not, 3 when a file is
     malformed or there is no case file.
     """
+    from auditor.paths import rules_dir
     from auditor.policy import run_rule_tests
 
-    run = run_rule_tests(directory)
+    run = run_rule_tests(directory or rules_dir())
     failed = 0
     for r in run.results:
         click.echo(f"{'ok  ' if r.ok else 'FAIL'}  {r.case.rule_id}: {r.case.name}")

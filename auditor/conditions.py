@@ -69,10 +69,21 @@ def _ordered(op: str) -> Callable[[Any, Any], bool]:
     return compare
 
 
+def _equal(actual: Any, expected: Any) -> bool:
+    """Python's equality, except that a boolean only equals a boolean (``true`` is not ``1``), at any depth."""
+    if isinstance(actual, bool) != isinstance(expected, bool):
+        return False
+    if isinstance(actual, list) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(_equal(a, e) for a, e in zip(actual, expected, strict=True))
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(_equal(actual[k], expected[k]) for k in actual)
+    return bool(actual == expected)
+
+
 def _contains(actual: Any, expected: Any) -> bool:
     if not isinstance(actual, (list, str)):
         raise TypeError(f"operator 'contains' needs a list or string, found {type(actual).__name__}")
-    return expected in actual
+    return any(_equal(item, expected) for item in actual) if isinstance(actual, list) else expected in actual
 
 
 def _matches(actual: Any, expected: Any) -> bool:
@@ -84,12 +95,12 @@ def _matches(actual: Any, expected: Any) -> bool:
 def _in(actual: Any, expected: Any) -> bool:
     if not isinstance(expected, (list, tuple)):
         raise TypeError(f"operator 'in' needs a list value, found {type(expected).__name__}")
-    return actual in expected
+    return any(_equal(actual, item) for item in expected)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, e: bool(a == e),
-    "ne": lambda a, e: bool(a != e),
+    "eq": _equal,
+    "ne": lambda a, e: not _equal(a, e),
     "in": _in,
     "not_in": lambda a, e: not _in(a, e),
     "gt": _ordered("gt"),
@@ -270,8 +281,13 @@ def _check_readable(key: str | None, resource: Resource) -> None:
         raise MissingData(f"'{key}' could not be read: {resource.unreadable[key]}")
 
 
-def compile_condition(spec: Any, field: str = "expect") -> Node:
-    """Turn the YAML form into a condition; raises ConditionSyntaxError naming the field."""
+def compile_condition(spec: Any, field: str = "expect", *, negated: bool = False) -> Node:
+    """Turn the YAML form into a condition; raises ConditionSyntaxError naming the field.
+
+    ``field`` starts with the rule key (``expect`` or ``applies_when``); ``negated``: the spec sits under an
+    odd number of ``not``, where ``on_missing: fail`` would turn a missing value into a true test, which
+    ``expect`` refuses (a PASS on a missing value); in ``applies_when`` it means the rule applies.
+    """
     if not isinstance(spec, Mapping):
         raise ConditionSyntaxError("a condition must be a mapping", field)
     keys = set(spec)
@@ -284,12 +300,12 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
                 raise ConditionSyntaxError(f"'{combinator}' needs a non-empty list", f"{field}.{combinator}")
             return _Combine(
                 combinator,
-                tuple(compile_condition(p, f"{field}.{combinator}[{i}]") for i, p in enumerate(parts)),
+                tuple(compile_condition(p, f"{field}.{combinator}[{i}]", negated=negated) for i, p in enumerate(parts)),
             )
     if "not" in keys:
         if keys != {"not"}:
             raise ConditionSyntaxError("'not' cannot be combined with other keys", field)
-        return _Not(compile_condition(spec["not"], f"{field}.not"))
+        return _Not(compile_condition(spec["not"], f"{field}.not", negated=not negated))
     unknown = keys - {"path", "op", "value", "on_missing"}
     if unknown:
         raise ConditionSyntaxError(f"unknown key(s) {sorted(unknown)}", field)
@@ -307,6 +323,9 @@ def compile_condition(spec: Any, field: str = "expect") -> Node:
         raise ConditionSyntaxError("'on_missing' must be 'error' or 'fail'", f"{field}.on_missing")
     if on_missing == "fail" and op in PRESENCE_OPS:
         raise ConditionSyntaxError(f"'on_missing' has no meaning for operator '{op}'", f"{field}.on_missing")
+    if on_missing == "fail" and negated and not field.startswith("applies_when"):
+        raise ConditionSyntaxError("'on_missing: fail' inside 'not' would make a missing value PASS; state the test "
+                                   "without 'not' (ne for eq, not_in for in)", f"{field}.on_missing")
     value = spec.get("value")
     if op == "matches" and isinstance(value, str):
         try:

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from auditor.untrusted import service_text
 
@@ -172,10 +172,28 @@ class SeverityOverride:
     policy: str
 
 
+DisruptionName = Literal["none", "rolling", "breaking-clients"]  # remediation's Disruption values, as rules write them
+DISRUPTIONS: tuple[DisruptionName, ...] = get_args(DisruptionName)
+PROCEDURE_FIELDS = frozenset({"name", "id", "region", "account"})  # the finding's values a procedure step may name
+
+
+@dataclass(frozen=True, slots=True)
+class ManualProcedure:
+    """What a person does for a FAIL finding no automatic fix handles (a rule's ``remediation.manual``).
+
+    ``steps`` are templates: ``{name}``, ``{id}``, ``{region}`` and ``{account}`` are the finding's.
+    """
+
+    disruption: DisruptionName
+    disruption_detail: str  # what the disruption is, in a few words
+    steps: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Remediation:
     guidance: str
     remediator: str | None = None  # name of an automatic remediator, when one exists
+    manual: ManualProcedure | None = None  # the procedure when no automatic fix applies
 
     @property
     def automatic(self) -> bool:

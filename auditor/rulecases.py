@@ -3,7 +3,8 @@
 A case file (YAML) holds ``rule: <id>`` and ``cases: [{name, expect, document, related?,
 unreadable?, inventory?, params?}]``; ``inventory`` lists other resources a Python check may look
 up, ``params`` overrides rule parameters for that case.
-The shipped catalog's cases live in tests/fixtures/rule_cases/.
+The shipped catalog's cases live beside its rules, ``rules/<provider>/<id>.cases.yaml``, and ship with
+them: ``auditor rules test`` runs them.
 """
 
 from __future__ import annotations

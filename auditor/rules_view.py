@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from auditor.model import Rule, Severity
+from auditor.model import ManualProcedure, Rule, Severity
 from auditor.param_values import allowed_text
 
 INTERNAL_ANCHOR = re.compile(r"^\s*seeds\s*:", re.IGNORECASE)
@@ -38,8 +38,11 @@ def rule_summary(rule: Rule) -> dict[str, Any]:
     """The rule's published metadata (as in findings.json, public anchors only), its parameters and source."""
     from auditor.outputs.findings_json import rule_document
 
+    manual = rule.remediation.manual
     return {**rule_document(rule), "anchors": list(public_anchors(rule)), "params": dict(rule.params),
             "param_values": {name: list(values) for name, values in rule.param_values.items()},
+            "manual": {"disruption": manual.disruption, "disruption_detail": manual.disruption_detail,
+                       "procedure": list(manual.steps)} if manual else None,
             "source": rule.source}
 
 
@@ -82,6 +85,18 @@ def _parameters(rule: Rule) -> list[str]:
     return lines
 
 
+def _manual(manual: ManualProcedure | None) -> list[str]:
+    """The manual procedure as a plan gives it ({name}, {id}, {region}, {account}: the finding's)."""
+    if manual is None:
+        return []
+    steps = textwrap.TextWrapper(width=100, initial_indent="  ", subsequent_indent="     ")
+    lines = ["", f"Manual procedure (disruption {manual.disruption}: {manual.disruption_detail}):"]
+    for i, step in enumerate(manual.steps, 1):
+        steps.initial_indent = f"  {i}. "
+        lines.append(steps.fill(step))
+    return lines
+
+
 def rule_details(rule: Rule) -> str:
     wrap = textwrap.TextWrapper(width=100, initial_indent="  ", subsequent_indent="  ")
     lines = [
@@ -109,6 +124,7 @@ def rule_details(rule: Rule) -> str:
         lines += _parameters(rule)
     lines += ["", "Remediation" + (" (automatic fix available)" if rule.remediation.automatic else "") + ":",
               wrap.fill(rule.remediation.guidance)]
+    lines += _manual(rule.remediation.manual)
     anchors = public_anchors(rule)
     lines += ["", "Anchors (public controls):"] + ([f"  - {a}" for a in anchors] or ["  (no public anchor)"])
     if rule.frameworks:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from auditor.remediate.model import Disruption, Outcome, PlanStep, RecordedChange, StepResult
 
 if TYPE_CHECKING:
-    from auditor.model import Finding
+    from auditor.model import Finding, Rule
     from auditor.remediate.context import StepContext
     from auditor.remediate.params import PlanParams
 
@@ -108,21 +108,23 @@ def load(name: str) -> Remediator:
     return remediator
 
 
-def fix_for_rule(rule_id: str, remediator: str | None) -> dict[str, Any]:
+def fix_for_rule(rule: Rule) -> dict[str, Any]:
     """What the report shows per finding: whether an automatic fix exists and its disruption class.
 
-    ``remediator`` is the rule's ``remediation.remediator``; without one the manual procedure's
-    estimate of the disruption is given. ``opt_in``: the fix removes access, so it is plan-only until
-    the rule is named at plan time and apply is given ``--allow-access-removal``.
+    The rule's ``remediation.remediator`` when it has one; otherwise its manual procedure's estimate of
+    the disruption. ``opt_in``: the fix removes access, so it is plan-only until the rule is named at
+    plan time and apply is given ``--allow-access-removal``.
     """
     from auditor.remediate.manual import manual_disruption
 
+    remediator = rule.remediation.remediator
     if remediator and remediator in available():
         fix = load(remediator)
-        if rule_id in fix.rule_ids:
+        if rule.id in fix.rule_ids:
             return {"automatic": True, "remediator": fix.name, "disruption": fix.disruption.value,
                     "opt_in": bool(getattr(fix, "removes_access", False))}
-    return {"automatic": False, "remediator": None, "disruption": manual_disruption(rule_id).value, "opt_in": False}
+    return {"automatic": False, "remediator": None, "disruption": manual_disruption(rule.remediation.manual).value,
+            "opt_in": False}
 
 
 def write_permissions(provider: str) -> tuple[str, ...]:

@@ -68,16 +68,17 @@ def plan_finding(finding: Finding, recorded_rules: Mapping[str, Rule], params: P
     """
     rule = catalog.get(finding.rule_id) or recorded_rules.get(finding.rule_id)
     guidance = rule.remediation.guidance if rule else ""
+    manual = rule.remediation.manual if rule else None
     name = catalog[finding.rule_id].remediation.remediator if finding.rule_id in catalog else None
     if finding.rule_id not in catalog:
-        return _MANUAL_ORDER, manual_step(finding, guidance,
+        return _MANUAL_ORDER, manual_step(finding, guidance, manual=manual,
                                           reason=f"rule {finding.rule_id} is not in this auditor's catalog")
     if name and name in available() and finding.rule_id in load(name).rule_ids:
         remediator = load(name)
         step = remediator.plan(finding, params)
         return (remediator.order if step.mode is not Mode.MANUAL else _MANUAL_ORDER), step
     reason = f"the rule names remediator '{name}', which this auditor does not have" if name else ""
-    return _MANUAL_ORDER, manual_step(finding, guidance, reason=reason)
+    return _MANUAL_ORDER, manual_step(finding, guidance, reason=reason, manual=manual)
 
 
 def _timestamp(moment: datetime) -> str:

@@ -16,7 +16,6 @@ from auditor.providers.aws.config_copy import MAX_NAME, derived_name
 from auditor.remediate import available, fix_for_rule, load, write_permissions
 from auditor.remediate.journal import Journal, changes, read_records, verify_chain
 from auditor.remediate.journal_key import JournalKey
-from auditor.remediate.manual import PROCEDURES
 from auditor.remediate.model import RemediationError
 from auditor.remediate.params import parse_params
 
@@ -200,21 +199,14 @@ def test_remediators_are_declared_consistently_and_never_delete() -> None:
         assert fix.provider in ("aws", "azure") and fix.permissions and list(fix.permissions) == sorted(fix.permissions)
         for rule_id in fix.rule_ids:
             assert catalog[rule_id].remediation.remediator == name
-            assert fix_for_rule(rule_id, name) == {"automatic": True, "remediator": name,
-                                                   "disruption": fix.disruption.value,
-                                                   "opt_in": name == "azure_endpoint_role_assignments"}
+            assert fix_for_rule(catalog[rule_id]) == {"automatic": True, "remediator": name,
+                                                      "disruption": fix.disruption.value,
+                                                      "opt_in": name == "azure_endpoint_role_assignments"}
     deleting = [p for p in (*write_permissions("aws"), *write_permissions("azure")) if "delete" in p.lower()]
     assert deleting == ["Microsoft.Authorization/roleAssignments/delete"]  # access removal, only with the flag
     assert {"sagemaker:UpdateEndpoint", "kms:EnableKeyRotation", "s3:PutBucketPublicAccessBlock"} <= set(
         get("aws").permissions("remediate")["Statement"][0]["Action"])
     assert not any(p.startswith("kms:Create") or p.startswith("kms:Schedule") for p in write_permissions("aws"))
-
-
-def test_every_rule_without_a_fix_has_a_manual_procedure() -> None:
-    for rule in load_catalog().values():
-        if rule.remediation.remediator is None:
-            assert rule.id in PROCEDURES, rule.id
-    assert set(PROCEDURES) <= set(load_catalog())
 
 
 def test_a_secret_that_reached_a_findings_file_never_reaches_the_plan(
