@@ -9,7 +9,8 @@ the real API for benchmarks: a fixed latency per request, and a random fraction 
 5xx answers, each in the service's own protocol.
 
 moto keeps its state in module globals, so every server in a process shares one store:
-``running_moto`` resets it on entry and on exit, and only one should run at a time.
+``running_moto`` resets it on entry and on exit, and only one should run at a time. It installs
+:mod:`auditor.demo.moto_fixes` first, so moto answers as AWS does where the collectors rely on it.
 """
 
 from __future__ import annotations
@@ -224,6 +225,10 @@ def running_moto(latency_ms: float = 0.0, counter: RequestCounter | None = None,
         MotoRequestHandler,
         create_backend_app,
     )
+
+    from auditor.demo import moto_fixes
+
+    moto_fixes.install()  # answer as AWS does where moto differs (see the module)
 
     class Handler(MotoRequestHandler):
         # werkzeug writes headers and body in two sends, then closes the connection (it never keeps
