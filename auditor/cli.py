@@ -29,14 +29,14 @@ from auditor.cli_rules import rules
 from auditor.errors import AuditorError, ConfigProblemsError
 from auditor.model import ScanResult, Severity
 from auditor.outputs import formats as output_formats
+from auditor.providers import names as provider_names
 from auditor.untrusted import printable
 
 if TYPE_CHECKING:
     from auditor.console import Console
     from auditor.pipeline import Collect, Tracking
+    from auditor.providers import CliOption
     from auditor.selection import RuleFilter
-
-CREDENTIALS = ("default", "cli", "managed-identity", "workload-identity", "environment")
 
 SEVERITIES = tuple(s.value for s in Severity)
 
@@ -144,87 +144,63 @@ def _tracking(baseline_file: Path | None, fail_on_new: bool, history_file: Path 
     return open_tracking(baseline_file, fail_on_new, history_file)
 
 
-def _aws_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--profile", help="AWS profile from the shared config (default: the standard chain).")(f)
-    return click.option("--region", "regions", multiple=True, help="AWS region to scan (repeatable). Default: "
-                        "every enabled region where SageMaker is offered.")(f)
+def _provider_options(providers: Sequence[str]) -> Decorator:
+    """The command-line options of ``providers`` (from the registry), the first provider's first."""
+    from auditor.providers import get
+
+    return _options([_click_option(option) for name in providers for option in get(name).cli.options])
 
 
-def _azure_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--arm-endpoint", envvar="AUDITOR_ARM_ENDPOINT",
-                     help="Resource Manager endpoint (sovereign clouds, Azure Stack, a local test server); "
-                          "also AUDITOR_ARM_ENDPOINT.")(f)
-    f = click.option("--credential", type=click.Choice(CREDENTIALS), default="default", show_default=True,
-                     help="How azure-identity authenticates.")(f)
-    return click.option("--subscription", "subscriptions", multiple=True,
-                        help="Subscription id to scan (repeatable). Default: every subscription the credential "
-                             "sees.")(f)
+def _click_option(option: CliOption) -> Decorator:
+    kwargs: dict[str, Any] = {"help": option.help}
+    if option.multiple:
+        kwargs["multiple"] = True
+    if option.choices is not None:
+        kwargs["type"] = click.Choice(option.choices)
+    if option.default is not None:
+        kwargs.update(default=option.default, show_default=True)
+    if option.envvar is not None:
+        kwargs["envvar"] = option.envvar
+    return click.option(*option.flags, option.param, **kwargs)
 
 
-def _aws_collector(regions: tuple[str, ...], profile: str | None) -> Collect:
-    from auditor.collect_aws import AwsOptions, collect_aws
-    from auditor.regions import check_aws_regions
+def _collector(name: str, values: Mapping[str, Any]) -> Collect:
+    """Provider ``name``'s collection with its options from the command line (checked now: exit 3 before any call)."""
+    from auditor.providers import get
 
-    check_aws_regions(regions)  # a mistyped --region is exit 3 now, not minutes of retries
-
-    return lambda progress: collect_aws(AwsOptions(regions=regions, profile=profile), progress)
-
-
-def _azure_collector(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None) -> Collect:
-    from auditor.collect_azure import AzureOptions, collect_azure
-
-    options = AzureOptions(subscriptions=subscriptions, credential=credential, arm_endpoint=arm_endpoint)
-    return lambda progress: collect_azure(options, progress)
+    provider = get(name)
+    options = provider.options({option.param: values[option.param] for option in provider.cli.options})
+    return lambda progress: provider.collect(options, progress)
 
 
-@scan.command("aws")
-@_aws_options
-@_common_scan_options
-@rule_filter_options
-def scan_aws(regions: tuple[str, ...], profile: str | None, out_dir: Path, formats: tuple[str, ...],
-             policy_file: Path | None, waivers_file: Path | None, fail_on: str, baseline_file: Path | None,
-             fail_on_new: bool, history_file: Path | None, console: Console, rule_filter: RuleFilter,
-             max_waiver_days: int) -> None:
-    """Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use."""
-    tracking = _tracking(baseline_file, fail_on_new, history_file)
-    _check_out(out_dir)
-    result = _scan({"aws": _aws_collector(regions, profile)}, policy_file, waivers_file, fail_on, console, tracking,
-                   rule_filter, max_waiver_days)
-    _finish(result, out_dir, formats, console, tracking)
+def _scan_command(command_name: str, providers: Sequence[str], help_text: str) -> None:
+    """``auditor scan COMMAND_NAME``: the providers' options, then the common scan options."""
+
+    def command(out_dir: Path, formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None,
+                fail_on: str, baseline_file: Path | None, fail_on_new: bool, history_file: Path | None,
+                console: Console, rule_filter: RuleFilter, max_waiver_days: int, **values: Any) -> None:
+        tracking = _tracking(baseline_file, fail_on_new, history_file)
+        _check_out(out_dir)
+        result = _scan({name: _collector(name, values) for name in providers}, policy_file, waivers_file, fail_on,
+                       console, tracking, rule_filter, max_waiver_days)
+        _finish(result, out_dir, formats, console, tracking)
+
+    command.__doc__ = help_text
+    scan.command(command_name)(_provider_options(providers)(_common_scan_options(rule_filter_options(command))))
 
 
-@scan.command("azure")
-@_azure_options
-@_common_scan_options
-@rule_filter_options
-def scan_azure(subscriptions: tuple[str, ...], credential: str, arm_endpoint: str | None, out_dir: Path,
-               formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-               baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, console: Console,
-               rule_filter: RuleFilter, max_waiver_days: int) -> None:
-    """Scan Azure Machine Learning workspaces, endpoints, deployments and identities."""
-    tracking = _tracking(baseline_file, fail_on_new, history_file)
-    _check_out(out_dir)
-    result = _scan({"azure": _azure_collector(subscriptions, credential, arm_endpoint)}, policy_file, waivers_file,
-                   fail_on, console, tracking, rule_filter, max_waiver_days)
-    _finish(result, out_dir, formats, console, tracking)
+def _scan_commands() -> None:
+    """``scan NAME`` for every provider of the registry, and ``scan all`` for all of them into one report."""
+    from auditor.providers import get, names
+
+    for name in names():
+        _scan_command(name, (name,), get(name).cli.help)
+    labels = [get(name).cli.label for name in names()]
+    _scan_command("all", names(), f"Scan {', '.join(labels[:-1])} and {labels[-1]} into one report."
+                  if len(labels) > 1 else f"Scan {labels[0]} into one report.")
 
 
-@scan.command("all")
-@_aws_options
-@_azure_options
-@_common_scan_options
-@rule_filter_options
-def scan_all(regions: tuple[str, ...], profile: str | None, subscriptions: tuple[str, ...], credential: str,
-             arm_endpoint: str | None, out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
-             waivers_file: Path | None, fail_on: str, baseline_file: Path | None, fail_on_new: bool,
-             history_file: Path | None, console: Console, rule_filter: RuleFilter, max_waiver_days: int) -> None:
-    """Scan AWS and Azure into one report."""
-    tracking = _tracking(baseline_file, fail_on_new, history_file)
-    _check_out(out_dir)
-    result = _scan({"aws": _aws_collector(regions, profile),
-                    "azure": _azure_collector(subscriptions, credential, arm_endpoint)},
-                   policy_file, waivers_file, fail_on, console, tracking, rule_filter, max_waiver_days)
-    _finish(result, out_dir, formats, console, tracking)
+_scan_commands()
 
 
 @cli.command()
@@ -281,20 +257,14 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
 
 
 @cli.command()
-@click.argument("provider", type=click.Choice(["aws", "azure"]))
+@click.argument("provider", type=click.Choice(provider_names()))
 @click.option("--remediate", "for_remediation", is_flag=True,
               help="The write permissions 'auditor remediate apply/rollback' need, separate from the scan's.")
 def permissions(provider: str, for_remediation: bool) -> None:
     """Print the least-privilege IAM policy (aws) or custom role (azure): read-only for the scan by default."""
-    if for_remediation:
-        from auditor.remediate import aws_remediation_policy, azure_remediation_role
+    from auditor.providers import get
 
-        document = aws_remediation_policy() if provider == "aws" else azure_remediation_role()
-    else:
-        from auditor.permissions import aws_policy, azure_role
-
-        document = aws_policy() if provider == "aws" else azure_role()
-    click.echo(json.dumps(document, indent=2))
+    click.echo(json.dumps(get(provider).permissions("remediate" if for_remediation else "scan"), indent=2))
 
 
 cli.add_command(remediate)  # the remediate group lives in its own module (auditor/cli_remediate.py)

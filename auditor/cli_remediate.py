@@ -21,8 +21,8 @@ from typing import Any
 
 import click
 
-from auditor.collectors.azure_session import CREDENTIAL_KINDS
 from auditor.errors import ConfigError
+from auditor.providers.azure.session import CREDENTIAL_KINDS
 from auditor.untrusted import printable
 
 
@@ -106,16 +106,16 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
                   journal_file: Path | None, allow_access_removal: bool, profile: str | None, credential: str,
                   arm_endpoint: str | None) -> None:
     """Carry out a reviewed plan: check it against its scan, re-read, apply, verify, journal every change."""
+    from auditor.providers import ProviderOptions
     from auditor.remediate.apply import ApplyOptions, apply_plan
     from auditor.remediate.binding import bind_plan
     from auditor.remediate.journal_key import ENV_KEY, journal_key
     from auditor.remediate.planfile import read_plan
-    from auditor.remediate.providers import ProviderOptions
 
     plan, digest = read_plan(plan_file)
     binding = bind_plan(plan, plan_file, digest, findings_file=findings_file, approved_sha256=plan_sha256)
     if any(s.finding.provider == "azure" and s.executable for s in plan.steps):
-        from auditor.collectors.azure_session import arm_endpoint as check_endpoint
+        from auditor.providers.azure.session import arm_endpoint as check_endpoint
 
         check_endpoint(arm_endpoint)
     journal = journal_file or plan_file.parent / "journal.jsonl"
@@ -135,7 +135,7 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
                    f"in CI, set {ENV_KEY} from a secret instead", err=True)
     options = ApplyOptions(journal=journal, max_changes=max_changes, allow_access_removal=allow_access_removal,
                            key=key)
-    providers = ProviderOptions(profile=profile, credential=credential, arm_endpoint=arm_endpoint)
+    providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
     report = apply_plan(plan, plan_file, digest, options, providers, binding=binding,
                         on_result=lambda step, r: _say(_line(r.outcome.value, r.rule_id, r.resource_id, r.detail),
                                                        out=True))
@@ -153,8 +153,8 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
 def rollback_command(journal_file: Path, yes: bool, only_run: str | None, profile: str | None, credential: str,
                      arm_endpoint: str | None) -> None:
     """Undo the changes JOURNAL_FILE records, newest first, each verified; the journal is verified first."""
+    from auditor.providers import ProviderOptions
     from auditor.remediate.journal_key import journal_key
-    from auditor.remediate.providers import ProviderOptions
     from auditor.remediate.rollback import read_for_rollback, rollback_journal
 
     verified = read_for_rollback(journal_file)  # the schema first, then the key and the chain
@@ -167,7 +167,7 @@ def rollback_command(journal_file: Path, yes: bool, only_run: str | None, profil
         _say(f"auditor: {journal_file}: nothing to undo")
         sys.exit(0)
     if any(c.kind.startswith("azure.") for c in pending):
-        from auditor.collectors.azure_session import arm_endpoint as check_endpoint
+        from auditor.providers.azure.session import arm_endpoint as check_endpoint
 
         check_endpoint(arm_endpoint)
     which = f"of run {only_run} " if only_run else ""
@@ -177,7 +177,7 @@ def rollback_command(journal_file: Path, yes: bool, only_run: str | None, profil
         _say(f"  - {change.kind} of {change.resource_id}: {change.after!r} -> {change.before!r}")
     if not yes:
         _confirm("Undo these changes?")
-    providers = ProviderOptions(profile=profile, credential=credential, arm_endpoint=arm_endpoint)
+    providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
     report = rollback_journal(journal_file, providers, only_run=only_run, key=key,
                               expected=[c.change for c in pending],
                               on_result=lambda change, r: _say(_line(r.outcome.value, change.kind,

@@ -16,6 +16,7 @@ import click
 
 from auditor.errors import ConfigError
 from auditor.model import Rule, Severity
+from auditor.providers import names as provider_names
 
 SEVERITIES = tuple(s.value for s in Severity)
 
@@ -34,7 +35,7 @@ def _policy_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @rules.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True, help="markdown: a GitHub table (the README's rule catalog is this output).")
-@click.option("--provider", type=click.Choice(["aws", "azure"]), help="Only the rules of this cloud.")
+@click.option("--provider", type=click.Choice(provider_names()), help="Only the rules of this cloud.")
 @click.option("--severity", type=click.Choice(SEVERITIES),
               help="Only rules of this severity or above (critical > high > medium > low > info), the rules "
                    "a FAIL of which gates a scan run with --fail-on of the same severity.")

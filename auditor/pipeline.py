@@ -131,7 +131,7 @@ def merge(inventories: Sequence[Inventory]) -> Inventory:
 
 def link(inventory: Inventory) -> Inventory:
     """The inventory with every gateway API linked to the endpoints it fronts, whichever cloud they are in."""
-    from auditor.collectors.azure_apim_links import link_gateways
+    from auditor.providers.azure.apim_links import link_gateways
 
     return link_gateways(inventory)
 

@@ -8,7 +8,7 @@ roles, ~5 KMS keys and ~4 capture buckets the way a real estate does, then times
 subprocess with the same environment:
 
 - the scan: ``python -m auditor scan aws --region R ... --format json --quiet`` (``--library``:
-  ``auditor.collect_aws.collect_aws`` + the engine, for when the CLI is not there);
+  ``auditor.providers.aws.collect.collect_aws`` + the engine, for when the CLI is not there);
 - the floor: a plain boto3 loop on ``--workers`` threads that lists (paginated) and describes every
   endpoint, endpoint config and model once: what any scanner must at least do.
 
@@ -181,7 +181,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from auditor.catalog import load_catalog
-from auditor.collect_aws import AwsOptions, collect_aws
+from auditor.providers.aws.collect import AwsOptions, collect_aws
 from auditor.outputs.findings_json import render
 from auditor.pipeline import ScanInputs, evaluate_inventory
 started = datetime.now(UTC)

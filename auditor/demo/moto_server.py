@@ -9,7 +9,8 @@ the real API for benchmarks: a fixed latency per request, and a random fraction 
 5xx answers, each in the service's own protocol.
 
 moto keeps its state in module globals, so every server in a process shares one store:
-``running_moto`` resets it on entry and on exit, and only one should run at a time.
+``running_moto`` resets it on entry and on exit, and only one should run at a time. It installs
+:mod:`auditor.demo.moto_fixes` first, so moto answers as AWS does where the collectors rely on it.
 """
 
 from __future__ import annotations
@@ -191,11 +192,14 @@ class ApiEmulation:
 
 def _reset_moto(url: str) -> None:
     """Empty moto, then seed its random generator: ids moto invents (KMS key ids) are the same every run,
-    so the demo's findings keep their ids from one run to the next (baselines compare them)."""
+    so the demo's findings keep their ids from one run to the next (baselines compare them).
+
+    The timeout only guards against a server that never answers: a reset walks every moto backend the
+    process has loaded, and on a loaded machine (test workers beside other jobs) it took over 10 s."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     for path in ("/moto-api/reset", f"/moto-api/seed?a={_DEMO_SEED}"):
         request = urllib.request.Request(f"{url}{path}", method="POST")  # noqa: S310 (our loopback URL)
-        with opener.open(request, timeout=10):
+        with opener.open(request, timeout=90):
             pass
 
 
@@ -224,6 +228,10 @@ def running_moto(latency_ms: float = 0.0, counter: RequestCounter | None = None,
         MotoRequestHandler,
         create_backend_app,
     )
+
+    from auditor.demo import moto_fixes
+
+    moto_fixes.install()  # answer as AWS does where moto differs (see the module)
 
     class Handler(MotoRequestHandler):
         # werkzeug writes headers and body in two sends, then closes the connection (it never keeps

@@ -82,11 +82,11 @@ def run_demo(fail_on: Severity, console: Console | None = None, policy_file: Pat
         from auditor.errors import AuditorError
 
         raise AuditorError(f"the demo needs the demo extra: pip install 'auditor[demo]' ({e})") from e
-    from auditor.collect_aws import AwsOptions, collect_aws
-    from auditor.collect_azure import AzureOptions, collect_azure
     from auditor.demo.apim_estate import build_gateway
     from auditor.demo.azure_northwind import seed_azure_demo
     from auditor.demo.fake_az import write_fake_az
+    from auditor.providers.aws.collect import AwsOptions, collect_aws
+    from auditor.providers.azure.collect import AzureOptions, collect_azure
 
     with running_moto() as endpoint, aws_environment(endpoint), ArmServer([]) as arm, \
             tempfile.TemporaryDirectory(prefix="auditor-demo-az-") as az_dir, \

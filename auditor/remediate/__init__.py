@@ -7,9 +7,11 @@ the scan, applies it, re-reads it and re-runs the rule, writing every change to 
 journal before and after it is made. ``rollback JOURNAL`` undoes the journal's changes newest first,
 verified the same way. Nothing here deletes a resource, a key or data.
 
-Remediators are found by convention: each module in :mod:`auditor.remediate.remediators` exposes
-``REMEDIATOR``, an object satisfying :class:`Remediator`; its ``name`` is the module name, which a
-rule's ``remediation.remediator`` names. Listing them imports nothing from a cloud SDK.
+Remediators are found by convention: each module in a provider's ``remediators`` package
+(``auditor/providers/<name>/remediators/``, providers from :func:`auditor.providers.names`) exposes
+``REMEDIATOR``, an object satisfying :class:`Remediator`; its ``name`` is the module name, unique
+across providers, which a rule's ``remediation.remediator`` names. Listing them imports nothing from
+a cloud SDK.
 """
 
 from __future__ import annotations
@@ -35,12 +37,9 @@ __all__ = [
     "Remediator",
     "StepResult",
     "available",
-    "aws_remediation_policy",
-    "aws_write_permissions",
-    "azure_remediation_role",
-    "azure_write_permissions",
     "fix_for_rule",
     "load",
+    "write_permissions",
 ]
 
 
@@ -59,7 +58,7 @@ class Remediator(Protocol):
     """
 
     name: ClassVar[str]
-    provider: ClassVar[str]  # "aws" | "azure"
+    provider: ClassVar[str]  # the name of the provider whose remediators/ package holds it
     rule_ids: ClassVar[tuple[str, ...]]
     disruption: ClassVar[Disruption]
     permissions: ClassVar[tuple[str, ...]]
@@ -74,24 +73,35 @@ class Remediator(Protocol):
     def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None: ...
 
 
-def _package() -> Any:
-    from auditor.remediate import remediators
-
-    return remediators
-
-
 @cache
+def _modules() -> dict[str, str]:
+    """Remediator name -> its module's dotted name, over every provider's ``remediators`` package."""
+    from auditor.providers import module, names
+
+    found: dict[str, str] = {}
+    for provider in names():
+        package = importlib.import_module(module(provider, "remediators"))
+        for info in pkgutil.iter_modules(package.__path__):
+            if info.name.startswith("_"):
+                continue
+            if info.name in found:
+                raise KeyError(f"remediator '{info.name}' exists in {found[info.name]} and in {package.__name__}")
+            found[info.name] = f"{package.__name__}.{info.name}"
+    return found
+
+
 def available() -> frozenset[str]:
     """Names of the remediators shipped (module names), without importing them."""
-    return frozenset(m.name for m in pkgutil.iter_modules(_package().__path__) if not m.name.startswith("_"))
+    return frozenset(_modules())
 
 
 @cache
 def load(name: str) -> Remediator:
     """The remediator ``name``; KeyError when there is none."""
-    if name not in available():
-        raise KeyError(f"no remediator named '{name}' (available: {', '.join(sorted(available()))})")
-    module = importlib.import_module(f"auditor.remediate.remediators.{name}")
+    modules = _modules()
+    if name not in modules:
+        raise KeyError(f"no remediator named '{name}' (available: {', '.join(sorted(modules))})")
+    module = importlib.import_module(modules[name])
     remediator: Remediator = module.REMEDIATOR
     if remediator.name != name:
         raise KeyError(f"remediator module '{name}' declares the name '{remediator.name}'")
@@ -117,41 +127,11 @@ def fix_for_rule(rule: Rule) -> dict[str, Any]:
             "opt_in": False}
 
 
-def _permissions(provider: str) -> tuple[str, ...]:
+def write_permissions(provider: str) -> tuple[str, ...]:
+    """Every action ``auditor remediate apply|rollback`` may perform on ``provider`` (reads it repeats included)."""
     found: set[str] = set()
     for name in available():
         fix = load(name)
         if fix.provider == provider:
             found.update(fix.permissions)
     return tuple(sorted(found))
-
-
-def aws_write_permissions() -> tuple[str, ...]:
-    """Every IAM action ``auditor remediate apply|rollback`` may call on AWS (reads it repeats included)."""
-    return _permissions("aws")
-
-
-def azure_write_permissions() -> tuple[str, ...]:
-    """Every Azure action ``auditor remediate apply|rollback`` may perform (reads it repeats included)."""
-    return _permissions("azure")
-
-
-def aws_remediation_policy() -> dict[str, Any]:
-    """The IAM policy for the remediation job, separate from the read-only scan policy."""
-    return {"Version": "2012-10-17", "Statement": [{
-        "Sid": "AuditorRemediation", "Effect": "Allow", "Action": list(aws_write_permissions()), "Resource": "*"}]}
-
-
-def azure_remediation_role() -> dict[str, Any]:
-    """The Azure custom role for the remediation job, separate from the read-only scanner role."""
-    return {
-        "Name": "auditor remediation",
-        "IsCustom": True,
-        "Description": "Applies and rolls back reviewed auditor remediation plans: updates Azure ML endpoints and "
-                       "workspaces, removes and recreates role assignments. Deletes no resource and lists no key.",
-        "Actions": list(azure_write_permissions()),
-        "NotActions": [],
-        "DataActions": [],
-        "NotDataActions": [],
-        "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000000"],
-    }

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.model import Finding, Inventory, Resource, Rule
+from auditor.providers import ProviderOptions
 from auditor.remediate import load
 from auditor.remediate.binding import PlanBinding, bind_plan, outside_scopes
 from auditor.remediate.changes import handler
@@ -44,7 +45,7 @@ from auditor.remediate.model import (
     StepResult,
     same_json,
 )
-from auditor.remediate.providers import ProviderOptions, Providers
+from auditor.remediate.providers import Providers
 
 if TYPE_CHECKING:
     from auditor.remediate import Remediator

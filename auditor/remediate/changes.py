@@ -7,8 +7,8 @@ Resource Manager's ETag gives) and how to write a value back; the journal stores
 target and the values before and after, so rollback needs nothing but the journal: it checks the
 live value is still ``after`` and writes ``before``.
 
-Handlers live in :mod:`auditor.remediate.aws_changes` and :mod:`auditor.remediate.azure_changes`,
-imported only when a change of their provider is read or written.
+Handlers live in each provider's ``changes`` module (``HANDLERS``, ``auditor/providers/<name>/changes.py``),
+imported only when a change of their provider is read or written; a kind starts with its provider's name.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from auditor.remediate.providers import Providers
-
-_MODULES = {"aws": "auditor.remediate.aws_changes", "azure": "auditor.remediate.azure_changes"}
 
 
 @dataclass(frozen=True)
@@ -53,10 +51,12 @@ class ChangeHandler(Protocol):
 
 def handler(kind: str) -> ChangeHandler:
     """The handler of ``kind``; KeyError for a kind this auditor does not know (a journal from elsewhere)."""
+    from auditor.providers import module, names
+
     provider = kind.split(".", 1)[0]
-    if provider not in _MODULES:
+    if provider not in names():
         raise KeyError(f"unknown change kind '{kind}'")
-    handlers: Mapping[str, ChangeHandler] = importlib.import_module(_MODULES[provider]).HANDLERS
+    handlers: Mapping[str, ChangeHandler] = importlib.import_module(module(provider, "changes")).HANDLERS
     if kind not in handlers:
         raise KeyError(f"unknown change kind '{kind}'")
     return handlers[kind]

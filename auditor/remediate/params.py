@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from auditor.collectors.aws_session import arn_parts
 from auditor.errors import ConfigError
+from auditor.providers.aws.session import arn_parts
 
 KMS_KEY_PARAMS: Mapping[str, str] = {
     "kms_key_id": "a KMS key for every fix that needs one",

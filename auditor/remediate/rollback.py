@@ -20,13 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from auditor.errors import ConfigError
+from auditor.providers import ProviderOptions
 from auditor.remediate.apply import RunReport
 from auditor.remediate.changes import handler
 from auditor.remediate.journal import Hook, Journal, JournalChange, read_lines
 from auditor.remediate.journal_check import VerifiedJournal, verify_journal
 from auditor.remediate.journal_key import JournalKey, journal_key
 from auditor.remediate.model import Outcome, StepFailed, StepRefused, StepResult
-from auditor.remediate.providers import ProviderOptions, Providers
+from auditor.remediate.providers import Providers
 
 
 def read_for_rollback(journal_file: Path, key: JournalKey | None = None) -> VerifiedJournal:

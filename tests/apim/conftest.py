@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 
-from auditor.collect_azure import AzureOptions, collect_azure
 from auditor.demo.arm_server import ArmServer
 from auditor.model import Inventory
 from auditor.pipeline import link
+from auditor.providers.azure.collect import AzureOptions, collect_azure
 
 from .estate import SUB_A, SUB_B, build_estate
 

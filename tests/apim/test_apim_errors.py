@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from auditor.collectors import azure_apim
 from auditor.demo.arm_server import ArmServer
 from auditor.engine import evaluate
 from auditor.model import CoverageRow, Inventory, Status
+from auditor.providers.azure import apim as azure_apim
 
 from .conftest import Scan
 from .estate import EXPECTED, GW_PROD, SUB_B

@@ -9,14 +9,14 @@ from collections import Counter
 from typing import Any
 
 from auditor.catalog import load_catalog
-from auditor.collect_azure import PERMISSIONS
-from auditor.collectors import azure_apim
-from auditor.collectors.azure_apim_links import link_gateways
 from auditor.demo.arm_model import parse_path
 from auditor.demo.arm_server import ArmServer
 from auditor.engine import evaluate
 from auditor.model import Inventory, Resource, Rule
 from auditor.pipeline import merge
+from auditor.providers.azure import apim as azure_apim
+from auditor.providers.azure.apim_links import link_gateways
+from auditor.providers.azure.collect import PERMISSIONS
 
 from .conftest import Scan
 from .estate import (

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from auditor.collectors.azure_apim import backend_credentials, redact_apim
-from auditor.collectors.azure_apim_links import (
+from auditor.demo.arm_examples import example_body, example_items
+from auditor.model import Resource
+from auditor.providers.azure.apim import backend_credentials, redact_apim
+from auditor.providers.azure.apim_links import (
     PolicyError,
     api_routes,
     clean_url,
@@ -16,8 +18,6 @@ from auditor.collectors.azure_apim_links import (
     fronts_of,
     parse_policy,
 )
-from auditor.demo.arm_examples import example_body, example_items
-from auditor.model import Resource
 
 SERVICE = """<policies><inbound><validate-azure-ad-token tenant-id="t" /><rate-limit calls="5" renewal-period="1" />
 </inbound><backend><set-backend-service base-url="https://svc.example.com/x?sig=abc" /><forward-request /></backend>

@@ -21,8 +21,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from auditor.collect_aws import AwsOptions, collect_aws
+from auditor.demo import moto_fixes
 from auditor.model import Inventory
+from auditor.providers.aws.collect import AwsOptions, collect_aws
 
 from . import iam_actions
 from .seeding import Seeder
@@ -73,8 +74,9 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
         werkzeug = logging.getLogger("werkzeug")
         level = werkzeug.level
         werkzeug.setLevel(logging.WARNING)  # one INFO line per request otherwise
+        moto_fixes.install()  # moto answers as AWS does where the collectors rely on it
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        restore_actions = iam_actions.install()  # enforcement checks AWS's action names, not moto's
+        restore_actions = iam_actions.install()  # enforcement checks AWS's action names, and answers as AWS does
         server.start()
         host, port = server.get_host_and_port()
         patch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")

@@ -11,7 +11,8 @@ request itself: its signing service, method and path. The table below holds the 
 AWS action differs from moto's guess; every other request keeps moto's action, with the signing
 name mapped to the IAM service prefix (the tagging API signs as ``tagging``, IAM calls it ``tag``).
 An S3 request that the table does not know is checked as ``s3:Unmapped(<method> <path>)``, which
-no policy grants: a test that makes a new S3 call under enforcement fails naming the request.
+no policy grants: a test that makes a new S3 call under enforcement fails naming the request. It also
+makes moto answer a denied JSON-protocol call in JSON, as AWS does (the collectors know no moto spelling).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.iam import access_control
 
 # IAM service prefixes that differ from the SigV4 signing name.
@@ -66,16 +69,34 @@ def operation_action(service: str, operation: str) -> str:
 
 
 def install() -> Callable[[], None]:
-    """Patch moto's check in this process; returns the function that restores it."""
+    """Patch moto's check in this process; returns the function that restores it.
+
+    Also makes a denial of a JSON-protocol call (SageMaker, KMS, the tagging API) answer as AWS does:
+    moto answers it with its XML error document, which botocore cannot parse (the code becomes "403",
+    the message the XML); AWS answers ``{"__type": "AccessDeniedException", "message": ...}``-style JSON.
+    """
     original: Callable[..., None] = access_control.IAMRequestBase.check_action_permitted
+    authorize: Callable[..., None] = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
 
     def check_action_permitted(self: Any, resource: str) -> None:
         self._action = aws_action(self._service, self._method, self._path, self._action)
         original(self, resource)
 
+    def authorize_in_protocol(self: Any, resource: str = "*") -> None:
+        try:
+            authorize(self, resource)
+        except JsonRESTError:
+            raise
+        except _RESTError as exc:
+            if not str(self.headers.get("Content-Type", "")).startswith("application/x-amz-json"):
+                raise
+            raise exc.to_json() from exc
+
     access_control.IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize_in_protocol  # type: ignore[method-assign]
 
     def restore() -> None:
         access_control.IAMRequestBase.check_action_permitted = original  # type: ignore[method-assign]
+        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
 
     return restore

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from auditor.collectors.aws_session import drop_account_prefix_for_local_host
+from auditor.providers.aws.session import drop_account_prefix_for_local_host
 
 ACCOUNT = "123456789012"  # moto's default account
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from auditor.collectors import aws_iam, aws_kms, aws_s3, aws_sagemaker, aws_session, aws_tags
 from auditor.model import Inventory, Resource
+from auditor.providers.aws import iam as aws_iam
+from auditor.providers.aws import kms as aws_kms
+from auditor.providers.aws import s3 as aws_s3
+from auditor.providers.aws import sagemaker as aws_sagemaker
+from auditor.providers.aws import session as aws_session
+from auditor.providers.aws import tags as aws_tags
 
 from .conftest import CallLog, Moto
 from .estates import dangling, two_regions
@@ -227,7 +232,7 @@ def test_region_discovery_scans_enabled_sagemaker_regions(seed: Seeder, scan: Sc
 
 
 def test_permissions_are_exactly_what_the_collection_calls(seed: Seeder, scan: Scan) -> None:
-    from auditor.collect_aws import PERMISSIONS
+    from auditor.providers.aws.collect import PERMISSIONS
 
     two_regions(seed)
     _, log = scan(regions=())  # region discovery too

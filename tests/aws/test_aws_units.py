@@ -16,10 +16,9 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from auditor.collectors import TaskPool
-from auditor.collectors.aws_kms import reference_key
-from auditor.collectors.aws_s3 import bucket_of, region_of_location
-from auditor.collectors.aws_session import (
+from auditor.providers.aws.kms import reference_key
+from auditor.providers.aws.s3 import bucket_of, region_of_location
+from auditor.providers.aws.session import (
     AwsClients,
     clean,
     client_config,
@@ -27,6 +26,7 @@ from auditor.collectors.aws_session import (
     failure_from,
     user_set_retries,
 )
+from auditor.providers.pool import TaskPool
 
 ACCOUNT = "123456789012"
 REPO = Path(__file__).resolve().parents[2]
@@ -136,15 +136,14 @@ def _client_error(code: str, message: str, status: int, retries: int = 0) -> Cli
     return ClientError(response, "Op")
 
 
-def test_moto_403_xml_is_access_denied() -> None:
-    message = ('<?xml version="1.0" encoding="utf-8"?>\n<ErrorResponse><Errors><Error>'
-               "<Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/u "
-               "is not authorized to perform: sagemaker:ListEndpoints</Message>"
-               "<Type>Sender</Type></Error></Errors></ErrorResponse>")
-    failure = failure_from("ListEndpoints", _client_error("403", message, 403))
-    assert failure is not None and failure.kind == "denied" and failure.code == "AccessDenied"
-    assert failure.reason == ("access denied: ListEndpoints returned AccessDenied: User: arn:aws:iam::"
-                              "123456789012:user/u is not authorized to perform: sagemaker:ListEndpoints")
+def test_an_unparseable_403_is_access_denied() -> None:
+    """botocore names an error by its HTTP status when it cannot parse the body (a proxy's page): still denied.
+
+    (moto's XML answer to a denied JSON-protocol call is made JSON, as AWS answers, by the tests' moto
+    fixes in ``iam_actions``; the collectors keep no moto-specific parsing.)"""
+    failure = failure_from("ListEndpoints", _client_error("403", "<html><body>Forbidden</body></html>", 403))
+    assert failure is not None and failure.kind == "denied" and failure.code == "403"
+    assert failure.reason.startswith("access denied: ListEndpoints returned 403")
 
 
 @pytest.mark.parametrize(("code", "status", "kind"), [
@@ -283,5 +282,5 @@ def test_one_client_per_service_and_region_shared_by_threads() -> None:
 
 def test_importing_the_aws_layer_does_not_import_the_sdk() -> None:
     code = ("import sys; sys.modules['boto3'] = None; sys.modules['botocore'] = None\n"
-            "import auditor.collect_aws as c; assert 'sagemaker:DescribeEndpoint' in c.PERMISSIONS")
+            "import auditor.providers.aws.collect as c; assert 'sagemaker:DescribeEndpoint' in c.PERMISSIONS")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

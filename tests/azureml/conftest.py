@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 
-from auditor.collect_azure import AzureOptions, collect_azure
 from auditor.demo.arm_server import ArmServer
 from auditor.model import Inventory
+from auditor.providers.azure.collect import AzureOptions, collect_azure
 
 from .estate import build_estate, build_subscriptions
 

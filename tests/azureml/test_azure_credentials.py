@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 
-from auditor.collect_azure import AzureOptions, collect_azure
-from auditor.collectors.azure_session import (
+from auditor.demo.arm_server import ArmServer
+from auditor.demo.fake_az import recorded_calls, write_fake_az
+from auditor.providers.azure.collect import AzureOptions, collect_azure
+from auditor.providers.azure.session import (
     PUBLIC_ARM_ENDPOINT,
     PUBLIC_SCOPE,
     CachingCredential,
     arm_endpoint,
     token_scope,
 )
-from auditor.demo.arm_server import ArmServer
-from auditor.demo.fake_az import recorded_calls, write_fake_az
 
 from .conftest import RecordingCredential, Scan
 from .estate import SUB_A

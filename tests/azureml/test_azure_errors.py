@@ -10,12 +10,13 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
 from auditor.catalog import load_catalog
-from auditor.collect_azure import AzureOptions, collect_azure
-from auditor.collectors import azure_apim, azure_ml
 from auditor.demo.arm_server import ArmServer
 from auditor.engine import evaluate
 from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Finding, Inventory, Rule, Status
+from auditor.providers.azure import apim as azure_apim
+from auditor.providers.azure import ml as azure_ml
+from auditor.providers.azure.collect import AzureOptions, collect_azure
 
 from .conftest import Scan
 from .estate import EP_AAD, EP_KEY, EP_NONE, EP_OWNER, EXPECTED, SUB_A, SUB_B, WS_OPEN, WS_SECURE, build_estate

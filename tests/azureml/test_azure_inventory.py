@@ -8,12 +8,13 @@ import math
 from collections import Counter
 
 from auditor.catalog import load_catalog
-from auditor.collect_azure import PERMISSIONS
-from auditor.collectors import azure_apim, azure_ml
 from auditor.demo.arm_model import BUILTIN_ROLES, parse_path
 from auditor.demo.arm_server import ArmServer
 from auditor.engine import evaluate
 from auditor.model import Inventory, Resource, Status
+from auditor.providers.azure import apim as azure_apim
+from auditor.providers.azure import ml as azure_ml
+from auditor.providers.azure.collect import PERMISSIONS
 
 from .conftest import RecordingCredential, RecordingProgress, Scan
 from .estate import (

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from auditor import collect_azure
-from auditor.collectors import azure_apim, azure_ml, azure_ml_endpoints, azure_roles, azure_session
-from auditor.collectors.azure_ml_endpoints import REDACTED, endpoint_principals, environment_variables, redact
-from auditor.collectors.azure_roles import scope_level
+from auditor.providers.azure import apim as azure_apim
+from auditor.providers.azure import collect as collect_azure
+from auditor.providers.azure import ml as azure_ml
+from auditor.providers.azure import ml_endpoints as azure_ml_endpoints
+from auditor.providers.azure import roles as azure_roles
+from auditor.providers.azure import session as azure_session
+from auditor.providers.azure.ml_endpoints import REDACTED, endpoint_principals, environment_variables, redact
+from auditor.providers.azure.roles import scope_level
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001"
 

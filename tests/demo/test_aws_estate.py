@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import boto3
 
 from auditor.catalog import load_catalog
-from auditor.collect_aws import AwsOptions, collect_aws
 from auditor.demo.aws_estate import DemoEstate
 from auditor.demo.moto_server import aws_environment
 from auditor.pipeline import ScanInputs, evaluate_inventory
+from auditor.providers.aws.collect import AwsOptions, collect_aws
 
 EU, US = "eu-west-1", "us-east-1"
 

@@ -16,7 +16,6 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from auditor.catalog import load_catalog
-from auditor.collect_azure import AzureOptions, collect_azure
 from auditor.demo import azure_northwind as az
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.azure_estate import AzureDemoEstate, build_estate
@@ -25,6 +24,7 @@ from auditor.demo.fake_az import DEFAULT_TOKEN, recorded_calls, write_fake_az
 from auditor.demo.run import applied_environment, demo_azure_environment
 from auditor.model import Inventory
 from auditor.pipeline import ScanInputs, evaluate_inventory
+from auditor.providers.azure.collect import AzureOptions, collect_azure
 from auditor.secrets import secret_kinds
 
 _CLEARED = ("AUDITOR_ARM_ENDPOINT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTPS_PROXY", "https_proxy")

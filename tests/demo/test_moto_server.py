@@ -15,8 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.retries.standard import ExponentialBackoff
 
-from auditor.collectors.aws_session import drop_account_prefix_for_local_host
 from auditor.demo.moto_server import ApiConditions, RequestCounter, aws_environment, running_moto
+from auditor.providers.aws.session import drop_account_prefix_for_local_host
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 

@@ -11,6 +11,9 @@ import pytest
 def moto_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
+    from auditor.demo import moto_fixes
+
+    moto_fixes.install()  # moto answers as AWS does where the collectors rely on it
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -14,12 +14,12 @@ import pytest
 
 from auditor.catalog import Plugins, load_catalog, pack_files
 from auditor.cli import main
-from auditor.collectors.azure_roles import scope_level
 from auditor.errors import ConfigError
 from auditor.model import Severity, Status
 from auditor.paths import rules_dir
 from auditor.pipeline import evaluate_inventory, from_policy
 from auditor.policy import load_policy
+from auditor.providers.azure.roles import scope_level
 from auditor.yamlio import load_yaml
 
 from .helpers import endpoint, inventory, workspace, write

@@ -20,7 +20,7 @@ from auditor.demo.arm_server import ArmServer
 from auditor.demo.aws_estate import DemoEstate
 from auditor.demo.fake_az import write_fake_az
 from auditor.demo.moto_server import aws_environment, running_moto
-from auditor.remediate.providers import ProviderOptions
+from auditor.providers import ProviderOptions
 
 from . import azure_estate
 from .aws_estate import REGION, seed
@@ -88,5 +88,5 @@ def arm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArmServer]:
 
 @pytest.fixture
 def azure_options(arm: ArmServer) -> ProviderOptions:
-    return ProviderOptions(arm_endpoint=arm.url, azure_credential=FixedCredential(), poll_seconds=0.01,
-                           max_poll_seconds=0.05, wait_timeout=30)
+    return ProviderOptions(values={"arm_endpoint": arm.url}, overrides={"azure": FixedCredential()},
+                           poll_seconds=0.01, max_poll_seconds=0.05, wait_timeout=30)

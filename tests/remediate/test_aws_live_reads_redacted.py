@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import boto3
 
-from auditor.collect_aws import AwsOptions, collect_aws
 from auditor.demo.aws_estate import DemoEstate
-from auditor.remediate.aws import AwsContext
-from auditor.remediate.providers import ProviderOptions
+from auditor.providers import ProviderOptions
+from auditor.providers.aws.collect import AwsOptions, collect_aws
+from auditor.providers.aws.live import AwsContext
 
 from .aws_estate import REGION
 
@@ -23,7 +23,7 @@ def test_a_live_read_redacts_what_the_scan_redacts(aws_estate: DemoEstate) -> No
                                      ProductionVariants=config["ProductionVariants"])
 
     scanned = {r.id: r for r in collect_aws(AwsOptions(regions=(REGION,))).resources}[key]
-    live = AwsContext(ProviderOptions()).key_resource(key, aws_estate.account_id)
+    live = AwsContext(ProviderOptions()).read("aws.kms.key", key, account=aws_estate.account_id)
     assert live is not None
     assert scanned.document["KeyMetadata"]["Description"] == "<redacted>"
     assert live.document == scanned.document

@@ -16,11 +16,11 @@ from typing import Any
 import boto3
 import pytest
 
-from auditor.collect_aws import AwsOptions, collect_aws
 from auditor.demo.aws_estate import DemoEstate
+from auditor.providers import ProviderOptions
+from auditor.providers.aws.collect import AwsOptions, collect_aws
 from auditor.remediate.apply import ApplyOptions, apply_plan
 from auditor.remediate.planfile import read_plan
-from auditor.remediate.providers import ProviderOptions
 from auditor.remediate.rollback import rollback_journal
 
 from .aws_estate import BUCKET, REGION, SECRET_ENV

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from auditor.collect_azure import AzureOptions, collect_azure
 from auditor.demo.arm_server import ArmServer
+from auditor.providers import ProviderOptions
+from auditor.providers.azure.collect import AzureOptions, collect_azure
 from auditor.remediate.apply import ApplyOptions, apply_plan
 from auditor.remediate.planfile import read_plan
-from auditor.remediate.providers import ProviderOptions
 
 from .azure_estate import (
     API_OPEN,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect_azure import AzureOptions, collect_azure
 from auditor.demo.arm_server import ArmServer
+from auditor.providers.azure.collect import AzureOptions, collect_azure
 
 from .azure_estate import ACCOUNT_KEY, CONNECTION, EP_KEY, SUB, WS
 from .conftest import FixedCredential

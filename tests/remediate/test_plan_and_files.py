@@ -11,19 +11,13 @@ import pytest
 from auditor.catalog import load_catalog
 from auditor.errors import ConfigError
 from auditor.model import Inventory, Resource
-from auditor.remediate import (
-    available,
-    aws_remediation_policy,
-    aws_write_permissions,
-    azure_write_permissions,
-    fix_for_rule,
-    load,
-)
+from auditor.providers import get
+from auditor.providers.aws.config_copy import MAX_NAME, derived_name
+from auditor.remediate import available, fix_for_rule, load, write_permissions
 from auditor.remediate.journal import Journal, changes, read_records, verify_chain
 from auditor.remediate.journal_key import JournalKey
 from auditor.remediate.model import RemediationError
 from auditor.remediate.params import parse_params
-from auditor.remediate.sagemaker import MAX_NAME, derived_name
 
 from .helpers import journal_records, run_cli, write_findings
 
@@ -208,11 +202,11 @@ def test_remediators_are_declared_consistently_and_never_delete() -> None:
             assert fix_for_rule(catalog[rule_id]) == {"automatic": True, "remediator": name,
                                                       "disruption": fix.disruption.value,
                                                       "opt_in": name == "azure_endpoint_role_assignments"}
-    deleting = [p for p in (*aws_write_permissions(), *azure_write_permissions()) if "delete" in p.lower()]
+    deleting = [p for p in (*write_permissions("aws"), *write_permissions("azure")) if "delete" in p.lower()]
     assert deleting == ["Microsoft.Authorization/roleAssignments/delete"]  # access removal, only with the flag
     assert {"sagemaker:UpdateEndpoint", "kms:EnableKeyRotation", "s3:PutBucketPublicAccessBlock"} <= set(
-        aws_remediation_policy()["Statement"][0]["Action"])
-    assert not any(p.startswith("kms:Create") or p.startswith("kms:Schedule") for p in aws_write_permissions())
+        get("aws").permissions("remediate")["Statement"][0]["Action"])
+    assert not any(p.startswith("kms:Create") or p.startswith("kms:Schedule") for p in write_permissions("aws"))
 
 
 def test_a_secret_that_reached_a_findings_file_never_reaches_the_plan(

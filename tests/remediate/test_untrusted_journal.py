@@ -21,7 +21,7 @@ import pytest
 
 from auditor.demo.arm_model import role_assignment_document
 from auditor.demo.arm_server import ArmServer
-from auditor.remediate.azure import ML_API_VERSION
+from auditor.providers.azure.live import ML_API_VERSION
 
 from .azure_estate import EP_KEY, EP_OK, OWNER_ASSIGNMENT, RG, WS
 from .helpers import journal_records, run_cli
@@ -219,9 +219,9 @@ def test_rollback_recreates_only_the_assignment_its_own_step_removed(
 
 def test_rollback_does_not_recreate_an_assignment_the_journal_does_not_prove_it_removed(
         arm: ArmServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from auditor.providers import ProviderOptions
     from auditor.remediate.apply import ApplyOptions, apply_plan
     from auditor.remediate.planfile import read_plan
-    from auditor.remediate.providers import ProviderOptions
 
     from .conftest import FixedCredential
 
@@ -234,8 +234,8 @@ def test_rollback_does_not_recreate_an_assignment_the_journal_does_not_prove_it_
             arm.fail(OWNER_ASSIGNMENT["id"], status=400, times=50, methods=["GET"])
 
     plan, digest = read_plan(plan_file)
-    options = ProviderOptions(arm_endpoint=arm.url, azure_credential=FixedCredential(), poll_seconds=0.01,
-                              max_poll_seconds=0.05, wait_timeout=30)
+    options = ProviderOptions(values={"arm_endpoint": arm.url}, overrides={"azure": FixedCredential()},
+                              poll_seconds=0.01, max_poll_seconds=0.05, wait_timeout=30)
     report = apply_plan(plan, plan_file, digest, ApplyOptions(tmp_path / "journal.jsonl", allow_access_removal=True,
                                                               hook=reread_fails), options)
     assert report.exit_code == 1

@@ -1,0 +1,270 @@
+"""Collect the AWS estate an ML-serving audit needs: the public entry point of the AWS layer.
+
+SageMaker endpoints, endpoint configs and models of every region asked for; the IAM execution
+roles of the models; the KMS keys and data-capture S3 buckets the endpoint configs reference.
+One thread pool serves the whole scan and work is pipelined: a describe starts as soon as the
+list page naming its resource arrives, and a role, key or bucket is read as soon as the first
+document referencing it has been described. Every distinct resource is read once.
+
+Errors are data: a scope that cannot be listed becomes a CoverageRow with ``error``; a resource
+that cannot be read keeps its id and says what is missing in ``unreadable``.
+
+Every document and every tag a collector keeps passes through the redaction policy Azure's use too
+(:mod:`auditor.redaction`): secret-shaped values, fields named like secrets and container
+environment values become ``"<redacted>"`` before any rule, output or plan sees them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from auditor.errors import ConfigError
+from auditor.model import CoverageRow, Inventory, Resource
+from auditor.progress import Progress
+from auditor.providers import CollectionSetupError
+from auditor.providers.aws import iam as aws_iam
+from auditor.providers.aws import kms as aws_kms
+from auditor.providers.aws import s3 as aws_s3
+from auditor.providers.aws import sagemaker as aws_sagemaker
+from auditor.providers.aws import session as aws_session
+from auditor.providers.aws import tags as aws_tags
+from auditor.providers.aws.session import AwsCallError, AwsClients, Identity, one_line
+from auditor.providers.pool import TaskPool
+
+if TYPE_CHECKING:
+    import boto3
+
+__all__ = ["PERMISSIONS", "AwsOptions", "collect_aws"]
+
+PERMISSIONS: tuple[str, ...] = tuple(sorted(set().union(
+    aws_session.PERMISSIONS, aws_sagemaker.PERMISSIONS, aws_iam.PERMISSIONS, aws_kms.PERMISSIONS,
+    aws_s3.PERMISSIONS, aws_tags.PERMISSIONS,
+)))
+
+MAX_ROW_ERROR = 1000
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    # Empty: every region where SageMaker is offered (boto3's endpoint data for the caller's
+    # partition) that the account has enabled (ec2:DescribeRegions).
+    regions: tuple[str, ...] = ()
+    profile: str | None = None
+    max_workers: int = 16
+
+
+def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
+                session: boto3.Session | None = None) -> Inventory:
+    """Collect the AWS inventory described by ``options``.
+
+    ``session`` (keyword only, for tests and embedding) replaces the session built from
+    ``options.profile``; event handlers registered on it (``before-call`` ...) reach every client.
+    Raises ConfigError for a bad option. Every other failure, even before the first call (no usable
+    credentials, no SDK) or of the first call (STS unreachable or throttled), is reported in the
+    returned inventory's coverage rows: the scan goes on to write its findings, ERROR for every rule
+    of what could not be read, and exits 2.
+    """
+    if options.max_workers < 1:
+        raise ConfigError("must be at least 1", field="max_workers")
+    asked = tuple(dict.fromkeys(r.strip() for r in options.regions if r.strip()))
+    unknown = Identity("unknown", "", "aws")
+    try:
+        clients, home = _setup(options, asked, session)
+    except CollectionSetupError as exc:
+        return _not_collected(unknown, asked, str(exc), str(exc))
+    try:
+        identity = aws_session.caller_identity(clients, home)
+    except AwsCallError as exc:
+        error = f"cannot identify the AWS account (sts:GetCallerIdentity): {exc.failure.reason}"
+        if exc.failure.kind == "credentials":
+            error += (". Provide credentials through the standard chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                      "--profile or AWS_PROFILE, SSO (aws sso login), or an instance/task role.")
+        return _not_collected(unknown, asked, error, error)
+    regions = asked
+    if not regions:
+        try:
+            regions = aws_session.discover_regions(clients, home, identity.partition)
+        except AwsCallError as exc:
+            reason = exc.failure.reason
+        else:
+            reason = "" if regions else "no enabled region offers SageMaker"
+        if reason:
+            error = f"cannot discover regions (ec2:DescribeRegions): {reason}; pass --region"
+            return _not_collected(identity, (), error, f"not collected: SageMaker regions unknown: {error}")
+    return _scan(clients, identity, home, regions, options.max_workers, progress)
+
+
+def _setup(options: AwsOptions, regions: tuple[str, ...],
+           session: boto3.Session | None) -> tuple[AwsClients, str]:
+    try:
+        from botocore.exceptions import BotoCoreError, ProfileNotFound
+    except ImportError as exc:
+        raise CollectionSetupError("the AWS SDK is not installed: pip install boto3") from exc
+
+    try:
+        if session is None:
+            session = aws_session.make_session(options.profile)
+        clients = AwsClients(session, options.max_workers)
+        home = aws_session.home_region(session, regions)
+    except ProfileNotFound as exc:
+        raise ConfigError(f"AWS profile not found: {exc}", field="--profile") from exc
+    except BotoCoreError as exc:
+        raise CollectionSetupError(f"cannot set up the AWS session: {one_line(str(exc))}") from exc
+    return clients, home
+
+
+def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str, ...],
+          max_workers: int, progress: Progress | None) -> Inventory:
+    account, partition = identity.account, identity.partition
+    pool = TaskPool(max_workers, progress)
+    iam = aws_iam.IamCollector(clients, pool, account, home)
+    kms = aws_kms.KmsCollector(clients, pool, account)
+    s3 = aws_s3.S3Collector(clients, pool, account, home, partition)
+
+    def on_config(region: str, arn: str, document: Mapping[str, Any]) -> None:
+        capture = document.get("DataCaptureConfig") or {}
+        for reference in (document.get("KmsKeyId"), capture.get("KmsKeyId")):
+            if reference:
+                kms.request_key(str(reference), region, arn)
+        if capture.get("DestinationS3Uri"):
+            s3.request_bucket(str(capture["DestinationS3Uri"]), arn)
+
+    def on_model(region: str, arn: str, document: Mapping[str, Any]) -> None:
+        if document.get("ExecutionRoleArn"):
+            iam.request_role(str(document["ExecutionRoleArn"]), arn)
+
+    tags: dict[str, dict[str, dict[str, str]]] = {}
+    tags_failed: dict[str, str] = {}
+
+    def fetch_tags(region: str) -> None:
+        # One Resource Groups Tagging API listing per region instead of a ListTags per resource.
+        try:
+            found = aws_tags.fetch_tags(clients.get("resourcegroupstaggingapi", region))
+        except AwsCallError as exc:
+            tags_failed[region] = exc.failure.reason
+            return
+        tags[region] = {arn: dict(value) for arn, value in found.items()}
+
+    scanners = [aws_sagemaker.SageMakerRegion(region, account, clients, pool, on_config, on_model)
+                for region in regions]
+    try:
+        for scanner in scanners:
+            scanner.start()
+            pool.submit(("tagging", scanner.region), partial(fetch_tags, scanner.region))
+    finally:
+        pool.wait()
+
+    resources: list[Resource] = []
+    for scanner in scanners:
+        resources.extend(scanner.resources(kms.link, s3.link, iam.link, tags.get(scanner.region, {}),
+                                           tags_failed.get(scanner.region)))
+    resources.extend(iam.resources())
+    resources.extend(kms.resources())
+    resources.extend(s3.resources())
+
+    # Why dependent scopes are incomplete: a region whose SageMaker listing failed hides every
+    # role, key and bucket its models and configs reference; an unreadable config hides its keys
+    # and bucket, an unreadable model its role. Unknown must never look like "nothing there".
+    listing_failed: dict[str, str] = {}
+    configs_unread: dict[str, str] = {}
+    models_unread: dict[str, str] = {}
+    for scanner in scanners:
+        region = scanner.region
+        if scanner.failed:
+            listing_failed[region] = (f"not collected: SageMaker inventory of {region} failed: "
+                                      f"{scanner.failed}")
+        configs_unread.update(_unread_summary(region, "DescribeEndpointConfig", "endpoint config",
+                                              scanner.unreadable(aws_sagemaker.ENDPOINT_CONFIG)))
+        models_unread.update(_unread_summary(region, "DescribeModel", "model",
+                                             scanner.unreadable(aws_sagemaker.MODEL)))
+
+    per_region = Counter((r.type, r.region) for r in resources)
+    per_type = Counter(r.type for r in resources)
+
+    def count(resource_type: str, region: str | None = None) -> int:
+        return per_type[resource_type] if region is None else per_region[resource_type, region]
+
+    found_through = _found_through(partition, account)
+    coverage: list[CoverageRow] = []
+    for scanner in scanners:
+        region = scanner.region
+        coverage.append(CoverageRow(
+            provider="aws", account=account, region=region, service="sagemaker",
+            scope_id=f"arn:{partition}:sagemaker:{region}:{account}:*",
+            resource_types=aws_sagemaker.RESOURCE_TYPES,
+            resources=sum(count(t, region) for t in aws_sagemaker.RESOURCE_TYPES),
+            error=scanner.failed,
+        ))
+    kms_failures = kms.failures()
+    for region in sorted(set(regions) | kms.regions()):
+        coverage.append(CoverageRow(
+            provider="aws", account=account, region=region, service="kms",
+            scope_id=f"arn:{partition}:kms:{region}:{account}:*", resource_types=aws_kms.RESOURCE_TYPES,
+            resources=count(aws_kms.KEY, region),
+            error=_join([listing_failed.get(region), configs_unread.get(region), kms_failures.get(region)]),
+            found_through=found_through,
+        ))
+    coverage.append(CoverageRow(
+        provider="aws", account=account, region="global", service="iam",
+        scope_id=f"arn:{partition}:iam::{account}:*", resource_types=aws_iam.RESOURCE_TYPES,
+        resources=count(aws_iam.ROLE), error=_join([*listing_failed.values(), *models_unread.values()]),
+        found_through=found_through,
+    ))
+    coverage.append(CoverageRow(
+        provider="aws", account=account, region="global", service="s3",
+        scope_id=f"arn:{partition}:s3:::*", resource_types=aws_s3.RESOURCE_TYPES,
+        resources=count(aws_s3.BUCKET), error=_join([*listing_failed.values(), *configs_unread.values()]),
+        found_through=found_through,
+    ))
+    return Inventory(
+        resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
+        coverage=tuple(sorted(coverage, key=lambda c: (c.service, c.account, c.region))),
+        scopes=tuple(f"aws:{account}:{region}" for region in regions),
+    )
+
+
+def _found_through(partition: str, account: str) -> tuple[str, ...]:
+    """Keys, roles and buckets are found through what SageMaker, in any region of the account, references."""
+    return (f"arn:{partition}:sagemaker:*:{account}:*",)
+
+
+def _unread_summary(region: str, operation: str, noun: str,
+                    unread: list[tuple[str, str]]) -> dict[str, str]:
+    if not unread:
+        return {}
+    arn, reason = unread[0]
+    more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+    return {region: f"not collected: {operation} failed in {region} for {len(unread)} {noun}(s), "
+                    f"so what they reference is unknown: {arn}{more}: {reason}"}
+
+
+def _join(messages: Iterable[str | None]) -> str | None:
+    text = "; ".join(m for m in messages if m)
+    return one_line(text, MAX_ROW_ERROR) if text else None
+
+
+def _not_collected(identity: Identity, regions: tuple[str, ...], error: str, dependent: str) -> Inventory:
+    """Nothing could be scanned (account or regions unknown): say so for every service and region
+    asked (region "*" when none was) instead of returning an empty, clean-looking inventory."""
+    account, partition = identity.account, identity.partition
+    error, dependent = one_line(error, MAX_ROW_ERROR), one_line(dependent, MAX_ROW_ERROR)
+    found_through = _found_through(partition, account)
+    rows = [
+        CoverageRow("aws", account, "global", "iam", f"arn:{partition}:iam::{account}:*",
+                    aws_iam.RESOURCE_TYPES, 0, dependent, found_through),
+        CoverageRow("aws", account, "global", "s3", f"arn:{partition}:s3:::*",
+                    aws_s3.RESOURCE_TYPES, 0, dependent, found_through),
+    ]
+    for region in regions or ("*",):
+        rows.append(CoverageRow("aws", account, region, "kms", f"arn:{partition}:kms:{region}:{account}:*",
+                                aws_kms.RESOURCE_TYPES, 0, dependent, found_through))
+        rows.append(CoverageRow("aws", account, region, "sagemaker",
+                                f"arn:{partition}:sagemaker:{region}:{account}:*",
+                                aws_sagemaker.RESOURCE_TYPES, 0, error))
+    rows.sort(key=lambda c: (c.service, c.account, c.region))
+    return Inventory(resources=(), coverage=tuple(rows),
+                     scopes=tuple(f"aws:{account}:{region}" for region in regions or ("*",)))

@@ -1,0 +1,34 @@
+"""The least-privilege IAM policies of AWS: read-only for the scan, separate write permissions for the fixes.
+
+The scan's actions are the union the collectors declare (:data:`auditor.providers.aws.collect.PERMISSIONS`);
+the fixes' are the union the AWS remediators declare (reads they repeat included).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def scan_policy() -> dict[str, Any]:
+    """The read-only IAM policy `auditor scan aws` needs, from the collectors' PERMISSIONS."""
+    from auditor.providers.aws.collect import PERMISSIONS
+
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AuditorReadOnlyScan",
+                "Effect": "Allow",
+                "Action": sorted(set(PERMISSIONS)),
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def remediation_policy() -> dict[str, Any]:
+    """The IAM policy for the remediation job, separate from the read-only scan policy."""
+    from auditor.remediate import write_permissions
+
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "AuditorRemediation", "Effect": "Allow", "Action": list(write_permissions("aws")), "Resource": "*"}]}

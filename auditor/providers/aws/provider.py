@@ -1,0 +1,65 @@
+"""The AWS provider: SageMaker endpoints, endpoint configs and models, and the roles, keys and buckets they use.
+
+Importing this module imports no AWS SDK: collection, connection and policies import their modules
+when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from auditor.providers import CliOption, CliSpec, Provider, Purpose
+
+if TYPE_CHECKING:
+    from auditor.model import Inventory
+    from auditor.progress import Progress
+    from auditor.providers import ProviderOptions
+    from auditor.providers.aws.collect import AwsOptions
+    from auditor.providers.aws.live import AwsContext
+
+
+CLI = CliSpec(
+    label="AWS",
+    help="Scan AWS SageMaker endpoints, configs, models and the roles, keys and buckets they use.",
+    options=(
+        CliOption("regions", ("--region",), "AWS region to scan (repeatable). Default: every enabled region where "
+                  "SageMaker is offered.", multiple=True),
+        CliOption("profile", ("--profile",), "AWS profile from the shared config (default: the standard chain)."),
+    ),
+)
+
+
+class AwsProvider:
+    name: str = "aws"
+    cli: CliSpec = CLI
+
+    def options(self, values: Mapping[str, Any]) -> AwsOptions:
+        from auditor.providers.aws.collect import AwsOptions
+        from auditor.regions import check_aws_regions
+
+        regions = tuple(values.get("regions") or ())
+        check_aws_regions(regions)  # a mistyped --region is exit 3 now, not minutes of retries
+        return AwsOptions(regions=regions, profile=values.get("profile"))
+
+    def collect(self, options: AwsOptions, progress: Progress | None = None) -> Inventory:
+        from auditor.providers.aws.collect import collect_aws
+
+        return collect_aws(options, progress)
+
+    def connect(self, options: ProviderOptions) -> AwsContext:
+        from auditor.providers.aws.live import AwsContext
+
+        return AwsContext(options)
+
+    def permissions(self, purpose: Purpose) -> dict[str, Any]:
+        from auditor.providers.aws.permissions import remediation_policy, scan_policy
+
+        return remediation_policy() if purpose == "remediate" else scan_policy()
+
+    def resource_key(self, resource_id: str) -> str:
+        """ARNs compare exactly (SageMaker lowercases names itself; take ARNs from its answers)."""
+        return resource_id
+
+
+PROVIDER: Provider = AwsProvider()

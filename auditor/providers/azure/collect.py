@@ -1,0 +1,199 @@
+"""Collect the Azure Machine Learning estate an ML-serving audit needs: the public entry point of the Azure layer.
+
+Workspaces of every subscription asked for (or every subscription the credential can list), and
+under each workspace its computes, online endpoints with their deployments, serverless endpoints and
+v1 web services; the role assignments of every online endpoint's managed identities, with role
+names; the API Management services of the same subscriptions with their APIs, backends, products and
+policies (:mod:`auditor.providers.azure.apim`). The pipeline links each API to the model endpoints it
+fronts once every cloud is collected (:func:`auditor.providers.azure.apim_links.link_gateways`, through
+``auditor.pipeline.link``), so a gateway in front of SageMaker is linked too. Documents are the raw Resource
+Manager JSON (see :mod:`auditor.providers.azure.ml` for the SDK decision), with secret values redacted.
+
+One credential and one token serve the scan (a thread-safe cache in front of the azure-identity
+credential), each SDK client is built once and shared, and one bounded pool runs the work with a
+soft per-subscription bound, pipelined: children lists start as soon as their workspace is known.
+
+Errors are data: a subscription or workspace whose lists fail becomes a CoverageRow with ``error``
+(for a subscription, covering every ML resource type); an endpoint whose identity's role
+assignments cannot be read says so in ``unreadable``. Only a credential that cannot get a token at
+all stops the collection: every subscription asked for (or ``/subscriptions`` when none was) becomes
+a failed coverage row naming the cause, so the scan still writes its findings (ERROR) and exits 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from auditor.errors import ConfigError
+from auditor.model import CoverageRow, Inventory, Resource
+from auditor.progress import Progress
+from auditor.providers import CollectionSetupError
+from auditor.providers.azure import apim as azure_apim
+from auditor.providers.azure import ml as azure_ml
+from auditor.providers.azure import roles as azure_roles
+from auditor.providers.azure import session as azure_session
+from auditor.providers.azure.apim import ApimClient, ApimSubscription
+from auditor.providers.azure.arm import AzureCallError, failure_from, one_line
+from auditor.providers.azure.ml import RESOURCE_TYPES, WORKSPACES_SERVICE, MlSubscription
+from auditor.providers.azure.roles import RoleCollector
+from auditor.providers.azure.session import CREDENTIAL_KINDS, AzureClients, CachingCredential
+from auditor.providers.pool import TaskPool
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+__all__ = ["PERMISSIONS", "AzureOptions", "collect_azure"]
+
+PERMISSIONS: tuple[str, ...] = tuple(sorted(set().union(
+    azure_session.PERMISSIONS, azure_ml.PERMISSIONS, azure_roles.PERMISSIONS, azure_apim.PERMISSIONS,
+)))
+
+_HINTS = {
+    "default": "sign in with 'az login', set AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, or run where a "
+               "managed identity is available",
+    "cli": "run 'az login' (the Azure CLI must be on PATH)",
+    "managed-identity": "run on an Azure host with a managed identity (set AZURE_CLIENT_ID for a user-assigned one)",
+    "workload-identity": "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE",
+    "environment": "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)",
+}
+
+
+@dataclass(frozen=True)
+class AzureOptions:
+    subscriptions: tuple[str, ...] = ()  # empty = every subscription the credential can list
+    credential: str = "default"  # default|cli|managed-identity|workload-identity|environment
+    arm_endpoint: str | None = None  # else env AUDITOR_ARM_ENDPOINT, else https://management.azure.com
+    max_workers: int = 16
+
+
+def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
+                  credential: TokenCredential | None = None) -> Inventory:
+    """Collect the Azure inventory described by ``options``.
+
+    ``credential`` (keyword only, for tests and embedding) replaces the one ``options.credential``
+    names. Raises ConfigError for a bad option. When no token can be had (or the SDK is missing),
+    the inventory's coverage rows say so for every subscription asked for.
+    """
+    if options.max_workers < 1:
+        raise ConfigError("must be at least 1", field="max_workers")
+    if credential is None and options.credential not in CREDENTIAL_KINDS:
+        raise ConfigError(f"unknown credential '{options.credential}' (choose from {', '.join(CREDENTIAL_KINDS)})",
+                          field="--credential")
+    endpoint = azure_session.arm_endpoint(options.arm_endpoint)
+    asked = tuple(dict.fromkeys(s.strip() for s in options.subscriptions if s.strip()))
+    try:
+        session = azure_session.make_session(options.max_workers)
+    except ImportError as exc:
+        return _not_collected(asked, f"the Azure SDK is not installed: {exc}")
+
+    owned = credential is None
+    cache: CachingCredential | None = None
+    clients: AzureClients | None = None
+    try:
+        scope = azure_session.token_scope(endpoint, session)
+        kind = options.credential if credential is None else type(credential).__name__
+        try:
+            cache = CachingCredential(credential if credential is not None else _make_credential(options.credential))
+            _first_token(cache, scope, kind)
+        except CollectionSetupError as exc:
+            return _not_collected(asked, str(exc))
+        clients = AzureClients(cache, endpoint, scope, session)
+        return _scan(clients, ApimClient(clients), asked, options.max_workers, progress)
+    finally:
+        if clients is not None:
+            clients.close()
+        else:
+            session.close()
+        if cache is not None and owned:
+            cache.close()
+
+
+def _make_credential(kind: str) -> TokenCredential:
+    try:
+        return azure_session.make_credential(kind)
+    except ValueError as exc:  # e.g. WorkloadIdentityCredential without its environment
+        raise CollectionSetupError(
+            f"cannot set up the '{kind}' Azure credential: {one_line(str(exc), 600)}; {_HINTS.get(kind, '')}"
+        ) from exc
+
+
+def _first_token(cache: CachingCredential, scope: str, kind: str) -> None:
+    """Get the scan's token up front: no token at all is a setup error, not a collection error."""
+    from azure.core.exceptions import AzureError
+
+    try:
+        cache.get_token(scope)
+    except (AzureError, ValueError, OSError) as exc:
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        hint = _HINTS.get(kind, "check the credential's configuration")
+        raise CollectionSetupError(
+            f"cannot get an Azure token for {scope} with the '{kind}' credential: "
+            f"{one_line(str(message), 600)}; {hint}"
+        ) from exc
+
+
+def _list_subscriptions(clients: AzureClients) -> tuple[str, ...]:
+    """Every subscription the credential can list (deleted ones excepted); AzureCallError on failure."""
+    try:
+        found = [(str(s.subscription_id), str(s.state or "")) for s in clients.subscriptions.subscriptions.list()
+                 if s.subscription_id]
+    except Exception as exc:
+        failure = failure_from("list subscriptions", exc)
+        if failure is None:
+            raise
+        raise AzureCallError(failure) from exc
+    return tuple(dict.fromkeys(sid for sid, state in found if state.lower() != "deleted"))
+
+
+def _listing_failed(reason: str) -> Inventory:
+    return _not_collected((), f"cannot list subscriptions: {reason}; pass --subscription")
+
+
+def _not_collected(asked: tuple[str, ...], reason: str) -> Inventory:
+    """Nothing could be read: one failed row per subscription asked for, or ``/subscriptions`` for all."""
+    error = one_line(reason or "the collection could not start (no reason given)", 1000)
+    types = RESOURCE_TYPES + azure_apim.RESOURCE_TYPES
+    rows = tuple(CoverageRow("azure", sub, "*", WORKSPACES_SERVICE, f"/subscriptions/{sub}", types, 0, error)
+                 for sub in asked) or (CoverageRow("azure", "*", "*", WORKSPACES_SERVICE, "/subscriptions", types, 0,
+                                                   error),)
+    return Inventory(resources=(), coverage=rows, scopes=tuple(f"azure:{sub}" for sub in asked) or ("azure:*",))
+
+
+def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_workers: int,
+          progress: Progress | None) -> Inventory:
+    subscriptions = asked
+    if not subscriptions:
+        try:
+            subscriptions = _list_subscriptions(clients)
+        except AzureCallError as exc:
+            reason = exc.failure.reason
+            if exc.failure.kind == "unreachable":
+                reason = f"could not connect to the Resource Manager at {clients.endpoint}: {reason}"
+            return _listing_failed(reason)
+        if not subscriptions:
+            return _listing_failed("the credential can list no subscription")
+
+    pool = TaskPool(max_workers, progress)
+    roles = RoleCollector(clients, pool)
+    scanners: list[MlSubscription | ApimSubscription] = [
+        MlSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
+    scanners += [ApimSubscription(subscription, apim, pool) for subscription in subscriptions]
+    try:
+        for scanner in scanners:
+            scanner.start()
+    finally:
+        pool.wait()
+
+    resources: list[Resource] = []
+    coverage: list[CoverageRow] = []
+    for scanner in scanners:
+        found = scanner.resources()
+        resources.extend(found)
+        coverage.extend(scanner.coverage(found))
+    return Inventory(
+        resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
+        coverage=tuple(sorted(coverage, key=lambda c: (c.service, c.account, c.scope_id.lower()))),
+        scopes=tuple(f"azure:{subscription}" for subscription in subscriptions),
+    )
+

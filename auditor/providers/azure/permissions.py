@@ -1,0 +1,43 @@
+"""The least-privilege Azure custom roles: read actions only for the scan, a separate role for the fixes.
+
+The scan's actions are the union the collectors declare (:data:`auditor.providers.azure.collect.PERMISSIONS`);
+the fixes' are the union the Azure remediators declare (reads they repeat included).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def scan_role() -> dict[str, Any]:
+    """The Azure custom role (read actions only) `auditor scan azure` needs, from the collectors' PERMISSIONS."""
+    from auditor.providers.azure.collect import PERMISSIONS
+
+    return {
+        "Name": "auditor read-only scanner",
+        "IsCustom": True,
+        "Description": "Reads what auditor scans: Azure ML workspaces, computes, endpoints, deployments, "
+                       "v1 services, role assignments and definitions. No write, no key listing.",
+        "Actions": sorted(set(PERMISSIONS)),
+        "NotActions": [],
+        "DataActions": [],
+        "NotDataActions": [],
+        "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000000"],
+    }
+
+
+def remediation_role() -> dict[str, Any]:
+    """The Azure custom role for the remediation job, separate from the read-only scanner role."""
+    from auditor.remediate import write_permissions
+
+    return {
+        "Name": "auditor remediation",
+        "IsCustom": True,
+        "Description": "Applies and rolls back reviewed auditor remediation plans: updates Azure ML endpoints and "
+                       "workspaces, removes and recreates role assignments. Deletes no resource and lists no key.",
+        "Actions": list(write_permissions("azure")),
+        "NotActions": [],
+        "DataActions": [],
+        "NotDataActions": [],
+        "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000000"],
+    }
