@@ -111,3 +111,26 @@ def test_findings_json_and_the_report_count_two_arns_differing_in_case_as_two_re
     rows = {row["id"]: row for row in endpoint_inventory(doc)}
     assert set(rows) == {ENDPOINT, ENDPOINT.lower()}
     assert f"endpoint config {CONFIG.lower()}: not in the inventory" in rows[ENDPOINT]["unknown"]
+
+
+def test_a_baseline_scope_spelled_otherwise_counts_as_read_for_what_is_found_through_it() -> None:
+    """A resource found only through other scopes (``found_through``) is resolved when every scope that could
+    reference it was read: a baseline naming one of them in another case names a scope this scan read."""
+    sub = "/subscriptions/S"
+    role = Rule(id="azure.role.rule", title="t", severity=Severity.HIGH, provider="azure", resource_type="azure.role",
+                rationale="", remediation=Remediation(guidance="fix"))
+    group = CoverageRow("azure", "S", "*", "ml", f"{sub}/resourceGroups/ML", ("azure.ml.workspace",), 1)
+    roles = CoverageRow("azure", "S", "*", "authorization", f"{sub}/providers/Microsoft.Authorization",
+                        ("azure.role",), 0, found_through=("/subscriptions/*/resourceGroups/*",))
+    gone = Finding(rule_id=role.id, resource_id=f"{sub}/providers/Microsoft.Authorization/roleAssignments/a",
+                   resource_type="azure.role", provider="azure", account="S", region="*", status=Status.FAIL,
+                   severity=Severity.HIGH, message="m")
+
+    def result(coverage: tuple[CoverageRow, ...], *findings: Finding) -> ScanResult:
+        return ScanResult(tool_version="0.1.0", started_at=NOW, finished_at=NOW, scopes=("azure:S",),
+                          findings=findings, coverage=coverage, rules={role.id: role}, fail_on=Severity.HIGH)
+
+    before = result((CoverageRow("azure", "S", "*", "ml", "/subscriptions/s/resourcegroups/ml",
+                                 ("azure.ml.workspace",), 1), roles), gone)
+    comparison = compare(result((group, roles)), before, "before.json")
+    assert [p.resource_id for p in comparison.resolved] == [gone.resource_id] and not comparison.unverified
