@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
+from auditor.identity import resource_key
 from auditor.untrusted import service_text
 
 if TYPE_CHECKING:
@@ -297,11 +298,11 @@ class Finding:
 
 @functools.lru_cache(maxsize=1 << 18)  # outputs ask for every finding's id several times
 def finding_id(rule_id: str, provider: str, resource_id: str) -> str:
-    """Stable across runs. Azure ids compare case-insensitively, so they hash lower-cased.
+    """Stable across runs. Ids hash as their :func:`~auditor.identity.resource_key` (Azure's lower-cased).
 
     ``surrogatepass``: an id read from JSON may hold a lone surrogate; it must hash, not crash the scan.
     """
-    rid = resource_id.lower() if provider == "azure" else resource_id
+    rid = resource_key(provider, resource_id)
     return hashlib.sha256(f"{rule_id}\n{rid}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

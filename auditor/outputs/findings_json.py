@@ -30,6 +30,7 @@ from typing import Any
 
 from auditor import frameworks as framework_summary
 from auditor.baseline import state as baseline_state
+from auditor.identity import resource_key
 from auditor.model import (
     BaselineComparison,
     CoverageRow,
@@ -363,7 +364,7 @@ def _resources_evaluated(findings: Sequence[Finding], coverage: Sequence[Coverag
 
 
 def _resource_key(provider: str, resource_id: str) -> tuple[str, str]:
-    return provider, resource_id.lower() if provider == "azure" else resource_id
+    return provider, resource_key(provider, resource_id)
 
 
 def _timestamp(moment: datetime) -> str:
