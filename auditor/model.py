@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 from auditor.untrusted import service_text
 
 if TYPE_CHECKING:
+    from auditor.fingerprint import Fingerprint
     from auditor.policy_scope import PolicyScope
 
 
@@ -289,6 +290,7 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     resource_name: str = ""
     waiver: Waiver | None = None  # set iff status is MUTED
+    fingerprint: Fingerprint | None = None  # the resource's state as the scan read it (auditor.fingerprint)
 
     @property
     def id(self) -> str:

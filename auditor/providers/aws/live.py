@@ -20,7 +20,7 @@ from auditor.providers.aws.kms import KEY, key_document
 from auditor.providers.aws.s3 import BUCKET, bucket_document
 from auditor.providers.aws.sagemaker import ENDPOINT, ENDPOINT_CONFIG
 from auditor.providers.aws.session import AwsCallError, AwsClients, Failure, arn_parts, call, home_region
-from auditor.redaction import redact_document
+from auditor.redaction import redact_document, redact_tags
 from auditor.remediate.model import StepFailed, StepRefused
 
 if TYPE_CHECKING:
@@ -146,11 +146,25 @@ class AwsContext:
 
     def endpoint_resource(self, arn: str, account: str) -> Resource | None:
         document = self.stable_endpoint(arn_region(arn), arn_name(arn))
-        return None if document is None else _resource(ENDPOINT, arn, account, arn_region(arn), document)
+        return None if document is None else _resource(ENDPOINT, arn, account, arn_region(arn), document,
+                                                       tags=self.sagemaker_tags(arn))
 
     def endpoint_config_resource(self, arn: str, account: str) -> Resource | None:
         document = self.describe_endpoint_config(arn_region(arn), arn_name(arn))
-        return None if document is None else _resource(ENDPOINT_CONFIG, arn, account, arn_region(arn), document)
+        return None if document is None else _resource(ENDPOINT_CONFIG, arn, account, arn_region(arn), document,
+                                                       tags=self.sagemaker_tags(arn))
+
+    def sagemaker_tags(self, arn: str) -> dict[str, str]:
+        """The resource's tags (ListTags; the scan reads the same tags through the Resource Groups Tagging API)."""
+        tags: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            page = self.call("sagemaker", arn_region(arn), "list_tags", ResourceArn=arn,
+                             **({"NextToken": token} if token else {}))
+            tags.update({str(t["Key"]): str(t.get("Value", "")) for t in page.get("Tags", [])})
+            token = page.get("NextToken")
+            if not token:
+                return tags
 
     # --- KMS -------------------------------------------------------------------------------------
 
@@ -162,8 +176,16 @@ class AwsContext:
         metadata = described["KeyMetadata"]
         rotation = self.call("kms", region, "get_key_rotation_status", KeyId=arn) \
             if metadata.get("KeyManager") == "CUSTOMER" else None
+        tags: dict[str, str] = {}
+        marker: str | None = None
+        while True:
+            page = self.call("kms", region, "list_resource_tags", KeyId=arn, **({"Marker": marker} if marker else {}))
+            tags.update({str(t["TagKey"]): str(t.get("TagValue", "")) for t in page.get("Tags", [])})
+            marker = page.get("NextMarker") if page.get("Truncated") else None
+            if not marker:
+                break
         return _resource(KEY, arn, str(metadata.get("AWSAccountId", account)), region, key_document(metadata, rotation),
-                         name=str(metadata.get("KeyId", arn)))
+                         name=str(metadata.get("KeyId", arn)), tags=tags)
 
     def usable_key(self, reference: str, region: str) -> str:
         """The ARN of the customer managed, enabled, symmetric encryption key ``reference`` names in ``region``.
@@ -211,8 +233,10 @@ class AwsContext:
         document = bucket_document(bucket, location.get("LocationConstraint"), self.bucket_encryption(bucket, region),
                                    self.bucket_public_access_block(bucket, region))
         related = {"account_public_access_block": self.account_public_access_block(account)}
+        tagging = self.call_or_none("s3", region, "get_bucket_tagging", _code(aws_s3.NO_TAGS), Bucket=bucket)
+        tags = {str(t["Key"]): str(t.get("Value", "")) for t in (tagging or {}).get("TagSet", [])}
         return Resource(id=arn, type=BUCKET, provider="aws", account=account, region=region, name=bucket,
-                        document=redact_document(document), related=related)
+                        document=redact_document(document), related=related, tags=redact_tags(tags))
 
 
 def connected(providers: Providers) -> AwsContext:
@@ -232,6 +256,6 @@ def _code(code: str) -> Callable[[Failure], bool]:
 
 
 def _resource(resource_type: str, arn: str, account: str, region: str, document: dict[str, Any], *,
-              name: str | None = None) -> Resource:
+              name: str | None = None, tags: dict[str, str] | None = None) -> Resource:
     return Resource(id=arn, type=resource_type, provider="aws", account=account, region=region,
-                    name=name or arn_name(arn), document=redact_document(document))
+                    name=name or arn_name(arn), document=redact_document(document), tags=redact_tags(tags or {}))
