@@ -101,9 +101,12 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
               help="The append-only journal (default: journal.jsonl beside the plan).")
 @click.option("--allow-access-removal", is_flag=True,
               help="Apply steps that remove access (role assignments) when the plan named their rule.")
+@click.option("--allow-drift", is_flag=True,
+              help="Apply steps whose resource changed since the scan (by default they are refused).")
 @_provider_options
 def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_file: Path | None, max_changes: int,
-                  journal_file: Path | None, allow_access_removal: bool, profile: str | None, credential: str,
+                  journal_file: Path | None, allow_access_removal: bool, allow_drift: bool,
+                  profile: str | None, credential: str,
                   arm_endpoint: str | None) -> None:
     """Carry out a reviewed plan: check it against its scan, re-read, apply, verify, journal every change."""
     from auditor.providers import ProviderOptions
@@ -118,6 +121,7 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
         from auditor.providers.azure.session import arm_endpoint as check_endpoint
 
         check_endpoint(arm_endpoint)
+    providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
     journal = journal_file or plan_file.parent / "journal.jsonl"
     runnable = [s for s in plan.steps if s.executable]
     approval = "the approved digest" if plan_sha256 else "not pinned: pass --plan-sha256 with the approved digest"
@@ -134,14 +138,13 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
         click.echo(f"auditor: created the journal key {key.source} (mode 0600): rolling this journal back needs it; "
                    f"in CI, set {ENV_KEY} from a secret instead", err=True)
     options = ApplyOptions(journal=journal, max_changes=max_changes, allow_access_removal=allow_access_removal,
-                           key=key)
-    providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
+                           key=key, allow_drift=allow_drift)
     report = apply_plan(plan, plan_file, digest, options, providers, binding=binding,
                         on_result=lambda step, r: _say(_line(r.outcome.value, r.rule_id, r.resource_id, r.detail),
                                                        out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items()) or "nothing to do"
-    _say(f"auditor: {counts}; journal {journal}, run {report.run} (undo this run alone with: auditor remediate "
-         f"rollback {journal} --run {report.run}), signed with the journal key {key.id} from {key.source}")
+    _say(f"auditor: {counts}; journal {journal}, run {report.run} (undo this run alone with: auditor "
+         f"remediate rollback {journal} --run {report.run}), signed with the journal key {key.id} from {key.source}")
     sys.exit(report.exit_code)
 
 

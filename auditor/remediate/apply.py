@@ -10,11 +10,13 @@ Steps run one at a time, in the plan's order. For each executable step the engin
 plan file cannot: its finding lies inside the scan's scopes, the remediator still describes the
 step exactly as the file says (an edited plan or another auditor version is refused), the rule is
 in the catalog (its condition verifies the fix), access removals were allowed
-(``--allow-access-removal``), and the run's change budget (``--max-changes``, counted in distinct
-resources changed) has room. Every change goes through
-:class:`_Context.change`: read the live value, journal ``change-started`` (with before, after and
-the undo), write, re-read, journal ``change-applied`` or ``change-failed``. A step whose after-state
-already holds is ``already-applied`` and changes nothing, so applying a plan twice is harmless.
+(``--allow-access-removal``), the resource is still as the scan read it (its fingerprint, see
+:mod:`auditor.remediate.drift`; ``--allow-drift`` skips this), and the run's change budget has room.
+
+Every change goes through :class:`_Context.change`: read the live value, journal ``change-started``
+(with before, after and the undo), write, re-read, journal ``change-applied`` or ``change-failed``.
+A step whose after-state already holds is ``already-applied`` and changes nothing, so applying a
+plan twice is harmless.
 
 Only ``Exception`` is caught per step (recorded as ``failed``, the run goes on); anything else (a
 crash, an interrupt) propagates with the journal durable up to its last line, for rollback.
@@ -32,6 +34,7 @@ from auditor.providers import ProviderOptions
 from auditor.remediate import load
 from auditor.remediate.binding import PlanBinding, bind_plan, outside_scopes
 from auditor.remediate.changes import handler
+from auditor.remediate.drift import DriftCheck, trusted_states
 from auditor.remediate.journal import Hook, Journal
 from auditor.remediate.journal_key import JournalKey, journal_key
 from auditor.remediate.model import (
@@ -62,6 +65,7 @@ class ApplyOptions:
     findings: Path | None = None  # the plan's findings file, when not where the plan says
     approved_sha256: str | None = None  # --plan-sha256: the digest the reviewer approved
     key: JournalKey | None = None  # default: AUDITOR_JOURNAL_KEY, else the per-user key file (made if missing)
+    allow_drift: bool = False  # --allow-drift: apply steps whose resource changed since the scan
 
 
 @dataclass
@@ -102,13 +106,15 @@ class _Context:
     """The StepContext of one step."""
 
     def __init__(self, step: PlanStep, journal: Journal, providers: Providers, rules: Mapping[str, Rule],
-                 budget: _Budget) -> None:
+                 budget: _Budget, drift: DriftCheck) -> None:
         self.step = step
         self.journal = journal
         self._providers = providers
         self.rules = rules
         self.budget = budget
+        self.drift = drift
         self.reserved: set[str] = set()
+        self.applied: list[str] = []  # the resources whose change this step applied
 
     @property
     def providers(self) -> Providers:
@@ -141,6 +147,7 @@ class _Context:
                                 undo=None)
             return False
         self.budget.check([*self.reserved, resource])
+        self.drift.before_change(resource)
         self.journal.record("change-started", change=change_id, **common, before=observed.value, after=after,
                             undo={"kind": kind, "target": dict(target), "value": observed.value})
         try:
@@ -157,6 +164,7 @@ class _Context:
             self.journal.record("change-failed", change=change_id, result="failed", detail=detail)
             raise StepFailed(detail)
         self.budget.changed.add(resource)
+        self.applied.append(resource)
         self.journal.record("change-applied", change=change_id, before=observed.value, after=live.value)
         return True
 
@@ -170,8 +178,8 @@ def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, (StepFailed, StepRefused, RemediationError)) else f"{type(exc).__name__}: {exc}"
 
 
-def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule],
-          scopes: Sequence[str]) -> tuple[Remediator | None, StepResult]:
+def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], scopes: Sequence[str], budget: _Budget,
+          drift: DriftCheck) -> tuple[Remediator | None, StepResult]:
     """The remediator to run, or the result that stops the step before any read."""
     finding = step.finding
 
@@ -204,6 +212,12 @@ def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule],
     if not same_json(expected.to_json(), step.to_json()):
         return stop(Outcome.REFUSED, "the step in the plan file differs from what this auditor plans for the same "
                                      "finding and inputs (an edited plan, or another auditor version): re-plan")
+    try:
+        drifted = drift.refusal(finding)
+    except StepFailed as exc:
+        return stop(Outcome.FAILED, f"re-reading {finding.resource_id} to compare it with the scan: {exc}")
+    if drifted is not None:
+        return stop(Outcome.REFUSED, drifted)
     return remediator, StepResult(step.id, finding.rule_id, finding.resource_id, Outcome.APPLIED)
 
 
@@ -229,19 +243,21 @@ def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOpti
     providers = Providers(provider_options)
     budget = _Budget(options.max_changes)
     with Journal(options.journal, key, options.hook) as journal:
+        drift = DriftCheck((s.finding for s in plan.steps if s.executable), providers, _passes(rules),
+                           allowed=options.allow_drift, trusted=trusted_states(journal.earlier, binding.plan_sha256))
         report = RunReport("apply", options.journal, run=journal.run)
         journal.record("run-started", action="apply", key_id=key.id,
                        plan={"file": str(plan_file), "sha256": binding.plan_sha256},
                        findings={"file": str(binding.findings_file), "sha256": binding.findings_sha256},
                        scopes=list(binding.scopes), max_changes=options.max_changes,
-                       allow_access_removal=options.allow_access_removal)
+                       allow_access_removal=options.allow_access_removal, allow_drift=options.allow_drift)
         for step in plan.steps:
             if step.executable:
                 journal.record("step-planned", step=step.id, remediator=step.remediator, mode=step.mode.value,
                                finding=step.finding.to_json(), inputs=dict(step.inputs))
         try:
             for step in plan.steps:
-                result = _run(step, options, rules, journal, providers, budget, binding.scopes)
+                result = _run(step, options, rules, journal, providers, budget, drift, binding.scopes)
                 journal.record("step-result", step=step.id, rule_id=step.finding.rule_id,
                                resource_id=step.finding.resource_id, result=result.outcome.value, detail=result.detail)
                 report.results.append(result)
@@ -253,17 +269,40 @@ def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOpti
     return report
 
 
+def _passes(rules: Mapping[str, Rule]) -> Callable[[str, Resource], bool]:
+    from auditor.engine import evaluate_one
+    from auditor.model import Status
+
+    def passes(rule_id: str, resource: Resource) -> bool:
+        rule = rules.get(rule_id)
+        return rule is not None and evaluate_one(rule, resource, Inventory(resources=(resource,), coverage=())).status \
+            is Status.PASS
+
+    return passes
+
+
 def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journal: Journal, providers: Providers,
-         budget: _Budget, scopes: Sequence[str]) -> StepResult:
-    remediator, gated = _gate(step, options, rules, scopes)
+         budget: _Budget, drift: DriftCheck, scopes: Sequence[str]) -> StepResult:
+    remediator, gated = _gate(step, options, rules, scopes, budget, drift)
     if remediator is None:
         return gated
-    ctx = _Context(step, journal, providers, rules, budget)
-    outcome, detail = Outcome.FAILED, ""
+    ctx = _Context(step, journal, providers, rules, budget, drift)
     try:
-        return remediator.apply(step, ctx)
+        result = remediator.apply(step, ctx)
     except StepRefused as exc:
-        outcome, detail = Outcome.REFUSED, str(exc)
+        result = StepResult(step.id, step.finding.rule_id, step.finding.resource_id, Outcome.REFUSED, str(exc))
     except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others; the journal has its changes
-        outcome, detail = Outcome.FAILED, _reason(exc)
-    return StepResult(step.id, step.finding.rule_id, step.finding.resource_id, outcome, detail)
+        result = StepResult(step.id, step.finding.rule_id, step.finding.resource_id, Outcome.FAILED, _reason(exc))
+    for resource in dict.fromkeys(ctx.applied):
+        if drift.wants_state(resource):
+            try:
+                state = drift.record_state(resource)
+            except StepFailed as exc:
+                result = StepResult(result.step_id, result.rule_id, result.resource_id, result.outcome,
+                                    f"{result.detail} (re-reading {resource} for the plan's later steps failed: {exc}; "
+                                    "they will find it changed since the scan)")
+                continue
+            if state is not None:
+                ctx.journal.record("resource-state", step=step.id, changed_resource=resource,
+                                   fingerprint=state.to_json())
+    return result

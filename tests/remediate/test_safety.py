@@ -1,0 +1,81 @@
+"""Remediation that is safe to run unattended (issue 13, safety items 1, 2, 3 and 5), end to end through the CLI.
+
+Real boto3 against moto (with the test-only UpdateEndpoint) and the real Azure SDK pipeline against the
+Resource Manager stand-in. Failures are injected into moto's backend classes (the in-process server
+shares them) with ``monkeypatch``, which puts them back after each test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from auditor.demo.arm_server import ArmServer
+from auditor.demo.aws_estate import DemoEstate
+
+from .aws_estate import REGION
+from .helpers import events, run_cli
+from .test_aws_remediation import CAPTURE_RULE, make_plan, scan
+from .test_azure_remediation import AUTH
+from .test_azure_remediation import scan as azure_scan
+
+
+def sagemaker() -> Any:
+    return boto3.client("sagemaker", region_name=REGION)
+
+
+
+# --- 1. stale plans are refused ------------------------------------------------------------------------------
+
+
+def test_a_colleagues_retag_of_the_endpoint_refuses_its_step_and_the_others_go_on(
+        aws_estate: DemoEstate, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    findings = scan(tmp_path / "findings.json")
+    document = json.loads(findings.read_text(encoding="utf-8"))
+    prints = {f["resource_id"]: f["resource_fingerprint"] for f in document["findings"]}
+    assert set(prints[aws_estate.endpoints["scorer"]]) == {"sha256", "keys"} and "tags" in prints[
+        aws_estate.endpoints["scorer"]]["keys"]  # digests only: never the document
+    plan_file = tmp_path / "plan.json"
+    plan = make_plan(capsys, aws_estate, findings, plan_file, "--rule", CAPTURE_RULE)
+    assert all("resource_fingerprint" in s["finding"] for s in plan["steps"])
+    scorer, scorer_b = aws_estate.endpoints["scorer"], aws_estate.endpoints["scorer-b"]
+    sagemaker().add_tags(ResourceArn=scorer, Tags=[{"Key": "owner", "Value": "someone-else"}])  # unrelated field
+
+    run = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes"])
+    assert run.code == 1
+    refused = next(line for line in run.out.splitlines() if line.endswith("--allow-drift") and scorer in line)
+    assert refused.startswith("refused") and "changed since the scan (top-level keys: tags)" in refused
+    assert sagemaker().describe_endpoint(EndpointName="scorer")["EndpointConfigName"] == "scorer-cfg"
+    journal = tmp_path / "journal.jsonl"
+    assert {r["resource_id"] for r in events(journal, "change-started")} == {scorer_b}  # nothing written for scorer
+    assert {r["resource_id"]: r["result"] for r in events(journal, "step-result")} == {scorer: "refused",
+                                                                                      scorer_b: "applied"}
+
+    again = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--allow-drift"])
+    assert again.code == 0, again.out
+    assert sagemaker().describe_endpoint(EndpointName="scorer")["EndpointConfigName"] != "scorer-cfg"
+
+
+def test_an_azure_resource_whose_etag_changed_is_refused(arm: ArmServer, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from .azure_estate import EP_KEY
+
+    findings = azure_scan(arm, tmp_path / "findings.json")
+    plan_file = tmp_path / "plan.json"
+    assert run_cli(capsys, ["remediate", "plan", str(findings), "--out", str(plan_file), "--rule", AUTH]).code == 0
+    document = arm.get_resource(EP_KEY)
+    assert document is not None and document.get("etag")
+    arm.add_resources([{**document, "tags": {**document.get("tags", {}), "owner": "someone-else"},
+                        "etag": "\"retagged\""}])  # a colleague's retag: a new ETag
+
+    run = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--credential", "cli", "--arm-endpoint",
+                           arm.url])
+    assert run.code == 1
+    line = next(line for line in run.out.splitlines() if EP_KEY in line)
+    assert line.startswith("refused") and "top-level keys: tags" in line
+    stored = arm.get_resource(EP_KEY)
+    assert stored is not None and stored["properties"]["authMode"] == document["properties"]["authMode"]
