@@ -13,6 +13,10 @@ in the catalog (its condition verifies the fix), access removals were allowed
 (``--allow-access-removal``), the resource is still as the scan read it (its fingerprint, see
 :mod:`auditor.remediate.drift`; ``--allow-drift`` skips this), and the run's change budget has room.
 
+``--max-changes`` counts attempts: every distinct resource a step reserves or starts to change,
+whether the change then succeeds or fails. The first step that would go past the cap is refused
+and the run stops there: every later step is refused without a read.
+
 Every change goes through :class:`_Context.change`: read the live value, journal ``change-started``
 (with before, after and the undo), write, re-read, journal ``change-applied`` or ``change-failed``.
 A step whose after-state already holds is ``already-applied`` and changes nothing, so applying a
@@ -91,15 +95,28 @@ class RunReport:
 
 @dataclass
 class _Budget:
+    """--max-changes: the distinct resources the run attempted to change (reserved or started), failed ones too."""
+
     limit: int
-    changed: set[str] = field(default_factory=set)
+    attempted: set[str] = field(default_factory=set)
+    changed: set[str] = field(default_factory=set)  # of those, the ones whose change was applied
+    stopped: bool = False
 
     def check(self, resources: Sequence[str]) -> None:
-        wanted = set(resources) - self.changed
-        room = self.limit - len(self.changed)
+        wanted = set(resources) - self.attempted
+        room = self.limit - len(self.attempted)
         if len(wanted) > room:
+            self.stopped = True
             raise StepRefused(f"--max-changes {self.limit} reached: this step changes {len(wanted)} more resource(s), "
                               f"{room} left in this run; apply again (or raise --max-changes) for the rest")
+        self.attempted |= wanted
+
+    def refusal(self) -> str | None:
+        """Why no further step runs (an earlier step would have gone past the cap: the run stopped there), or None."""
+        if self.stopped:
+            return (f"not attempted: --max-changes {self.limit} reached ({len(self.attempted)} resource(s) attempted "
+                    "in this run, failed attempts included); apply again (or raise --max-changes) for the rest")
+        return None
 
 
 class _Context:
@@ -212,6 +229,9 @@ def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], scop
     if not same_json(expected.to_json(), step.to_json()):
         return stop(Outcome.REFUSED, "the step in the plan file differs from what this auditor plans for the same "
                                      "finding and inputs (an edited plan, or another auditor version): re-plan")
+    capped = budget.refusal()
+    if capped is not None:
+        return stop(Outcome.REFUSED, capped)
     try:
         drifted = drift.refusal(finding)
     except StepFailed as exc:
@@ -263,7 +283,8 @@ def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOpti
                 report.results.append(result)
                 if on_result is not None:
                     on_result(step, result)
-            journal.record("run-finished", counts=report.counts(), changed_resources=sorted(budget.changed))
+            journal.record("run-finished", counts=report.counts(), changed_resources=sorted(budget.changed),
+                           attempted_resources=sorted(budget.attempted))
         finally:
             providers.close()
     return report

@@ -13,13 +13,15 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.kms.exceptions import AccessDeniedException
+from moto.kms.models import KmsBackend
 
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.aws_estate import DemoEstate
 
 from .aws_estate import REGION
 from .helpers import events, run_cli
-from .test_aws_remediation import CAPTURE_RULE, make_plan, scan
+from .test_aws_remediation import CAPTURE_RULE, ROTATION_RULE, make_plan, scan
 from .test_azure_remediation import AUTH
 from .test_azure_remediation import scan as azure_scan
 
@@ -79,3 +81,32 @@ def test_an_azure_resource_whose_etag_changed_is_refused(arm: ArmServer, tmp_pat
     assert line.startswith("refused") and "top-level keys: tags" in line
     stored = arm.get_resource(EP_KEY)
     assert stored is not None and stored["properties"]["authMode"] == document["properties"]["authMode"]
+
+
+# --- 2. --max-changes caps attempts ----------------------------------------------------------------------------
+
+
+def test_max_changes_counts_failed_attempts(aws_estate: DemoEstate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    kms = boto3.client("kms", region_name=REGION)
+    variants = sagemaker().describe_endpoint_config(EndpointConfigName="scorer-cfg")["ProductionVariants"]
+    for index in range(7):  # seven more keys with rotation off, each used by a config so the scan reads it
+        key = kms.create_key(Description=f"team key {index}")["KeyMetadata"]["Arn"]
+        sagemaker().create_endpoint_config(EndpointConfigName=f"team-{index}", KmsKeyId=key,
+                                           ProductionVariants=variants)
+    findings = scan(tmp_path / "findings.json")
+    plan_file = tmp_path / "plan.json"
+    plan = make_plan(capsys, aws_estate, findings, plan_file, "--rule", ROTATION_RULE)
+    assert len(plan["steps"]) == 8
+
+    def refuse(self: KmsBackend, key_id: str) -> None:
+        raise AccessDeniedException(f"not allowed to enable rotation of {key_id}")
+
+    monkeypatch.setattr(KmsBackend, "enable_key_rotation", refuse)
+    run = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--max-changes", "5"])
+    assert run.code == 1
+    journal = tmp_path / "journal.jsonl"
+    assert len({r["changed_resource"] for r in events(journal, "change-started")}) == 5
+    results = [r["result"] for r in events(journal, "step-result")]
+    assert results == ["failed"] * 5 + ["refused"] * 3
+    assert sum("--max-changes 5 reached" in line for line in run.out.splitlines()) == 3
