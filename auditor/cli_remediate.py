@@ -143,7 +143,8 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
                         on_result=lambda step, r: _say(_line(r.outcome.value, r.rule_id, r.resource_id, r.detail),
                                                        out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items()) or "nothing to do"
-    _say(f"auditor: {counts}; journal {journal}, run {report.run} (undo this run alone with: auditor "
+    created = f"; created and kept: {', '.join(report.created_kept)}" if report.created_kept else ""
+    _say(f"auditor: {counts}{created}; journal {journal}, run {report.run} (undo this run alone with: auditor "
          f"remediate rollback {journal} --run {report.run}), signed with the journal key {key.id} from {key.source}")
     sys.exit(report.exit_code)
 

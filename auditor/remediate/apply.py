@@ -15,7 +15,9 @@ in the catalog (its condition verifies the fix), access removals were allowed
 
 ``--max-changes`` counts attempts: every distinct resource a step reserves or starts to change,
 whether the change then succeeds or fails. The first step that would go past the cap is refused
-and the run stops there: every later step is refused without a read.
+and the run stops there: every later step is refused without a read. A step that fails deletes
+what it created and nothing uses (a new endpoint config: the only deletion the tool makes,
+journaled as ``resource-removed``); what it keeps is listed in the report (``created_kept``).
 
 Every change goes through :class:`_Context.change`: read the live value, journal ``change-started``
 (with before, after and the undo), write, re-read, journal ``change-applied`` or ``change-failed``.
@@ -80,6 +82,7 @@ class RunReport:
     journal: Path
     results: list[StepResult] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # resources created by apply, kept by rollback
+    created_kept: list[str] = field(default_factory=list)  # apply: resources this run created and kept
     run: str = ""  # the run's id in the journal (rollback --run ID undoes one apply run)
 
     @property
@@ -131,6 +134,7 @@ class _Context:
         self.budget = budget
         self.drift = drift
         self.reserved: set[str] = set()
+        self.made: list[tuple[str, str]] = []  # (resource type, id) of what this step created
         self.applied: list[str] = []  # the resources whose change this step applied
 
     @property
@@ -188,7 +192,9 @@ class _Context:
     def created(self, kind: str, resource: str, detail: Mapping[str, Any]) -> None:
         self.journal.record("resource-created", step=self.step.id, rule_id=self.step.finding.rule_id,
                             resource_id=self.step.finding.resource_id, kind=kind, created=resource,
-                            settings=dict(detail), undo=None, note="kept on rollback: the auditor never deletes")
+                            settings=dict(detail), undo=None,
+                            note="kept on rollback; deleted only when this step fails and nothing uses it")
+        self.made.append((kind, resource))
 
 
 def _reason(exc: BaseException) -> str:
@@ -277,14 +283,15 @@ def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOpti
                                finding=step.finding.to_json(), inputs=dict(step.inputs))
         try:
             for step in plan.steps:
-                result = _run(step, options, rules, journal, providers, budget, drift, binding.scopes)
+                result = _run(step, options, rules, journal, providers, budget, drift, binding.scopes,
+                              report.created_kept)
                 journal.record("step-result", step=step.id, rule_id=step.finding.rule_id,
                                resource_id=step.finding.resource_id, result=result.outcome.value, detail=result.detail)
                 report.results.append(result)
                 if on_result is not None:
                     on_result(step, result)
             journal.record("run-finished", counts=report.counts(), changed_resources=sorted(budget.changed),
-                           attempted_resources=sorted(budget.attempted))
+                           attempted_resources=sorted(budget.attempted), created_kept=list(report.created_kept))
         finally:
             providers.close()
     return report
@@ -303,7 +310,7 @@ def _passes(rules: Mapping[str, Rule]) -> Callable[[str, Resource], bool]:
 
 
 def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journal: Journal, providers: Providers,
-         budget: _Budget, drift: DriftCheck, scopes: Sequence[str]) -> StepResult:
+         budget: _Budget, drift: DriftCheck, scopes: Sequence[str], created_kept: list[str]) -> StepResult:
     remediator, gated = _gate(step, options, rules, scopes, budget, drift)
     if remediator is None:
         return gated
@@ -314,6 +321,17 @@ def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journ
         result = StepResult(step.id, step.finding.rule_id, step.finding.resource_id, Outcome.REFUSED, str(exc))
     except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others; the journal has its changes
         result = StepResult(step.id, step.finding.rule_id, step.finding.resource_id, Outcome.FAILED, _reason(exc))
+    if ctx.made and not result.outcome.ok:
+        remains = remove_unused(ctx, ctx.made)
+        created_kept.extend(remains)
+        gone = [rid for _, rid in ctx.made if rid not in remains]
+        note = "; ".join(part for part in (
+            f"deleted what it created, which nothing uses: {', '.join(gone)}" if gone else "",
+            f"kept what it created: {', '.join(remains)}" if remains else "") if part)
+        result = StepResult(result.step_id, result.rule_id, result.resource_id, result.outcome,
+                            f"{result.detail} ({note})")
+    else:
+        created_kept.extend(rid for _, rid in ctx.made)
     for resource in dict.fromkeys(ctx.applied):
         if drift.wants_state(resource):
             try:
@@ -327,3 +345,23 @@ def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journ
                 ctx.journal.record("resource-state", step=step.id, changed_resource=resource,
                                    fingerprint=state.to_json())
     return result
+
+
+def remove_unused(ctx: _Context, made: Sequence[tuple[str, str]]) -> list[str]:
+    """Delete what a failed step created when nothing uses it (newest first); the ids kept, each journaled."""
+    kept: list[str] = []
+    for kind, resource in reversed(made):
+        why: str | None
+        try:
+            connection = ctx.providers.connection(ctx.step.finding.provider)
+            remover = getattr(connection, "delete_unused", None)
+            why = "its provider deletes nothing" if remover is None else remover(kind, resource)
+        except Exception as exc:  # noqa: BLE001 - a failed clean-up is reported and journaled, never fatal
+            why = f"the deletion failed: {_reason(exc)}"
+        ctx.journal.record("resource-removed", step=ctx.step.id, rule_id=ctx.step.finding.rule_id,
+                           resource_id=ctx.step.finding.resource_id, kind=kind, created=resource,
+                           result="deleted" if why is None else "kept",
+                           detail="the step failed and nothing uses it" if why is None else why)
+        if why is not None:
+            kept.append(resource)
+    return list(reversed(kept))

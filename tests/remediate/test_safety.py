@@ -15,13 +15,15 @@ import boto3
 import pytest
 from moto.kms.exceptions import AccessDeniedException
 from moto.kms.models import KmsBackend
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import SageMakerModelBackend
 
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.aws_estate import DemoEstate
 
 from .aws_estate import REGION
-from .helpers import events, run_cli
-from .test_aws_remediation import CAPTURE_RULE, ROTATION_RULE, make_plan, scan
+from .helpers import changed, events, run_cli, verdicts
+from .test_aws_remediation import CAPTURE_RULE, CONFIG_RULE, ROTATION_RULE, make_plan, scan
 from .test_azure_remediation import AUTH
 from .test_azure_remediation import scan as azure_scan
 
@@ -29,6 +31,9 @@ from .test_azure_remediation import scan as azure_scan
 def sagemaker() -> Any:
     return boto3.client("sagemaker", region_name=REGION)
 
+
+def config_names() -> set[str]:
+    return {c["EndpointConfigName"] for c in sagemaker().list_endpoint_configs(MaxResults=100)["EndpointConfigs"]}
 
 
 # --- 1. stale plans are refused ------------------------------------------------------------------------------
@@ -110,3 +115,57 @@ def test_max_changes_counts_failed_attempts(aws_estate: DemoEstate, tmp_path: Pa
     results = [r["result"] for r in events(journal, "step-result")]
     assert results == ["failed"] * 5 + ["refused"] * 3
     assert sum("--max-changes 5 reached" in line for line in run.out.splitlines()) == 3
+
+
+# --- 3. a failed step undoes its own creation -------------------------------------------------------------------
+
+
+def test_a_failure_after_the_config_is_created_leaves_no_config_and_no_finding(
+        aws_estate: DemoEstate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    before_file = scan(tmp_path / "before.json")
+    plan_file = tmp_path / "plan.json"
+    make_plan(capsys, aws_estate, before_file, plan_file, "--rule", CONFIG_RULE, "--rule", CAPTURE_RULE)
+    configs = config_names()
+
+    def fail(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str,
+             retain_all_variant_properties: bool = False) -> Any:
+        raise ValidationError(message=f"injected: cannot update {endpoint_name}")
+
+    monkeypatch.setattr(SageMakerModelBackend, "update_endpoint", fail)
+    run = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes"])
+    assert run.code == 1
+    assert [line.split()[0] for line in run.out.splitlines()] == ["failed"] * 3
+    assert "deleted what it created, which nothing uses" in run.out and "created and kept" not in run.err
+    journal = tmp_path / "journal.jsonl"
+    created = [r["created"] for r in events(journal, "resource-created")]
+    assert len(created) == 3  # the config's KMS copy and one capture copy per endpoint
+    assert sorted(r["created"] for r in events(journal, "resource-removed") if r["result"] == "deleted") == sorted(
+        created)
+    assert config_names() == configs
+    after = verdicts(scan(tmp_path / "after.json"))
+    assert changed(verdicts(before_file), after) == {} and set(after) == set(verdicts(before_file))
+
+
+def test_a_copy_an_endpoint_already_runs_is_kept_and_listed(
+        aws_estate: DemoEstate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    findings = scan(tmp_path / "findings.json")
+    plan_file = tmp_path / "plan.json"
+    make_plan(capsys, aws_estate, findings, plan_file, "--rule", CONFIG_RULE)
+    original = SageMakerModelBackend.update_endpoint
+
+    def second_fails(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str,
+                     retain_all_variant_properties: bool = False) -> Any:
+        if endpoint_name == "scorer-b":
+            raise ValidationError(message="injected: cannot update scorer-b")
+        return original(self, endpoint_name, endpoint_config_name, retain_all_variant_properties)
+
+    monkeypatch.setattr(SageMakerModelBackend, "update_endpoint", second_fails)
+    run = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes"])
+    assert run.code == 1
+    copy = sagemaker().describe_endpoint(EndpointName="scorer")["EndpointConfigName"]
+    assert copy.startswith("scorer-cfg-kms-") and copy in config_names()
+    assert f"created and kept: {aws_estate.endpoint_configs['scorer-cfg'].rsplit('/', 1)[0]}/{copy}" in run.err
+    kept = events(tmp_path / "journal.jsonl", "resource-removed")
+    assert [(r["result"], r["detail"]) for r in kept] == [("kept", "in use: scorer")]

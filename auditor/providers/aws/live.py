@@ -27,6 +27,16 @@ if TYPE_CHECKING:
     from auditor.providers import ProviderOptions
     from auditor.remediate.providers import Providers
 
+# What apply and rollback do here beyond each remediator's own calls: the reads of the stale check (a
+# resource as the scan read it, tags included) and the removal of an endpoint config a failed step created.
+PERMISSIONS: tuple[str, ...] = (
+    "kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+    "s3:GetBucketLocation", "s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
+    "s3:GetAccountPublicAccessBlock",
+    "sagemaker:DeleteEndpointConfig", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
+    "sagemaker:ListEndpoints", "sagemaker:ListTags",
+)
+
 # An endpoint in one of these states is between two stable states: wait before reading or writing it.
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed"})
 STABLE_OK = "InService"
@@ -165,6 +175,34 @@ class AwsContext:
             token = page.get("NextToken")
             if not token:
                 return tags
+
+    def delete_unused(self, resource_type: str, arn: str) -> str | None:
+        """Delete an endpoint config a failed step created when no endpoint runs it or is being moved to it.
+
+        None when it was deleted (or is already gone); otherwise why it is kept. Nothing else is ever deleted.
+        """
+        if resource_type != ENDPOINT_CONFIG:
+            return f"apply deletes only endpoint configs it created, not a {resource_type}"
+        region, name = arn_region(arn), arn_name(arn)
+        users: list[str] = []
+        token: str | None = None
+        while True:
+            page = self.call("sagemaker", region, "list_endpoints", MaxResults=100,
+                             **({"NextToken": token} if token else {}))
+            for summary in page.get("Endpoints", []):
+                document = self.describe_endpoint(region, str(summary["EndpointName"])) or {}
+                pending = (document.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+                if name in (document.get("EndpointConfigName"), pending):
+                    users.append(str(summary["EndpointName"]))
+                elif document.get("EndpointStatus") in TRANSITIONAL and pending is None:
+                    users.append(f"{summary['EndpointName']} (in transition to a config SageMaker does not name)")
+            token = page.get("NextToken")
+            if not token:
+                break
+        if users:
+            return f"in use: {', '.join(sorted(users))}"
+        self.call_or_none("sagemaker", region, "delete_endpoint_config", _not_found, EndpointConfigName=name)
+        return None
 
     # --- KMS -------------------------------------------------------------------------------------
 
