@@ -72,6 +72,7 @@ class ApplyOptions:
     approved_sha256: str | None = None  # --plan-sha256: the digest the reviewer approved
     key: JournalKey | None = None  # default: AUDITOR_JOURNAL_KEY, else the per-user key file (made if missing)
     allow_drift: bool = False  # --allow-drift: apply steps whose resource changed since the scan
+    allowed_endpoints: tuple[str, ...] = ()  # --allow-endpoint: apply against these though the plan names others
 
 
 @dataclass
@@ -265,6 +266,9 @@ def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOpti
     if binding is None:
         binding = bind_plan(plan, plan_file, plan_sha256, findings_file=options.findings,
                             approved_sha256=options.approved_sha256, catalog=rules)
+    from auditor.remediate.target import check_target
+
+    check_target(plan, plan_file, provider_options, options.allowed_endpoints)
     key = options.key or journal_key(create=True)
     providers = Providers(provider_options)
     budget = _Budget(options.max_changes)

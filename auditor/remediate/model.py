@@ -256,6 +256,7 @@ class Plan:
     selection: Mapping[str, Any]
     steps: tuple[PlanStep, ...]
     skipped: Mapping[str, int] = field(default_factory=dict)
+    target: Mapping[str, Any] = field(default_factory=dict)  # where it applies (auditor.remediate.target)
 
     def summary(self) -> dict[str, Any]:
         by_mode = {m.value: sum(1 for s in self.steps if s.mode is m) for m in Mode}

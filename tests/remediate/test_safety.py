@@ -169,3 +169,41 @@ def test_a_copy_an_endpoint_already_runs_is_kept_and_listed(
     assert f"created and kept: {aws_estate.endpoint_configs['scorer-cfg'].rsplit('/', 1)[0]}/{copy}" in run.err
     kept = events(tmp_path / "journal.jsonl", "resource-removed")
     assert [(r["result"], r["detail"]) for r in kept] == [("kept", "in use: scorer")]
+
+
+# --- 5. plans carry where they apply ---------------------------------------------------------------------------
+
+
+def test_a_plan_made_against_another_aws_endpoint_is_refused_unless_named(
+        aws_estate: DemoEstate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    findings = scan(tmp_path / "findings.json")
+    plan_file = tmp_path / "plan.json"
+    plan = make_plan(capsys, aws_estate, findings, plan_file, "--rule", ROTATION_RULE)
+    assert plan["target"] == {"aws": {"endpoint_url": aws_estate.endpoint_url.rstrip("/"), "partitions": ["aws"]}}
+    elsewhere = aws_estate.endpoint_url.replace("127.0.0.1", "localhost")  # the same server, another endpoint
+    monkeypatch.setenv("AWS_ENDPOINT_URL", elsewhere)
+
+    refused = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes"])
+    assert refused.code == 3
+    assert f"made against {aws_estate.endpoint_url.rstrip('/')}" in refused.err
+    assert f"--allow-endpoint {elsewhere.rstrip('/')}" in refused.err
+    assert not (tmp_path / "journal.jsonl").exists()
+    legacy = aws_estate.keys[REGION, "legacy"]
+    assert boto3.client("kms", region_name=REGION).get_key_rotation_status(KeyId=legacy)["KeyRotationEnabled"] is False
+
+    allowed = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--allow-endpoint", elsewhere])
+    assert allowed.code == 0, allowed.out + allowed.err
+
+
+def test_a_plan_made_against_another_resource_manager_is_refused(arm: ArmServer, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    findings = azure_scan(arm, tmp_path / "findings.json")
+    plan_file = tmp_path / "plan.json"
+    assert run_cli(capsys, ["remediate", "plan", str(findings), "--out", str(plan_file), "--rule", AUTH]).code == 0
+    other = "https://management.usgovcloudapi.net"
+    run = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--credential", "cli",
+                           "--arm-endpoint", other])
+    assert run.code == 3
+    assert f"made against {arm.url}" in run.err and f"--allow-endpoint {other}" in run.err
+    assert not (tmp_path / "journal.jsonl").exists()
