@@ -18,6 +18,7 @@ from auditor.identity import resource_key
 from auditor.untrusted import service_text
 
 if TYPE_CHECKING:
+    from auditor.fingerprint import Fingerprint
     from auditor.policy_scope import PolicyScope
 
 
@@ -290,6 +291,7 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     resource_name: str = ""
     waiver: Waiver | None = None  # set iff status is MUTED
+    fingerprint: Fingerprint | None = None  # the resource's state as the scan read it (auditor.fingerprint)
 
     @property
     def id(self) -> str:

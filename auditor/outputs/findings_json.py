@@ -278,6 +278,8 @@ def _finding_doc(f: Finding, rule_parts: Mapping[str, Any], gating: bool) -> dic
         **rule_parts,
         "gating": gating,
     }
+    if f.fingerprint is not None:
+        doc["resource_fingerprint"] = f.fingerprint.to_json()
     if f.status is Status.MUTED:
         if f.waiver is None:
             raise ValueError(f"finding {f.id} ({f.rule_id} on {f.resource_id}) is MUTED without a waiver")
