@@ -167,8 +167,8 @@ def test_a_crash_mid_apply_leaves_a_journal_rollback_restores_from(aws_estate: D
         assert journal_kind(journal, applied[-1]["change"]) == crash_kind
         assert sorted([endpoint_config("scorer"), endpoint_config("scorer-b")])[0] == "scorer-cfg"
         assert sorted([endpoint_config("scorer"), endpoint_config("scorer-b")])[1].startswith("scorer-cfg-kms-")
-    legacy = boto3.client("kms", region_name=REGION).get_key_rotation_status(KeyId=aws_estate.keys[REGION, "legacy"])
-    assert legacy["KeyRotationEnabled"] is True  # the first change of the plan did happen
+    block = boto3.client("s3", region_name=REGION).get_public_access_block(Bucket=BUCKET)
+    assert block["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True  # the plan's first change happened
 
     report = rollback_journal(journal, fast)
     assert report.exit_code == 0 and [r.outcome.value for r in report.results] == ["applied"] * len(applied)

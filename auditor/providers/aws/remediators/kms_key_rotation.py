@@ -38,7 +38,6 @@ class KmsKeyRotation:
         "kms:EnableKeyRotation",
         "kms:GetKeyRotationStatus",
     )
-    order: ClassVar[int] = 10
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         return self.describe(finding, {})

@@ -50,7 +50,9 @@ class SageMakerEndpointConfigKms:
         "sagemaker:ListTags",
         "sagemaker:UpdateEndpoint",
     )
-    order: ClassVar[int] = 30  # before data-capture fixes, which copy whatever config an endpoint then runs
+    # A data-capture fix copies whatever config an endpoint runs: run first, or it would move the endpoint to a
+    # copy without the volume key and leave this fix no endpoint to move (see auditor.remediate.plan).
+    runs_before: ClassVar[tuple[str, ...]] = ("sagemaker_capture_kms",)
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         key, why = params.kms_key("volume_kms_key_id", finding.region)
