@@ -56,6 +56,9 @@ class Remediator(Protocol):
     ``change_problem`` is rollback's check of a journal read back: why a recorded change is not one
     this step makes (another kind, another resource or property, another value set, a value before
     the scan did not see), or None when it is one; rollback undoes nothing a journal says otherwise.
+
+    Optional: ``runs_before``, names of remediators whose automatic steps must not run before this one's
+    (the plan moves this one's ahead of them, see :mod:`auditor.remediate.plan`); ``removes_access``.
     """
 
     name: ClassVar[str]
@@ -63,7 +66,6 @@ class Remediator(Protocol):
     rule_ids: ClassVar[tuple[str, ...]]
     disruption: ClassVar[Disruption]
     permissions: ClassVar[tuple[str, ...]]
-    order: ClassVar[int]  # steps run in this order (lower first), then by rule and resource
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep: ...
 

@@ -34,7 +34,8 @@ def findings(tmp_path: Path) -> Path:
     """A findings file with an AWS key without rotation and an Azure endpoint on keys, evaluated by the engine."""
     key = Resource(id=KEY_EU, type="aws.kms.key", provider="aws", account="123456789012", region="eu-west-1",
                    name="legacy", document={"KeyMetadata": {"KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT",
-                                                            "Origin": "AWS_KMS", "Arn": KEY_EU},
+                                                            "Origin": "AWS_KMS", "Arn": KEY_EU,
+                                                            "KeyState": "Enabled"},
                                             "KeyRotationStatus": {"KeyRotationEnabled": False}})
     endpoint = Resource(id=ENDPOINT, type="azure.ml.online_endpoint", provider="azure",
                         account="eeeeeeee-5555-4555-8555-555555555555", region="westeurope", name="ep",

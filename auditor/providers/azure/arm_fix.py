@@ -36,7 +36,6 @@ class ArmPropertyFix:
     rule_ids: ClassVar[tuple[str, ...]]
     disruption: ClassVar[Disruption]
     permissions: ClassVar[tuple[str, ...]]
-    order: ClassVar[int]
     resource_type: ClassVar[str]
     label: ClassVar[str]  # "online endpoint"
     path: ClassVar[str]  # "properties.authMode"

@@ -46,7 +46,6 @@ class S3DefaultKmsEncryption:
         "s3:GetEncryptionConfiguration",
         "s3:PutEncryptionConfiguration",  # also authorizes DeleteBucketEncryption, used by the undo
     )
-    order: ClassVar[int] = 21
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         key, why = params.kms_key("bucket_kms_key_id", finding.region)

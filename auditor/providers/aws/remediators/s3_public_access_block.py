@@ -42,7 +42,6 @@ class S3PublicAccessBlock:
         "s3:GetEncryptionConfiguration",
         "s3:PutBucketPublicAccessBlock",  # also authorizes DeletePublicAccessBlock, used by the undo
     )
-    order: ClassVar[int] = 20
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         return self.describe(finding, {})

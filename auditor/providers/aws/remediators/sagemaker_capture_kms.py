@@ -39,7 +39,6 @@ class SageMakerCaptureKms:
         "sagemaker:ListTags",
         "sagemaker:UpdateEndpoint",
     )
-    order: ClassVar[int] = 40
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         key, why = params.kms_key("capture_kms_key_id", finding.region)

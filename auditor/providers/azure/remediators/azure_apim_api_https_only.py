@@ -22,7 +22,6 @@ class AzureApimApiHttpsOnly(ArmPropertyFix):
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.apim.api.https_only",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
     permissions: ClassVar[tuple[str, ...]] = (f"{NS}/service/apis/read", f"{NS}/service/apis/write")
-    order: ClassVar[int] = 70
     resource_type: ClassVar[str] = "azure.apim.api"
     label: ClassVar[str] = "API Management API"
     path: ClassVar[str] = "properties.protocols"

@@ -20,7 +20,6 @@ class AzureApimApiSubscriptionRequired(ArmPropertyFix):
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.apim.api.subscription_required",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
     permissions: ClassVar[tuple[str, ...]] = (f"{NS}/service/apis/read", f"{NS}/service/apis/write")
-    order: ClassVar[int] = 71
     resource_type: ClassVar[str] = "azure.apim.api"
     label: ClassVar[str] = "API Management API"
     path: ClassVar[str] = "properties.subscriptionRequired"

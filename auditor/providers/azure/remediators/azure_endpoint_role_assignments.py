@@ -52,7 +52,6 @@ class AzureEndpointRoleAssignments:
         f"{AUTHZ}/roleDefinitions/read",
         f"{NS}/workspaces/onlineEndpoints/read",
     )
-    order: ClassVar[int] = 90  # last: the riskiest
     removes_access: ClassVar[bool] = True
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:

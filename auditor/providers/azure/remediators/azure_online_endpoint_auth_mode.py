@@ -23,7 +23,6 @@ class AzureOnlineEndpointAuthMode(ArmPropertyFix):
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
     permissions: ClassVar[tuple[str, ...]] = (f"{NS}/workspaces/onlineEndpoints/read",
                                               f"{NS}/workspaces/onlineEndpoints/write")
-    order: ClassVar[int] = 60
     resource_type: ClassVar[str] = "azure.ml.online_endpoint"
     label: ClassVar[str] = "online endpoint"
     path: ClassVar[str] = "properties.authMode"

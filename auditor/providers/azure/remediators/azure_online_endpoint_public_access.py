@@ -22,7 +22,6 @@ class AzureOnlineEndpointPublicAccess(ArmPropertyFix):
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
     permissions: ClassVar[tuple[str, ...]] = (f"{NS}/workspaces/onlineEndpoints/read",
                                               f"{NS}/workspaces/onlineEndpoints/write")
-    order: ClassVar[int] = 61
     resource_type: ClassVar[str] = "azure.ml.online_endpoint"
     label: ClassVar[str] = "online endpoint"
     path: ClassVar[str] = "properties.publicNetworkAccess"

@@ -21,7 +21,6 @@ class AzureServerlessAuthMode(ArmPropertyFix):
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
     permissions: ClassVar[tuple[str, ...]] = (f"{NS}/workspaces/serverlessEndpoints/read",
                                               f"{NS}/workspaces/serverlessEndpoints/write")
-    order: ClassVar[int] = 62
     resource_type: ClassVar[str] = "azure.ml.serverless_endpoint"
     label: ClassVar[str] = "serverless endpoint"
     path: ClassVar[str] = "properties.authMode"

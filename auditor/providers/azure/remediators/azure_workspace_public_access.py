@@ -19,7 +19,6 @@ class AzureWorkspacePublicAccess(ArmPropertyFix):
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.workspace.public_network_access_disabled",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
     permissions: ClassVar[tuple[str, ...]] = (f"{NS}/workspaces/read", f"{NS}/workspaces/write")
-    order: ClassVar[int] = 50
     resource_type: ClassVar[str] = "azure.ml.workspace"
     label: ClassVar[str] = "workspace"
     path: ClassVar[str] = "properties.publicNetworkAccess"
