@@ -161,7 +161,8 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
         click.echo(f"auditor: created the journal key {key.source} (mode 0600): rolling this journal back needs it; "
                    f"in CI, set {ENV_KEY} from a secret instead", err=True)
     options = ApplyOptions(journal=journal, max_changes=max_changes, allow_access_removal=allow_access_removal,
-                           key=key, allow_drift=allow_drift, allowed_endpoints=allowed_endpoints)
+                           key=key, allow_drift=allow_drift, allowed_endpoints=allowed_endpoints,
+                           selected_steps=step_names, selected_rules=rule_ids)
     report = apply_plan(plan, plan_file, digest, options, providers, binding=binding,
                         on_result=lambda step, r: _say(_line(r.outcome.value, r.rule_id, r.resource_id, r.detail),
                                                        out=True))

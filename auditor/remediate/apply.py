@@ -73,6 +73,8 @@ class ApplyOptions:
     key: JournalKey | None = None  # default: AUDITOR_JOURNAL_KEY, else the per-user key file (made if missing)
     allow_drift: bool = False  # --allow-drift: apply steps whose resource changed since the scan
     allowed_endpoints: tuple[str, ...] = ()  # --allow-endpoint: apply against these though the plan names others
+    selected_steps: tuple[str, ...] = ()  # --step: the steps asked for (numbers or ids), recorded in run-started
+    selected_rules: tuple[str, ...] = ()  # --rule: the rules asked for, recorded in run-started
 
 
 @dataclass
@@ -280,7 +282,8 @@ def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOpti
                        plan={"file": str(plan_file), "sha256": binding.plan_sha256},
                        findings={"file": str(binding.findings_file), "sha256": binding.findings_sha256},
                        scopes=list(binding.scopes), max_changes=options.max_changes,
-                       allow_access_removal=options.allow_access_removal, allow_drift=options.allow_drift)
+                       allow_access_removal=options.allow_access_removal, allow_drift=options.allow_drift,
+                       selection={"steps": list(options.selected_steps), "rules": list(options.selected_rules)})
         for step in plan.steps:
             if step.executable:
                 journal.record("step-planned", step=step.id, remediator=step.remediator, mode=step.mode.value,

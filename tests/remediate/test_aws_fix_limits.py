@@ -138,11 +138,14 @@ def test_apply_runs_only_the_selected_steps_and_rollback_undoes_one_run(
     assert [r["finding"]["rule_id"] for r in events(journal, "step-planned")] == [PAB_RULE]
     assert restricted() and not kms.get_key_rotation_status(KeyId=legacy)["KeyRotationEnabled"]
     first_run = journal_records(journal)[-1]["run"]
+    started = events(journal, "run-started")
+    assert started[-1]["selection"] == {"steps": [str(number)], "rules": []}  # what the operator narrowed it to
 
     rotation = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--rule", ROTATION_RULE])
     assert rotation.code == 0 and rotation.out.startswith("applied"), rotation.out
     assert kms.get_key_rotation_status(KeyId=legacy)["KeyRotationEnabled"]
     assert {r["finding"]["rule_id"] for r in events(journal, "step-planned")} == {PAB_RULE, ROTATION_RULE}
+    assert events(journal, "run-started")[-1]["selection"] == {"steps": [], "rules": [ROTATION_RULE]}
 
     undone = run_cli(capsys, ["remediate", "rollback", str(journal), "--yes", "--run", first_run])
     assert undone.code == 0, undone.out + undone.err
