@@ -1,6 +1,7 @@
 """Running the demo: both embedded estates served on loopback and scanned through the pipeline.
 
-``run_demo`` is what ``auditor demo`` runs; ``demo_azure_environment`` and ``applied_environment`` set up
+``run_demo`` is what ``auditor demo`` runs (the estates themselves are served by ``auditor.demo.sandbox``);
+``demo_azure_environment`` and ``applied_environment`` set up
 (and restore) the process environment a scan of the Resource Manager stand-in needs, for the demo and for
 tests that scan the stand-in.
 """
@@ -8,7 +9,6 @@ tests that scan the stand-in.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,40 +66,38 @@ def _apply(changes: Mapping[str, str | None]) -> None:
 
 
 def run_demo(fail_on: Severity, console: Console | None = None, policy_file: Path | None = None,
-             tracking: Tracking | None = None, rule_filter: RuleFilter | None = None) -> ScanResult:
+             tracking: Tracking | None = None, rule_filter: RuleFilter | None = None,
+             waivers_file: Path | None = None, max_waiver_days: int = 365) -> ScanResult:
     """Serve both demo estates on loopback and scan them with the real collectors into one report.
 
     AWS: moto with Northwind's SageMaker estate, read through boto3 with fake credentials and no
     ~/.aws files. Azure: the Resource Manager stand-in (HTTPS, a throwaway CA) with Northwind's Azure
     ML estate, read through the Azure SDKs with the real ``AzureCliCredential`` running a fake ``az``
-    from a temporary directory. The process environment is changed for the duration and restored.
+    from a temporary directory (see :mod:`auditor.demo.sandbox`). The process environment is changed
+    for the duration and restored.
     """
-    try:
-        from auditor.demo.arm_server import ArmServer
-        from auditor.demo.aws_northwind import seed_demo_estate
-        from auditor.demo.moto_server import aws_environment, running_moto
-    except ImportError as e:  # moto and cryptography are the demo extra
-        from auditor.errors import AuditorError
-
-        raise AuditorError(f"the demo needs the demo extra: pip install 'auditor[demo]' ({e})") from e
-    from auditor.demo.apim_estate import build_gateway
-    from auditor.demo.azure_northwind import seed_azure_demo
-    from auditor.demo.fake_az import write_fake_az
+    require_demo_extra()
+    from auditor.demo.sandbox import serving_demo
     from auditor.providers.aws.collect import AwsOptions, collect_aws
     from auditor.providers.azure.collect import AzureOptions, collect_azure
 
-    with running_moto() as endpoint, aws_environment(endpoint), ArmServer([]) as arm, \
-            tempfile.TemporaryDirectory(prefix="auditor-demo-az-") as az_dir, \
-            applied_environment(demo_azure_environment(arm.ca_bundle, az_dir)):
-        write_fake_az(az_dir)
-        aws = seed_demo_estate(endpoint)
-        azure_estate = seed_azure_demo(arm)
-        # Northwind's gateway fronts Azure ML endpoints and a SageMaker endpoint of the AWS estate.
-        arm.add_resources(build_gateway(azure_estate.subscriptions[0], list(azure_estate.documents),
-                                        aws.regions[0], {"env": "prod", "team": "ml-platform"}))
-        azure = AzureOptions(subscriptions=azure_estate.subscriptions, credential="cli", arm_endpoint=arm.url)
+    with serving_demo() as served, \
+            applied_environment(served.changes(os.environ.get("PATH"))):
+        azure = AzureOptions(subscriptions=served.subscriptions, credential="cli", arm_endpoint=served.arm_endpoint)
         return scan(
-            {"demo aws": lambda p: collect_aws(AwsOptions(regions=tuple(aws.regions)), p),
+            {"demo aws": lambda p: collect_aws(AwsOptions(regions=served.aws_regions), p),
              "demo azure": lambda p: collect_azure(azure, p)},
             fail_on=fail_on, console=console, policy_file=policy_file, tracking=tracking, rule_filter=rule_filter,
+            waivers_file=waivers_file, max_waiver_days=max_waiver_days,
         )
+
+
+def require_demo_extra() -> None:
+    """Raise an AuditorError naming what is missing when the demo extra (moto, cryptography) is not installed."""
+    try:
+        import cryptography  # noqa: F401
+        import moto  # noqa: F401
+    except ImportError as e:
+        from auditor.errors import AuditorError
+
+        raise AuditorError(f"the demo needs the demo extra: pip install 'auditor[demo]' ({e})") from e
