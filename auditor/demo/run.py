@@ -1,9 +1,9 @@
 """Running the demo: both embedded estates served on loopback and scanned through the pipeline.
 
 ``run_demo`` is what ``auditor demo`` runs (the estates themselves are served by ``auditor.demo.sandbox``);
-``demo_azure_environment`` and ``applied_environment`` set up
-(and restore) the process environment a scan of the Resource Manager stand-in needs, for the demo and for
-tests that scan the stand-in.
+``applied_environment`` and ``demo_azure_environment`` (defined in ``auditor.demo.sandbox``, importable from
+here) set up (and restore) the process environment a scan of the Resource Manager stand-in needs, for the
+demo and for tests that scan the stand-in.
 """
 
 from __future__ import annotations
@@ -14,36 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.demo.sandbox import demo_azure_environment as demo_azure_environment  # its home before
 from auditor.model import ScanResult, Severity
 from auditor.pipeline import Tracking, scan
 
 if TYPE_CHECKING:
     from auditor.console import Console
     from auditor.selection import RuleFilter
-
-
-# Variables that could send the demo's Azure scan elsewhere than the stand-in, or bring in a real identity.
-_AZURE_CLEARED = ("AUDITOR_ARM_ENDPOINT", "CURL_CA_BUNDLE")
-
-
-def demo_azure_environment(ca_bundle: str, az_dir: str) -> dict[str, str | None]:
-    """The variables a scan of the Resource Manager stand-in runs with (None: unset), in this process or a child.
-
-    The fake ``az`` in ``az_dir`` comes first on PATH (``AzureCliCredential`` runs it instead of any real
-    CLI), ``AZURE_CONFIG_DIR`` is an empty directory (so no real ``az`` login could be read), every other
-    ``AZURE_*`` variable is unset, the stand-in's CA is trusted through ``REQUESTS_CA_BUNDLE``, and
-    loopback bypasses any proxy.
-    """
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AZURE_")}
-    env.update(dict.fromkeys(_AZURE_CLEARED))
-    kept = f"{os.environ.get('NO_PROXY', '')},{os.environ.get('no_proxy', '')}".split(",")
-    no_proxy = ",".join(dict.fromkeys(["127.0.0.1", "localhost", *filter(None, kept)]))
-    config = Path(az_dir, "azure-config")
-    config.mkdir(parents=True, exist_ok=True)
-    env.update({"PATH": os.pathsep.join(filter(None, [az_dir, os.environ.get("PATH")])),
-                "AZURE_CONFIG_DIR": str(config), "REQUESTS_CA_BUNDLE": ca_bundle,
-                "NO_PROXY": no_proxy, "no_proxy": no_proxy})
-    return env
 
 
 @contextmanager

@@ -7,6 +7,7 @@ where everything is, and the environment that points the standard credential and
 and azure-identity at it (and nowhere else). Leaving the block stops both servers and removes the temporary
 directories (the CA's included).
 
+:func:`demo_azure_environment` is the Azure part of that environment, for tests that serve the stand-in alone.
 :func:`export_lines` renders that environment as the ``export``/``unset`` lines a POSIX shell sources;
 :func:`sandbox_document` as the JSON ``--port-file`` writes for scripts (``PORT_FILE_VERSION``).
 """
@@ -19,6 +20,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 PORT_FILE_VERSION = 1
@@ -30,6 +32,30 @@ _AZURE_CLI_ONLY = {"AZURE_TOKEN_CREDENTIALS": "AzureCliCredential"}
 _AZURE_UNSET = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
                 "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
                 "AZURE_USERNAME", "AZURE_PASSWORD", "AZURE_SUBSCRIPTION_ID", "CURL_CA_BUNDLE")
+
+
+# Variables that could send the demo's Azure scan elsewhere than the stand-in, or bring in a real identity.
+_AZURE_CLEARED = ("AUDITOR_ARM_ENDPOINT", "CURL_CA_BUNDLE")
+
+
+def demo_azure_environment(ca_bundle: str, az_dir: str) -> dict[str, str | None]:
+    """The variables a scan of the Resource Manager stand-in runs with (None: unset), in this process or a child.
+
+    The fake ``az`` in ``az_dir`` comes first on PATH (``AzureCliCredential`` runs it instead of any real
+    CLI), ``AZURE_CONFIG_DIR`` is an empty directory (so no real ``az`` login could be read), every other
+    ``AZURE_*`` variable is unset, the stand-in's CA is trusted through ``REQUESTS_CA_BUNDLE``, and
+    loopback bypasses any proxy.
+    """
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AZURE_")}
+    env.update(dict.fromkeys(_AZURE_CLEARED))
+    kept = f"{os.environ.get('NO_PROXY', '')},{os.environ.get('no_proxy', '')}".split(",")
+    no_proxy = ",".join(dict.fromkeys(["127.0.0.1", "localhost", *filter(None, kept)]))
+    config = Path(az_dir, "azure-config")
+    config.mkdir(parents=True, exist_ok=True)
+    env.update({"PATH": os.pathsep.join(filter(None, [az_dir, os.environ.get("PATH")])),
+                "AZURE_CONFIG_DIR": str(config), "REQUESTS_CA_BUNDLE": ca_bundle,
+                "NO_PROXY": no_proxy, "no_proxy": no_proxy})
+    return env
 
 
 @dataclass(frozen=True)
@@ -72,7 +98,6 @@ def serving_demo() -> Iterator[DemoSandbox]:
     from auditor.demo.azure_northwind import seed_azure_demo
     from auditor.demo.fake_az import write_fake_az
     from auditor.demo.moto_server import demo_environment, running_moto
-    from auditor.demo.run import demo_azure_environment
 
     with running_moto() as endpoint, ArmServer([]) as arm, \
             tempfile.TemporaryDirectory(prefix="auditor-demo-az-") as az_dir:
