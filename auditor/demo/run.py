@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from auditor.demo.sandbox import demo_azure_environment as demo_azure_environment  # its home before
 from auditor.model import ScanResult, Severity
-from auditor.pipeline import Tracking, scan
+from auditor.pipeline import Tracking, prepare_policy, scan
 
 if TYPE_CHECKING:
     from auditor.console import Console
@@ -54,6 +54,8 @@ def run_demo(fail_on: Severity, console: Console | None = None, policy_file: Pat
     for the duration and restored.
     """
     require_demo_extra()
+    # A bad policy, rule filter or waivers file is exit 3 before the servers start (scan checks them again).
+    prepare_policy(policy_file, waivers_file, fail_on, rule_filter, max_waiver_days)
     from auditor.demo.sandbox import serving_demo
     from auditor.providers.aws.collect import AwsOptions, collect_aws
     from auditor.providers.azure.collect import AzureOptions, collect_azure

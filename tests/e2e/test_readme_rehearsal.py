@@ -12,8 +12,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .helpers import AUDITOR
 from .sandbox import stop, user_environment, wait_for
 
@@ -37,11 +35,9 @@ def commands(block: str) -> list[str]:
     return [line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-@pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _run_section(tmp: Path) -> dict[str, Any]:
     serve_block, shell_block = section_blocks("Rehearse remediation")
     [serve] = commands(serve_block)
-    tmp = tmp_path_factory.mktemp("readme")
     env = user_environment(tmp)
     env["PATH"] = os.pathsep.join([str(AUDITOR.parent), env.get("PATH", "")])  # `auditor` as the user has it
     port_file = tmp / shlex.split(serve)[shlex.split(serve).index("--port-file") + 1]
@@ -62,7 +58,7 @@ def _findings(tmp: Path, name: str) -> dict[tuple[str, str], dict[str, Any]]:
     return {(f["rule_id"], f["resource_id"].lower()): f for f in doc["findings"]}
 
 
-def test_every_command_exits_as_the_section_says(rehearsal: dict[str, Any]) -> None:
+def _check_every_command_exits_as_the_section_says(rehearsal: dict[str, Any]) -> None:
     expected = []
     for command in rehearsal["commands"]:
         words = shlex.split(command)
@@ -76,7 +72,7 @@ def test_every_command_exits_as_the_section_says(rehearsal: dict[str, Any]) -> N
     assert "Traceback" not in rehearsal["stderr"]
 
 
-def test_apply_refuses_only_the_config_no_endpoint_runs(rehearsal: dict[str, Any]) -> None:
+def _check_apply_refuses_only_the_config_no_endpoint_runs(rehearsal: dict[str, Any]) -> None:
     journal = [json.loads(line) for line in (rehearsal["dir"] / "journal.jsonl").read_text().splitlines()]
     results = [(r["resource_id"], r["result"]) for r in journal if r["event"] == "step-result"]
     # (manual procedures are "not-applied": apply changes nothing for them)
@@ -87,16 +83,26 @@ def test_apply_refuses_only_the_config_no_endpoint_runs(rehearsal: dict[str, Any
                                                                       for rid in applied)
 
 
-def test_after_the_fixed_findings_are_resolved(rehearsal: dict[str, Any]) -> None:
+def _check_after_the_fixed_findings_are_resolved(rehearsal: dict[str, Any]) -> None:
     after = json.loads((rehearsal["dir"] / "after" / "findings.json").read_text())
     resolved = [f for f in after["findings"] if f["baseline"]["state"] == "resolved"]
     assert {f["provider"] for f in resolved} == {"aws", "azure"}
 
 
-def test_after_rollback_every_finding_has_its_status_again_and_only_the_kept_copies_are_new(
+def _check_after_rollback_every_finding_has_its_status_again_and_only_the_kept_copies_are_new(
         rehearsal: dict[str, Any]) -> None:
     before, rolled_back = _findings(rehearsal["dir"], "before"), _findings(rehearsal["dir"], "rolled-back")
     assert {k: f["status"] for k, f in before.items()} == {k: rolled_back[k]["status"] for k in before}
     new = {rid for _, rid in set(rolled_back) - set(before)}
     assert new and all(re.search(r"-(kms|cap)-[0-9a-f]{8}$", rid.rsplit("/", 1)[-1]) for rid in new), new
     assert "kept (created by apply, never deleted)" in rehearsal["stderr"]
+
+
+def test_the_rehearse_remediation_section_runs_as_written(tmp_path: Path) -> None:
+    # One test (not one per check over a module fixture): under xdist a module's tests can land on both
+    # workers, and each would run the whole section again.
+    rehearsal = _run_section(tmp_path)
+    _check_every_command_exits_as_the_section_says(rehearsal)
+    _check_apply_refuses_only_the_config_no_endpoint_runs(rehearsal)
+    _check_after_the_fixed_findings_are_resolved(rehearsal)
+    _check_after_rollback_every_finding_has_its_status_again_and_only_the_kept_copies_are_new(rehearsal)

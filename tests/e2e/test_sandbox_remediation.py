@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from auditor.demo.aws_northwind import demo_spec
 
@@ -25,13 +24,6 @@ from .sandbox import Served, served_demo
 # so its ETag or LastModifiedTime is new even though every value is back.)
 COMPARED = ("id", "rule_id", "status", "severity", "provider", "resource_id", "resource_type", "region", "account",
             "resource_name", "message", "evidence", "remediation", "frameworks")
-
-
-@pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterable[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("rehearsal")
-    with served_demo(tmp) as served:
-        yield _rehearse(served, tmp)
 
 
 def _rehearse(served: Served, tmp: Path) -> dict[str, Any]:
@@ -87,14 +79,14 @@ def _orphaned_configs() -> set[str]:
     return {c.name for c in spec.configs if c.name not in used}
 
 
-def test_both_clouds_have_automatic_fixes_to_rehearse(rehearsal: dict[str, Any]) -> None:
+def _check_both_clouds_have_automatic_fixes_to_rehearse(rehearsal: dict[str, Any]) -> None:
     automatic = rehearsal["automatic"]
     assert any(r.startswith("aws.") for r in automatic) and any(r.startswith("azure.") for r in automatic)
     assert "azure.ml.online_endpoint.identity_least_privilege" in automatic  # the access removal too
     assert not [f for f in rehearsal["before"]["findings"] if f["status"] == "ERROR"]
 
 
-def test_every_automatic_fix_is_planned_and_applied(rehearsal: dict[str, Any]) -> None:
+def _check_every_automatic_fix_is_planned_and_applied(rehearsal: dict[str, Any]) -> None:
     failing = {k for k, f in _by_key(rehearsal["before"]).items()
                if f["status"] == "FAIL" and k[0] in rehearsal["automatic"]}
     planned = {(s["finding"]["rule_id"], s["finding"]["resource_id"].lower()) for s in rehearsal["plan"]["steps"]
@@ -112,7 +104,7 @@ def test_every_automatic_fix_is_planned_and_applied(rehearsal: dict[str, Any]) -
     assert rehearsal["apply"].returncode == (1 if not_applied else 0), rehearsal["apply"].stderr
 
 
-def test_the_rescan_after_apply_passes_every_applied_fix(rehearsal: dict[str, Any]) -> None:
+def _check_the_rescan_after_apply_passes_every_applied_fix(rehearsal: dict[str, Any]) -> None:
     after = _by_key(rehearsal["after"])
     journal = rehearsal["journal"]
     applied = [k for k, v in _results(journal).items() if v == "applied"]
@@ -128,7 +120,7 @@ def test_the_rescan_after_apply_passes_every_applied_fix(rehearsal: dict[str, An
     assert not [f for f in rehearsal["after"]["findings"] if f["status"] == "ERROR"]
 
 
-def test_the_rescan_after_rollback_equals_the_first_scan(rehearsal: dict[str, Any]) -> None:
+def _check_the_rescan_after_rollback_equals_the_first_scan(rehearsal: dict[str, Any]) -> None:
     rollback = rehearsal["rollback"]
     assert rollback.returncode == 0, rollback.stderr
     kept = _kept(rehearsal["journal"])
@@ -147,3 +139,14 @@ def _kept(journal: list[dict[str, Any]]) -> set[str]:
     """The resources the rollback reported as created by apply and kept."""
     finished = [r for r in journal if r["event"] == "run-finished" and "kept" in r]
     return {str(rid).lower() for rid in finished[-1]["kept"]} if finished else set()
+
+
+def test_every_automatic_fix_is_planned_applied_verified_and_rolled_back(tmp_path: Path) -> None:
+    # One test (not one per check over a module fixture): under xdist a module's tests can land on both
+    # workers, and each would rehearse the whole thing again.
+    with served_demo(tmp_path) as served:
+        rehearsal = _rehearse(served, tmp_path)
+    _check_both_clouds_have_automatic_fixes_to_rehearse(rehearsal)
+    _check_every_automatic_fix_is_planned_and_applied(rehearsal)
+    _check_the_rescan_after_apply_passes_every_applied_fix(rehearsal)
+    _check_the_rescan_after_rollback_equals_the_first_scan(rehearsal)
