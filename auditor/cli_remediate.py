@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -64,18 +65,20 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
                  profile: str | None, credential: str, arm_endpoint: str | None) -> None:
     """Compute a reviewable plan from FINDINGS_FILE: no cloud call at all.
 
-    The provider options are accepted for symmetry with apply and rollback; plan uses none of them.
+    The plan records the endpoints it would reach (--arm-endpoint, AWS_ENDPOINT_URL): apply elsewhere is refused.
     """
     from auditor.catalog import load_catalog
     from auditor.findings.read import read_findings
     from auditor.remediate.params import parse_params
     from auditor.remediate.plan import build_plan, render_text
     from auditor.remediate.planfile import sha256_of, write_plan
+    from auditor.remediate.target import plan_target
 
     parsed = parse_params(params, rule_ids)
     result = read_findings(findings_file)
     plan = build_plan(result, {"file": str(findings_file), "sha256": sha256_of(findings_file)}, parsed,
                       list(dict.fromkeys(rule_ids)), load_catalog())
+    plan = replace(plan, target=plan_target(plan, {"arm_endpoint": arm_endpoint}))
     link = write_plan(plan, out)
     if link is not None:
         click.echo(f"auditor: {out} was a symbolic link to {link}: the link was replaced by the plan file "
@@ -101,9 +104,15 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
               help="The append-only journal (default: journal.jsonl beside the plan).")
 @click.option("--allow-access-removal", is_flag=True,
               help="Apply steps that remove access (role assignments) when the plan named their rule.")
+@click.option("--allow-drift", is_flag=True,
+              help="Apply steps whose resource changed since the scan (by default they are refused).")
+@click.option("--allow-endpoint", "allowed_endpoints", multiple=True, metavar="ENDPOINT",
+              help="Apply against this endpoint though the plan was made against another (repeatable; the "
+                   "refusal names what to pass).")
 @_provider_options
 def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_file: Path | None, max_changes: int,
-                  journal_file: Path | None, allow_access_removal: bool, profile: str | None, credential: str,
+                  journal_file: Path | None, allow_access_removal: bool, allow_drift: bool,
+                  allowed_endpoints: tuple[str, ...], profile: str | None, credential: str,
                   arm_endpoint: str | None) -> None:
     """Carry out a reviewed plan: check it against its scan, re-read, apply, verify, journal every change."""
     from auditor.providers import ProviderOptions
@@ -111,6 +120,7 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
     from auditor.remediate.binding import bind_plan
     from auditor.remediate.journal_key import ENV_KEY, journal_key
     from auditor.remediate.planfile import read_plan
+    from auditor.remediate.target import check_target
 
     plan, digest = read_plan(plan_file)
     binding = bind_plan(plan, plan_file, digest, findings_file=findings_file, approved_sha256=plan_sha256)
@@ -118,6 +128,8 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
         from auditor.providers.azure.session import arm_endpoint as check_endpoint
 
         check_endpoint(arm_endpoint)
+    providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
+    check_target(plan, plan_file, providers, allowed_endpoints)
     journal = journal_file or plan_file.parent / "journal.jsonl"
     runnable = [s for s in plan.steps if s.executable]
     approval = "the approved digest" if plan_sha256 else "not pinned: pass --plan-sha256 with the approved digest"
@@ -134,14 +146,14 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
         click.echo(f"auditor: created the journal key {key.source} (mode 0600): rolling this journal back needs it; "
                    f"in CI, set {ENV_KEY} from a secret instead", err=True)
     options = ApplyOptions(journal=journal, max_changes=max_changes, allow_access_removal=allow_access_removal,
-                           key=key)
-    providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
+                           key=key, allow_drift=allow_drift, allowed_endpoints=allowed_endpoints)
     report = apply_plan(plan, plan_file, digest, options, providers, binding=binding,
                         on_result=lambda step, r: _say(_line(r.outcome.value, r.rule_id, r.resource_id, r.detail),
                                                        out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items()) or "nothing to do"
-    _say(f"auditor: {counts}; journal {journal}, run {report.run} (undo this run alone with: auditor remediate "
-         f"rollback {journal} --run {report.run}), signed with the journal key {key.id} from {key.source}")
+    created = f"; created and kept: {', '.join(report.created_kept)}" if report.created_kept else ""
+    _say(f"auditor: {counts}{created}; journal {journal}, run {report.run} (undo this run alone with: auditor "
+         f"remediate rollback {journal} --run {report.run}), signed with the journal key {key.id} from {key.source}")
     sys.exit(report.exit_code)
 
 

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from auditor.identity import folds_case, resource_key
 from auditor.model import Finding, Inventory, Resource, Rule
 from auditor.regions import canonical_azure_location
 
@@ -65,7 +66,7 @@ class ScopeEntry:
 
     def admits(self, provider: str, account: str, region: str, tags: Mapping[str, str] | None) -> bool:
         """``tags`` None: the resource was never seen (a scope-level ERROR); unknown values admit."""
-        fold = provider == "azure"  # Azure ids and tag names compare case-insensitively
+        fold = folds_case(provider)  # Azure's subscription ids and tag names compare case-insensitively
         known = tags is not None
         if self.accounts and not _matches(account, self.accounts, str.lower if fold else str, known):
             return False
@@ -141,7 +142,7 @@ def apply_scope(scope: Sequence[ScopeEntry], rules: Mapping[str, Rule], findings
         if admitted:
             kept.append(f)
         else:
-            dropped.append((f, _key(f.provider, f.resource_id)))
+            dropped.append((f, resource_key(f.provider, f.resource_id)))
     return tuple(kept), _count(dropped)
 
 
@@ -168,29 +169,29 @@ class _Users:
     """The inventory indexed by id, with who uses each resource (the reverse of :data:`USES`)."""
 
     def __init__(self, inventory: Inventory) -> None:
-        self._by_key = {(r.provider, _key(r.provider, r.id)): r for r in inventory.resources}
+        self._by_key = {(r.provider, resource_key(r.provider, r.id)): r for r in inventory.resources}
         self._users: dict[tuple[str, str], list[Resource]] = {}
         for r in inventory.resources:
             for name in USES.get(r.type, ()):
                 for used in _ids(r.related.get(name)):
-                    self._users.setdefault((r.provider, _key(r.provider, used)), []).append(r)
+                    self._users.setdefault((r.provider, resource_key(r.provider, used)), []).append(r)
         for r in inventory.resources:  # a part's scope is its whole's: the whole counts as a user of the part
             whole_key = PART_OF.get(r.type)
-            whole = self._by_key.get((r.provider, _key(r.provider, str(r.related.get(whole_key) or "")))) \
+            whole = self._by_key.get((r.provider, resource_key(r.provider, str(r.related.get(whole_key) or "")))) \
                 if whole_key else None
             if whole is not None:
-                self._users.setdefault((r.provider, _key(r.provider, r.id)), []).append(whole)
+                self._users.setdefault((r.provider, resource_key(r.provider, r.id)), []).append(whole)
         self._chains: dict[tuple[str, str], tuple[Resource, ...]] = {}
 
     def resource(self, provider: str, resource_id: str) -> Resource | None:
-        return self._by_key.get((provider, _key(provider, resource_id)))
+        return self._by_key.get((provider, resource_key(provider, resource_id)))
 
     def admitted(self, entry: ScopeEntry, resource: Resource) -> bool:
         return entry.admits_resource(resource) or any(entry.admits_resource(u) for u in self._all_users(resource))
 
     def _all_users(self, resource: Resource) -> tuple[Resource, ...]:
         """Every resource that uses ``resource``, directly or through others."""
-        start = (resource.provider, _key(resource.provider, resource.id))
+        start = (resource.provider, resource_key(resource.provider, resource.id))
         if start in self._chains:
             return self._chains[start]
         seen = {start}
@@ -198,7 +199,7 @@ class _Users:
         todo = [start]
         while todo:
             for user in self._users.get(todo.pop(), ()):
-                key = (user.provider, _key(user.provider, user.id))
+                key = (user.provider, resource_key(user.provider, user.id))
                 if key not in seen:
                     seen.add(key)
                     found.append(user)
@@ -214,6 +215,3 @@ def _ids(value: object) -> list[str]:
         return [v for v in value if isinstance(v, str)]
     return []
 
-
-def _key(provider: str, resource_id: str) -> str:
-    return resource_id.lower() if provider == "azure" else resource_id

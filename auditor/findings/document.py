@@ -24,6 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from auditor import frameworks as framework_summary
 from auditor.errors import ConfigError
+from auditor.fingerprint import Fingerprint
 from auditor.model import (
     BaselineComparison,
     BaselineState,
@@ -225,6 +226,7 @@ def finding_from(entry: Mapping[str, Any], index: int, source: str) -> Finding:
         evidence=entry["evidence"],
         resource_name=entry["resource_name"],
         waiver=waiver,
+        fingerprint=Fingerprint.from_json(entry["resource_fingerprint"]) if "resource_fingerprint" in entry else None,
     )
 
 

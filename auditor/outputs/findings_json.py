@@ -30,6 +30,7 @@ from typing import Any
 
 from auditor import frameworks as framework_summary
 from auditor.baseline import state as baseline_state
+from auditor.identity import resource_key
 from auditor.model import (
     BaselineComparison,
     CoverageRow,
@@ -277,6 +278,8 @@ def _finding_doc(f: Finding, rule_parts: Mapping[str, Any], gating: bool) -> dic
         **rule_parts,
         "gating": gating,
     }
+    if f.fingerprint is not None:
+        doc["resource_fingerprint"] = f.fingerprint.to_json()
     if f.status is Status.MUTED:
         if f.waiver is None:
             raise ValueError(f"finding {f.id} ({f.rule_id} on {f.resource_id}) is MUTED without a waiver")
@@ -363,7 +366,7 @@ def _resources_evaluated(findings: Sequence[Finding], coverage: Sequence[Coverag
 
 
 def _resource_key(provider: str, resource_id: str) -> tuple[str, str]:
-    return provider, resource_id.lower() if provider == "azure" else resource_id
+    return provider, resource_key(provider, resource_id)
 
 
 def _timestamp(moment: datetime) -> str:

@@ -20,6 +20,7 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from auditor.identity import resource_key
 from auditor.model import Status
 from auditor.outputs import html_aspects
 from auditor.outputs.html_view import STATUS_ORDER
@@ -52,18 +53,18 @@ Key = tuple[str, str]
 
 
 def _key(provider: str, resource_id: str) -> Key:
-    return provider, resource_id.lower() if provider == "azure" else resource_id
+    return provider, resource_key(provider, resource_id)
 
 
-def _workspace_of(resource_id: str) -> str | None:
-    """The Azure ML workspace id an endpoint id lies under (Resource Manager ids are hierarchical)."""
-    lowered = resource_id.lower()
+def _workspace_of(key: Key) -> Key | None:
+    """The key of the Azure ML workspace an endpoint's key lies under (Resource Manager ids are hierarchical)."""
+    provider, rid = key
     marker = "/workspaces/"
-    at = lowered.find(marker)
+    at = rid.find(marker)
     if at < 0:
         return None
-    end = lowered.find("/", at + len(marker))
-    return lowered if end < 0 else lowered[:end]
+    end = rid.find("/", at + len(marker))
+    return provider, rid if end < 0 else rid[:end]
 
 
 def endpoint_inventory(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -208,9 +209,9 @@ class EndpointRows:
         picked = [i for part in (key, *(p["key"] for p in parts)) for i in self._positions(part)]
         if not self._positions(key):
             unknown.insert(0, "its own checks: no finding (not evaluated)")
-        workspace = _workspace_of(endpoint.id) if kind in _WORKSPACE_RULES else None
+        workspace = _workspace_of(key) if kind in _WORKSPACE_RULES else None
         if workspace is not None:
-            picked += [i for i in self._positions(("azure", workspace)) if self._rule[i] in _WORKSPACE_RULES[kind]]
+            picked += [i for i in self._positions(workspace) if self._rule[i] in _WORKSPACE_RULES[kind]]
         aspects = self._aspects(kind, picked)
         statuses = [self._status[i] for i in picked]
         status = html_aspects.worst(statuses)

@@ -83,6 +83,7 @@ def arm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArmServer]:
     with ArmServer(azure_estate.build(), subscriptions=azure_estate.subscriptions(), page_size=2,
                    poll_delay_ms=5) as server:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_bundle)
+        monkeypatch.setenv("AUDITOR_ARM_ENDPOINT", server.url)  # plan records it: apply elsewhere is refused
         yield server
 
 
