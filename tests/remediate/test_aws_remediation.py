@@ -1,8 +1,8 @@
 """End to end on AWS: scan -> findings.json -> plan -> apply -> re-scan -> rollback -> re-scan, against moto.
 
-moto runs in server mode in this process; moto lacks UpdateEndpoint, so ``moto_update_endpoint`` (a
-test-only extension of moto's SageMaker backend, see that module) adds it. Everything else is the
-real thing: the collectors and the remediation code talk to the server through boto3, and the CLI
+moto runs in server mode in this process; moto lacks UpdateEndpoint, so the demo's extension of moto's
+SageMaker backend (``auditor.demo.moto_sagemaker``, installed by ``running_moto``) adds it. Everything
+else is the real thing: the collectors and the remediation code talk to the server through boto3, and the CLI
 runs through ``auditor.cli.main``.
 """
 
