@@ -38,9 +38,10 @@ from auditor.errors import ConfigError
 from auditor.model import Finding, Framework, Inventory, Rule, Severity, SeverityOverride
 from auditor.param_values import value_problem
 from auditor.paths import rules_dir
-from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
+from auditor.policy_scope import ScopeEntry, apply_scope
 from auditor.regions import region_problem
 from auditor.rulecases import CaseResult, load_cases, run_case
+from auditor.scope_model import PolicyScope
 from auditor.yamlio import LocatedYaml, brief, load_yaml
 
 SCHEMA = "policy.schema.json"
