@@ -2,11 +2,12 @@
 
 In order: the counts; the scopes that could not be collected and the ERROR findings (each rule and
 resource, the first :data:`SHOWN`, then how many more) with what exit 2 means; what the policy's scope
-left out; the baseline comparison; what gates the build; expired and unused waivers; the history; the
-files written, and those that were not (with where they went instead); and last, the exit code and its
-meaning, which an output or a history failing after the scan raises to 2 or 3. Every line goes through the
-:class:`~auditor.console.Console` (text or JSON lines), each with an ``event`` name a log pipeline can
-filter on.
+left out; the baseline comparison; what gates the build; the active waivers (what each mutes, those
+expiring soon called out), then the expired and the unused ones (with the scanned resources nearest an
+unused one's patterns); the history; the files written, and those that were not (with where they went
+instead); and last, the exit code and its meaning, which an output or a history failing after the scan
+raises to 2 or 3. Every line goes through the :class:`~auditor.console.Console` (text or JSON lines),
+each with an ``event`` name a log pipeline can filter on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from auditor.console import Console
 from auditor.errors import ConfigError
 from auditor.model import ScanResult, Status, Waiver
+from auditor.waiver_view import EXPIRING_SOON_DAYS, ActiveWaiver, active_waivers, nearest_resources
 
 if TYPE_CHECKING:
     from auditor.outputs import OutputFailure
@@ -134,13 +136,45 @@ def _incomplete(console: Console, result: ScanResult) -> None:
 
 
 def _waivers(console: Console, result: ScanResult) -> None:
+    active = active_waivers(result)
+    if active:
+        soon = [a for a in active if a.expiring_soon]
+        console.line(f"{len(active)} active waiver(s) mute {sum(a.mutes for a in active)} finding(s); {len(soon)} "
+                     f"expire(s) within {EXPIRING_SOON_DAYS} days", event="waivers_active", active=len(active),
+                     expiring_soon=len(soon))
+        for a in active[:SHOWN]:
+            w = a.waiver
+            when = f"expires {w.expires.isoformat()} (in {a.days_left} days)"
+            if a.expiring_soon:
+                when = f"EXPIRES WITHIN {EXPIRING_SOON_DAYS} DAYS: {when}"
+            console.line(f"  - waiver {_where(w)} ({_waiver_text(w)}) mutes {_mutes(a)}; {when}",
+                         event="waiver_active", level="warning" if a.expiring_soon else "info",
+                         waiver_number=w.number, line=w.line, mutes=a.mutes, expires=w.expires.isoformat(),
+                         days_left=a.days_left, expiring_soon=a.expiring_soon, owner=w.owner)
+        if len(active) > SHOWN:
+            console.line(f"  ... and {len(active) - SHOWN} more active waiver(s) (see findings.json)",
+                         event="waiver_active", more=len(active) - SHOWN)
     for w in sorted(result.expired_waivers, key=lambda w: w.index):
-        console.line(f"waiver #{w.index} ({_waiver_text(w)}) expired on {w.expires.isoformat()}: it mutes nothing; "
+        console.line(f"waiver {_where(w)} ({_waiver_text(w)}) expired on {w.expires.isoformat()}: it mutes nothing; "
                      "renew it with a new reason or fix what it covered", event="waiver_expired", level="warning",
-                     waiver_index=w.index, expires=w.expires.isoformat(), owner=w.owner)
+                     waiver_number=w.number, line=w.line, expires=w.expires.isoformat(), owner=w.owner)
     for w in sorted(result.unused_waivers, key=lambda w: w.index):
-        console.line(f"waiver #{w.index} ({_waiver_text(w)}) matched no FAIL: remove it, or correct its rules or "
-                     "resources", event="waiver_unused", level="warning", waiver_index=w.index, owner=w.owner)
+        nearest = nearest_resources(w, result)
+        hint = f"; nearest scanned resources: {', '.join(nearest)}" if nearest else ""
+        console.line(f"waiver {_where(w)} ({_waiver_text(w)}) matched no FAIL: remove it, or correct its rules or "
+                     f"resources{hint}", event="waiver_unused", level="warning", waiver_number=w.number,
+                     line=w.line, owner=w.owner, nearest=list(nearest))
+
+
+def _where(w: Waiver) -> str:
+    """``#2 at line 11``: the entry's number as people count them, and its line in the file when known."""
+    return f"#{w.number} at line {w.line}" if w.line else f"#{w.number}"
+
+
+def _mutes(a: ActiveWaiver) -> str:
+    if not a.mutes:
+        return "no finding"
+    return f"{a.mutes} finding(s) (" + ", ".join(f"{n} {s.value}" for s, n in a.mutes_by_severity.items()) + ")"
 
 
 def _waiver_text(w: Waiver) -> str:

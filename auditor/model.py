@@ -263,18 +263,28 @@ class Waiver:
     reason: str
     owner: str
     expires: date
-    index: int  # position in the waivers file, for reporting
+    index: int  # 0-based position in the waivers file (``number`` is what people read: index + 1)
     source: str = ""  # file name
+    line: int = 0  # 1-based line of the entry in the file; 0 when unknown (read from an older findings file)
+
+    @property
+    def number(self) -> int:
+        """The waiver's number as a person counts the file's entries: the first is 1."""
+        return self.index + 1
 
     def as_written(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "index": self.index,
+            "number": self.number,
             "rules": list(self.rules),
             "resources": list(self.resources),
             "reason": self.reason,
             "owner": self.owner,
             "expires": self.expires.isoformat(),
         }
+        if self.line > 0:
+            doc["line"] = self.line
+        return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,6 +422,7 @@ class ScanResult:
     fail_on: Severity = Severity.HIGH
     expired_waivers: tuple[Waiver, ...] = ()
     unused_waivers: tuple[Waiver, ...] = ()
+    active_waivers: tuple[Waiver, ...] = ()  # neither expired nor (for a file read back) unknown
     resources: tuple[Resource, ...] = ()
     frameworks: tuple[Framework, ...] = ()
     excluded_rules: Mapping[str, str] = field(default_factory=dict)  # rule id -> why the policy left it out

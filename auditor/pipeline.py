@@ -161,6 +161,7 @@ def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: dateti
         fail_on=inputs.fail_on,
         expired_waivers=outcome.expired,
         unused_waivers=outcome.unused,
+        active_waivers=outcome.active,
         resources=inventory.resources,
         frameworks=policy.frameworks,
         excluded_rules=policy.excluded,

@@ -119,6 +119,7 @@ def _waiver(doc: LocatedYaml, entry: Any, i: int, known: set[str] | None, proble
         expires=_parse_date(doc, entry["expires"], [*base, "expires"]),
         index=i,
         source=doc.file,
+        line=doc.line_of(base) or 0,
     )
 
 
@@ -178,6 +179,7 @@ class WaiverOutcome:
     findings: tuple[Finding, ...]
     expired: tuple[Waiver, ...]
     unused: tuple[Waiver, ...]
+    active: tuple[Waiver, ...] = ()
 
 
 def apply_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today: date) -> WaiverOutcome:
@@ -193,4 +195,4 @@ def apply_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], today:
                 f = replace(f, status=Status.MUTED, waiver=match)
         out.append(f)
     unused = tuple(w for w in active if w.index not in used)
-    return WaiverOutcome(tuple(out), expired, unused)
+    return WaiverOutcome(tuple(out), expired, unused, tuple(active))

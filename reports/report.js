@@ -425,7 +425,7 @@
         gating[i] ? h("span", {class: "gate-flag"}, "Failed the build") : null),
       h("p", {class: "rule-line"}, h("code", null, ruleDoc.id), " \u00b7 finding ", h("code", {class: "fid"}, F.id[i])),
       h("p", {class: "message"}, message(i)),
-      waiver ? h("div", {class: "waiver-box"}, h("strong", null, "Waived"), " until ", h("span", {class: "nowrap"}, waiver[2]),
+      waiver ? h("div", {class: "waiver-box"}, h("strong", null, "Waived"), waiver[3] !== null ? " (waiver #" + waiver[3] + ")" : null, " until ", h("span", {class: "nowrap"}, waiver[2]),
                  " by ", h("span", {class: "owner"}, waiver[1]), ": ", waiver[0]) : null,
       h("div", {class: "finding-grid"},
         h("section", null,

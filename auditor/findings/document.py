@@ -50,7 +50,7 @@ from auditor.schemacheck import FastValidator, StreamChecks, UnsupportedSchemaEr
 from auditor.scope_model import PolicyScope
 
 SCHEMA_FILE = "findings.schema.json"
-# Waivers rebuilt from a finding's {reason, owner, expires}: the file does not record their position.
+# Waivers rebuilt from a finding's {reason, owner, expires} of an older file, which does not record their number.
 UNKNOWN_WAIVER_INDEX = -1
 _MAX_MESSAGE = 240  # of a schema error's message
 STREAMED = ("findings", "inventory")  # the top-level arrays read item by item
@@ -111,6 +111,9 @@ def assemble(doc: Mapping[str, Any], rules: dict[str, Rule], findings: tuple[Fin
         ),
         unused_waivers=tuple(
             _waiver_from(w, source, ("waivers", "unused", i)) for i, w in enumerate(waivers["unused"])
+        ),
+        active_waivers=tuple(  # files of older versions have none: their view of active waivers is empty
+            _waiver_from(w, source, ("waivers", "active", i)) for i, w in enumerate(waivers.get("active", ()))
         ),
         resources=resources,
         frameworks=frameworks,
@@ -211,7 +214,7 @@ def finding_from(entry: Mapping[str, Any], index: int, source: str) -> Finding:
         waiver = Waiver(
             rules=(rule_id,), resources=(entry["resource_id"],), reason=w["reason"], owner=w["owner"],
             expires=_parse_date(w["expires"], source, (*where, "waiver", "expires")),
-            index=UNKNOWN_WAIVER_INDEX,
+            index=w["number"] - 1 if "number" in w else UNKNOWN_WAIVER_INDEX,
         )
     return Finding(
         rule_id=rule_id,
@@ -309,6 +312,7 @@ def _waiver_from(entry: Mapping[str, Any], source: str, where: tuple[str | int, 
         owner=entry["owner"],
         expires=_parse_date(entry["expires"], source, (*where, "expires")),
         index=entry["index"],
+        line=entry.get("line", 0),
     )
 
 

@@ -46,6 +46,7 @@ from auditor.model import (
     Status,
 )
 from auditor.scope_model import USES, PolicyScope
+from auditor.waiver_view import ActiveWaiver, active_waivers, nearest_resources
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "auditor"
@@ -125,7 +126,9 @@ def _document(result: ScanResult) -> dict[str, Any]:
         },
         "waivers": {
             "expired": [w.as_written() for w in sorted(result.expired_waivers, key=lambda w: w.index)],
-            "unused": [w.as_written() for w in sorted(result.unused_waivers, key=lambda w: w.index)],
+            "unused": [{**w.as_written(), "nearest": list(nearest_resources(w, result))}
+                       for w in sorted(result.unused_waivers, key=lambda w: w.index)],
+            "active": [_active_waiver_doc(a) for a in active_waivers(result)],
         },
         "rules": {rule_id: rule_document(rule) for rule_id, rule in sorted(rules.items())},
         "frameworks": framework_summary.to_documents(result),
@@ -141,6 +144,12 @@ def _document(result: ScanResult) -> dict[str, Any]:
     if result.history is not None:
         document["history"] = _history_doc(result.history)
     return document
+
+
+def _active_waiver_doc(a: ActiveWaiver) -> dict[str, Any]:
+    return {**a.waiver.as_written(), "mutes": a.mutes,
+            "mutes_by_severity": {s.value: n for s, n in a.mutes_by_severity.items()},
+            "days_left": a.days_left, "expiring_soon": a.expiring_soon}
 
 
 def _finding_docs(findings: Sequence[Finding], shared: Mapping[str, Mapping[str, Any]], gating: set[str],
@@ -285,6 +294,8 @@ def _finding_doc(f: Finding, rule_parts: Mapping[str, Any], gating: bool) -> dic
             raise ValueError(f"finding {f.id} ({f.rule_id} on {f.resource_id}) is MUTED without a waiver")
         doc["waiver"] = {"reason": f.waiver.reason, "owner": f.waiver.owner,
                          "expires": f.waiver.expires.isoformat()}
+        if f.waiver.index >= 0:  # which entry of the file muted it (unknown in an older findings file)
+            doc["waiver"]["number"] = f.waiver.number
     return doc
 
 

@@ -181,7 +181,8 @@ def page_data(doc: Mapping[str, Any]) -> Any:
     to the ``statuses``, ``severities`` and ``baseline_states`` lists, ``previous`` (the status in the
     baseline) to ``statuses``; -1 means none. A message is
     ``strings[m]``, or for ``-(m + 1)`` the template ``strings[m]`` with each U+0000 replaced by the
-    resource's name. Evidence is a list of [key, value as JSON text] pairs in key order. A resource's
+    resource's name. A waiver is [reason, owner, expires, its number in the waivers file or null].
+    Evidence is a list of [key, value as JSON text] pairs in key order. A resource's
     ``id`` is the id itself, or a ``strings`` reference to the prefix that its ``name`` completes.
     ``inventory`` is described at ``_inventory``; ``gateways`` are ``html_endpoints.gateway_links`` rows.
 
@@ -233,8 +234,8 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
         columns["evidence"].append(_evidence(f["evidence"], evidence, evidence_seen, evidence_known))
         waiver = f.get("waiver")
         columns["waiver"].append(
-            waivers.ref((waiver["reason"], waiver["owner"], waiver["expires"]),
-                        [waiver["reason"], waiver["owner"], waiver["expires"]]) if waiver else -1)
+            waivers.ref((waiver["reason"], waiver["owner"], waiver["expires"], waiver.get("number")),
+                        [waiver["reason"], waiver["owner"], waiver["expires"], waiver.get("number")]) if waiver else -1)
         state = _baseline_state(f)
         columns["baseline"].append(marks.setdefault(state, len(marks)) if state is not None else -1)
         previous = f["baseline"].get("previous_status") if state is not None else None

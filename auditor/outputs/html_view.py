@@ -16,6 +16,7 @@ from typing import Any
 
 from auditor.model import Severity, Status
 from auditor.scope_model import describe
+from auditor.waiver_view import EXPIRING_SOON_DAYS
 
 SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
 # Statuses a reader must look at first, then the rest; the order of every status list on the page.
@@ -83,7 +84,7 @@ def build_view(doc: Mapping[str, Any], seen: Seen | None = None) -> dict[str, An
         "coverage": doc["coverage"],
         "coverage_failed": coverage_failed,
         "coverage_errors": len(coverage_failed),
-        "waivers": doc["waivers"],
+        "waivers": _waivers_view(doc["waivers"]),
         "muted": summary["by_status"][Status.MUTED.value],
         "rules": _rule_rows(rules, seen.tallies),
         "frameworks": frameworks,
@@ -91,6 +92,19 @@ def build_view(doc: Mapping[str, Any], seen: Seen | None = None) -> dict[str, An
         "baseline": baseline_view(doc, seen),
         "history": history_view(doc),
     }
+
+
+def _waivers_view(waivers: Mapping[str, Any]) -> dict[str, Any]:
+    """The waivers section: every entry with its number (index + 1 in a file of an older version, which has
+    none) and line; the active ones (none in an older file) with those expiring soon counted."""
+    def entry(w: Mapping[str, Any]) -> dict[str, Any]:
+        return {**w, "number": w.get("number", w["index"] + 1), "line": w.get("line"),
+                "nearest": w.get("nearest", [])}
+
+    active = [entry(w) for w in waivers.get("active", ())]
+    return {"active": active, "expiring_soon": [w for w in active if w["expiring_soon"]],
+            "soon_days": EXPIRING_SOON_DAYS, "expired": [entry(w) for w in waivers["expired"]],
+            "unused": [entry(w) for w in waivers["unused"]]}
 
 
 class Seen:

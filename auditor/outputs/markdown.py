@@ -34,6 +34,7 @@ from typing import Any
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import to_document
 from auditor.scope_model import describe
+from auditor.waiver_view import EXPIRING_SOON_DAYS
 
 MAX_CHARS = 60_000
 MORE = "… and {n} more (see report.html / findings.json)"
@@ -302,16 +303,54 @@ def _sections(doc: Mapping[str, Any]) -> list[_Section]:
     if "baseline" in doc:
         sections.extend(_baseline_sections(doc))
     waivers = doc["waivers"]
-    for key, title, when in (("expired", "Expired waivers (no longer applied)", "Expired"),
-                             ("unused", "Unused waivers (matched no finding)", "Expires")):
-        sections.append(_Section(
-            title=f"{title} ({len(waivers[key])})",
-            intro="",
-            header=("Reason", "Owner", when, "Rules", "Resources"),
-            rows=waivers[key],
-            cells=_waiver_cells,
-        ))
+    sections.append(_active_waivers_section(waivers.get("active", ())))  # absent from older findings files
+    sections.append(_Section(
+        title=f"Expired waivers (no longer applied) ({len(waivers['expired'])})",
+        intro="",
+        header=("#", "Reason", "Owner", "Expired", "Rules", "Resources"),
+        rows=waivers["expired"],
+        cells=lambda w: [_waiver_number(w), *_waiver_cells(w)],
+    ))
+    sections.append(_Section(
+        title=f"Unused waivers (matched no finding) ({len(waivers['unused'])})",
+        intro="",
+        header=("#", "Reason", "Owner", "Expires", "Rules", "Resources", "Nearest scanned resources"),
+        rows=waivers["unused"],
+        cells=lambda w: [_waiver_number(w), *_waiver_cells(w),
+                         ", ".join(code(r) for r in w.get("nearest", ())) or "none near"],
+    ))
     return sections
+
+
+def _active_waivers_section(active: Sequence[Mapping[str, Any]]) -> _Section:
+    soon = [w for w in active if w["expiring_soon"]]
+    intro = ""
+    if soon:
+        numbers = ", ".join(f"#{w['number']}" for w in soon)
+        intro = (f"⚠️ Expiring within {EXPIRING_SOON_DAYS} days of the scan: {numbers}. Renew each with a new "
+                 "reason, or fix what it mutes.")
+    return _Section(
+        title=f"Active waivers ({len(active)}; {len(soon)} expiring within {EXPIRING_SOON_DAYS} days)",
+        intro=intro,
+        header=("#", "Mutes", "Expires", "Reason", "Owner", "Rules", "Resources"),
+        rows=active,
+        cells=_active_waiver_cells,
+    )
+
+
+def _active_waiver_cells(w: Mapping[str, Any]) -> list[str]:
+    mutes = ", ".join(f"{n} {sev}" for sev, n in w["mutes_by_severity"].items())
+    expires = f"{w['expires']} (in {_plural(w['days_left'], 'day')})"
+    if w["expiring_soon"]:
+        expires = f"⚠️ **{expires}**"
+    cells = _waiver_cells(w)
+    return [_waiver_number(w), f"{w['mutes']} ({mutes})" if mutes else "0", expires, cells[0], cells[1], *cells[3:]]
+
+
+def _waiver_number(w: Mapping[str, Any]) -> str:
+    """``2 (line 11)``: the entry's number as people count them (index + 1 in an older file), and its line."""
+    number = w.get("number", w["index"] + 1)
+    return f"{number} (line {w['line']})" if "line" in w else str(number)
 
 
 def _baseline_sections(doc: Mapping[str, Any]) -> list[_Section]:

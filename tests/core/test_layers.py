@@ -21,6 +21,8 @@ MODEL_LAYER: Mapping[str, str] = {
     "auditor.fingerprint": "a resource's state as digests, which a Finding holds (remediation's stale check)",
     "auditor.baseline": "the baseline state of one finding: a table over the model's statuses",
     "auditor.frameworks": "framework summaries computed from a ScanResult",
+    "auditor.waiver_view": "what the waivers did (active ones' mutes and expiry, unused ones' nearest resources), "
+                           "computed from a ScanResult",
     "auditor.scope_model": "PolicyScope, which a ScanResult holds, and the USES graph a scope follows",
     "auditor.regions": "canonical region names (policy_scope's Azure locations)",
     "auditor.untrusted": "making service text printable (the model's error texts)",

@@ -109,7 +109,7 @@ def test_muted_finding_keeps_its_waiver_and_rule_metadata(result: ScanResult) ->
     doc = to_document(result)
     muted = next(f for f in doc["findings"] if f["status"] == "MUTED")
     assert muted["waiver"] == {"reason": "Partner integration still on keys; migration tracked in SEC-142",
-                               "owner": "ml-platform@example.com", "expires": "2027-03-31"}
+                               "owner": "ml-platform@example.com", "expires": "2027-03-31", "number": 1}
     assert muted["remediation"] == {"guidance": f"Fix {AUTH_MODE} like this.", "automatic": True}
     kms = next(f for f in doc["findings"] if f["rule_id"] == KMS)
     assert kms["frameworks"] == [{"framework": "CIS AWS", "control": "2.1.1"},
@@ -148,7 +148,7 @@ def test_incomplete_scan_is_never_complete() -> None:
 def test_waivers_as_written(result: ScanResult) -> None:
     waivers = to_document(result)["waivers"]
     assert waivers["expired"] == [result.expired_waivers[0].as_written()]
-    assert waivers["unused"] == [result.unused_waivers[0].as_written()]
+    assert waivers["unused"] == [{**result.unused_waivers[0].as_written(), "nearest": []}]
 
 
 def test_evidence_becomes_plain_json(result: ScanResult, validator: jsonschema.Draft202012Validator) -> None:

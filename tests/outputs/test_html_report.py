@@ -136,6 +136,8 @@ def decode(data: Mapping[str, Any]) -> list[dict[str, Any]]:
         }
         if waiver is not None:
             decoded["waiver"] = {"reason": waiver[0], "owner": waiver[1], "expires": waiver[2]}
+            if waiver[3] is not None:
+                decoded["waiver"]["number"] = waiver[3]
         if f["baseline"][i] >= 0:
             previous = data["statuses"][f["previous"][i]] if f["previous"][i] >= 0 else None
             decoded["baseline"] = {"state": data["baseline_states"][f["baseline"][i]], "previous_status": previous}
@@ -527,7 +529,7 @@ def test_waivers_listed_and_the_muted_finding_carries_its_waiver(result: ScanRes
     assert "Vendor model, isolation breaks it" in page.all_text  # unused
     [muted] = [f for f in decode(page.data()) if f["status"] == "MUTED"]
     assert muted["waiver"] == {"reason": "Partner integration still on keys; migration tracked in SEC-142",
-                               "owner": "ml-platform@example.com", "expires": "2027-03-31"}
+                               "owner": "ml-platform@example.com", "expires": "2027-03-31", "number": 1}
 
 
 def test_rules_without_resources_are_visible(result: ScanResult) -> None:
