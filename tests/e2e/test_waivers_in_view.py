@@ -1,9 +1,10 @@
 """Waivers in view (issue 19), through `auditor demo --waivers` and `auditor report`.
 
-One demo run with a waivers file of three entries (a comment and blank lines make their file lines differ
+One demo run with a waivers file of four entries (a comment and blank lines make their file lines differ
 from anything their position implies): #1 mutes the two S3 public-access failures, expires in 8 days and
 carries hostile reason and owner strings; #2 names a SageMaker endpoint with a typo, so it is unused and
-the nearest scanned endpoints are named; #3 mutes one IAM failure and expires in 120 days. Each output is
+the nearest scanned endpoints are named; #3 mutes one IAM failure and expires in 120 days; #4 names an
+endpoint that does not fail, so it is unused but names no nearest resource (its pattern is no typo). Each output is
 parsed as its reader would: findings.json as JSON, summary.md with markdown-it, report.html with
 html.parser; the console is the command's stderr. Last, `auditor report` re-renders a findings file of an
 older version (without the new fields) and still numbers the waivers as people count them.
@@ -30,7 +31,7 @@ IAM_RULE = "aws.iam.role.sagemaker_least_privilege"
 ENDPOINT = "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/"
 REASON = "</td><script>alert(1)</script> | **bold** [x](http://evil.example) `tick"
 OWNER = "<img src=x onerror=alert(2)>data@example.com"
-LINES = (4, 14, 19)  # the line of each entry's first key in WAIVERS
+LINES = (4, 14, 19, 24)  # the line of each entry's first key in the waivers file
 
 
 def _waivers(today: date) -> str:
@@ -58,6 +59,11 @@ def _waivers(today: date) -> str:
     reason: Notebook role retired in Q2
     owner: iam@example.com
     expires: {later}
+  - rules: [{CAPTURE_RULE}]
+    resources: [{ENDPOINT}fraud-scoring-v3]
+    reason: Names an endpoint that captures already
+    owner: ml@example.com
+    expires: {later}
 """
 
 
@@ -75,11 +81,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def test_findings_json_lists_active_waivers_with_number_line_mutes_and_expiry(demo: Run) -> None:
     waivers = demo.findings()["waivers"]
     active = waivers["active"]
-    assert [(w["number"], w["index"], w["line"]) for w in active] == [(1, 0, LINES[0]), (2, 1, LINES[1]),
-                                                                       (3, 2, LINES[2])]
-    assert [w["mutes"] for w in active] == [2, 0, 1]
-    assert [w["mutes_by_severity"] for w in active] == [{"high": 2}, {}, {"high": 1}]
-    assert [(w["days_left"], w["expiring_soon"]) for w in active] == [(8, True), (120, False), (120, False)]
+    assert [(w["number"], w["index"], w["line"]) for w in active] == [(n + 1, n, line) for n, line in enumerate(LINES)]
+    assert [w["mutes"] for w in active] == [2, 0, 1, 0]
+    assert [w["mutes_by_severity"] for w in active] == [{"high": 2}, {}, {"high": 1}, {}]
+    assert [(w["days_left"], w["expiring_soon"]) for w in active] == [(8, True), *[(120, False)] * 3]
     assert active[0]["reason"] == REASON and active[0]["owner"] == OWNER
     muted = {f["resource_id"]: f["waiver"]["number"] for f in demo.findings()["findings"] if f["status"] == "MUTED"}
     assert muted == {"arn:aws:s3:::northwind-ds-capture-us-east-1": 1, "arn:aws:s3:::northwind-llm-transcripts-eu": 1,
@@ -87,8 +92,9 @@ def test_findings_json_lists_active_waivers_with_number_line_mutes_and_expiry(de
 
 
 def test_an_unused_waiver_names_the_nearest_resources_of_its_rules_types(demo: Run) -> None:
-    [unused] = demo.findings()["waivers"]["unused"]
+    unused, matching = demo.findings()["waivers"]["unused"]
     assert (unused["number"], unused["line"]) == (2, LINES[1])
+    assert (matching["number"], matching["nearest"]) == (4, [])  # it names a resource, which did not fail
     nearest = unused["nearest"]
     assert nearest[0] == f"{ENDPOINT}fraud-scoring-v2" and 1 <= len(nearest) <= 3
     assert all(n.startswith(ENDPOINT) for n in nearest)  # endpoints only: the rule's resource type
@@ -96,12 +102,13 @@ def test_an_unused_waiver_names_the_nearest_resources_of_its_rules_types(demo: R
 
 def test_the_console_numbers_waivers_and_calls_out_the_expiring_one(demo: Run) -> None:
     lines = demo.stderr.splitlines()
-    assert "auditor: 3 active waiver(s) mute 3 finding(s); 1 expire(s) within 14 days" in lines
+    assert "auditor: 4 active waiver(s) mute 3 finding(s); 1 expire(s) within 14 days" in lines
     [first] = [line for line in lines if line.startswith("auditor:   - waiver #1 at line 4 ")]
     assert "mutes 2 finding(s) (2 high); EXPIRES WITHIN 14 DAYS" in first and "(in 8 days)" in first
     [third] = [line for line in lines if line.startswith("auditor:   - waiver #3 at line 19 ")]
     assert "EXPIRES WITHIN" not in third and "mutes 1 finding(s) (1 high)" in third
-    [unused] = [line for line in lines if "matched no FAIL" in line]
+    unused, matching = [line for line in lines if "matched no FAIL" in line]
+    assert "nearest" not in matching and matching.startswith("auditor: waiver #4 at line 24 ")
     assert unused.startswith(f"auditor: waiver #2 at line 14 ({CAPTURE_RULE}; owner ml@example.com)")
     assert f"nearest scanned resources: {ENDPOINT}fraud-scoring-v2" in unused
 
@@ -140,16 +147,16 @@ def _plain(token: Token) -> str:
 def test_summary_md_lists_active_waivers_and_the_nearest_resources(demo: Run) -> None:
     text = (demo.out / "summary.md").read_text()
     assert not [t for t in PARSER.parse(text) if t.type in ("html_inline", "html_block")]
-    intro, rows = _section_tables(text, "Active waivers (3; 1 expiring within 14 days)")
+    intro, rows = _section_tables(text, "Active waivers (4; 1 expiring within 14 days)")
     assert "Expiring within 14 days of the scan: #1." in intro
     assert rows[0] == ["#", "Mutes", "Expires", "Reason", "Owner", "Rules", "Resources"]
-    assert [r[0] for r in rows[1:]] == ["1 (line 4)", "2 (line 14)", "3 (line 19)"]
-    assert [r[1] for r in rows[1:]] == ["2 (2 high)", "0", "1 (1 high)"]
+    assert [r[0] for r in rows[1:]] == ["1 (line 4)", "2 (line 14)", "3 (line 19)", "4 (line 24)"]
+    assert [r[1] for r in rows[1:]] == ["2 (2 high)", "0", "1 (1 high)", "0"]
     assert "⚠️" in rows[1][2] and "(in 8 days)" in rows[1][2] and "⚠️" not in rows[3][2]
     assert rows[1][3] == REASON and rows[1][4] == OWNER  # literal text: no markup, no link, no tag
     _, unused = _section_tables(text, "Unused waivers")
     assert unused[0][-1] == "Nearest scanned resources" and unused[1][0] == "2 (line 14)"
-    assert unused[1][-1].startswith(f"{ENDPOINT}fraud-scoring-v2")
+    assert unused[1][-1].startswith(f"{ENDPOINT}fraud-scoring-v2") and unused[2][-1] == "none near"
 
 
 # -- report.html -------------------------------------------------------------------------------------------
@@ -216,7 +223,7 @@ def _waivers_section(html: str) -> _Section:
 def test_report_html_lists_active_waivers_with_the_expiring_one_called_out(demo: Run) -> None:
     section = _waivers_section((demo.out / "report.html").read_text())
     assert "script" not in section.tags and "img" not in section.tags
-    assert list(section.rows) == ["waiver-1", "waiver-2", "waiver-3"]
+    assert list(section.rows) == ["waiver-1", "waiver-2", "waiver-3", "waiver-4"]
     soon_class, soon = section.rows["waiver-1"]
     assert soon_class == "expiring-soon" and section.rows["waiver-3"][0] == ""
     assert soon[0] == "1 line 4" and soon[1] == "2 (2 high)"
@@ -252,8 +259,8 @@ def test_report_rerenders_an_older_findings_file(demo: Run, tmp_path: Path) -> N
     assert run.code == 1 and "Traceback" not in run.stderr, run.stderr
     waivers = run.findings()["waivers"]
     assert waivers["active"] == []  # an older file does not say which waivers were in force
-    assert [(w["number"], w["nearest"]) for w in waivers["unused"]] == [(2, demo.findings()["waivers"]["unused"][0]
-                                                                          ["nearest"])]
+    assert [(w["number"], w["nearest"]) for w in waivers["unused"]] == [
+        (w["number"], w["nearest"]) for w in demo.findings()["waivers"]["unused"]]  # numbers from the indexes
     assert "waiver #2 (" in run.stderr  # numbered as people count, without a line to name
     _, unused = _section_tables((run.out / "summary.md").read_text(), "Unused waivers")
     assert unused[1][0] == "2"
