@@ -22,6 +22,7 @@ from auditor.providers.aws.sagemaker import ENDPOINT_CONFIG
 from .aws_estate import REGION
 from .helpers import changed, events, run_cli, verdicts
 from .test_aws_remediation import CAPTURE_RULE, CONFIG_RULE, make_plan, scan
+from .test_untrusted_journal import forge
 
 
 def sagemaker() -> Any:
@@ -136,3 +137,22 @@ def test_an_unused_config_without_the_copy_tag_is_not_deleted(aws_estate: DemoEs
     assert why is not None and "auditor:copy-of" in why and "team-cfg" in config_names()
     sagemaker().add_tags(ResourceArn=arn, Tags=[{"Key": "auditor:copy-of", "Value": "scorer-cfg"}])
     assert aws.delete_unused(ENDPOINT_CONFIG, arn) is None and "team-cfg" not in config_names()
+
+
+def test_a_forged_creation_of_a_config_someone_else_made_deletes_nothing(
+        aws_estate: DemoEstate, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    variants = sagemaker().describe_endpoint_config(EndpointConfigName="scorer-cfg")["ProductionVariants"]
+    team = sagemaker().create_endpoint_config(EndpointConfigName="team-cfg", ProductionVariants=variants,
+                                              KmsKeyId=aws_estate.keys[REGION, "volumes"])[
+        "EndpointConfigArn"]  # unused (and passing: no step of its own), not made by this tool
+    journal = apply(capsys, aws_estate, tmp_path / "run", CONFIG_RULE)
+    [real] = events(journal, "resource-created")
+    forged = {key: value for key, value in real.items() if key not in ("seq", "prev", "mac", "time", "run")}
+    forge(journal, {**forged, "created": team}, with_key=True)  # the journal key stolen: the line verifies
+
+    rolled = run_cli(capsys, ["remediate", "rollback", str(journal), "--yes"])
+    assert rolled.code == 0, rolled.out + rolled.err
+    assert "team-cfg" in config_names() and real["created"].rsplit("/", 1)[-1] not in config_names()
+    assert f"{team} (it lacks the auditor:copy-of tag" in rolled.err
+    assert {(r["created"], r["result"]) for r in events(journal, "resource-removed")} == {
+        (team, "kept"), (real["created"], "deleted")}
