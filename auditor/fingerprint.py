@@ -26,10 +26,24 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from auditor.model import Resource
+
+class Resource(Protocol):
+    """What a fingerprint is computed from: a :class:`auditor.model.Resource` (this module is below the model,
+    which holds fingerprints, so it names only the fields it reads)."""
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def document(self) -> Mapping[str, Any]: ...
+
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+
+    @property
+    def unreadable(self) -> Mapping[str, str]: ...
 
 _KEY_DIGITS = 16
 TAGS = "tags"

@@ -19,7 +19,7 @@ from auditor.untrusted import service_text
 
 if TYPE_CHECKING:
     from auditor.fingerprint import Fingerprint
-    from auditor.policy_scope import PolicyScope
+    from auditor.scope_model import PolicyScope
 
 
 MAX_ERROR_TEXT = 2000  # a bound for error texts kept in the model; collectors keep theirs shorter

@@ -46,8 +46,8 @@ from auditor.model import (
     finding_id,
 )
 from auditor.paths import schemas_dir
-from auditor.policy_scope import PolicyScope
 from auditor.schemacheck import FastValidator, StreamChecks, UnsupportedSchemaError, stream_checks
+from auditor.scope_model import PolicyScope
 
 SCHEMA_FILE = "findings.schema.json"
 # Waivers rebuilt from a finding's {reason, owner, expires}: the file does not record their position.

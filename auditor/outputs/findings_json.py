@@ -45,7 +45,7 @@ from auditor.model import (
     Severity,
     Status,
 )
-from auditor.policy_scope import USES, PolicyScope
+from auditor.scope_model import USES, PolicyScope
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "auditor"
@@ -206,7 +206,7 @@ def _history_doc(history: RunHistory) -> dict[str, Any]:
 def _inventory_doc(resource: Resource) -> dict[str, Any]:
     """What the report shows of a resource: identity and tags, never the document (it may hold secrets).
 
-    A resource of a type of :data:`auditor.policy_scope.USES` also records ``uses``: under each of
+    A resource of a type of :data:`auditor.scope_model.USES` also records ``uses``: under each of
     those relations (an endpoint's config; a config's models, keys and capture bucket; a model's
     execution role; an online endpoint's workspace and deployments) the ids of what it uses, so the
     report can show an endpoint's whole posture. ``[]``: none; ``null`` in the list: one that no longer

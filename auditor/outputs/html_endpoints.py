@@ -1,7 +1,7 @@
 """The endpoint inventory and the gateway-to-endpoint links of report.html, derived from the findings.
 
 An endpoint's row shows its whole posture: its own findings and those of everything that serves it.
-What serves it is the graph :data:`auditor.policy_scope.USES` encodes (the policy scope follows the same
+What serves it is the graph :data:`auditor.scope_model.USES` encodes (the policy scope follows the same
 edges): endpoint -> endpoint config -> models, KMS keys, capture bucket; model -> execution role; online
 endpoint -> workspace, deployments. findings.json records those edges in each inventory entry's ``uses``
 (it holds no resource documents). Each finding of the endpoint and its parts is one line of one aspect
@@ -24,7 +24,7 @@ from auditor.identity import resource_key
 from auditor.model import Status
 from auditor.outputs import html_aspects
 from auditor.outputs.html_view import STATUS_ORDER
-from auditor.policy_scope import USES
+from auditor.scope_model import USES
 
 ENDPOINT_KINDS: dict[str, str] = {
     "aws.sagemaker.endpoint": "SageMaker endpoint",

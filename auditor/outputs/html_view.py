@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.model import Severity, Status
-from auditor.policy_scope import describe
+from auditor.scope_model import describe
 
 SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
 # Statuses a reader must look at first, then the rest; the order of every status list on the page.
