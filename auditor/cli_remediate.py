@@ -191,7 +191,8 @@ def rollback_command(journal_file: Path, yes: bool, only_run: str | None, profil
     for run in verified.unfinished():
         click.echo(f"auditor: {journal_file}: run {run} has no run-finished line: it was interrupted, or the end of "
                    "the journal was cut off (which no chain can show); what the journal holds is undone", err=True)
-    if not pending:
+    created = verified.created_by(only_run)
+    if not pending and not created:
         _say(f"auditor: {journal_file}: nothing to undo")
         sys.exit(0)
     if any(c.kind.startswith("azure.") for c in pending):
@@ -203,6 +204,10 @@ def rollback_command(journal_file: Path, yes: bool, only_run: str | None, profil
          "undo, newest first:")
     for change in pending:
         _say(f"  - {change.kind} of {change.resource_id}: {change.after!r} -> {change.before!r}")
+    if created:
+        _say(f"auditor: then {len(created)} resource(s) apply created, each deleted if nothing uses it:")
+        for item in created:
+            _say(f"  - {item.kind} {item.resource} (run {item.run})")
     if not yes:
         _confirm("Undo these changes?")
     providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
@@ -212,8 +217,10 @@ def rollback_command(journal_file: Path, yes: bool, only_run: str | None, profil
                                                                      r.resource_id, r.detail), out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items())
     _say(f"auditor: {counts}")
+    if report.removed:
+        _say(f"auditor: deleted what apply created, which nothing uses: {', '.join(report.removed)}")
     if report.kept:
-        _say(f"auditor: kept (created by apply, never deleted): {', '.join(report.kept)}")
+        _say("auditor: kept what apply created: " + "; ".join(f"{rid} ({why})" for rid, why in report.kept.items()))
     sys.exit(report.exit_code)
 
 

@@ -16,8 +16,9 @@ in the catalog (its condition verifies the fix), access removals were allowed
 ``--max-changes`` counts attempts: every distinct resource a step reserves or starts to change,
 whether the change then succeeds or fails. The first step that would go past the cap is refused
 and the run stops there: every later step is refused without a read. A step that fails deletes
-what it created and nothing uses (a new endpoint config: the only deletion the tool makes,
-journaled as ``resource-removed``); what it keeps is listed in the report (``created_kept``).
+what it created and nothing uses (a new endpoint config, see :func:`remove_unused`: the only
+deletion the tool makes, journaled as ``resource-removed``; rollback deletes the same way what an
+apply run created once it is unused); what it keeps is listed in the report (``created_kept``).
 
 Every change goes through :class:`_Context.change`: read the live value, journal ``change-started``
 (with before, after and the undo), write, re-read, journal ``change-applied`` or ``change-failed``.
@@ -42,6 +43,7 @@ from auditor.remediate.binding import PlanBinding, bind_plan, outside_scopes
 from auditor.remediate.changes import handler
 from auditor.remediate.drift import DriftCheck, trusted_states
 from auditor.remediate.journal import Hook, Journal
+from auditor.remediate.journal_check import CreatedResource
 from auditor.remediate.journal_key import JournalKey, journal_key
 from auditor.remediate.model import (
     Mode,
@@ -84,7 +86,8 @@ class RunReport:
     action: str
     journal: Path
     results: list[StepResult] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # resources created by apply, kept by rollback
+    kept: dict[str, str] = field(default_factory=dict)  # rollback: what apply created and is kept -> why
+    removed: list[str] = field(default_factory=list)  # rollback: what apply created, now deleted (nothing used it)
     created_kept: list[str] = field(default_factory=list)  # apply: resources this run created and kept
     run: str = ""  # the run's id in the journal (rollback --run ID undoes one apply run)
 
@@ -137,7 +140,7 @@ class _Context:
         self.budget = budget
         self.drift = drift
         self.reserved: set[str] = set()
-        self.made: list[tuple[str, str]] = []  # (resource type, id) of what this step created
+        self.made: list[CreatedResource] = []  # what this step created
         self.applied: list[str] = []  # the resources whose change this step applied
 
     @property
@@ -196,8 +199,9 @@ class _Context:
         self.journal.record("resource-created", step=self.step.id, rule_id=self.step.finding.rule_id,
                             resource_id=self.step.finding.resource_id, kind=kind, created=resource,
                             settings=dict(detail), undo=None,
-                            note="kept on rollback; deleted only when this step fails and nothing uses it")
-        self.made.append((kind, resource))
+                            note="deleted when this step fails, or on rollback, once nothing uses it")
+        self.made.append(CreatedResource(self.journal.run, self.step.id, self.step.finding.rule_id,
+                                         self.step.finding.resource_id, self.step.finding.provider, kind, resource))
 
 
 def _reason(exc: BaseException) -> str:
@@ -329,16 +333,16 @@ def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journ
     except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others; the journal has its changes
         result = StepResult(step.id, step.finding.rule_id, step.finding.resource_id, Outcome.FAILED, _reason(exc))
     if ctx.made and not result.outcome.ok:
-        remains = remove_unused(ctx, ctx.made)
+        remains = list(remove_unused(journal, providers, ctx.made, "the step failed and nothing uses it"))
         created_kept.extend(remains)
-        gone = [rid for _, rid in ctx.made if rid not in remains]
+        gone = [c.resource for c in ctx.made if c.resource not in remains]
         note = "; ".join(part for part in (
             f"deleted what it created, which nothing uses: {', '.join(gone)}" if gone else "",
             f"kept what it created: {', '.join(remains)}" if remains else "") if part)
         result = StepResult(result.step_id, result.rule_id, result.resource_id, result.outcome,
                             f"{result.detail} ({note})")
     else:
-        created_kept.extend(rid for _, rid in ctx.made)
+        created_kept.extend(c.resource for c in ctx.made)
     for resource in dict.fromkeys(ctx.applied):
         if drift.wants_state(resource):
             try:
@@ -354,21 +358,27 @@ def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journ
     return result
 
 
-def remove_unused(ctx: _Context, made: Sequence[tuple[str, str]]) -> list[str]:
-    """Delete what a failed step created when nothing uses it (newest first); the ids kept, each journaled."""
-    kept: list[str] = []
-    for kind, resource in reversed(made):
+def remove_unused(journal: Journal, providers: Providers, made: Sequence[CreatedResource],
+                  because: str) -> dict[str, str]:
+    """Delete what this tool created (``made``, as journaled) when nothing uses it, newest first; kept id -> why.
+
+    The only deletion the tool makes: a failed step's own creations, and on rollback what the rolled-back
+    apply run created. The provider re-reads each one and deletes it only when nothing uses it (and it is
+    what this tool creates); every decision is journaled as ``resource-removed`` (``deleted`` with
+    ``because``, or ``kept`` with why), naming the apply run that created it (``created_by``).
+    """
+    kept: dict[str, str] = {}
+    for item in reversed(made):
         why: str | None
         try:
-            connection = ctx.providers.connection(ctx.step.finding.provider)
+            connection = providers.connection(item.provider)
             remover = getattr(connection, "delete_unused", None)
-            why = "its provider deletes nothing" if remover is None else remover(kind, resource)
+            why = "its provider deletes nothing" if remover is None else remover(item.kind, item.resource)
         except Exception as exc:  # noqa: BLE001 - a failed clean-up is reported and journaled, never fatal
             why = f"the deletion failed: {_reason(exc)}"
-        ctx.journal.record("resource-removed", step=ctx.step.id, rule_id=ctx.step.finding.rule_id,
-                           resource_id=ctx.step.finding.resource_id, kind=kind, created=resource,
-                           result="deleted" if why is None else "kept",
-                           detail="the step failed and nothing uses it" if why is None else why)
+        journal.record("resource-removed", step=item.step, rule_id=item.rule_id, resource_id=item.resource_id,
+                       kind=item.kind, created=item.resource, created_by=item.run,
+                       result="deleted" if why is None else "kept", detail=because if why is None else why)
         if why is not None:
-            kept.append(resource)
-    return list(reversed(kept))
+            kept[item.resource] = why
+    return dict(reversed(kept.items()))

@@ -11,7 +11,9 @@ was written), then what the lines say, which holds even against someone who has 
   that writes back exactly the ``before`` it captured, and a change that step makes: the kind,
   resource, property and value the step's remediator would set (``Remediator.change_problem``);
 * a ``change-applied`` captured the same ``before`` and ``after`` as its ``change-started``;
-* ``undo-*`` lines belong to a rollback run that named their change.
+* ``undo-*`` lines belong to a rollback run that named their change;
+* a ``resource-created`` line names a step its apply run planned; a ``resource-removed`` line names a
+  resource its apply run created (or, in a rollback run, one the apply run ``created_by`` created).
 
 Anything else is a ConfigError (exit 3) naming the line, and nothing in the journal is undone.
 """
@@ -45,11 +47,24 @@ class JournalRun:
 
 
 @dataclass(frozen=True)
+class CreatedResource:
+    """A resource a step of an apply run created (its ``resource-created`` line), not deleted since."""
+
+    run: str
+    step: str
+    rule_id: str
+    resource_id: str
+    provider: str
+    kind: str
+    resource: str
+
+
+@dataclass(frozen=True)
 class VerifiedJournal:
     path: Path
     runs: Mapping[str, JournalRun]
     changes: tuple[JournalChange, ...]  # oldest first
-    created: tuple[tuple[str, str], ...]  # (run, resource) apply created
+    created: tuple[CreatedResource, ...]  # what apply runs created and nothing deleted yet, oldest first
 
     def apply_runs(self) -> list[str]:
         return [r.run for r in self.runs.values() if r.action == "apply"]
@@ -62,8 +77,9 @@ class VerifiedJournal:
                               file=str(self.path), field="--run")
         return [c for c in reversed(self.changes) if c.may_have_changed and only_run in (None, c.run)]
 
-    def kept(self, only_run: str | None = None) -> list[str]:
-        return [resource for run, resource in self.created if only_run in (None, run)]
+    def created_by(self, only_run: str | None = None) -> list[CreatedResource]:
+        """What the apply runs (``only_run`` alone when given) created and no line records as deleted."""
+        return [c for c in self.created if only_run in (None, c.run)]
 
     def unfinished(self) -> list[str]:
         """Runs without a ``run-finished`` line: they crashed, or the journal's end was cut off."""
@@ -94,7 +110,7 @@ class _Reader:
     def __init__(self) -> None:
         self.runs: dict[str, JournalRun] = {}
         self.changes: dict[str, JournalChange] = {}
-        self.created: list[tuple[str, str]] = []
+        self.created: list[CreatedResource] = []
         self.current: str | None = None
         self._catalog: dict[str, Rule] | None = None
 
@@ -131,18 +147,14 @@ class _Reader:
             self._undo(info, record)
         elif event == "resource-created":
             self._apply_only(info, event)
-            if str(record.get("step", "")) not in info.steps:
+            step = info.steps.get(str(record.get("step", "")))
+            if step is None:
                 raise _Refused(f"resource-created names step {record.get('step')!r}, which run {run} did not plan",
                                "$.step")
-            self.created.append((run, str(record["created"])))
+            self.created.append(CreatedResource(run, step.id, step.finding.rule_id, step.finding.resource_id,
+                                                step.finding.provider, str(record["kind"]), str(record["created"])))
         elif event == "resource-removed":
-            self._apply_only(info, event)
-            created = (run, str(record["created"]))
-            if created not in self.created:
-                raise _Refused(f"resource-removed names {record.get('created')!r}, which run {run} did not create",
-                               "$.created")
-            if record.get("result") == "deleted":
-                self.created.remove(created)
+            self._removed(info, record)
         elif event == "step-result":
             self._apply_only(info, event)
 
@@ -150,6 +162,18 @@ class _Reader:
     def _apply_only(info: JournalRun, event: str) -> None:
         if info.action != "apply":
             raise _Refused(f"a {event} line in {info.action} run {info.run}")
+
+    def _removed(self, info: JournalRun, record: Mapping[str, Any]) -> None:
+        """Apply removes what its own failed step created; rollback what the apply run ``created_by`` created."""
+        by = str(record.get("created_by") or info.run)
+        if info.action == "apply" and by != info.run:
+            raise _Refused(f"apply run {info.run} removes what run {by} created", "$.created_by")
+        found = [c for c in self.created if (c.run, c.resource, c.kind) == (by, record["created"], record["kind"])]
+        if not found:
+            raise _Refused(f"resource-removed names {record.get('created')!r}, which run {by} did not create (or "
+                           "was already deleted)", "$.created")
+        if record.get("result") == "deleted":
+            self.created.remove(found[0])
 
     def _planned(self, info: JournalRun, record: Mapping[str, Any]) -> None:
         from auditor.remediate import load

@@ -11,8 +11,15 @@ failed change never reads as ``already-applied``); if it is not the value the ch
 changed the resource since and the undo is refused; otherwise the value before the change is
 written back and re-read. An undo that grants access (recreating a role assignment) is made only
 when the journal proves this tool's change removed exactly that assignment (its ``change-applied``
-line). Each undo is journaled before and after, in the same file. Resources apply created (new
-endpoint configs) are kept: the auditor never deletes; the report lists them.
+line). Each undo is journaled before and after, in the same file.
+
+After the undos, each resource the rolled-back apply runs created (their ``resource-created``
+lines, verified with the rest of the journal, not deleted since: a new endpoint config) is re-read
+and deleted when nothing uses it (no endpoint runs it or is moving to it), journaled as
+``resource-removed`` naming the apply run that created it: the same deletion a failed step makes
+(:func:`auditor.remediate.apply.remove_unused`), the only one the tool ever does. One something
+uses is kept, and the report says which and why. Nothing the journal does not record as created
+by this tool is ever deleted.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from pathlib import Path
 
 from auditor.errors import ConfigError
 from auditor.providers import ProviderOptions
-from auditor.remediate.apply import RunReport
+from auditor.remediate.apply import RunReport, remove_unused
 from auditor.remediate.changes import handler
 from auditor.remediate.journal import Hook, Journal, JournalChange, read_lines
 from auditor.remediate.journal_check import VerifiedJournal, verify_journal
@@ -43,7 +50,8 @@ def rollback_journal(journal_file: Path, provider_options: ProviderOptions, hook
                      on_result: Callable[[JournalChange, StepResult], None] | None = None, *,
                      only_run: str | None = None, key: JournalKey | None = None,
                      expected: Sequence[str] | None = None) -> RunReport:
-    """Undo the journal's pending changes (of ``only_run`` alone when given).
+    """Undo the journal's pending changes (of ``only_run`` alone when given), then delete what those apply
+    runs created and nothing uses any more (the report lists what was deleted, and what was kept and why).
 
     ``expected``: the change ids a person confirmed; ConfigError when the journal now says otherwise.
     """
@@ -57,7 +65,8 @@ def rollback_journal(journal_file: Path, provider_options: ProviderOptions, hook
         if expected is not None and [c.change for c in pending] != list(expected):
             raise ConfigError("the journal changed after its changes were listed for confirmation: run rollback "
                               "again", file=str(journal_file))
-        report = RunReport("rollback", journal_file, kept=verified.kept(only_run), run=journal.run)
+        created = verified.created_by(only_run)
+        report = RunReport("rollback", journal_file, run=journal.run)
         journal.record("run-started", action="rollback", key_id=key.id, only_run=only_run,
                        changes=[c.change for c in pending])
         try:
@@ -66,7 +75,9 @@ def rollback_journal(journal_file: Path, provider_options: ProviderOptions, hook
                 report.results.append(result)
                 if on_result is not None:
                     on_result(change, result)
-            journal.record("run-finished", counts=report.counts(), kept=report.kept)
+            report.kept = remove_unused(journal, providers, created, "rolled back, and nothing uses it")
+            report.removed = [c.resource for c in created if c.resource not in report.kept]
+            journal.record("run-finished", counts=report.counts(), removed=report.removed, kept=list(report.kept))
         finally:
             providers.close()
     return report

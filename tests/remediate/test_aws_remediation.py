@@ -65,9 +65,10 @@ def endpoint_config(name: str) -> str:
     return str(boto3.client("sagemaker", region_name=REGION).describe_endpoint(EndpointName=name)["EndpointConfigName"])
 
 
-def assert_original_state(before: Verdicts, now: Verdicts, kept: set[str]) -> None:
+def assert_original_state(before: Verdicts, now: Verdicts) -> None:
+    """Every verdict as before, and nothing new: rollback deleted the configs apply created."""
     assert changed(before, now) == {}
-    assert {resource for _, resource in set(now) - set(before)} <= kept
+    assert set(now) == set(before)
 
 
 def test_scan_plan_apply_rescan_rollback_rescan(aws_estate: DemoEstate, tmp_path: Path,
@@ -114,8 +115,10 @@ def test_scan_plan_apply_rescan_rollback_rescan(aws_estate: DemoEstate, tmp_path
 
     rolled = run_cli(capsys, ["remediate", "rollback", str(journal), "--yes"])
     assert rolled.code == 0, rolled.out + rolled.err
-    assert "kept (created by apply, never deleted)" in rolled.err
-    assert_original_state(before, verdicts(scan(tmp_path / "rolled" / "findings.json")), created)
+    made = [str(r["created"]) for r in events(journal, "resource-created")]
+    assert f"deleted what apply created, which nothing uses: {', '.join(made)}" in rolled.err
+    assert "kept what apply created" not in rolled.err
+    assert_original_state(before, verdicts(scan(tmp_path / "rolled" / "findings.json")))
     assert {endpoint_config("scorer"), endpoint_config("scorer-b")} == {"scorer-cfg"}
 
     texts = [(p.name, p.read_text(encoding="utf-8")) for p in tmp_path.rglob("*") if p.is_file()]
@@ -173,8 +176,9 @@ def test_a_crash_mid_apply_leaves_a_journal_rollback_restores_from(aws_estate: D
     report = rollback_journal(journal, fast)
     assert report.exit_code == 0 and [r.outcome.value for r in report.results] == ["applied"] * len(applied)
     assert [r.step_id for r in report.results] == [a["change"] for a in reversed(applied)]  # newest first
-    created = {str(r["created"]) for r in events(journal, "resource-created")}
-    assert_original_state(verdicts(before_file), verdicts(scan(tmp_path / "rolled.json")), created)
+    created = [str(r["created"]) for r in events(journal, "resource-created")]
+    assert report.removed == created and report.kept == {}
+    assert_original_state(verdicts(before_file), verdicts(scan(tmp_path / "rolled.json")))
 
 
 def journal_kind(journal: Path, change: str) -> str:

@@ -4,9 +4,9 @@ Endpoint configs are immutable. A fix creates a copy of the config an endpoint r
 missing setting added (a KMS key for the storage volumes or for data capture), then points the
 endpoint at the copy with UpdateEndpoint (``RetainAllVariantProperties``: auto-scaled instance
 counts and weights stay) and waits until it is InService again. The old config is kept: rollback
-points the endpoint back at it. The copy's name is derived from the source config and the step,
-so a re-run (after a crash between the create and the update) finds and reuses it, after checking
-it holds exactly what the fix would create.
+points the endpoint back at it, then deletes the copy when nothing uses it. The copy's name is
+derived from the source config and the step, so a re-run (after a crash between the create and
+the update) finds and reuses it, after checking it holds exactly what the fix would create.
 
 The copy takes every field of DescribeEndpointConfig that CreateEndpointConfig accepts (read from
 botocore's service model, so fields SageMaker adds later are carried over too), and the source's
@@ -18,11 +18,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from auditor.providers.aws.live import AwsContext
+from auditor.providers.aws.live import COPY_TAG, AwsContext
 from auditor.remediate.model import StepFailed, StepRefused, same_json
 
 MAX_NAME = 63
-COPY_TAG = "auditor:copy-of"
 _NOT_COPIED = frozenset({"EndpointConfigName", "Tags"})
 
 

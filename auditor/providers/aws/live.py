@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from auditor.remediate.providers import Providers
 
 # What apply and rollback do here beyond each remediator's own calls: the reads of the stale check (a
-# resource as the scan read it, tags included) and the removal of an endpoint config a failed step created.
+# resource as the scan read it, tags included) and the removal of an endpoint config this tool created (by a
+# failed step, or on rollback) once nothing uses it.
 PERMISSIONS: tuple[str, ...] = (
     "kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
     "s3:GetBucketLocation", "s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
@@ -38,6 +39,9 @@ PERMISSIONS: tuple[str, ...] = (
 )
 
 # An endpoint in one of these states is between two stable states: wait before reading or writing it.
+# The tag every endpoint config copy this tool creates carries (its value names the config copied).
+COPY_TAG = "auditor:copy-of"
+
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed"})
 STABLE_OK = "InService"
 
@@ -177,12 +181,14 @@ class AwsContext:
                 return tags
 
     def delete_unused(self, resource_type: str, arn: str) -> str | None:
-        """Delete an endpoint config a failed step created when no endpoint runs it or is being moved to it.
+        """Delete an endpoint config this tool created (a failed step's, or on rollback the rolled-back run's)
+        when no endpoint runs it or is being moved to it, and it carries the tag every copy this tool makes
+        carries (``COPY_TAG``).
 
         None when it was deleted (or is already gone); otherwise why it is kept. Nothing else is ever deleted.
         """
         if resource_type != ENDPOINT_CONFIG:
-            return f"apply deletes only endpoint configs it created, not a {resource_type}"
+            return f"the auditor deletes only endpoint configs it created, not a {resource_type}"
         region, name = arn_region(arn), arn_name(arn)
         users: list[str] = []
         token: str | None = None
@@ -201,6 +207,10 @@ class AwsContext:
                 break
         if users:
             return f"in use: {', '.join(sorted(users))}"
+        if self.describe_endpoint_config(region, name) is None:
+            return None
+        if COPY_TAG not in self.sagemaker_tags(arn):
+            return f"it lacks the {COPY_TAG} tag every endpoint config this auditor creates carries: not deleted"
         self.call_or_none("sagemaker", region, "delete_endpoint_config", _not_found, EndpointConfigName=name)
         return None
 
