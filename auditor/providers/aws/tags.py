@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-PERMISSIONS: tuple[str, ...] = ("tag:GetResources",)
-
 RESOURCE_TYPES = ("sagemaker:endpoint", "sagemaker:endpoint-config", "sagemaker:model")
 
 
