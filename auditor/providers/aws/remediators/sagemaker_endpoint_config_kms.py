@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auditor.model import Finding, Status
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.config_copy import copy_request, create_or_reuse, derived_name
 from auditor.providers.aws.live import arn_name, arn_region, connected
+from auditor.providers.aws.resource_types import actions
 from auditor.providers.aws.sagemaker import ENDPOINT_CONFIG
 from auditor.remediate.context import StepContext, precondition, refuse_changed_but_passing, result
 from auditor.remediate.fixes import automatic_step, call, change_row
@@ -40,16 +42,11 @@ class SageMakerEndpointConfigKms:
     provider: ClassVar[str] = "aws"
     rule_ids: ClassVar[tuple[str, ...]] = ("aws.sagemaker.endpoint_config.kms_volume_encryption",)
     disruption: ClassVar[Disruption] = Disruption.ROLLING
-    permissions: ClassVar[tuple[str, ...]] = (
-        "kms:DescribeKey",
-        "sagemaker:AddTags",
-        "sagemaker:CreateEndpointConfig",
-        "sagemaker:DescribeEndpoint",
-        "sagemaker:DescribeEndpointConfig",
-        "sagemaker:ListEndpoints",
-        "sagemaker:ListTags",
-        "sagemaker:UpdateEndpoint",
-    )
+    # Every call apply and rollback make, the live read of the config included; permissions follow from them.
+    calls: ClassVar[tuple[str, ...]] = (
+        *declared.ENDPOINT_CONFIG.live, "kms:DescribeKey", "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint",
+        "sagemaker:ListTags", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint")
+    permissions: ClassVar[tuple[str, ...]] = actions(calls)
     order: ClassVar[int] = 30  # before data-capture fixes, which copy whatever config an endpoint then runs
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
