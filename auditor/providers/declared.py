@@ -42,6 +42,7 @@ class ResourceType:
     (tags and the sub-reads behind ``related`` included); ``live``: the calls reading one again at apply (verify
     and stale checks), empty when the provider does not read it back. ``paging``: set when the first ``list``
     call pages through the resources and the first ``describe`` call reads one, as a generic collector does.
+    ``tag_filter``: AWS, the Resource Groups Tagging API's filter for the type, when its tags are read that way.
     """
 
     id: str
@@ -50,6 +51,7 @@ class ResourceType:
     describe: tuple[str, ...] = ()
     live: tuple[str, ...] = ()
     paging: Paging | None = None
+    tag_filter: str = ""
 
     @property
     def calls(self) -> tuple[str, ...]:

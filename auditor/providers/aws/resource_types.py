@@ -25,18 +25,19 @@ ENDPOINT = ResourceType(
     id="aws.sagemaker.endpoint", coverage="sagemaker",
     list=("sagemaker:ListEndpoints",), describe=("sagemaker:DescribeEndpoint", _TAGS),
     live=("sagemaker:DescribeEndpoint",),
-    paging=Paging("Endpoints", "EndpointName", "EndpointArn", "EndpointName"),
+    paging=Paging("Endpoints", "EndpointName", "EndpointArn", "EndpointName"), tag_filter="sagemaker:endpoint",
 )
 ENDPOINT_CONFIG = ResourceType(
     id="aws.sagemaker.endpoint_config", coverage="sagemaker",
     list=("sagemaker:ListEndpointConfigs",), describe=("sagemaker:DescribeEndpointConfig", _TAGS),
     live=("sagemaker:DescribeEndpointConfig",),
     paging=Paging("EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", "EndpointConfigName"),
+    tag_filter="sagemaker:endpoint-config",
 )
 MODEL = ResourceType(
     id="aws.sagemaker.model", coverage="sagemaker",
     list=("sagemaker:ListModels",), describe=("sagemaker:DescribeModel", _TAGS),
-    paging=Paging("Models", "ModelName", "ModelArn", "ModelName"),
+    paging=Paging("Models", "ModelName", "ModelArn", "ModelName"), tag_filter="sagemaker:model",
 )
 # Found through the models that run as them: read with their attached (managed) and inline policies.
 ROLE = ResourceType(
