@@ -1,6 +1,8 @@
 """SageMaker endpoints, endpoint configs and models of one region.
 
-Three listings run in parallel; each page's items are described as soon as the page arrives.
+One listing per SageMaker type declared with ``paging`` in :mod:`auditor.providers.aws.resource_types`
+(endpoints, endpoint configs, models) runs in parallel; each page's items are described as soon as the page
+arrives. A declared type this module joins nothing to becomes a resource of its own document and tags.
 Every described config and model is handed to a callback so the KMS, S3 and IAM collectors can
 start on what it references while the rest of the region is still being read.
 """
