@@ -146,8 +146,11 @@ def _param_values(doc: LocatedYaml, declared: Mapping[str, list[Any]],
     return {name: tuple(allowed) for name, allowed in declared.items()}
 
 
-def parse_rule(doc: LocatedYaml, *, extra_checks: Collection[str] = (), named_file: bool = True) -> Rule:
-    """One rule. ``named_file``: the rule is a file of its own, which must be named ``<id>.yaml``."""
+def parse_rule(doc: LocatedYaml, *, extra_checks: Collection[str] = (), named_file: bool = True,
+               remediators: Collection[str] | None = None) -> Rule:
+    """One rule. ``named_file``: the rule is a file of its own, which must be named ``<id>.yaml``.
+    ``remediators``: the automatic fixes this auditor has (the command line passes them: they live above this
+    layer); a rule naming another is an error, so no rule claims an automatic fix that does not exist."""
     validate(doc, "rule.schema.json")
     data: dict[str, Any] = doc.data
     expected_name = f"{data['id']}.yaml"
@@ -173,6 +176,10 @@ def parse_rule(doc: LocatedYaml, *, extra_checks: Collection[str] = (), named_fi
         raise doc.error(f"no Python check named '{check}' (available: {sorted(known_checks)})", ["check"])
     _check_messages(doc, data["messages"])
     remediation = data["remediation"]
+    remediator = remediation.get("remediator")
+    if remediator is not None and remediators is not None and remediator not in remediators:
+        raise doc.error(f"no automatic fix named '{remediator}' (available: {', '.join(sorted(remediators))}); "
+                        "leave remediator out and write remediation.manual instead", ["remediation", "remediator"])
     return Rule(
         id=data["id"],
         title=data["title"],
@@ -321,11 +328,13 @@ class RuleSource:
 
 
 def build_rule_set(sources: Iterable[RuleSource], framework_docs: Iterable[LocatedYaml],
-                   plugin_checks: Mapping[str, Check] | None = None) -> RuleSet:
+                   plugin_checks: Mapping[str, Check] | None = None,
+                   remediators: Collection[str] | None = None) -> RuleSet:
     plugin_checks = plugin_checks or {}
     rules: dict[str, Rule] = {}
     for source in sources:
-        rule = parse_rule(source.doc, extra_checks=plugin_checks.keys(), named_file=source.named_file)
+        rule = parse_rule(source.doc, extra_checks=plugin_checks.keys(), named_file=source.named_file,
+                          remediators=remediators)
         if rule.id in rules:
             raise source.doc.error(f"duplicate rule id '{rule.id}' (also defined by {rules[rule.id].source})",
                                    ["id"])
@@ -345,13 +354,14 @@ def build_rule_set(sources: Iterable[RuleSource], framework_docs: Iterable[Locat
 
 
 def load_rule_set(packs: Sequence[Path] = (), *, inline: Sequence[LocatedYaml] = (),
-                  plugins: Plugins | None = None, catalog: Path | None = None) -> RuleSet:
+                  plugins: Plugins | None = None, catalog: Path | None = None,
+                  remediators: Collection[str] | None = None) -> RuleSet:
     """The shipped catalog (or ``catalog``), then ``packs``, ``inline`` rules and ``plugins``: one set."""
     read = [read_pack(catalog or rules_dir()), *(read_pack(p) for p in packs)]
     plugins = plugins or Plugins()
     sources = [RuleSource(doc) for pack in read for doc in pack.rules]
     sources += [RuleSource(doc, named_file=False) for doc in (*inline, *plugins.rules)]
-    return build_rule_set(sources, [doc for pack in read for doc in pack.frameworks], plugins.checks)
+    return build_rule_set(sources, [doc for pack in read for doc in pack.frameworks], plugins.checks, remediators)
 
 
 def load_catalog(directory: Path | None = None, providers: Sequence[str] = ("aws", "azure")) -> dict[str, Rule]:

@@ -211,19 +211,52 @@ _scan_commands()
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True)
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML policy file to evaluate the demo estate under (try one before a real scan).")
+@click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML waivers file to evaluate the demo estate with (try one before a real scan).")
+@click.option("--max-waiver-days", type=click.IntRange(min=1), default=365, show_default=True,
+              help="A waiver expiring further out than this needs 'broad: true'.")
+@click.option("--serve", is_flag=True,
+              help="Do not scan: keep the demo estate up on loopback and print the export lines that point a "
+                   "shell's auditor at it (scan, remediate plan/apply/rollback); Ctrl-C or SIGTERM stops it.")
+@click.option("--port-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --serve: write the endpoints and environment as JSON to this file once the estate is up "
+                   "(removed when it stops).")
 @_options(_tracking_options())
 @console_options
 @rule_filter_options
-def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, baseline_file: Path | None,
-         fail_on_new: bool, history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
-    """Scan an embedded demo estate served on loopback (no cloud account, no network)."""
+def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, waivers_file: Path | None,
+         max_waiver_days: int, serve: bool, port_file: Path | None, baseline_file: Path | None, fail_on_new: bool,
+         history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
+    """Scan an embedded demo estate served on loopback (no cloud account, no network), or serve it (--serve)."""
+    if serve or port_file is not None:
+        _serve_demo(port_file)
     from auditor.demo.run import run_demo
 
     tracking = _tracking(baseline_file, fail_on_new, history_file)  # before the demo's servers start
     _check_out(out_dir)
-    result = run_demo(Severity(fail_on), console, policy_file, tracking, rule_filter)
+    result = run_demo(Severity(fail_on), console, policy_file, tracking, rule_filter, waivers_file, max_waiver_days)
     _finish(result, out_dir, formats, console, tracking)
     # _finish exits; the report location is printed there
+
+
+def _serve_demo(port_file: Path | None) -> None:
+    """``demo --serve``: refuse the scan's options (they would do nothing), serve until a signal, exit 0."""
+    from auditor.demo.serve import check_port_file, serve
+
+    context = click.get_current_context()
+    if not context.params["serve"]:
+        raise click.UsageError("--port-file needs --serve")
+    given = sorted(param.opts[0] for param in context.command.params if param.name is not None
+                   and param.name not in ("serve", "port_file", "quiet", "verbose", "log_format")
+                   and context.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT)
+    if given:
+        raise click.UsageError(f"--serve scans nothing: {', '.join(given)} would have no effect; pass them to the "
+                               "commands you run against the served estate")
+    if port_file is not None:
+        check_port_file(port_file)
+    quiet = bool(context.params.get("quiet"))
+    serve(port_file, emit=click.echo, say=lambda text: None if quiet else click.echo(text, err=True))
+    sys.exit(0)
 
 
 @cli.command()

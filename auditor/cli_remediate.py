@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,31 +59,40 @@ def remediate() -> None:
                    "(a key ARN per region, or alias/NAME). No key is ever created.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the plan (JSON).")
+@click.option("--format", "output_format", type=click.Choice(("text", "markdown")), default="text", show_default=True,
+              help="How the plan is printed: text for a terminal, markdown for a pull-request review (escaped).")
 @click.option("--quiet", is_flag=True, help="Do not print the plan.")
 @_provider_options
-def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[str, ...], out: Path, quiet: bool,
-                 profile: str | None, credential: str, arm_endpoint: str | None) -> None:
+def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[str, ...], out: Path,
+                 output_format: str, quiet: bool, profile: str | None, credential: str,
+                 arm_endpoint: str | None) -> None:
     """Compute a reviewable plan from FINDINGS_FILE: no cloud call at all.
 
-    The provider options are accepted for symmetry with apply and rollback; plan uses none of them.
+    The plan records the endpoints it would reach (--arm-endpoint, AWS_ENDPOINT_URL): apply elsewhere is refused.
     """
     from auditor.catalog import load_catalog
     from auditor.findings.read import read_findings
     from auditor.remediate.params import parse_params
     from auditor.remediate.plan import build_plan, render_text
     from auditor.remediate.planfile import sha256_of, write_plan
+    from auditor.remediate.target import plan_target
 
     parsed = parse_params(params, rule_ids)
     result = read_findings(findings_file)
     plan = build_plan(result, {"file": str(findings_file), "sha256": sha256_of(findings_file)}, parsed,
                       list(dict.fromkeys(rule_ids)), load_catalog())
+    plan = replace(plan, target=plan_target(plan, {"arm_endpoint": arm_endpoint}))
     link = write_plan(plan, out)
     if link is not None:
         click.echo(f"auditor: {out} was a symbolic link to {link}: the link was replaced by the plan file "
                    "(nothing was written through it)", err=True)
-    if not quiet:
-        click.echo(render_text(plan), nl=False)  # each line escaped by render_text
     digest = sha256_of(out)
+    if not quiet and output_format == "markdown":
+        from auditor.remediate.plan_markdown import render_markdown
+
+        click.echo(render_markdown(plan, str(out), digest), nl=False)  # every untrusted value escaped
+    elif not quiet:
+        click.echo(render_text(plan), nl=False)  # each line escaped by render_text
     _say(f"auditor: wrote {out} ({len(plan.steps)} step(s)); plan SHA-256 {digest}")
     _say(f"auditor: approve that digest; apply exactly this file with: auditor remediate apply {out} "
          f"--plan-sha256 {digest}")
@@ -101,28 +111,45 @@ def plan_command(findings_file: Path, rule_ids: tuple[str, ...], params: tuple[s
               help="The append-only journal (default: journal.jsonl beside the plan).")
 @click.option("--allow-access-removal", is_flag=True,
               help="Apply steps that remove access (role assignments) when the plan named their rule.")
+@click.option("--allow-drift", is_flag=True,
+              help="Apply steps whose resource changed since the scan (by default they are refused).")
+@click.option("--allow-endpoint", "allowed_endpoints", multiple=True, metavar="ENDPOINT",
+              help="Apply against this endpoint though the plan was made against another (repeatable; the "
+                   "refusal names what to pass).")
+@click.option("--step", "step_names", multiple=True, metavar="N",
+              help="Apply only this step: its number in the plan (or its step id); repeatable.")
+@click.option("--rule", "rule_ids", multiple=True, metavar="ID",
+              help="Apply only this rule's steps (repeatable); with --step, a step must match both.")
 @_provider_options
 def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_file: Path | None, max_changes: int,
-                  journal_file: Path | None, allow_access_removal: bool, profile: str | None, credential: str,
-                  arm_endpoint: str | None) -> None:
+                  journal_file: Path | None, allow_access_removal: bool, allow_drift: bool,
+                  allowed_endpoints: tuple[str, ...], step_names: tuple[str, ...], rule_ids: tuple[str, ...],
+                  profile: str | None, credential: str, arm_endpoint: str | None) -> None:
     """Carry out a reviewed plan: check it against its scan, re-read, apply, verify, journal every change."""
     from auditor.providers import ProviderOptions
     from auditor.remediate.apply import ApplyOptions, apply_plan
     from auditor.remediate.binding import bind_plan
     from auditor.remediate.journal_key import ENV_KEY, journal_key
     from auditor.remediate.planfile import read_plan
+    from auditor.remediate.select import describe_selection, select_steps
+    from auditor.remediate.target import check_target
 
-    plan, digest = read_plan(plan_file)
-    binding = bind_plan(plan, plan_file, digest, findings_file=findings_file, approved_sha256=plan_sha256)
+    whole, digest = read_plan(plan_file)
+    binding = bind_plan(whole, plan_file, digest, findings_file=findings_file, approved_sha256=plan_sha256)
+    plan = select_steps(whole, step_names, rule_ids)
     if any(s.finding.provider == "azure" and s.executable for s in plan.steps):
         from auditor.providers.azure.session import arm_endpoint as check_endpoint
 
         check_endpoint(arm_endpoint)
+    providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
+    check_target(plan, plan_file, providers, allowed_endpoints)
     journal = journal_file or plan_file.parent / "journal.jsonl"
     runnable = [s for s in plan.steps if s.executable]
     approval = "the approved digest" if plan_sha256 else "not pinned: pass --plan-sha256 with the approved digest"
     _say(f"auditor: {plan_file}: SHA-256 {digest} ({approval}); computed from {binding.findings_file} "
          f"(SHA-256 {binding.findings_sha256}), scopes {', '.join(binding.scopes) or 'none'}")
+    if plan is not whole:
+        _say(f"auditor: selected {describe_selection(whole, plan)} (--step/--rule); the others are not applied")
     _say(f"auditor: {len(runnable)} automatic step(s) of {len(plan.steps)}; at most {max_changes} "
          f"resource(s) change; journal {journal}")
     for step in runnable:
@@ -134,14 +161,15 @@ def apply_command(plan_file: Path, yes: bool, plan_sha256: str | None, findings_
         click.echo(f"auditor: created the journal key {key.source} (mode 0600): rolling this journal back needs it; "
                    f"in CI, set {ENV_KEY} from a secret instead", err=True)
     options = ApplyOptions(journal=journal, max_changes=max_changes, allow_access_removal=allow_access_removal,
-                           key=key)
-    providers = ProviderOptions(values={"profile": profile, "credential": credential, "arm_endpoint": arm_endpoint})
+                           key=key, allow_drift=allow_drift, allowed_endpoints=allowed_endpoints,
+                           selected_steps=step_names, selected_rules=rule_ids)
     report = apply_plan(plan, plan_file, digest, options, providers, binding=binding,
                         on_result=lambda step, r: _say(_line(r.outcome.value, r.rule_id, r.resource_id, r.detail),
                                                        out=True))
     counts = ", ".join(f"{n} {k}" for k, n in report.counts().items()) or "nothing to do"
-    _say(f"auditor: {counts}; journal {journal}, run {report.run} (undo this run alone with: auditor remediate "
-         f"rollback {journal} --run {report.run}), signed with the journal key {key.id} from {key.source}")
+    created = f"; created and kept: {', '.join(report.created_kept)}" if report.created_kept else ""
+    _say(f"auditor: {counts}{created}; journal {journal}, run {report.run} (undo this run alone with: auditor "
+         f"remediate rollback {journal} --run {report.run}), signed with the journal key {key.id} from {key.source}")
     sys.exit(report.exit_code)
 
 

@@ -75,8 +75,9 @@ def rules_show(rule_id: str, policy_file: Path | None) -> None:
         catalog, known, excluded = load_catalog(), {}, {}
     else:
         from auditor.policy import load_policy
+        from auditor.remediate import available
 
-        policy = load_policy(policy_file)
+        policy = load_policy(policy_file, remediators=available())
         catalog, known, excluded = dict(policy.rules), dict(policy.all_rules), dict(policy.excluded)
     if rule_id in catalog:
         click.echo(rule_details(catalog[rule_id]))
@@ -95,8 +96,9 @@ def _rules_of(policy_file: Path | None) -> tuple[dict[str, Rule], dict[str, str]
 
         return dict(load_catalog()), {}
     from auditor.policy import load_policy
+    from auditor.remediate import available
 
-    policy = load_policy(policy_file)
+    policy = load_policy(policy_file, remediators=available())
     return dict(policy.rules), dict(policy.excluded)
 
 

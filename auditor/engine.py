@@ -11,6 +11,7 @@ from typing import Any
 
 from auditor import checks as check_registry
 from auditor.errors import MissingData
+from auditor.fingerprint import Fingerprint, fingerprint
 from auditor.model import MAX_ERROR_TEXT, Finding, Inventory, Resource, Rule, Status, Verdict
 from auditor.redaction import redact_document
 from auditor.untrusted import service_text
@@ -27,7 +28,7 @@ def _message(rule: Rule, key: str, resource: Resource, fallback: str) -> str:
 
 
 def _finding(rule: Rule, resource: Resource, status: Status, message: str,
-             evidence: Mapping[str, Any]) -> Finding:
+             evidence: Mapping[str, Any], state: Fingerprint | None = None) -> Finding:
     return Finding(
         rule_id=rule.id,
         resource_id=resource.id,
@@ -42,6 +43,7 @@ def _finding(rule: Rule, resource: Resource, status: Status, message: str,
         # took from anywhere else (``related``, a plugin's own reading): evidence never holds a secret.
         evidence=redact_document(evidence),
         resource_name=resource.name,
+        fingerprint=state if state is not None else fingerprint(resource),
     )
 
 
@@ -54,35 +56,38 @@ def _decide(rule: Rule, resource: Resource, inventory: Inventory, load_check: Ch
 
 
 def evaluate_one(rule: Rule, resource: Resource, inventory: Inventory,
-                 load_check: CheckLoader = check_registry.load) -> Finding:
-    """One finding; any exception becomes ERROR with its reason (a bug must not look like compliance)."""
+                 load_check: CheckLoader = check_registry.load, state: Fingerprint | None = None) -> Finding:
+    """One finding; any exception becomes ERROR with its reason (a bug must not look like compliance).
+
+    ``state``: the resource's fingerprint when the caller already computed it (one per resource, not per rule).
+    """
     stage = "applicability"
     try:
         if rule.applies_when is not None:
             applies = rule.applies_when.evaluate(resource, rule.params)
             if not applies.passed:
                 msg = _message(rule, "not_applicable", resource, f"{rule.title}: does not apply to {resource.name}.")
-                return _finding(rule, resource, Status.NOT_APPLICABLE, msg, applies.evidence)
+                return _finding(rule, resource, Status.NOT_APPLICABLE, msg, applies.evidence, state)
         stage = "evaluation"
         verdict = _decide(rule, resource, inventory, load_check)
     except MissingData as e:
         reason = service_text(str(e), MAX_ERROR_TEXT)  # it quotes what a service said: redacted, escaped
         return _finding(rule, resource, Status.ERROR, f"Could not evaluate {resource.name}: {reason}.",
-                        {"error": reason})
+                        {"error": reason}, state)
     except Exception as e:  # noqa: BLE001 - isolation: one broken rule must not crash or pass the scan
         reason = service_text(f"{type(e).__name__}: {e}", MAX_ERROR_TEXT)
         return _finding(rule, resource, Status.ERROR,
-                        f"Rule failed during {stage} on {resource.name}: {reason}.", {"error": reason})
+                        f"Rule failed during {stage} on {resource.name}: {reason}.", {"error": reason}, state)
     if not verdict.applicable:
         msg = _message(rule, "not_applicable", resource, verdict.message)
-        return _finding(rule, resource, Status.NOT_APPLICABLE, msg, verdict.evidence)
+        return _finding(rule, resource, Status.NOT_APPLICABLE, msg, verdict.evidence, state)
     if verdict.passed:
         return _finding(rule, resource, Status.PASS, _message(rule, "pass", resource, verdict.message),
-                        verdict.evidence)
+                        verdict.evidence, state)
     fail = _message(rule, "fail", resource, verdict.message)
     if rule.check is not None and verdict.message:  # a check explains the specific failure
         fail = f"{fail} {verdict.message}" if not fail.endswith(verdict.message) else fail
-    return _finding(rule, resource, Status.FAIL, fail, verdict.evidence)
+    return _finding(rule, resource, Status.FAIL, fail, verdict.evidence, state)
 
 
 def _scope_errors(rule: Rule, inventory: Inventory) -> Iterable[Finding]:
@@ -114,8 +119,12 @@ def evaluate(inventory: Inventory, rules: Iterable[Rule],
     for resource in inventory.resources:
         by_type.setdefault(resource.type, []).append(resource)
     out: list[Finding] = []
+    states: dict[int, Fingerprint] = {}  # one fingerprint per resource, shared by its findings
     for rule in rules:
         out.extend(_scope_errors(rule, inventory))
         for resource in by_type.get(rule.resource_type, ()):
-            out.append(evaluate_one(rule, resource, inventory, load_check))
+            state = states.get(id(resource))
+            if state is None:
+                state = states[id(resource)] = fingerprint(resource)
+            out.append(evaluate_one(rule, resource, inventory, load_check, state))
     return tuple(sorted(out, key=lambda f: (f.rule_id, f.resource_id)))

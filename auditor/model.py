@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
+from auditor.identity import resource_key
 from auditor.untrusted import service_text
 
 if TYPE_CHECKING:
-    from auditor.policy_scope import PolicyScope
+    from auditor.fingerprint import Fingerprint
+    from auditor.scope_model import PolicyScope
 
 
 MAX_ERROR_TEXT = 2000  # a bound for error texts kept in the model; collectors keep theirs shorter
@@ -289,6 +291,7 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     resource_name: str = ""
     waiver: Waiver | None = None  # set iff status is MUTED
+    fingerprint: Fingerprint | None = None  # the resource's state as the scan read it (auditor.fingerprint)
 
     @property
     def id(self) -> str:
@@ -297,11 +300,11 @@ class Finding:
 
 @functools.lru_cache(maxsize=1 << 18)  # outputs ask for every finding's id several times
 def finding_id(rule_id: str, provider: str, resource_id: str) -> str:
-    """Stable across runs. Azure ids compare case-insensitively, so they hash lower-cased.
+    """Stable across runs. Ids hash as their :func:`~auditor.identity.resource_key` (Azure's lower-cased).
 
     ``surrogatepass``: an id read from JSON may hold a lone surrogate; it must hash, not crash the scan.
     """
-    rid = resource_id.lower() if provider == "azure" else resource_id
+    rid = resource_key(provider, resource_id)
     return hashlib.sha256(f"{rule_id}\n{rid}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

@@ -69,7 +69,9 @@ def prepare_policy(policy_file: Path | None, waivers_file: Path | None, fail_on:
                    rule_filter: RuleFilter | None = None, max_waiver_days: int = DEFAULT_MAX_WAIVER_DAYS) -> ScanInputs:
     """The policy (the shipped catalog, plugins and the file's changes), narrowed by the command line's rule
     filters, and the waivers, all validated."""
-    policy = load_policy(policy_file)
+    from auditor.remediate import available
+
+    policy = load_policy(policy_file, remediators=available())
     if rule_filter is not None:
         policy = narrow(policy, rule_filter)
     return from_policy(policy, waivers_file, fail_on, max_waiver_days)

@@ -15,7 +15,7 @@ is no known region of the entry's providers is a ConfigError listing the known o
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,10 @@ from auditor.errors import ConfigError
 from auditor.model import Finding, Framework, Inventory, Rule, Severity, SeverityOverride
 from auditor.param_values import value_problem
 from auditor.paths import rules_dir
-from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
+from auditor.policy_scope import ScopeEntry, apply_scope
 from auditor.regions import region_problem
 from auditor.rulecases import CaseResult, load_cases, run_case
+from auditor.scope_model import PolicyScope
 from auditor.yamlio import LocatedYaml, brief, load_yaml
 
 SCHEMA = "policy.schema.json"
@@ -73,11 +74,13 @@ def base_policy(rules: Mapping[str, Rule]) -> Policy:
     return Policy(rules=dict(rules), all_rules=dict(rules), frameworks=load_frameworks())
 
 
-def load_policy(path: Path | None = None, *, catalog: Path | None = None, plugins: Plugins | None = None) -> Policy:
-    """The shipped catalog (+ installed plugins), with the policy file at ``path`` applied when given."""
+def load_policy(path: Path | None = None, *, catalog: Path | None = None, plugins: Plugins | None = None,
+                remediators: Collection[str] | None = None) -> Policy:
+    """The shipped catalog (+ installed plugins), with the policy file at ``path`` applied when given.
+    ``remediators``: the automatic fixes a rule may name (see :func:`auditor.catalog.parse_rule`)."""
     plugins = load_plugins() if plugins is None else plugins
     if path is None:
-        rule_set = load_rule_set(plugins=plugins, catalog=catalog)
+        rule_set = load_rule_set(plugins=plugins, catalog=catalog, remediators=remediators)
         return Policy(rules=rule_set.rules, all_rules=rule_set.rules, frameworks=rule_set.frameworks,
                       checks=rule_set.checks)
     doc = load_yaml(path)
@@ -92,7 +95,7 @@ def load_policy(path: Path | None = None, *, catalog: Path | None = None, plugin
             raise doc.error(f"no such directory: {directory}", ["rule_dirs", i])
         packs.append(directory)
     inline = [sub_document(doc, ["custom_rules", i], rule) for i, rule in enumerate(data.get("custom_rules", ()))]
-    rule_set = load_rule_set(packs, inline=inline, plugins=plugins, catalog=catalog)
+    rule_set = load_rule_set(packs, inline=inline, plugins=plugins, catalog=catalog, remediators=remediators)
     return _apply(doc, data, rule_set)
 
 

@@ -1,25 +1,26 @@
 """A policy's ``scope``: which resources each rule looks at, and an honest count of what it left out.
 
 A scope entry governs the rules its ``rules`` globs (default: all) and ``providers`` name; it admits a
-resource when the resource's account, region and tags match what the entry lists. Every entry governing
-a rule must admit a resource, otherwise that rule gives the resource no finding, exactly as if the
-resource were of another type.
+resource when the resource's account, region and tags match what the entry lists. Every entry governing a
+rule must admit a resource, otherwise that rule gives the resource no finding, exactly as if the resource
+were of another type.
 
-The scope follows a serving endpoint to what it uses. Tags, accounts and regions are set on endpoints;
-the configs, models, roles, keys, buckets, workspaces and deployments behind them rarely carry the same
-tags (an IAM role is in no region at all). A user who scopes to ``env: prod`` endpoints means their
-models and keys too, so an entry admits a resource when the resource itself matches, or when a resource
-that uses it (directly or through others, :data:`USES`) matches: the role of a model of a config of a
-prod endpoint is in a prod scope. A role that only dev endpoints use is not. Parts that cannot be tagged
-(:data:`PART_OF`: an API Management API, backend or product) are in the scope of what they are part of.
+The scope follows a serving endpoint to what it uses. Tags, accounts and regions are set on endpoints; the
+configs, models, roles, keys, buckets, workspaces and deployments behind them rarely carry the same tags (an
+IAM role is in no region at all). A user who scopes to ``env: prod`` endpoints means their models and keys
+too, so an entry admits a resource when the resource itself matches, or when a resource that uses it
+(directly or through others, :data:`~auditor.scope_model.USES`) matches: the role of a model of a config of
+a prod endpoint is in a prod scope. A role that only dev endpoints use is not. Parts that cannot be tagged
+(:data:`~auditor.scope_model.PART_OF`: an API Management API, backend or product) are in the scope of what
+they are part of.
 
-A scope-level ERROR (a region or subscription that could not be listed) is dropped only when its account
-or region is known not to match; tags of resources never seen are unknown, so tag conditions never hide
-such an ERROR.
+A scope-level ERROR (a region or subscription that could not be listed) is dropped only when its account or
+region is known not to match; tags of resources never seen are unknown, so tag conditions never hide such an
+ERROR.
 
-Whatever an entry leaves out is counted (:class:`PolicyScope`): a scoped run never looks cleaner than it
-is without saying so. findings.json writes it as ``policy_scope``; the console, summary.md and the report
-say "N resources out of the policy's scope".
+Whatever an entry leaves out is counted (:class:`~auditor.scope_model.PolicyScope`): a scoped run never
+looks cleaner than it is without saying so. findings.json writes it as ``policy_scope``; the console,
+summary.md and the report say "N resources out of the policy's scope".
 """
 
 from __future__ import annotations
@@ -29,23 +30,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from auditor.identity import folds_case, resource_key
 from auditor.model import Finding, Inventory, Resource, Rule
 from auditor.regions import canonical_azure_location
-
-# resource type -> the keys of its ``related`` that name resources it uses (an id or a list of ids).
-USES: Mapping[str, tuple[str, ...]] = {
-    "aws.sagemaker.endpoint": ("endpoint_config",),
-    "aws.sagemaker.endpoint_config": ("models", "kms_keys", "capture_bucket"),
-    "aws.sagemaker.model": ("execution_role",),
-    "azure.ml.online_endpoint": ("workspace", "deployments"),
-}
-# resource type -> the ``related`` key naming the resource it is a part of. API Management's APIs, backends
-# and products cannot carry tags of their own: they are in the scope of their service.
-PART_OF: Mapping[str, str] = {
-    "azure.apim.api": "service",
-    "azure.apim.backend": "service",
-    "azure.apim.product": "service",
-}
+from auditor.scope_model import PART_OF, USES, PolicyScope
 
 
 @dataclass(frozen=True)
@@ -65,7 +53,7 @@ class ScopeEntry:
 
     def admits(self, provider: str, account: str, region: str, tags: Mapping[str, str] | None) -> bool:
         """``tags`` None: the resource was never seen (a scope-level ERROR); unknown values admit."""
-        fold = provider == "azure"  # Azure ids and tag names compare case-insensitively
+        fold = folds_case(provider)  # Azure's subscription ids and tag names compare case-insensitively
         known = tags is not None
         if self.accounts and not _matches(account, self.accounts, str.lower if fold else str, known):
             return False
@@ -91,37 +79,6 @@ def _matches(value: str, patterns: Sequence[str], spell: Callable[[str], str], k
     return any(fnmatch.fnmatchcase(v, spell(p)) for p in patterns)
 
 
-@dataclass(frozen=True)
-class PolicyScope:
-    """What a policy's scope left out of the findings.
-
-    ``out_of_scope``: the resources that lost at least one finding to the scope; ``by_rule``: per rule,
-    the resources it gave no finding for; ``by_resource_type``: per type, the resources that lost at
-    least one finding; ``findings`` and ``by_status``: the findings the scope dropped and their
-    statuses as evaluated (what the scoped run does not show: ``{"FAIL": 12, ...}``).
-    """
-
-    out_of_scope: int = 0
-    by_rule: Mapping[str, int] = field(default_factory=dict)
-    by_resource_type: Mapping[str, int] = field(default_factory=dict)
-    findings: int = 0
-    by_status: Mapping[str, int] = field(default_factory=dict)
-
-    def sentence(self) -> str:
-        return describe(self.out_of_scope, self.findings, self.by_status)
-
-
-def describe(out_of_scope: int, findings: int, by_status: Mapping[str, int]) -> str:
-    """``12 resources out of the policy's scope (40 findings not reported: 3 FAIL, 37 PASS)``: the one
-    sentence every format prints (from a :class:`PolicyScope` or findings.json's ``policy_scope``)."""
-    noun = "resource" if out_of_scope == 1 else "resources"
-    text = f"{out_of_scope} {noun} out of the policy's scope"
-    if findings:
-        statuses = ", ".join(f"{n} {s}" for s, n in by_status.items())
-        text += f" ({findings} finding{'s' if findings != 1 else ''} not reported: {statuses})"
-    return text
-
-
 def apply_scope(scope: Sequence[ScopeEntry], rules: Mapping[str, Rule], findings: Iterable[Finding],
                 inventory: Inventory) -> tuple[tuple[Finding, ...], PolicyScope]:
     """The findings of resources in their rule's scope, and the count of what was left out."""
@@ -141,7 +98,7 @@ def apply_scope(scope: Sequence[ScopeEntry], rules: Mapping[str, Rule], findings
         if admitted:
             kept.append(f)
         else:
-            dropped.append((f, _key(f.provider, f.resource_id)))
+            dropped.append((f, resource_key(f.provider, f.resource_id)))
     return tuple(kept), _count(dropped)
 
 
@@ -165,32 +122,32 @@ def _count(dropped: Sequence[tuple[Finding, str]]) -> PolicyScope:
 
 
 class _Users:
-    """The inventory indexed by id, with who uses each resource (the reverse of :data:`USES`)."""
+    """The inventory indexed by id, with who uses each resource (the reverse of :data:`~auditor.scope_model.USES`)."""
 
     def __init__(self, inventory: Inventory) -> None:
-        self._by_key = {(r.provider, _key(r.provider, r.id)): r for r in inventory.resources}
+        self._by_key = {(r.provider, resource_key(r.provider, r.id)): r for r in inventory.resources}
         self._users: dict[tuple[str, str], list[Resource]] = {}
         for r in inventory.resources:
             for name in USES.get(r.type, ()):
                 for used in _ids(r.related.get(name)):
-                    self._users.setdefault((r.provider, _key(r.provider, used)), []).append(r)
+                    self._users.setdefault((r.provider, resource_key(r.provider, used)), []).append(r)
         for r in inventory.resources:  # a part's scope is its whole's: the whole counts as a user of the part
             whole_key = PART_OF.get(r.type)
-            whole = self._by_key.get((r.provider, _key(r.provider, str(r.related.get(whole_key) or "")))) \
+            whole = self._by_key.get((r.provider, resource_key(r.provider, str(r.related.get(whole_key) or "")))) \
                 if whole_key else None
             if whole is not None:
-                self._users.setdefault((r.provider, _key(r.provider, r.id)), []).append(whole)
+                self._users.setdefault((r.provider, resource_key(r.provider, r.id)), []).append(whole)
         self._chains: dict[tuple[str, str], tuple[Resource, ...]] = {}
 
     def resource(self, provider: str, resource_id: str) -> Resource | None:
-        return self._by_key.get((provider, _key(provider, resource_id)))
+        return self._by_key.get((provider, resource_key(provider, resource_id)))
 
     def admitted(self, entry: ScopeEntry, resource: Resource) -> bool:
         return entry.admits_resource(resource) or any(entry.admits_resource(u) for u in self._all_users(resource))
 
     def _all_users(self, resource: Resource) -> tuple[Resource, ...]:
         """Every resource that uses ``resource``, directly or through others."""
-        start = (resource.provider, _key(resource.provider, resource.id))
+        start = (resource.provider, resource_key(resource.provider, resource.id))
         if start in self._chains:
             return self._chains[start]
         seen = {start}
@@ -198,7 +155,7 @@ class _Users:
         todo = [start]
         while todo:
             for user in self._users.get(todo.pop(), ()):
-                key = (user.provider, _key(user.provider, user.id))
+                key = (user.provider, resource_key(user.provider, user.id))
                 if key not in seen:
                     seen.add(key)
                     found.append(user)
@@ -214,6 +171,3 @@ def _ids(value: object) -> list[str]:
         return [v for v in value if isinstance(v, str)]
     return []
 
-
-def _key(provider: str, resource_id: str) -> str:
-    return resource_id.lower() if provider == "azure" else resource_id

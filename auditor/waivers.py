@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError, ConfigProblemsError
+from auditor.identity import resource_key
 from auditor.model import Finding, Status, Waiver
 from auditor.yamlio import LocatedYaml, brief, load_yaml
 
@@ -165,10 +166,10 @@ def load_waivers(path: Path, known_rule_ids: Iterable[str] | None = None, *, tod
 
 
 def _matches(waiver: Waiver, finding: Finding) -> bool:
-    azure = finding.provider == "azure"
-    rid = finding.resource_id.lower() if azure else finding.resource_id
+    provider = finding.provider
+    rid = resource_key(provider, finding.resource_id)
     return any(fnmatch.fnmatchcase(finding.rule_id, p) for p in waiver.rules) and any(
-        fnmatch.fnmatchcase(rid, p.lower() if azure else p) for p in waiver.resources
+        fnmatch.fnmatchcase(rid, resource_key(provider, p)) for p in waiver.resources
     )
 
 

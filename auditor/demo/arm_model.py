@@ -105,6 +105,13 @@ def subscription_document(subscription_id: str, display_name: str | None = None,
             "tags": {}, "tenantId": tenant_id}
 
 
+def user_identity_ids(identity_id: str) -> dict[str, str]:
+    """The (stable) ``principalId`` and ``clientId`` of the user-assigned identity ``identity_id``: what the demo
+    seeds, and what the stand-in gives an identity it holds no ids for."""
+    return {"principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"principal|{identity_id.lower()}")),
+            "clientId": str(uuid.uuid5(uuid.NAMESPACE_URL, identity_id))}
+
+
 def role_assignment_document(scope: str, principal_id: str, role: str, *, name: str | None = None,
                              principal_type: str = "ServicePrincipal") -> Json:
     """A role assignment at ``scope``; ``role`` is a built-in role name or a role definition GUID.

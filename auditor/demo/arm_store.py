@@ -19,7 +19,7 @@ import copy
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +34,7 @@ from auditor.demo.arm_model import (
     error,
     parse_path,
     subscription_document,
+    user_identity_ids,
 )
 
 _ML = "microsoft.machinelearningservices/workspaces"
@@ -77,13 +78,28 @@ def _with_state(doc: Json, state: str) -> Json:
                                   "provisioningState": state}}
 
 
-def _ensure_principal(identity: Any, old: Any) -> Any:
-    """Give a system-assigned identity a principal id, keeping the one it had (an identity keeps its id)."""
-    if not isinstance(identity, dict) or "systemassigned" not in str(identity.get("type", "")).lower():
+def _ensure_principal(identity: Any, old: Any, stored_ids: Callable[[str], Mapping[str, Any]]) -> Any:
+    """Give an identity the ids Azure gives it: a system-assigned identity a principal id (and tenant), each
+    user-assigned identity its principal and client ids. An identity keeps the ids it had: a PUT or PATCH body
+    carries each user-assigned identity as ``{}`` (its ids are read-only), and Azure fills them in from the
+    identity itself (``stored_ids(identity id)``: those of the stored identity resource, else stable ones)."""
+    if not isinstance(identity, dict):
         return identity
     previous = old if isinstance(old, dict) else {}
-    return {**identity, "principalId": identity.get("principalId") or previous.get("principalId") or str(uuid.uuid4()),
-            "tenantId": identity.get("tenantId") or previous.get("tenantId") or DEMO_TENANT}
+    new = dict(identity)
+    if "systemassigned" in str(identity.get("type", "")).lower():
+        new.update(principalId=identity.get("principalId") or previous.get("principalId") or str(uuid.uuid4()),
+                   tenantId=identity.get("tenantId") or previous.get("tenantId") or DEMO_TENANT)
+    users = identity.get("userAssignedIdentities")
+    if isinstance(users, dict):
+        before = previous.get("userAssignedIdentities")
+        known = {str(k).lower(): v for k, v in before.items() if isinstance(v, dict)} if isinstance(before, dict) \
+            else {}
+        new["userAssignedIdentities"] = {
+            key: {**stored_ids(key), **known.get(key.lower(), {}),
+                  **{k: v for k, v in (value if isinstance(value, dict) else {}).items() if v}}
+            for key, value in users.items() if value is not None}  # PATCH {id: null} removes an identity
+    return new
 
 
 @dataclass
@@ -147,6 +163,16 @@ class ArmStore:
         """Remove a document and everything under it; True when it existed."""
         with self._lock:
             return self._remove_tree(parse_path(resource_id).key)
+
+    def _identity_ids(self, identity_id: str) -> dict[str, Any]:
+        """The principal and client ids of user-assigned identity ``identity_id``: those of its stored resource
+        (``Microsoft.ManagedIdentity/userAssignedIdentities``), else stable ones derived from its id."""
+        doc = self._docs.get(parse_path(identity_id).key)
+        props = doc.get("properties") if doc else None
+        ids = user_identity_ids(identity_id)
+        if isinstance(props, dict):
+            ids.update({k: props[k] for k in ids if isinstance(props.get(k), str) and props[k]})
+        return dict(ids)
 
     def _insert(self, doc: Json) -> None:
         info = parse_path(doc["id"])
@@ -366,7 +392,8 @@ class ArmStore:
                 props.update(scoringUri=f"https://{host}/score", swaggerUri=f"https://{host}/swagger.json")
             new["properties"] = props
             if "identity" in new:
-                new["identity"] = _ensure_principal(new["identity"], old.get("identity") if old else None)
+                new["identity"] = _ensure_principal(new["identity"], old.get("identity") if old else None,
+                                                    self._identity_ids)
             lro = _LRO.get(rtype.lower())
             if lro is None:
                 self._insert(new)
@@ -412,7 +439,7 @@ class ArmStore:
                 before: Json = current if isinstance(current, dict) else {}
                 new[key] = {**before, **value} if merge else value
             if "identity" in body:
-                new["identity"] = _ensure_principal(new["identity"], old.get("identity"))
+                new["identity"] = _ensure_principal(new["identity"], old.get("identity"), self._identity_ids)
             new["etag"] = _new_etag()
             lro = _LRO.get(old["type"].lower())
             if lro is None or not lro[1]:

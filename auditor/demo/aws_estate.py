@@ -75,6 +75,11 @@ class ModelSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
 
 
+# Instance families of this module's estates that have local NVMe instance storage (no EBS volume, so
+# no KmsKeyId to judge): the expected verdicts below leave them out, as the volume-key rule does.
+LOCAL_NVME_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.m5d.", "ml.c5d.", "ml.r5d.", "ml.p3dn.", "ml.p4d.")
+
+
 @dataclass(frozen=True)
 class Variant:
     model: str
@@ -352,8 +357,9 @@ class _Seeder:
         configs = {c.name: c for c in spec.configs}
         for c in spec.configs:
             arn, instance = self.configs[c.name], [v for v in c.variants if not v.serverless_mb]
+            ebs = [v for v in instance if not v.instance_type.startswith(LOCAL_NVME_FAMILIES)]
             out["aws.sagemaker.endpoint_config.kms_volume_encryption", arn] = (
-                verdict(bool(c.volume_key)) if instance else "NOT_APPLICABLE")
+                verdict(bool(c.volume_key)) if ebs else "NOT_APPLICABLE")
             out["aws.sagemaker.endpoint_config.multi_instance", arn] = (
                 verdict(min(v.instances for v in instance) >= 2) if instance else "NOT_APPLICABLE")
         for e in spec.endpoints:

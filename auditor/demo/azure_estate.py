@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from auditor.demo.arm_examples import as_resource, example_body, example_items
-from auditor.demo.arm_model import DEMO_TENANT, Json, role_assignment_document, subscription_document
+from auditor.demo.arm_model import (
+    DEMO_TENANT,
+    Json,
+    role_assignment_document,
+    subscription_document,
+    user_identity_ids,
+)
 
 if TYPE_CHECKING:
     pass
@@ -153,8 +159,7 @@ def _identity(system: str | None, user: UserIdentity | None) -> Json:
     if system:
         identity.update(principalId=principal_id(system), tenantId=DEMO_TENANT)
     if user:
-        identity["userAssignedIdentities"] = {user.id: {"principalId": principal_id(user.id),
-                                                        "clientId": str(uuid.uuid5(uuid.NAMESPACE_URL, user.id))}}
+        identity["userAssignedIdentities"] = {user.id: user_identity_ids(user.id)}
     return identity
 
 

@@ -7,6 +7,9 @@ benchmarks run are corrected, in this process, before they answer:
 * :func:`install`: the Resource Groups Tagging API's ``GetResources`` names a SageMaker endpoint config by
   the repr of a 1-tuple (``"('arn:aws:sagemaker:...',)"``; moto 5.2 stores that config's ``arn`` as a
   tuple), where AWS gives the ARN. The fix yields the ARN itself, so the config's tags are found.
+* :func:`auditor.demo.moto_sagemaker.install`: SageMaker's ``UpdateEndpoint``, which moto lacks, and
+  DescribeEndpoint's ``DataCaptureConfig`` summary (``CaptureStatus``, ``CurrentSamplingPercentage``) as
+  SageMaker answers it, so every automatic fix can be rehearsed against the demo (``auditor demo --serve``).
 
 Installing is idempotent and lasts for the process: the fixes only make moto answer as AWS does.
 """
@@ -17,6 +20,8 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
+
+from auditor.demo import moto_sagemaker
 
 _lock = threading.Lock()
 _installed = False
@@ -29,6 +34,7 @@ def install() -> None:
         if _installed:
             return
         _tagging_arns()
+        moto_sagemaker.install()
         _installed = True
 
 

@@ -192,11 +192,14 @@ class ApiEmulation:
 
 def _reset_moto(url: str) -> None:
     """Empty moto, then seed its random generator: ids moto invents (KMS key ids) are the same every run,
-    so the demo's findings keep their ids from one run to the next (baselines compare them)."""
+    so the demo's findings keep their ids from one run to the next (baselines compare them).
+
+    The timeout only guards against a server that never answers: a reset walks every moto backend the
+    process has loaded, and on a loaded machine (test workers beside other jobs) it took over 10 s."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     for path in ("/moto-api/reset", f"/moto-api/seed?a={_DEMO_SEED}"):
         request = urllib.request.Request(f"{url}{path}", method="POST")  # noqa: S310 (our loopback URL)
-        with opener.open(request, timeout=10):
+        with opener.open(request, timeout=90):
             pass
 
 

@@ -1,49 +1,26 @@
 """Running the demo: both embedded estates served on loopback and scanned through the pipeline.
 
-``run_demo`` is what ``auditor demo`` runs; ``demo_azure_environment`` and ``applied_environment`` set up
-(and restore) the process environment a scan of the Resource Manager stand-in needs, for the demo and for
-tests that scan the stand-in.
+``run_demo`` is what ``auditor demo`` runs (the estates themselves are served by ``auditor.demo.sandbox``);
+``applied_environment`` and ``demo_azure_environment`` (defined in ``auditor.demo.sandbox``, importable from
+here) set up (and restore) the process environment a scan of the Resource Manager stand-in needs, for the
+demo and for tests that scan the stand-in.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.demo.sandbox import demo_azure_environment as demo_azure_environment  # its home before
 from auditor.model import ScanResult, Severity
-from auditor.pipeline import Tracking, scan
+from auditor.pipeline import Tracking, prepare_policy, scan
 
 if TYPE_CHECKING:
     from auditor.console import Console
     from auditor.selection import RuleFilter
-
-
-# Variables that could send the demo's Azure scan elsewhere than the stand-in, or bring in a real identity.
-_AZURE_CLEARED = ("AUDITOR_ARM_ENDPOINT", "CURL_CA_BUNDLE")
-
-
-def demo_azure_environment(ca_bundle: str, az_dir: str) -> dict[str, str | None]:
-    """The variables a scan of the Resource Manager stand-in runs with (None: unset), in this process or a child.
-
-    The fake ``az`` in ``az_dir`` comes first on PATH (``AzureCliCredential`` runs it instead of any real
-    CLI), ``AZURE_CONFIG_DIR`` is an empty directory (so no real ``az`` login could be read), every other
-    ``AZURE_*`` variable is unset, the stand-in's CA is trusted through ``REQUESTS_CA_BUNDLE``, and
-    loopback bypasses any proxy.
-    """
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AZURE_")}
-    env.update(dict.fromkeys(_AZURE_CLEARED))
-    kept = f"{os.environ.get('NO_PROXY', '')},{os.environ.get('no_proxy', '')}".split(",")
-    no_proxy = ",".join(dict.fromkeys(["127.0.0.1", "localhost", *filter(None, kept)]))
-    config = Path(az_dir, "azure-config")
-    config.mkdir(parents=True, exist_ok=True)
-    env.update({"PATH": os.pathsep.join(filter(None, [az_dir, os.environ.get("PATH")])),
-                "AZURE_CONFIG_DIR": str(config), "REQUESTS_CA_BUNDLE": ca_bundle,
-                "NO_PROXY": no_proxy, "no_proxy": no_proxy})
-    return env
 
 
 @contextmanager
@@ -66,40 +43,40 @@ def _apply(changes: Mapping[str, str | None]) -> None:
 
 
 def run_demo(fail_on: Severity, console: Console | None = None, policy_file: Path | None = None,
-             tracking: Tracking | None = None, rule_filter: RuleFilter | None = None) -> ScanResult:
+             tracking: Tracking | None = None, rule_filter: RuleFilter | None = None,
+             waivers_file: Path | None = None, max_waiver_days: int = 365) -> ScanResult:
     """Serve both demo estates on loopback and scan them with the real collectors into one report.
 
     AWS: moto with Northwind's SageMaker estate, read through boto3 with fake credentials and no
     ~/.aws files. Azure: the Resource Manager stand-in (HTTPS, a throwaway CA) with Northwind's Azure
     ML estate, read through the Azure SDKs with the real ``AzureCliCredential`` running a fake ``az``
-    from a temporary directory. The process environment is changed for the duration and restored.
+    from a temporary directory (see :mod:`auditor.demo.sandbox`). The process environment is changed
+    for the duration and restored.
     """
-    try:
-        from auditor.demo.arm_server import ArmServer
-        from auditor.demo.aws_northwind import seed_demo_estate
-        from auditor.demo.moto_server import aws_environment, running_moto
-    except ImportError as e:  # moto and cryptography are the demo extra
-        from auditor.errors import AuditorError
-
-        raise AuditorError(f"the demo needs the demo extra: pip install 'auditor[demo]' ({e})") from e
-    from auditor.demo.apim_estate import build_gateway
-    from auditor.demo.azure_northwind import seed_azure_demo
-    from auditor.demo.fake_az import write_fake_az
+    require_demo_extra()
+    # A bad policy, rule filter or waivers file is exit 3 before the servers start (scan checks them again).
+    prepare_policy(policy_file, waivers_file, fail_on, rule_filter, max_waiver_days)
+    from auditor.demo.sandbox import serving_demo
     from auditor.providers.aws.collect import AwsOptions, collect_aws
     from auditor.providers.azure.collect import AzureOptions, collect_azure
 
-    with running_moto() as endpoint, aws_environment(endpoint), ArmServer([]) as arm, \
-            tempfile.TemporaryDirectory(prefix="auditor-demo-az-") as az_dir, \
-            applied_environment(demo_azure_environment(arm.ca_bundle, az_dir)):
-        write_fake_az(az_dir)
-        aws = seed_demo_estate(endpoint)
-        azure_estate = seed_azure_demo(arm)
-        # Northwind's gateway fronts Azure ML endpoints and a SageMaker endpoint of the AWS estate.
-        arm.add_resources(build_gateway(azure_estate.subscriptions[0], list(azure_estate.documents),
-                                        aws.regions[0], {"env": "prod", "team": "ml-platform"}))
-        azure = AzureOptions(subscriptions=azure_estate.subscriptions, credential="cli", arm_endpoint=arm.url)
+    with serving_demo() as served, \
+            applied_environment(served.changes(os.environ.get("PATH"))):
+        azure = AzureOptions(subscriptions=served.subscriptions, credential="cli", arm_endpoint=served.arm_endpoint)
         return scan(
-            {"demo aws": lambda p: collect_aws(AwsOptions(regions=tuple(aws.regions)), p),
+            {"demo aws": lambda p: collect_aws(AwsOptions(regions=served.aws_regions), p),
              "demo azure": lambda p: collect_azure(azure, p)},
             fail_on=fail_on, console=console, policy_file=policy_file, tracking=tracking, rule_filter=rule_filter,
+            waivers_file=waivers_file, max_waiver_days=max_waiver_days,
         )
+
+
+def require_demo_extra() -> None:
+    """Raise an AuditorError naming what is missing when the demo extra (moto, cryptography) is not installed."""
+    try:
+        import cryptography  # noqa: F401
+        import moto  # noqa: F401
+    except ImportError as e:
+        from auditor.errors import AuditorError
+
+        raise AuditorError(f"the demo needs the demo extra: pip install 'auditor[demo]' ({e})") from e

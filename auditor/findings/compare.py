@@ -1,8 +1,9 @@
 """Run-to-run comparison: every finding of a scan against a baseline findings file (``--baseline``).
 
-Findings are matched by their stable id (a hash of rule id and resource id; Azure resource ids hash
-lower-cased, so they compare case-insensitively). Each finding of this scan gets the state the table of
-:mod:`auditor.baseline` gives for its status and the status of the baseline finding with the same id.
+Findings are matched by their stable id (a hash of rule id and resource key, :mod:`auditor.identity`:
+Azure resource ids compare case-insensitively), and scopes hold resources by their keys. Each finding of
+this scan gets the state the table of :mod:`auditor.baseline` gives for its status and the status of the
+baseline finding with the same id.
 
 A baseline FAIL with no finding in this scan is not a current finding; the comparison lists it:
 
@@ -28,6 +29,7 @@ import dataclasses
 import re
 
 from auditor.baseline import state
+from auditor.identity import resource_key
 from auditor.model import (
     BaselineComparison,
     BaselineState,
@@ -99,10 +101,14 @@ class _Scopes:
     def __init__(self, current: ScanResult, baseline: ScanResult) -> None:
         self._collected = [(_Scope(c.provider, c.scope_id), c.found_through)
                            for c in current.coverage if c.collected]
-        self._read = {(c.provider, c.scope_id) for c in current.coverage if c.collected}
-        # Every real scope either scan knows of (a "*" scope stands for regions that were never known).
-        self._known = sorted({(c.provider, c.scope_id) for c in (*baseline.coverage, *current.coverage)
-                              if "*" not in c.scope_id.rstrip("*")})
+        self._read = {(c.provider, resource_key(c.provider, c.scope_id)) for c in current.coverage if c.collected}
+        # Every real scope either scan knows of, once whatever its spelling (a "*" scope stands for regions that
+        # were never known).
+        known: dict[tuple[str, str], str] = {}
+        for c in (*baseline.coverage, *current.coverage):
+            if "*" not in c.scope_id.rstrip("*"):
+                known.setdefault((c.provider, resource_key(c.provider, c.scope_id)), c.scope_id)
+        self._known = sorted((provider, scope_id) for (provider, _), scope_id in known.items())
         self._failed = [(_Scope(c.provider, c.scope_id), frozenset(c.resource_types))
                         for c in current.coverage if not c.collected]
         # ERROR findings on a scope (their resource id is the scope that could not be listed), by rule.
@@ -132,7 +138,7 @@ class _Scopes:
     def _unread_referrers(self, provider: str, patterns: set[str]) -> list[str]:
         matchers = [_Scope(provider, pattern, exact=True) for pattern in sorted(patterns)]
         return [scope_id for p, scope_id in self._known
-                if p == provider and (p, scope_id) not in self._read
+                if p == provider and (p, resource_key(p, scope_id)) not in self._read
                 and any(m.matches(scope_id) for m in matchers)]
 
 
@@ -141,24 +147,24 @@ class _Scope:
 
     ``arn:aws:sagemaker:eu-west-1:123456789012:*`` (``*`` matches anything, also ``/``) holds every ARN it
     matches; a Resource Manager id (``/subscriptions/S``, a workspace id) holds itself and every id under
-    it, compared case-insensitively, as Azure compares ids.
+    it; both compared by their resource keys (Azure's case-insensitively).
     """
 
     def __init__(self, provider: str, scope_id: str, *, exact: bool = False) -> None:
         self.provider = provider
+        scope_id = resource_key(provider, scope_id)
         if "*" in scope_id:
             pattern = ".*".join(re.escape(part) for part in scope_id.split("*"))
         elif exact:
             pattern = re.escape(scope_id)
         else:
             pattern = re.escape(scope_id.rstrip("/")) + "(?:/.*)?"
-        flags = re.DOTALL | (re.IGNORECASE if provider == "azure" else 0)
-        self._pattern = re.compile(pattern, flags)
+        self._pattern = re.compile(pattern, re.DOTALL)
 
     def holds(self, f: Finding) -> bool:
         return f.provider == self.provider and self.matches(f.resource_id)
 
     def matches(self, resource_or_scope_id: str) -> bool:
-        return self._pattern.fullmatch(resource_or_scope_id) is not None
+        return self._pattern.fullmatch(resource_key(self.provider, resource_or_scope_id)) is not None
 
 

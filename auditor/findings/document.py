@@ -24,6 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from auditor import frameworks as framework_summary
 from auditor.errors import ConfigError
+from auditor.fingerprint import Fingerprint
 from auditor.model import (
     BaselineComparison,
     BaselineState,
@@ -45,8 +46,8 @@ from auditor.model import (
     finding_id,
 )
 from auditor.paths import schemas_dir
-from auditor.policy_scope import PolicyScope
 from auditor.schemacheck import FastValidator, StreamChecks, UnsupportedSchemaError, stream_checks
+from auditor.scope_model import PolicyScope
 
 SCHEMA_FILE = "findings.schema.json"
 # Waivers rebuilt from a finding's {reason, owner, expires}: the file does not record their position.
@@ -225,6 +226,7 @@ def finding_from(entry: Mapping[str, Any], index: int, source: str) -> Finding:
         evidence=entry["evidence"],
         resource_name=entry["resource_name"],
         waiver=waiver,
+        fingerprint=Fingerprint.from_json(entry["resource_fingerprint"]) if "resource_fingerprint" in entry else None,
     )
 
 

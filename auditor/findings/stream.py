@@ -16,6 +16,7 @@ streamed arrays empty; the branch the envelope takes decides which of the two co
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -28,9 +29,12 @@ from auditor.jsonstream import NotStreamable, read_object
 from auditor.model import Finding, FindingBaseline, Resource, ScanResult
 from auditor.schemacheck import StreamChecks
 
-# Strings of a finding that repeat across thousands of findings: one copy each (the parser makes a new
-# string for every occurrence), as for the keys of its evidence; equal tags of resources are one mapping.
-_SHARED_KEYS = ("rule_id", "resource_type", "provider", "account", "region")
+# Strings of a finding that repeat across findings and the inventory: one copy each (the parser makes a new
+# string for every occurrence), as for the keys of its evidence; equal evidence and equal tags of resources
+# are one mapping each.
+_SHARED_KEYS = ("rule_id", "resource_type", "provider", "account", "region", "resource_id", "resource_name")
+_PLAIN = (str, bool, type(None))
+_TEXT = json.JSONEncoder(ensure_ascii=False)  # an evidence's JSON text, in its own key order
 
 
 class _Invalid(Exception):  # noqa: N818 - control flow: the document is not valid, read it whole
@@ -76,18 +80,38 @@ def stream_findings(path: Path, source: str) -> ScanResult | None:
         shared: dict[str, str] = {}
         tagsets: dict[int, dict[str, str]] = {}  # the hash of a resource's tags -> the first such mapping
 
+        evidences: dict[Any, dict[str, Any]] = {}  # evidence met before, by its items or its JSON text
+
+        def evidence(given: dict[str, Any]) -> dict[str, Any]:
+            # Thousands of findings record the same evidence: one mapping (read-only) for all, made of shared
+            # keys. Items are a key when every value is a string, a boolean or null (then equal items are the
+            # same values); else the JSON text is (it tells 1 from 1.0 and true, and 0.0 from -0.0).
+            if all(type(v) in _PLAIN for v in given.values()):
+                key: Any = tuple(given.items())
+            else:
+                key = _TEXT.encode(given)
+            found = evidences.get(key)
+            if found is None:
+                found = evidences[key] = {shared.setdefault(k, k): v for k, v in given.items()}
+            return found
+
         def finding(entry: dict[str, Any], index: int) -> None:
             for key in _SHARED_KEYS:
                 entry[key] = shared.setdefault(entry[key], entry[key])
-            entry["evidence"] = {shared.setdefault(k, k): v for k, v in entry["evidence"].items()}
+            entry["evidence"] = evidence(entry["evidence"])
             rule_ids.add(entry["rule_id"])
             findings.append(reader.finding_from(entry, index, source))
             mark = entry.get("baseline")
             marks.append(reader.baseline_mark(mark) if mark is not None else None)
 
         def resource(entry: dict[str, Any], index: int) -> None:
-            for key in ("type", "provider", "account", "region"):
+            for key in ("id", "type", "provider", "account", "region", "name"):
                 entry[key] = shared.setdefault(entry[key], entry[key])
+            uses = entry.get("uses")
+            if uses is not None:  # the ids of what it uses: the same strings as the resources' own ids
+                for ids in uses.values():
+                    if ids is not None:
+                        ids[:] = [shared.setdefault(i, i) if type(i) is str else i for i in ids]
             tags = entry["tags"]
             digest = hash(tuple(tags.items()))
             seen = tagsets.get(digest)

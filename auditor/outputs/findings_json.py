@@ -30,6 +30,7 @@ from typing import Any
 
 from auditor import frameworks as framework_summary
 from auditor.baseline import state as baseline_state
+from auditor.identity import resource_key
 from auditor.model import (
     BaselineComparison,
     CoverageRow,
@@ -44,7 +45,7 @@ from auditor.model import (
     Severity,
     Status,
 )
-from auditor.policy_scope import USES, PolicyScope
+from auditor.scope_model import USES, PolicyScope
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "auditor"
@@ -205,7 +206,7 @@ def _history_doc(history: RunHistory) -> dict[str, Any]:
 def _inventory_doc(resource: Resource) -> dict[str, Any]:
     """What the report shows of a resource: identity and tags, never the document (it may hold secrets).
 
-    A resource of a type of :data:`auditor.policy_scope.USES` also records ``uses``: under each of
+    A resource of a type of :data:`auditor.scope_model.USES` also records ``uses``: under each of
     those relations (an endpoint's config; a config's models, keys and capture bucket; a model's
     execution role; an online endpoint's workspace and deployments) the ids of what it uses, so the
     report can show an endpoint's whole posture. ``[]``: none; ``null`` in the list: one that no longer
@@ -277,6 +278,8 @@ def _finding_doc(f: Finding, rule_parts: Mapping[str, Any], gating: bool) -> dic
         **rule_parts,
         "gating": gating,
     }
+    if f.fingerprint is not None:
+        doc["resource_fingerprint"] = f.fingerprint.to_json()
     if f.status is Status.MUTED:
         if f.waiver is None:
             raise ValueError(f"finding {f.id} ({f.rule_id} on {f.resource_id}) is MUTED without a waiver")
@@ -363,7 +366,7 @@ def _resources_evaluated(findings: Sequence[Finding], coverage: Sequence[Coverag
 
 
 def _resource_key(provider: str, resource_id: str) -> tuple[str, str]:
-    return provider, resource_id.lower() if provider == "azure" else resource_id
+    return provider, resource_key(provider, resource_id)
 
 
 def _timestamp(moment: datetime) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.model import Severity, Status
-from auditor.policy_scope import describe
+from auditor.scope_model import describe
 
 SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
 # Statuses a reader must look at first, then the rest; the order of every status list on the page.
@@ -36,10 +36,16 @@ _DONUT_RADIUS = 48.0
 _BAR_WIDTH = 320.0
 
 
-def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """What the template prints: the document, grouped, counted and charted."""
+def build_view(doc: Mapping[str, Any], seen: Seen | None = None) -> dict[str, Any]:
+    """What the template prints: the document, grouped, counted and charted.
+
+    ``seen``: the document's findings, already passed through a :class:`Seen` (then ``doc["findings"]``
+    is not read: it may be an iterator that was consumed); without, they are read from the document."""
     rules: Mapping[str, Mapping[str, Any]] = doc["rules"]
-    findings: Sequence[Mapping[str, Any]] = doc["findings"]
+    if seen is None:
+        seen = Seen(rules)
+        for f in doc["findings"]:
+            seen.add(f)
     scan = doc["scan"]
     summary = doc["summary"]
     coverage_failed = [row for row in doc["coverage"] if row["status"] == "error"]
@@ -47,7 +53,7 @@ def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     incomplete = None
     if not scan["complete"]:
         incomplete = {"coverage_errors": len(coverage_failed), "error_findings": error_findings}
-    gating = sorted((f for f in findings if f["gating"]), key=_severity_first)
+    gating, gating_total = seen.gating.kept(), seen.gating.total
     statuses = [{"status": s.value, "count": summary["by_status"][s.value]} for s in STATUS_ORDER]
     severities = [{"severity": s.value, "count": summary["by_severity"][s.value]} for s in SEVERITY_ORDER]
     frameworks = [_framework_view(f) for f in doc.get("frameworks", ())]
@@ -61,7 +67,7 @@ def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
             "fail_on": scan["fail_on"],
             "exit_code": scan["exit_code"],
         },
-        "verdict": _verdict(scan["exit_code"], len(gating), scan["fail_on"], bool(scan.get("fail_on_new"))),
+        "verdict": _verdict(scan["exit_code"], gating_total, scan["fail_on"], bool(scan.get("fail_on_new"))),
         "fail_on_new": bool(scan.get("fail_on_new")),
         "incomplete": incomplete,
         "statuses": statuses,
@@ -71,36 +77,82 @@ def build_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "total": summary["total"],
         "resources": summary["resources"],
         "rules_evaluated": summary["rules_evaluated"],
-        "gating": [_gating_row(f, rules[f["rule_id"]]) for f in gating[:GATING_SHOWN]],
-        "gating_total": len(gating),
+        "gating": [_gating_row(f, rules[f["rule_id"]]) for f in gating],
+        "gating_total": gating_total,
         "gating_open": GATING_OPEN,
         "coverage": doc["coverage"],
         "coverage_failed": coverage_failed,
         "coverage_errors": len(coverage_failed),
         "waivers": doc["waivers"],
         "muted": summary["by_status"][Status.MUTED.value],
-        "rules": _rule_rows(rules, findings),
+        "rules": _rule_rows(rules, seen.tallies),
         "frameworks": frameworks,
         "policy_scope": _policy_scope_view(doc.get("policy_scope")),
-        "baseline": baseline_view(doc),
+        "baseline": baseline_view(doc, seen),
         "history": history_view(doc),
     }
 
 
-def baseline_view(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+class Seen:
+    """What the summary needs of the findings, gathered as they pass by once (``add`` each finding document,
+    in the document's order): counts by rule and status, the gating findings and the newly waived ones (the
+    most severe few of each kept whole), and the findings' baseline marks counted."""
+
+    def __init__(self, rules: Iterable[str]) -> None:
+        self.tallies: dict[str, dict[str, int]] = {rule_id: {s.value: 0 for s in STATUS_ORDER} for rule_id in rules}
+        self.gating = _Worst(GATING_SHOWN)
+        self.newly_waived = _Worst(PREVIOUS_SHOWN)
+        self.marked: dict[str, int] = {}  # baseline state -> findings marked so, in order of first appearance
+
+    def add(self, f: Mapping[str, Any]) -> None:
+        self.tallies[f["rule_id"]][f["status"]] += 1
+        if f["gating"]:
+            self.gating.add(f)
+        mark = f.get("baseline")
+        state = mark.get("state") if isinstance(mark, Mapping) else None
+        if isinstance(state, str):
+            self.marked[state] = self.marked.get(state, 0) + 1
+            if state == "newly_waived":
+                self.newly_waived.add(f)
+
+
+class _Worst:
+    """The first ``n`` findings in severity order (``_severity_first``, then the order they came in: as a
+    stable sort would list them), and how many came."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.total = 0
+        self._kept: list[tuple[tuple[int, str, str], int, Mapping[str, Any]]] = []
+
+    def add(self, f: Mapping[str, Any]) -> None:
+        self._kept.append((_severity_first(f), self.total, f))
+        self.total += 1
+        if len(self._kept) >= 2 * self.n + 64:
+            self._trim()
+
+    def kept(self) -> list[Mapping[str, Any]]:
+        self._trim()
+        return [f for _, _, f in self._kept]
+
+    def _trim(self) -> None:
+        self._kept.sort(key=lambda item: item[:2])
+        del self._kept[self.n:]
+
+
+def baseline_view(doc: Mapping[str, Any], seen: Seen) -> dict[str, Any] | None:
     """The trend versus the baseline, when the document carries baseline marks; else None.
 
     The counts are those of the top-level ``baseline`` summary when it gives them (it can count
     findings that are gone from this scan), else the marks on the findings counted here.
     """
     summary = doc.get("baseline")
-    marked = [f["baseline"]["state"] for f in doc["findings"]
-              if isinstance(f.get("baseline"), Mapping) and isinstance(f["baseline"].get("state"), str)]
+    marked = seen.marked
     if not isinstance(summary, Mapping) and not marked:
         return None
     counts = dict.fromkeys(BASELINE_STATES, 0)
-    for state in marked:
-        counts[state] = counts.get(state, 0) + 1
+    for state, n in marked.items():
+        counts[state] = counts.get(state, 0) + n
     given = summary.get("counts", summary) if isinstance(summary, Mapping) else {}
     if isinstance(given, Mapping):
         for state in list(counts):
@@ -121,21 +173,19 @@ def baseline_view(doc: Mapping[str, Any]) -> dict[str, Any] | None:
     return {
         "source": source,
         "counts": [{"state": state, "label": state.replace("_", " "), "count": n,
-                    "listed": bool(n) and n == marked.count(state), "anchor": lists.get(state, "")}
+                    "listed": bool(n) and n == marked.get(state, 0), "anchor": lists.get(state, "")}
                    for state, n in rows],
         "chart": _bars(rows, "bl-"),
-        "newly_waived": _newly_waived(doc["findings"]),
+        "newly_waived": _newly_waived(seen.newly_waived),
         "resolved": resolved,
         "unverified": unverified,
     }
 
 
-def _newly_waived(findings: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _newly_waived(waived: _Worst) -> dict[str, Any]:
     """The findings a waiver mutes now and did not mute in the baseline, worst first, with the waiver."""
-    waived = sorted((f for f in findings if isinstance(f.get("baseline"), Mapping)
-                     and f["baseline"].get("state") == "newly_waived"), key=_severity_first)
     rows = []
-    for f in waived[:PREVIOUS_SHOWN]:
+    for f in waived.kept():
         given = f.get("waiver")
         waiver: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
         rows.append({"severity": f["severity"], "rule_id": f["rule_id"], "resource_id": f["resource_id"],
@@ -143,7 +193,7 @@ def _newly_waived(findings: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                      "before": f["baseline"].get("previous_status") or "not in the baseline",
                      "reason": waiver.get("reason", ""), "owner": waiver.get("owner", ""),
                      "expires": waiver.get("expires", "")})
-    return {"rows": rows, "total": len(waived)}
+    return {"rows": rows, "total": waived.total}
 
 
 def _previous(summary: Any, key: str) -> dict[str, Any]:
@@ -232,10 +282,8 @@ def _gating_row(f: Mapping[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]
     return {"finding": f, "title": f["title"] or rule.get("title") or f["rule_id"], "anchor": f"finding-{f['id']}"}
 
 
-def _rule_rows(rules: Mapping[str, Mapping[str, Any]], findings: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    tallies: dict[str, dict[str, int]] = {rule_id: {s.value: 0 for s in STATUS_ORDER} for rule_id in rules}
-    for f in findings:
-        tallies[f["rule_id"]][f["status"]] += 1
+def _rule_rows(rules: Mapping[str, Mapping[str, Any]],
+               tallies: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:
     rows = [
         {"rule": rule, "counts": [{"status": s, "count": n} for s, n in tallies[rule_id].items()],
          "total": sum(tallies[rule_id].values())}

@@ -33,7 +33,7 @@ from typing import Any
 
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import to_document
-from auditor.policy_scope import describe
+from auditor.scope_model import describe
 
 MAX_CHARS = 60_000
 MORE = "… and {n} more (see report.html / findings.json)"

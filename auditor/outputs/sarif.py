@@ -59,6 +59,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from auditor.identity import resource_key
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import TOOL_NAME, to_document
 from auditor.outputs.markdown import escape_block, escape_text
@@ -348,7 +349,8 @@ def artifact_uri(f: Mapping[str, Any]) -> str:
 
     ARN ``arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`` -> ``PARTITION/ACCOUNT/REGION/SERVICE/RESOURCE``
     (the resource split on ``/``; an empty account or region comes from the finding, or ``global``);
-    Resource Manager id -> ``azure/`` + the lower-cased id path. Each segment is percent-encoded.
+    Resource Manager id -> ``azure/`` + the path of its resource key (lower-cased). Each segment is
+    percent-encoded.
     """
     resource_id: str = f["resource_id"]
     segments: list[str]
@@ -358,7 +360,7 @@ def artifact_uri(f: Mapping[str, Any]) -> str:
         segments = [partition or "aws", account or f["account"], region or f["region"] or "global", service,
                     *resource.split("/")]
     elif f["provider"] == "azure" and resource_id.startswith("/"):
-        segments = ["azure", *resource_id.lower().strip("/").split("/")]
+        segments = ["azure", *resource_key("azure", resource_id).strip("/").split("/")]
     else:
         segments = [f["provider"], f["account"], f["region"], *f["resource_type"].split("."), resource_id]
     return "/".join(_segment(s) for s in segments)

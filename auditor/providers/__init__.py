@@ -135,7 +135,8 @@ class Provider(Protocol):
         ...
 
     def resource_key(self, resource_id: str) -> str:
-        """The form two ids of one resource share (Azure ids compare case-insensitively)."""
+        """The form two ids of one resource share: :func:`auditor.identity.resource_key` for this provider,
+        whose table says which providers' ids compare case-insensitively (Azure's)."""
         ...
 
 

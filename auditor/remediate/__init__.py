@@ -5,7 +5,8 @@ the exact change, the API calls, the permissions, the disruption class and the u
 procedure). ``apply PLAN.json`` re-reads every resource, refuses a step whose resource changed since
 the scan, applies it, re-reads it and re-runs the rule, writing every change to an append-only
 journal before and after it is made. ``rollback JOURNAL`` undoes the journal's changes newest first,
-verified the same way. Nothing here deletes a resource, a key or data.
+verified the same way. Nothing here deletes a resource, a key or data, except what a failed step itself
+created and nothing uses (a new endpoint config: see :mod:`auditor.remediate.apply`).
 
 Remediators are found by convention: each module in a provider's ``remediators`` package
 (``auditor/providers/<name>/remediators/``, providers from :func:`auditor.providers.names`) exposes
@@ -57,6 +58,9 @@ class Remediator(Protocol):
     ``change_problem`` is rollback's check of a journal read back: why a recorded change is not one
     this step makes (another kind, another resource or property, another value set, a value before
     the scan did not see), or None when it is one; rollback undoes nothing a journal says otherwise.
+
+    Optional: ``runs_before``, names of remediators whose automatic steps must not run before this one's
+    (the plan moves this one's ahead of them, see :mod:`auditor.remediate.plan`); ``removes_access``.
     """
 
     name: ClassVar[str]
@@ -65,7 +69,6 @@ class Remediator(Protocol):
     disruption: ClassVar[Disruption]
     calls: ClassVar[tuple[str, ...]]
     permissions: ClassVar[tuple[str, ...]]
-    order: ClassVar[int]  # steps run in this order (lower first), then by rule and resource
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep: ...
 
@@ -132,7 +135,10 @@ def fix_for_rule(rule: Rule) -> dict[str, Any]:
 
 def write_permissions(provider: str) -> tuple[str, ...]:
     """Every action ``auditor remediate apply|rollback`` may perform on ``provider`` (reads it repeats included)."""
-    found: set[str] = set()
+    from auditor.providers import module
+
+    # what apply does for every step of the provider: the stale check's reads, removing what a failed step made
+    found: set[str] = set(getattr(importlib.import_module(module(provider, "live")), "PERMISSIONS", ()))
     for name in available():
         fix = load(name)
         if fix.provider == provider:

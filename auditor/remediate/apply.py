@@ -10,11 +10,19 @@ Steps run one at a time, in the plan's order. For each executable step the engin
 plan file cannot: its finding lies inside the scan's scopes, the remediator still describes the
 step exactly as the file says (an edited plan or another auditor version is refused), the rule is
 in the catalog (its condition verifies the fix), access removals were allowed
-(``--allow-access-removal``), and the run's change budget (``--max-changes``, counted in distinct
-resources changed) has room. Every change goes through
-:class:`_Context.change`: read the live value, journal ``change-started`` (with before, after and
-the undo), write, re-read, journal ``change-applied`` or ``change-failed``. A step whose after-state
-already holds is ``already-applied`` and changes nothing, so applying a plan twice is harmless.
+(``--allow-access-removal``), the resource is still as the scan read it (its fingerprint, see
+:mod:`auditor.remediate.drift`; ``--allow-drift`` skips this), and the run's change budget has room.
+
+``--max-changes`` counts attempts: every distinct resource a step reserves or starts to change,
+whether the change then succeeds or fails. The first step that would go past the cap is refused
+and the run stops there: every later step is refused without a read. A step that fails deletes
+what it created and nothing uses (a new endpoint config: the only deletion the tool makes,
+journaled as ``resource-removed``); what it keeps is listed in the report (``created_kept``).
+
+Every change goes through :class:`_Context.change`: read the live value, journal ``change-started``
+(with before, after and the undo), write, re-read, journal ``change-applied`` or ``change-failed``.
+A step whose after-state already holds is ``already-applied`` and changes nothing, so applying a
+plan twice is harmless.
 
 Only ``Exception`` is caught per step (recorded as ``failed``, the run goes on); anything else (a
 crash, an interrupt) propagates with the journal durable up to its last line, for rollback.
@@ -32,6 +40,7 @@ from auditor.providers import ProviderOptions
 from auditor.remediate import load
 from auditor.remediate.binding import PlanBinding, bind_plan, outside_scopes
 from auditor.remediate.changes import handler
+from auditor.remediate.drift import DriftCheck, trusted_states
 from auditor.remediate.journal import Hook, Journal
 from auditor.remediate.journal_key import JournalKey, journal_key
 from auditor.remediate.model import (
@@ -62,6 +71,10 @@ class ApplyOptions:
     findings: Path | None = None  # the plan's findings file, when not where the plan says
     approved_sha256: str | None = None  # --plan-sha256: the digest the reviewer approved
     key: JournalKey | None = None  # default: AUDITOR_JOURNAL_KEY, else the per-user key file (made if missing)
+    allow_drift: bool = False  # --allow-drift: apply steps whose resource changed since the scan
+    allowed_endpoints: tuple[str, ...] = ()  # --allow-endpoint: apply against these though the plan names others
+    selected_steps: tuple[str, ...] = ()  # --step: the steps asked for (numbers or ids), recorded in run-started
+    selected_rules: tuple[str, ...] = ()  # --rule: the rules asked for, recorded in run-started
 
 
 @dataclass
@@ -72,6 +85,7 @@ class RunReport:
     journal: Path
     results: list[StepResult] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # resources created by apply, kept by rollback
+    created_kept: list[str] = field(default_factory=list)  # apply: resources this run created and kept
     run: str = ""  # the run's id in the journal (rollback --run ID undoes one apply run)
 
     @property
@@ -87,28 +101,44 @@ class RunReport:
 
 @dataclass
 class _Budget:
+    """--max-changes: the distinct resources the run attempted to change (reserved or started), failed ones too."""
+
     limit: int
-    changed: set[str] = field(default_factory=set)
+    attempted: set[str] = field(default_factory=set)
+    changed: set[str] = field(default_factory=set)  # of those, the ones whose change was applied
+    stopped: bool = False
 
     def check(self, resources: Sequence[str]) -> None:
-        wanted = set(resources) - self.changed
-        room = self.limit - len(self.changed)
+        wanted = set(resources) - self.attempted
+        room = self.limit - len(self.attempted)
         if len(wanted) > room:
+            self.stopped = True
             raise StepRefused(f"--max-changes {self.limit} reached: this step changes {len(wanted)} more resource(s), "
                               f"{room} left in this run; apply again (or raise --max-changes) for the rest")
+        self.attempted |= wanted
+
+    def refusal(self) -> str | None:
+        """Why no further step runs (an earlier step would have gone past the cap: the run stopped there), or None."""
+        if self.stopped:
+            return (f"not attempted: --max-changes {self.limit} reached ({len(self.attempted)} resource(s) attempted "
+                    "in this run, failed attempts included); apply again (or raise --max-changes) for the rest")
+        return None
 
 
 class _Context:
     """The StepContext of one step."""
 
     def __init__(self, step: PlanStep, journal: Journal, providers: Providers, rules: Mapping[str, Rule],
-                 budget: _Budget) -> None:
+                 budget: _Budget, drift: DriftCheck) -> None:
         self.step = step
         self.journal = journal
         self._providers = providers
         self.rules = rules
         self.budget = budget
+        self.drift = drift
         self.reserved: set[str] = set()
+        self.made: list[tuple[str, str]] = []  # (resource type, id) of what this step created
+        self.applied: list[str] = []  # the resources whose change this step applied
 
     @property
     def providers(self) -> Providers:
@@ -141,6 +171,7 @@ class _Context:
                                 undo=None)
             return False
         self.budget.check([*self.reserved, resource])
+        self.drift.before_change(resource)
         self.journal.record("change-started", change=change_id, **common, before=observed.value, after=after,
                             undo={"kind": kind, "target": dict(target), "value": observed.value})
         try:
@@ -157,21 +188,24 @@ class _Context:
             self.journal.record("change-failed", change=change_id, result="failed", detail=detail)
             raise StepFailed(detail)
         self.budget.changed.add(resource)
+        self.applied.append(resource)
         self.journal.record("change-applied", change=change_id, before=observed.value, after=live.value)
         return True
 
     def created(self, kind: str, resource: str, detail: Mapping[str, Any]) -> None:
         self.journal.record("resource-created", step=self.step.id, rule_id=self.step.finding.rule_id,
                             resource_id=self.step.finding.resource_id, kind=kind, created=resource,
-                            settings=dict(detail), undo=None, note="kept on rollback: the auditor never deletes")
+                            settings=dict(detail), undo=None,
+                            note="kept on rollback; deleted only when this step fails and nothing uses it")
+        self.made.append((kind, resource))
 
 
 def _reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, (StepFailed, StepRefused, RemediationError)) else f"{type(exc).__name__}: {exc}"
 
 
-def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule],
-          scopes: Sequence[str]) -> tuple[Remediator | None, StepResult]:
+def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], scopes: Sequence[str], budget: _Budget,
+          drift: DriftCheck) -> tuple[Remediator | None, StepResult]:
     """The remediator to run, or the result that stops the step before any read."""
     finding = step.finding
 
@@ -204,6 +238,15 @@ def _gate(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule],
     if not same_json(expected.to_json(), step.to_json()):
         return stop(Outcome.REFUSED, "the step in the plan file differs from what this auditor plans for the same "
                                      "finding and inputs (an edited plan, or another auditor version): re-plan")
+    capped = budget.refusal()
+    if capped is not None:
+        return stop(Outcome.REFUSED, capped)
+    try:
+        drifted = drift.refusal(finding)
+    except StepFailed as exc:
+        return stop(Outcome.FAILED, f"re-reading {finding.resource_id} to compare it with the scan: {exc}")
+    if drifted is not None:
+        return stop(Outcome.REFUSED, drifted)
     return remediator, StepResult(step.id, finding.rule_id, finding.resource_id, Outcome.APPLIED)
 
 
@@ -225,45 +268,107 @@ def apply_plan(plan: Plan, plan_file: Path, plan_sha256: str, options: ApplyOpti
     if binding is None:
         binding = bind_plan(plan, plan_file, plan_sha256, findings_file=options.findings,
                             approved_sha256=options.approved_sha256, catalog=rules)
+    from auditor.remediate.target import check_target
+
+    check_target(plan, plan_file, provider_options, options.allowed_endpoints)
     key = options.key or journal_key(create=True)
     providers = Providers(provider_options)
     budget = _Budget(options.max_changes)
     with Journal(options.journal, key, options.hook) as journal:
+        drift = DriftCheck((s.finding for s in plan.steps if s.executable), providers, _passes(rules),
+                           allowed=options.allow_drift, trusted=trusted_states(journal.earlier, binding.plan_sha256))
         report = RunReport("apply", options.journal, run=journal.run)
         journal.record("run-started", action="apply", key_id=key.id,
                        plan={"file": str(plan_file), "sha256": binding.plan_sha256},
                        findings={"file": str(binding.findings_file), "sha256": binding.findings_sha256},
                        scopes=list(binding.scopes), max_changes=options.max_changes,
-                       allow_access_removal=options.allow_access_removal)
+                       allow_access_removal=options.allow_access_removal, allow_drift=options.allow_drift,
+                       selection={"steps": list(options.selected_steps), "rules": list(options.selected_rules)})
         for step in plan.steps:
             if step.executable:
                 journal.record("step-planned", step=step.id, remediator=step.remediator, mode=step.mode.value,
                                finding=step.finding.to_json(), inputs=dict(step.inputs))
         try:
             for step in plan.steps:
-                result = _run(step, options, rules, journal, providers, budget, binding.scopes)
+                result = _run(step, options, rules, journal, providers, budget, drift, binding.scopes,
+                              report.created_kept)
                 journal.record("step-result", step=step.id, rule_id=step.finding.rule_id,
                                resource_id=step.finding.resource_id, result=result.outcome.value, detail=result.detail)
                 report.results.append(result)
                 if on_result is not None:
                     on_result(step, result)
-            journal.record("run-finished", counts=report.counts(), changed_resources=sorted(budget.changed))
+            journal.record("run-finished", counts=report.counts(), changed_resources=sorted(budget.changed),
+                           attempted_resources=sorted(budget.attempted), created_kept=list(report.created_kept))
         finally:
             providers.close()
     return report
 
 
+def _passes(rules: Mapping[str, Rule]) -> Callable[[str, Resource], bool]:
+    from auditor.engine import evaluate_one
+    from auditor.model import Status
+
+    def passes(rule_id: str, resource: Resource) -> bool:
+        rule = rules.get(rule_id)
+        return rule is not None and evaluate_one(rule, resource, Inventory(resources=(resource,), coverage=())).status \
+            is Status.PASS
+
+    return passes
+
+
 def _run(step: PlanStep, options: ApplyOptions, rules: Mapping[str, Rule], journal: Journal, providers: Providers,
-         budget: _Budget, scopes: Sequence[str]) -> StepResult:
-    remediator, gated = _gate(step, options, rules, scopes)
+         budget: _Budget, drift: DriftCheck, scopes: Sequence[str], created_kept: list[str]) -> StepResult:
+    remediator, gated = _gate(step, options, rules, scopes, budget, drift)
     if remediator is None:
         return gated
-    ctx = _Context(step, journal, providers, rules, budget)
-    outcome, detail = Outcome.FAILED, ""
+    ctx = _Context(step, journal, providers, rules, budget, drift)
     try:
-        return remediator.apply(step, ctx)
+        result = remediator.apply(step, ctx)
     except StepRefused as exc:
-        outcome, detail = Outcome.REFUSED, str(exc)
+        result = StepResult(step.id, step.finding.rule_id, step.finding.resource_id, Outcome.REFUSED, str(exc))
     except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others; the journal has its changes
-        outcome, detail = Outcome.FAILED, _reason(exc)
-    return StepResult(step.id, step.finding.rule_id, step.finding.resource_id, outcome, detail)
+        result = StepResult(step.id, step.finding.rule_id, step.finding.resource_id, Outcome.FAILED, _reason(exc))
+    if ctx.made and not result.outcome.ok:
+        remains = remove_unused(ctx, ctx.made)
+        created_kept.extend(remains)
+        gone = [rid for _, rid in ctx.made if rid not in remains]
+        note = "; ".join(part for part in (
+            f"deleted what it created, which nothing uses: {', '.join(gone)}" if gone else "",
+            f"kept what it created: {', '.join(remains)}" if remains else "") if part)
+        result = StepResult(result.step_id, result.rule_id, result.resource_id, result.outcome,
+                            f"{result.detail} ({note})")
+    else:
+        created_kept.extend(rid for _, rid in ctx.made)
+    for resource in dict.fromkeys(ctx.applied):
+        if drift.wants_state(resource):
+            try:
+                state = drift.record_state(resource)
+            except StepFailed as exc:
+                result = StepResult(result.step_id, result.rule_id, result.resource_id, result.outcome,
+                                    f"{result.detail} (re-reading {resource} for the plan's later steps failed: {exc}; "
+                                    "they will find it changed since the scan)")
+                continue
+            if state is not None:
+                ctx.journal.record("resource-state", step=step.id, changed_resource=resource,
+                                   fingerprint=state.to_json())
+    return result
+
+
+def remove_unused(ctx: _Context, made: Sequence[tuple[str, str]]) -> list[str]:
+    """Delete what a failed step created when nothing uses it (newest first); the ids kept, each journaled."""
+    kept: list[str] = []
+    for kind, resource in reversed(made):
+        why: str | None
+        try:
+            connection = ctx.providers.connection(ctx.step.finding.provider)
+            remover = getattr(connection, "delete_unused", None)
+            why = "its provider deletes nothing" if remover is None else remover(kind, resource)
+        except Exception as exc:  # noqa: BLE001 - a failed clean-up is reported and journaled, never fatal
+            why = f"the deletion failed: {_reason(exc)}"
+        ctx.journal.record("resource-removed", step=ctx.step.id, rule_id=ctx.step.finding.rule_id,
+                           resource_id=ctx.step.finding.resource_id, kind=kind, created=resource,
+                           result="deleted" if why is None else "kept",
+                           detail="the step failed and nothing uses it" if why is None else why)
+        if why is not None:
+            kept.append(resource)
+    return list(reversed(kept))

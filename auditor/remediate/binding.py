@@ -197,7 +197,7 @@ def _step_problem(step: PlanStep, finding: Finding | None, findings_file: Path, 
                 "an edited plan", ["finding", differing[0]])
     if rules and finding.rule_id not in rules:
         return f"rule {finding.rule_id} is not in the plan's selection {list(rules)}", ["finding", "rule_id"]
-    _, expected = plan_finding(finding, result.rules, params, catalog)
+    expected = plan_finding(finding, result.rules, params, catalog)
     for name in ("id", "remediator", "mode", "inputs"):
         if not same_json(_field(expected, name), _field(step, name)):
             return (f"its {name} is {json.dumps(_field(step, name), sort_keys=True)[:120]}, but planning that finding "

@@ -46,7 +46,7 @@ class StepContext(Protocol):
         ...
 
     def created(self, kind: str, resource: str, detail: Mapping[str, Any]) -> None:
-        """Journal a resource the step created (kept on rollback: nothing is ever deleted)."""
+        """Journal a resource the step created (kept on rollback; deleted when the step fails and nothing uses it)."""
         ...
 
 

@@ -105,7 +105,8 @@ class Journal:
             raise ConfigError(f"cannot open the journal: {exc.strerror or exc}", file=str(path)) from exc
         try:
             self._lock()
-            self._tail = verify_chain(path, key).tail if existing else ""
+            chain = verify_chain(path, key) if existing else Chain((), "")
+            self._tail, self.earlier = chain.tail, tuple(record for _, record in chain.lines)
         except ConfigError as exc:
             self._file.close()
             if exc.field not in ("$.mac", "$.seq", "$.prev"):

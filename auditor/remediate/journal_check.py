@@ -135,6 +135,14 @@ class _Reader:
                 raise _Refused(f"resource-created names step {record.get('step')!r}, which run {run} did not plan",
                                "$.step")
             self.created.append((run, str(record["created"])))
+        elif event == "resource-removed":
+            self._apply_only(info, event)
+            created = (run, str(record["created"]))
+            if created not in self.created:
+                raise _Refused(f"resource-removed names {record.get('created')!r}, which run {run} did not create",
+                               "$.created")
+            if record.get("result") == "deleted":
+                self.created.remove(created)
         elif event == "step-result":
             self._apply_only(info, event)
 

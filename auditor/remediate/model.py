@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.errors import AuditorError
+from auditor.fingerprint import Fingerprint
 from auditor.model import Finding, Severity, Status
 
 
@@ -77,30 +78,36 @@ class StepFinding:
     account: str
     message: str
     evidence: Mapping[str, Any]
+    fingerprint: Fingerprint | None = None  # the resource as the scan read it (None: a findings file without one)
 
     @classmethod
     def of(cls, finding: Finding) -> StepFinding:
         return cls(id=finding.id, rule_id=finding.rule_id, severity=finding.severity.value,
                    provider=finding.provider, resource_id=finding.resource_id, resource_type=finding.resource_type,
                    resource_name=finding.resource_name, region=finding.region, account=finding.account,
-                   message=finding.message, evidence=plain(finding.evidence))
+                   message=finding.message, evidence=plain(finding.evidence), fingerprint=finding.fingerprint)
 
     def to_finding(self) -> Finding:
         return Finding(rule_id=self.rule_id, resource_id=self.resource_id, resource_type=self.resource_type,
                        provider=self.provider, account=self.account, region=self.region, status=Status.FAIL,
                        severity=Severity(self.severity), message=self.message, evidence=dict(self.evidence),
-                       resource_name=self.resource_name)
+                       resource_name=self.resource_name, fingerprint=self.fingerprint)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "rule_id": self.rule_id, "severity": self.severity, "provider": self.provider,
-                "resource_id": self.resource_id, "resource_type": self.resource_type,
-                "resource_name": self.resource_name, "region": self.region, "account": self.account,
-                "message": self.message, "evidence": plain(self.evidence)}
+        out = {"id": self.id, "rule_id": self.rule_id, "severity": self.severity, "provider": self.provider,
+               "resource_id": self.resource_id, "resource_type": self.resource_type,
+               "resource_name": self.resource_name, "region": self.region, "account": self.account,
+               "message": self.message, "evidence": plain(self.evidence)}
+        if self.fingerprint is not None:
+            out["resource_fingerprint"] = self.fingerprint.to_json()
+        return out
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> StepFinding:
+        state = doc.get("resource_fingerprint")
         return cls(**{k: doc[k] for k in ("id", "rule_id", "severity", "provider", "resource_id", "resource_type",
-                                           "resource_name", "region", "account", "message", "evidence")})
+                                           "resource_name", "region", "account", "message", "evidence")},
+                   fingerprint=Fingerprint.from_json(state) if isinstance(state, Mapping) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +256,7 @@ class Plan:
     selection: Mapping[str, Any]
     steps: tuple[PlanStep, ...]
     skipped: Mapping[str, int] = field(default_factory=dict)
+    target: Mapping[str, Any] = field(default_factory=dict)  # where it applies (auditor.remediate.target)
 
     def summary(self) -> dict[str, Any]:
         by_mode = {m.value: sum(1 for s in self.steps if s.mode is m) for m in Mode}

@@ -6,6 +6,13 @@ missing (no KMS key given for the region) plans a manual step saying what to pas
 needs the resource's current document (a config to copy, an ETag), the step records what the
 evidence gives and says it is read again at apply. MUTED, ERROR, PASS and NOT_APPLICABLE findings
 get no step.
+
+Steps are ordered by severity (critical first, as the findings file records it, policy overrides
+included), then rule id, then resource id; ``apply`` runs them in that order. One exception keeps a
+run from undoing its own work: a remediator may name others whose automatic steps must not run before
+its own (``runs_before``): the SageMaker volume-key fix copies an endpoint's config, and a data-capture
+fix that ran first would move the endpoint to a copy without the volume key, leaving the volume fix
+nothing to move. Such steps are moved just ahead of the first step they must precede, in their order.
 """
 
 from __future__ import annotations
@@ -19,11 +26,9 @@ from auditor.errors import ConfigError
 from auditor.model import Finding, Rule, ScanResult, Status
 from auditor.remediate import available, load
 from auditor.remediate.manual import manual_step
-from auditor.remediate.model import Mode, Plan, PlanStep
+from auditor.remediate.model import Plan, PlanStep
 from auditor.remediate.params import PlanParams
 from auditor.untrusted import printable
-
-_MANUAL_ORDER = 1000
 
 
 def build_plan(result: ScanResult, source: Mapping[str, Any], params: PlanParams, rule_ids: Sequence[str],
@@ -46,8 +51,8 @@ def build_plan(result: ScanResult, source: Mapping[str, Any], params: PlanParams
         if selected and finding.rule_id not in selected:
             skipped["not_selected"] += 1
             continue
-        order, step = plan_finding(finding, result.rules, params, catalog)
-        ordered.append(((order, finding.rule_id, finding.resource_id), step))
+        step = plan_finding(finding, result.rules, params, catalog)
+        ordered.append(((-finding.severity.rank, finding.rule_id, finding.resource_id), step))
     moment = (created or datetime.now(UTC)).astimezone(UTC)
     return Plan(
         created=moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -55,14 +60,14 @@ def build_plan(result: ScanResult, source: Mapping[str, Any], params: PlanParams
         source={**source, "scan_started": _timestamp(result.started_at), "scan_ended": _timestamp(result.finished_at),
                 "scopes": list(result.scopes)},
         selection={"rules": sorted(selected), "params": {k: list(v) for k, v in params.values.items()}},
-        steps=tuple(step for _, step in sorted(ordered, key=lambda item: item[0])),
+        steps=run_order([step for _, step in sorted(ordered, key=lambda item: item[0])]),
         skipped=skipped,
     )
 
 
 def plan_finding(finding: Finding, recorded_rules: Mapping[str, Rule], params: PlanParams,
-                 catalog: Mapping[str, Rule]) -> tuple[int, PlanStep]:
-    """The step for one FAIL finding, and its place in the run order (``apply`` re-derives steps with it).
+                 catalog: Mapping[str, Rule]) -> PlanStep:
+    """The step for one FAIL finding (``apply`` re-derives steps with it).
 
     ``recorded_rules``: the rules the findings file records (guidance for rules this catalog lacks).
     """
@@ -71,14 +76,28 @@ def plan_finding(finding: Finding, recorded_rules: Mapping[str, Rule], params: P
     manual = rule.remediation.manual if rule else None
     name = catalog[finding.rule_id].remediation.remediator if finding.rule_id in catalog else None
     if finding.rule_id not in catalog:
-        return _MANUAL_ORDER, manual_step(finding, guidance, manual=manual,
-                                          reason=f"rule {finding.rule_id} is not in this auditor's catalog")
+        return manual_step(finding, guidance, manual=manual,
+                           reason=f"rule {finding.rule_id} is not in this auditor's catalog")
     if name and name in available() and finding.rule_id in load(name).rule_ids:
-        remediator = load(name)
-        step = remediator.plan(finding, params)
-        return (remediator.order if step.mode is not Mode.MANUAL else _MANUAL_ORDER), step
+        return load(name).plan(finding, params)
     reason = f"the rule names remediator '{name}', which this auditor does not have" if name else ""
-    return _MANUAL_ORDER, manual_step(finding, guidance, reason=reason, manual=manual)
+    return manual_step(finding, guidance, reason=reason, manual=manual)
+
+
+def run_order(steps: Sequence[PlanStep]) -> tuple[PlanStep, ...]:
+    """``steps`` (already by severity, rule, resource) with each remediator's automatic steps moved ahead of the
+    first automatic step of a remediator it ``runs_before``; nothing else moves."""
+    out = list(steps)
+    for name in sorted({s.remediator for s in out if s.executable and s.remediator}):
+        later = set(getattr(load(name), "runs_before", ()))
+        first = next((i for i, s in enumerate(out) if s.executable and s.remediator in later), None)
+        if first is None:
+            continue
+        moved = [s for s in out[first:] if s.executable and s.remediator == name]
+        if moved:
+            rest = [s for s in out[first:] if not (s.executable and s.remediator == name)]
+            out = out[:first] + moved + rest
+    return tuple(out)
 
 
 def _timestamp(moment: datetime) -> str:

@@ -23,7 +23,7 @@ from auditor.atomic import utf8, write_atomically
 from auditor.errors import ConfigError
 from auditor.paths import schemas_dir
 from auditor.remediate.journal import check_no_secret
-from auditor.remediate.model import Mode, Plan, PlanStep, RemediationError
+from auditor.remediate.model import Mode, Plan, PlanStep, RemediationError, plain
 from auditor.schemacheck import FastValidator
 from auditor.secrets import secret_kinds
 
@@ -42,6 +42,7 @@ def to_document(plan: Plan) -> dict[str, Any]:
         "source": dict(plan.source),
         "selection": dict(plan.selection),
         "summary": plan.summary(),
+        **({"target": plain(plan.target)} if plan.target else {}),
         "steps": [step.to_json() for step in plan.steps],
     }
 
@@ -156,7 +157,7 @@ def read_plan(path: Path) -> tuple[Plan, str]:
     skipped = document["summary"].get("skipped")
     plan = Plan(created=document["created"], tool_version=document["tool"]["version"], source=document["source"],
                 selection=document["selection"], steps=steps,
-                skipped=dict(skipped) if isinstance(skipped, dict) else {})
+                skipped=dict(skipped) if isinstance(skipped, dict) else {}, target=dict(document.get("target", {})))
     return plan, hashlib.sha256(raw).hexdigest()
 
 

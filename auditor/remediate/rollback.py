@@ -6,12 +6,13 @@ back exactly the value captured before it); a journal that fails is refused (Con
 and nothing is undone. Then every change that may have happened (``change-applied``, or
 ``change-started`` / ``change-failed`` without proof it did not) and was not undone yet is undone in
 reverse order of the journal: the live value is read; if it is already the value before the change
-there is nothing to undo; if it is not the value the change set, someone changed the resource since
-and the undo is refused; otherwise the value before the change is written back and re-read. An undo
-that grants access (recreating a role assignment) is made only when the journal proves this tool's
-change removed exactly that assignment (its ``change-applied`` line). Each undo is journaled before
-and after, in the same file. Resources apply created (new endpoint configs) are kept: the auditor
-never deletes; the report lists them.
+there is nothing to undo (reported ``not-applied`` when apply's change failed or has no result, so a
+failed change never reads as ``already-applied``); if it is not the value the change set, someone
+changed the resource since and the undo is refused; otherwise the value before the change is
+written back and re-read. An undo that grants access (recreating a role assignment) is made only
+when the journal proves this tool's change removed exactly that assignment (its ``change-applied``
+line). Each undo is journaled before and after, in the same file. Resources apply created (new
+endpoint configs) are kept: the auditor never deletes; the report lists them.
 """
 
 from __future__ import annotations
@@ -85,9 +86,16 @@ def _undo(change: JournalChange, journal: Journal, providers: Providers) -> Step
     try:
         observed = h.read(providers, change.target)
         if h.same(observed.value, change.before):
-            detail = "already at its value before the change: nothing to undo"
+            if change.state == "applied":
+                detail = "already at its value before the change: nothing to undo"
+                outcome = Outcome.ALREADY_APPLIED
+            else:  # the apply failed (or stopped) before the change took: there was nothing to undo
+                what = f"failed at apply ({change.detail})" if change.state == "failed" and change.detail else (
+                    "failed at apply" if change.state == "failed" else "has no result in the journal")
+                detail = f"the change {what} and the value is still the one before it: nothing to undo"
+                outcome = Outcome.NOT_APPLICABLE
             journal.record("undo-skipped", **common, detail=detail)
-            return done(Outcome.ALREADY_APPLIED, detail)
+            return done(outcome, detail)
         if h.undo_grants_access and change.state != "applied":
             detail = (f"undoing it would grant access, and the journal does not prove this tool's change took it away "
                       f"(the change {change.state}, no change-applied line): not recreated; if this tool did remove "

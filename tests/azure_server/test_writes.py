@@ -70,6 +70,42 @@ def test_replacing_put_keeps_server_computed_properties(arm: ArmServer, ml: Mach
     assert stored["properties"]["provisioningState"] == "Succeeded"
 
 
+def test_replacing_put_keeps_the_principal_of_a_user_assigned_identity(
+        arm: ArmServer, ml: MachineLearningServicesMgmtClient) -> None:
+    # A PUT carries each user-assigned identity as {} (principalId and clientId are read-only): Azure keeps
+    # the identity's ids, so the endpoint's role assignments still name it afterwards.
+    identity = (f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/"
+                "userAssignedIdentities/id-scoring")
+    ids = {"principalId": "cccccccc-0000-4000-8000-000000000001", "clientId": "cccccccc-0000-4000-8000-0000000000c1"}
+    seeded = arm.get_resource(endpoint_id("ep-3"))
+    assert seeded is not None
+    arm.add_resources([{**seeded, "identity": {"type": "SystemAssigned,UserAssigned",
+                                               "principalId": ENDPOINT_PRINCIPALS["ep-3"],
+                                               "userAssignedIdentities": {identity: ids}}}])
+    before = ml.online_endpoints.get(RG, "ws-prod", "ep-3")
+    before.properties.auth_mode = "AADToken"
+    after = ml.online_endpoints.begin_create_or_update(RG, "ws-prod", "ep-3", before).result()
+    assert after.identity.principal_id == ENDPOINT_PRINCIPALS["ep-3"]
+    [(key, user)] = after.identity.user_assigned_identities.items()
+    assert key.lower() == identity.lower()
+    assert (user.principal_id, user.client_id) == (ids["principalId"], ids["clientId"])
+    stored = arm.get_resource(endpoint_id("ep-3"))
+    assert stored is not None and stored["identity"]["userAssignedIdentities"][identity] == ids
+
+
+def test_a_new_user_assigned_identity_gets_stable_ids(arm: ArmServer, ml: MachineLearningServicesMgmtClient) -> None:
+    identity = (f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/"
+                "userAssignedIdentities/id-new")
+    created = [ml.online_endpoints.begin_create_or_update(RG, "ws-prod", name, OnlineEndpoint(
+        location="westeurope", identity=ManagedServiceIdentity(type="UserAssigned",
+                                                                user_assigned_identities={identity: {}}),
+        properties=OnlineEndpointProperties(auth_mode="AADToken"))).result() for name in ("ep-u1", "ep-u2")]
+    users = [next(iter(c.identity.user_assigned_identities.values())) for c in created]
+    assert users[0].principal_id and users[0].client_id and users[0].principal_id != users[0].client_id
+    # one identity, one principal, whichever resource it is assigned to
+    assert (users[0].principal_id, users[0].client_id) == (users[1].principal_id, users[1].client_id)
+
+
 def test_update_polls_the_location(arm: ArmServer, ml: MachineLearningServicesMgmtClient) -> None:
     updated = ml.online_endpoints.begin_update(RG, "ws-prod", "ep-2", PartialMinimalTrackedResourceWithIdentity(
         tags={"owner": "ml-platform"}, identity=PartialManagedServiceIdentity(type="SystemAssigned"))).result()

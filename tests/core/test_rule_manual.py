@@ -64,7 +64,7 @@ def test_a_plan_gives_the_rules_procedure_with_the_findings_values():
     rule = catalog["aws.sagemaker.model.vpc"]
     assert rule.remediation.manual is not None and rule.remediation.manual.disruption == "rolling"
     finding = _fail(rule.id, "arn:aws:sagemaker:us-east-2:123456789012:model/fraud-v3", "fraud-v3", "us-east-2")
-    _, step = plan_finding(finding, {}, parse_params((), ()), catalog)
+    step = plan_finding(finding, {}, parse_params((), ()), catalog)
     assert step.mode is Mode.MANUAL and step.disruption is Disruption.ROLLING
     assert step.disruption_detail == rule.remediation.manual.disruption_detail
     assert len(step.manual_procedure) == len(rule.remediation.manual.steps)
@@ -81,7 +81,7 @@ def test_a_custom_rule_carries_its_own_procedure(tmp_path: Path):
         "none", "tags change nothing the model does",
         ("aws sagemaker add-tags --resource-arn {id} --region {region} --tags Key=owner,Value=TEAM",))
     arn = "arn:aws:sagemaker:eu-west-1:123456789012:model/m1"
-    _, step = plan_finding(_fail(rule.id, arn, "m1"), {}, parse_params((), ()), {rule.id: rule})
+    step = plan_finding(_fail(rule.id, arn, "m1"), {}, parse_params((), ()), {rule.id: rule})
     assert step.disruption is Disruption.NONE
     assert step.manual_procedure == (f"aws sagemaker add-tags --resource-arn {arn} --region eu-west-1 --tags "
                                      "Key=owner,Value=TEAM",)
@@ -92,7 +92,7 @@ def test_a_custom_rule_without_a_procedure_gets_its_guidance_as_breaking_clients
     path.write_text(CUSTOM_RULE.split("      manual:")[0], encoding="utf-8")
     rule = load_policy(path).rules["aws.acme.sagemaker.model.tagged"]
     assert rule.remediation.manual is None
-    _, step = plan_finding(_fail(rule.id, "arn:x", "m1"), {}, parse_params((), ()), {rule.id: rule})
+    step = plan_finding(_fail(rule.id, "arn:x", "m1"), {}, parse_params((), ()), {rule.id: rule})
     assert step.disruption is Disruption.BREAKING_CLIENTS
     assert step.manual_procedure == ("Tag the model with its owner.",)
 

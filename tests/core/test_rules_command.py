@@ -73,12 +73,12 @@ def test_list_markdown_is_a_github_table_of_every_rule(capsys):
 
 
 def test_show_prints_the_whole_condition_readably(capsys):
-    code, out, err = run(capsys, "show", "aws.sagemaker.endpoint_config.kms_volume_encryption")
+    code, out, err = run(capsys, "show", "aws.sagemaker.endpoint_config.multi_instance")
     assert code == 0, err
     applies = out.index("Applies when (otherwise NOT_APPLICABLE):")
     passes = out.index("PASS when:")
     assert '"ProductionVariants[?ServerlessConfig == null] | length(@)" gt 0' in out[applies:passes]
-    assert "KmsKeyId not_empty" in out[passes:]
+    assert '"min(ProductionVariants[?ServerlessConfig == null].InitialInstanceCount)" gte parameter' in out[passes:]
     code, out, _ = run(capsys, "show", "aws.kms.key.rotation_enabled")
     assert code == 0
     assert "  all of:\n    - KeyMetadata.KeyManager eq \"CUSTOMER\"" in out

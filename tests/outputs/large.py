@@ -24,7 +24,7 @@ from auditor.model import (
     TrendPoint,
     Waiver,
 )
-from auditor.policy_scope import PolicyScope
+from auditor.scope_model import PolicyScope
 
 from .builders import FINISHED, HOSTILE, HOSTILE_SCRIPT, STARTED, base_findings, make_result
 

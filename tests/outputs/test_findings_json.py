@@ -314,7 +314,7 @@ def test_scope_error_findings_survive_the_round_trip() -> None:
 
 
 def test_inventory_records_what_serves_an_endpoint(validator: jsonschema.Draft202012Validator) -> None:
-    """The report shows an endpoint's whole posture from these edges (auditor.policy_scope.USES)."""
+    """The report shows an endpoint's whole posture from these edges (auditor.scope_model.USES)."""
     endpoint, config, model = sm_arn("endpoint", "churn"), sm_arn("endpoint-config", "churn-cfg"), sm_arn("model", "m")
     role = f"arn:aws:iam::{ACCOUNT}:role/exec"
     workspace = AZURE_ENDPOINT.split("/onlineEndpoints/")[0]

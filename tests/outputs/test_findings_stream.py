@@ -229,3 +229,32 @@ def test_resources_with_equal_tags_share_one_mapping(tmp_path: Path) -> None:
     assert streamed is not None
     distinct = {tuple(r.tags.items()) for r in streamed.resources}
     assert len({id(r.tags) for r in streamed.resources}) == len(distinct) < len(streamed.resources)
+
+
+def test_findings_with_equal_evidence_share_one_mapping_and_only_those(tmp_path: Path) -> None:
+    """Equal evidence is read into one mapping (100,000 findings record a few dozen distinct ones), but values
+    Python calls equal and JSON does not (1, 1.0 and true; 0.0 and -0.0) stay apart, and every finding's
+    evidence reads back as it was written."""
+    from auditor.model import Status
+
+    from .builders import KMS, finding, make_result, sm_arn
+
+    kinds: list[dict[str, Any]] = [
+        {"v": 1}, {"v": True}, {"v": 1.0}, {"v": "1"}, {"v": 0.0}, {"v": -0.0}, {"v": None}, {"v": [1]},
+        {"v": [True]}, {"v": {"k": 1}}, {"v": {"k": True}}, {"v": "x", "w": False}, {"w": False, "v": "x"}, {},
+    ]
+    findings = tuple(finding(KMS, sm_arn("endpoint-config", f"c-{copy}-{i}"), Status.FAIL, evidence=evidence)
+                     for copy in range(3) for i, evidence in enumerate(kinds))
+    path = written(tmp_path, render(make_result(findings=findings)))
+    streamed = stream_findings(path, str(path))
+    assert streamed is not None and streamed == whole(path)
+    by_id = {f.id: f for f in findings}
+    read = {f.id: f.evidence for f in streamed.findings}
+    for finding_id, evidence in read.items():  # every value of the type it was written with
+        assert json.dumps(evidence, sort_keys=True) == json.dumps(by_id[finding_id].evidence, sort_keys=True)
+    texts: dict[str, set[int]] = {}
+    for evidence in read.values():
+        texts.setdefault(json.dumps(evidence), set()).add(id(evidence))
+    assert len(texts) == len(kinds) - 1  # the two orders of {"v": "x", "w": false} are written alike
+    assert all(len(ids) == 1 for ids in texts.values()), "equal evidence is one mapping"
+    assert len({id(evidence) for evidence in read.values()}) == len(texts), "and unequal evidence is never merged"

@@ -224,6 +224,20 @@ def test_hostile_strings_are_intact_in_the_data_and_cannot_close_the_block() -> 
     assert [attrs for attrs, _ in page.scripts] == [{"type": "application/json", "id": "data"}, {}]
 
 
+def test_text_like_the_data_blocks_place_holder_stays_text() -> None:
+    """The data block goes where the template printed a place-holder; the same characters in a finding are
+    its text, in the summary and in the data, and never a second copy of the block."""
+    slot = "<\x00data\x00>"
+    findings = (finding("aws.sagemaker.endpoint_config.kms_key", sm_arn("endpoint-config", "slot"), Status.FAIL,
+                        name=f"cfg{slot}", message=f"Config {slot} is unencrypted", evidence={slot: slot}),)
+    scanned = make_result(findings=findings)
+    text = html.render(scanned)
+    assert slot not in text and text.count('<script type="application/json" id="data">') == 1
+    page = Page(text)
+    assert decode(page.data()) == to_document(scanned)["findings"]
+    assert "Config <\x00data\x00> is unencrypted" in page.all_text
+
+
 def test_embed_json_escapes_every_character_that_could_end_the_element() -> None:
     value = {"a": "</script><!-- <script>&amp;\u2028\u2029", "</SCRIPT>": ["\ud800", "é", "\x00"]}
     text = html.embed_json(value)
@@ -365,6 +379,30 @@ def test_gating_list_links_every_gating_finding_to_the_table(result: ScanResult)
     assert len(gating_rows) == len(expected) == 2
     assert links == expected
     assert {target[len("#finding-"):] for target in expected} <= set(page.data()["findings"]["id"])
+
+
+def test_the_summary_lists_the_most_severe_findings_as_sorting_them_all_would() -> None:
+    """The summary keeps only the first of the gating and newly waived findings while the findings pass by;
+    with hundreds of each, in any order, those are the ones (and the order) a sort of all of them gives."""
+    from .large import large_result
+
+    doc = to_document(large_result(4000))
+    doc["findings"].reverse()  # worst-first is not the document's order
+    view = html_view.build_view(doc)
+
+    def first(findings: list[dict[str, Any]], n: int) -> list[str]:
+        return [f["id"] for f in sorted(findings, key=html_view._severity_first)][:n]
+
+    gating = [f for f in doc["findings"] if f["gating"]]
+    waived = [f for f in doc["findings"] if f["baseline"]["state"] == "newly_waived"]
+    assert len(gating) > 3 * html_view.GATING_SHOWN and len(waived) > 3 * html_view.PREVIOUS_SHOWN
+    assert [row["finding"]["id"] for row in view["gating"]] == first(gating, html_view.GATING_SHOWN)
+    assert view["gating_total"] == len(gating)
+    newly = view["baseline"]["newly_waived"]
+    assert newly["total"] == len(waived) and len(newly["rows"]) == html_view.PREVIOUS_SHOWN
+    reference = sorted(waived, key=html_view._severity_first)[:html_view.PREVIOUS_SHOWN]
+    assert [(r["rule_id"], r["resource_id"]) for r in newly["rows"]] == [(f["rule_id"], f["resource_id"])
+                                                                         for f in reference]
 
 
 def test_a_long_gating_list_is_capped_and_says_so() -> None:

@@ -8,6 +8,7 @@ import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,40 @@ def test_endpoint_rows_are_built_in_the_order_their_keys_promise() -> None:
     assert len(built) > 1
     assert rows.keys == [html._endpoint_key(row) for row in built]
     assert built == html_endpoints.endpoint_inventory(doc)
+
+
+def test_report_html_reads_each_finding_document_once_and_keeps_few_of_them() -> None:
+    """report.html is built in one pass over the finding documents, which it does not keep: the page made from
+    iterators (each document built when it is read, as ``html.render`` reads them) is the page of the whole
+    document, and at most a few hundred documents (the summary's most severe gating and newly waived
+    findings) are alive at once, not 2,400."""
+    from auditor.outputs import html
+
+    result = large_result(2400)
+    doc = to_document(result)
+    alive = [0, 0]  # now, and the most at once
+
+    class Counted(dict[str, Any]):
+        def __init__(self, entry: dict[str, Any]) -> None:
+            super().__init__(entry)
+            alive[0] += 1
+            alive[1] = max(alive[1], alive[0])
+
+        def __del__(self) -> None:
+            alive[0] -= 1
+
+    once = {**doc, "findings": (Counted(f) for f in doc["findings"]), "inventory": iter(doc["inventory"])}
+    page = html.render_document(once)
+    assert page == html.render_document(doc) == html.render(result)
+    assert alive[0] == 0 and 0 < alive[1] <= 500 < len(doc["findings"])
+
+
+def test_evidence_found_by_identity_or_by_its_text_makes_the_same_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """report.html finds evidence it has met by the mapping itself, keeping at most a few thousand: a page
+    that has to start anew every other finding is the same page."""
+    from auditor.outputs import html
+
+    result = large_result(400)
+    page = html.render(result)
+    monkeypatch.setattr(html, "_KNOWN", 2)
+    assert html.render(result) == page

@@ -231,7 +231,8 @@ def plan_document() -> dict[str, Any]:
                    "Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints/ep")
     key = Resource(id=key_arn, type="aws.kms.key", provider="aws", account="123456789012", region="eu-west-1",
                    name="legacy", document={"KeyMetadata": {"KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT",
-                                                            "Origin": "AWS_KMS", "Arn": key_arn},
+                                                            "Origin": "AWS_KMS", "Arn": key_arn,
+                                                            "KeyState": "Enabled"},
                                             "KeyRotationStatus": {"KeyRotationEnabled": False}})
     endpoint = Resource(id=endpoint_id, type="azure.ml.online_endpoint", provider="azure",
                         account="eeeeeeee-5555-4555-8555-555555555555", region="westeurope", name="ep",

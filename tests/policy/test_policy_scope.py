@@ -12,7 +12,8 @@ from auditor.findings.document import from_document
 from auditor.model import CoverageRow, Finding, Inventory, Remediation, Resource, Rule, Severity, Status
 from auditor.outputs.findings_json import to_document
 from auditor.pipeline import evaluate_inventory, prepare_policy
-from auditor.policy_scope import PolicyScope, ScopeEntry, apply_scope
+from auditor.policy_scope import ScopeEntry, apply_scope
+from auditor.scope_model import PolicyScope
 
 from .helpers import SUB, WS, write
 

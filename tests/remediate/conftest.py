@@ -1,8 +1,9 @@
-"""Fixtures: moto in server mode in this process (with the test-only UpdateEndpoint), the Resource Manager stand-in.
+"""Fixtures: moto in server mode in this process (with the demo's UpdateEndpoint), the Resource Manager stand-in.
 
 moto keeps one store per process: the module-scoped server is reset and the estate re-seeded for
-every test that asks for ``aws_estate``. Polling is sped up (``fast``): the moto extension answers
-``Updating`` once after each UpdateEndpoint, and the stand-in asks for a 10 ms pause between polls.
+every test that asks for ``aws_estate``. Polling is sped up (``fast``): moto, as ``running_moto`` serves it
+(``auditor.demo.moto_sagemaker``), answers ``Updating`` once after each UpdateEndpoint, and the stand-in
+asks for a 10 ms pause between polls.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from auditor.providers import ProviderOptions
 
 from . import azure_estate
 from .aws_estate import REGION, seed
-from .moto_update_endpoint import moto_update_endpoint
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def journal_key_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    with running_moto() as url, moto_update_endpoint(), aws_environment(url, REGION):
+    with running_moto() as url, aws_environment(url, REGION):
         yield url
 
 
@@ -83,6 +83,7 @@ def arm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArmServer]:
     with ArmServer(azure_estate.build(), subscriptions=azure_estate.subscriptions(), page_size=2,
                    poll_delay_ms=5) as server:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_bundle)
+        monkeypatch.setenv("AUDITOR_ARM_ENDPOINT", server.url)  # plan records it: apply elsewhere is refused
         yield server
 
 

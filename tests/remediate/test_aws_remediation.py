@@ -1,8 +1,8 @@
 """End to end on AWS: scan -> findings.json -> plan -> apply -> re-scan -> rollback -> re-scan, against moto.
 
-moto runs in server mode in this process; moto lacks UpdateEndpoint, so ``moto_update_endpoint`` (a
-test-only extension of moto's SageMaker backend, see that module) adds it. Everything else is the
-real thing: the collectors and the remediation code talk to the server through boto3, and the CLI
+moto runs in server mode in this process; moto lacks UpdateEndpoint, so the demo's extension of moto's
+SageMaker backend (``auditor.demo.moto_sagemaker``, installed by ``running_moto``) adds it. Everything
+else is the real thing: the collectors and the remediation code talk to the server through boto3, and the CLI
 runs through ``auditor.cli.main``.
 """
 
@@ -167,8 +167,8 @@ def test_a_crash_mid_apply_leaves_a_journal_rollback_restores_from(aws_estate: D
         assert journal_kind(journal, applied[-1]["change"]) == crash_kind
         assert sorted([endpoint_config("scorer"), endpoint_config("scorer-b")])[0] == "scorer-cfg"
         assert sorted([endpoint_config("scorer"), endpoint_config("scorer-b")])[1].startswith("scorer-cfg-kms-")
-    legacy = boto3.client("kms", region_name=REGION).get_key_rotation_status(KeyId=aws_estate.keys[REGION, "legacy"])
-    assert legacy["KeyRotationEnabled"] is True  # the first change of the plan did happen
+    block = boto3.client("s3", region_name=REGION).get_public_access_block(Bucket=BUCKET)
+    assert block["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True  # the plan's first change happened
 
     report = rollback_journal(journal, fast)
     assert report.exit_code == 0 and [r.outcome.value for r in report.results] == ["applied"] * len(applied)
@@ -189,12 +189,15 @@ def test_max_changes_caps_the_resources_one_run_changes(aws_estate: DemoEstate, 
     first = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--max-changes", "2"])
     assert first.code == 1
     journal = tmp_path / "journal.jsonl"
-    assert len({r["changed_resource"] for r in events(journal, "change-started")}) == 2  # the key and the bucket
+    # Steps run by severity: the bucket's public access block first (one resource), then the volume key, which
+    # would change two more (a new config and the endpoint) with one left: the run stops before it.
+    assert {r["changed_resource"] for r in events(journal, "change-started")} == {"arn:aws:s3:::remediation-capture-eu"}
     refusals = [line for line in first.out.splitlines() if line.startswith("refused")]
-    assert refusals and all("--max-changes 2 reached" in line for line in refusals)
+    assert len(refusals) == 5 and all("--max-changes 2 reached" in line for line in refusals)
+    assert "this step changes 2 more resource(s), 1 left in this run" in refusals[0]
     second = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes"])
     assert second.code == 0, second.out
-    assert second.out.count("already-applied") == 3  # the rotation and both bucket steps of the first run
+    assert second.out.count("already-applied") == 1  # the public access block of the first run
 
 
 def test_a_config_no_endpoint_runs_is_refused_and_a_missing_key_changes_nothing(

@@ -165,7 +165,7 @@ def test_a_service_refusing_the_change_in_place_is_reported_not_recreated(
     assert stored(arm, EP_KEY) == document
     assert [r["result"] for r in events(tmp_path / "journal.jsonl", "change-failed")] == ["refused"]
     rolled = run_cli(capsys, cli(arm, "remediate", "rollback", str(tmp_path / "journal.jsonl"), "--yes"))
-    assert rolled.code == 0 and rolled.out.startswith("already-applied")  # nothing had changed
+    assert rolled.code == 0 and rolled.out.startswith("not-applied")  # nothing had changed: the change failed
 
 
 def test_changes_between_plan_and_apply_and_between_read_and_write_are_refused(

@@ -34,7 +34,8 @@ def findings(tmp_path: Path) -> Path:
     """A findings file with an AWS key without rotation and an Azure endpoint on keys, evaluated by the engine."""
     key = Resource(id=KEY_EU, type="aws.kms.key", provider="aws", account="123456789012", region="eu-west-1",
                    name="legacy", document={"KeyMetadata": {"KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT",
-                                                            "Origin": "AWS_KMS", "Arn": KEY_EU},
+                                                            "Origin": "AWS_KMS", "Arn": KEY_EU,
+                                                            "KeyState": "Enabled"},
                                             "KeyRotationStatus": {"KeyRotationEnabled": False}})
     endpoint = Resource(id=ENDPOINT, type="azure.ml.online_endpoint", provider="azure",
                         account="eeeeeeee-5555-4555-8555-555555555555", region="westeurope", name="ep",
@@ -203,7 +204,8 @@ def test_remediators_are_declared_consistently_and_never_delete() -> None:
                                                       "disruption": fix.disruption.value,
                                                       "opt_in": name == "azure_endpoint_role_assignments"}
     deleting = [p for p in (*write_permissions("aws"), *write_permissions("azure")) if "delete" in p.lower()]
-    assert deleting == ["Microsoft.Authorization/roleAssignments/delete"]  # access removal, only with the flag
+    # access removal (only with the flag), and the endpoint config a failed step created and nothing uses
+    assert sorted(deleting) == ["Microsoft.Authorization/roleAssignments/delete", "sagemaker:DeleteEndpointConfig"]
     assert {"sagemaker:UpdateEndpoint", "kms:EnableKeyRotation", "s3:PutBucketPublicAccessBlock"} <= set(
         get("aws").permissions("remediate")["Statement"][0]["Action"])
     assert not any(p.startswith("kms:Create") or p.startswith("kms:Schedule") for p in write_permissions("aws"))

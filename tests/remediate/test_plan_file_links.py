@@ -18,7 +18,8 @@ def test_a_link_at_the_plan_files_name_is_replaced_and_said_never_written_throug
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key = Resource(id=KEY, type="aws.kms.key", provider="aws", account="123456789012", region="eu-west-1",
                    name="legacy", document={"KeyMetadata": {"KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT",
-                                                            "Origin": "AWS_KMS", "Arn": KEY},
+                                                            "Origin": "AWS_KMS", "Arn": KEY,
+                                                            "KeyState": "Enabled"},
                                             "KeyRotationStatus": {"KeyRotationEnabled": False}})
     findings = write_findings(Inventory(resources=(key,), coverage=()), tmp_path / "findings.json")
     victim = tmp_path / "authorized_keys"

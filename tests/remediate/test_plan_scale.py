@@ -54,7 +54,8 @@ def large_findings(tmp_path: Path, keys: int) -> Path:
         resources.append(Resource(
             id=arn, type="aws.kms.key", provider="aws", account="123456789012", region="eu-west-1", name=f"k{i}",
             document={"KeyMetadata": {"KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT", "Origin": "AWS_KMS",
-                                      "Arn": arn}, "KeyRotationStatus": {"KeyRotationEnabled": False}}))
+                                      "KeyState": "Enabled", "Arn": arn},
+                      "KeyRotationStatus": {"KeyRotationEnabled": False}}))
         endpoint = ("/subscriptions/eeeeeeee-5555-4555-8555-555555555555/resourceGroups/rg/providers/"
                     f"Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints/ep{i}")
         resources.append(Resource(

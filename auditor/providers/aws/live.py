@@ -20,12 +20,22 @@ from auditor.providers.aws.kms import KEY, key_document
 from auditor.providers.aws.s3 import BUCKET, bucket_document
 from auditor.providers.aws.sagemaker import ENDPOINT, ENDPOINT_CONFIG
 from auditor.providers.aws.session import AwsCallError, AwsClients, Failure, arn_parts, call, home_region
-from auditor.redaction import redact_document
+from auditor.redaction import redact_document, redact_tags
 from auditor.remediate.model import StepFailed, StepRefused
 
 if TYPE_CHECKING:
     from auditor.providers import ProviderOptions
     from auditor.remediate.providers import Providers
+
+# What apply and rollback do here beyond each remediator's own calls: the reads of the stale check (a
+# resource as the scan read it, tags included) and the removal of an endpoint config a failed step created.
+PERMISSIONS: tuple[str, ...] = (
+    "kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+    "s3:GetBucketLocation", "s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
+    "s3:GetAccountPublicAccessBlock",
+    "sagemaker:DeleteEndpointConfig", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
+    "sagemaker:ListEndpoints", "sagemaker:ListTags",
+)
 
 # An endpoint in one of these states is between two stable states: wait before reading or writing it.
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed"})
@@ -146,11 +156,53 @@ class AwsContext:
 
     def endpoint_resource(self, arn: str, account: str) -> Resource | None:
         document = self.stable_endpoint(arn_region(arn), arn_name(arn))
-        return None if document is None else _resource(ENDPOINT, arn, account, arn_region(arn), document)
+        return None if document is None else _resource(ENDPOINT, arn, account, arn_region(arn), document,
+                                                       tags=self.sagemaker_tags(arn))
 
     def endpoint_config_resource(self, arn: str, account: str) -> Resource | None:
         document = self.describe_endpoint_config(arn_region(arn), arn_name(arn))
-        return None if document is None else _resource(ENDPOINT_CONFIG, arn, account, arn_region(arn), document)
+        return None if document is None else _resource(ENDPOINT_CONFIG, arn, account, arn_region(arn), document,
+                                                       tags=self.sagemaker_tags(arn))
+
+    def sagemaker_tags(self, arn: str) -> dict[str, str]:
+        """The resource's tags (ListTags; the scan reads the same tags through the Resource Groups Tagging API)."""
+        tags: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            page = self.call("sagemaker", arn_region(arn), "list_tags", ResourceArn=arn,
+                             **({"NextToken": token} if token else {}))
+            tags.update({str(t["Key"]): str(t.get("Value", "")) for t in page.get("Tags", [])})
+            token = page.get("NextToken")
+            if not token:
+                return tags
+
+    def delete_unused(self, resource_type: str, arn: str) -> str | None:
+        """Delete an endpoint config a failed step created when no endpoint runs it or is being moved to it.
+
+        None when it was deleted (or is already gone); otherwise why it is kept. Nothing else is ever deleted.
+        """
+        if resource_type != ENDPOINT_CONFIG:
+            return f"apply deletes only endpoint configs it created, not a {resource_type}"
+        region, name = arn_region(arn), arn_name(arn)
+        users: list[str] = []
+        token: str | None = None
+        while True:
+            page = self.call("sagemaker", region, "list_endpoints", MaxResults=100,
+                             **({"NextToken": token} if token else {}))
+            for summary in page.get("Endpoints", []):
+                document = self.describe_endpoint(region, str(summary["EndpointName"])) or {}
+                pending = (document.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+                if name in (document.get("EndpointConfigName"), pending):
+                    users.append(str(summary["EndpointName"]))
+                elif document.get("EndpointStatus") in TRANSITIONAL and pending is None:
+                    users.append(f"{summary['EndpointName']} (in transition to a config SageMaker does not name)")
+            token = page.get("NextToken")
+            if not token:
+                break
+        if users:
+            return f"in use: {', '.join(sorted(users))}"
+        self.call_or_none("sagemaker", region, "delete_endpoint_config", _not_found, EndpointConfigName=name)
+        return None
 
     # --- KMS -------------------------------------------------------------------------------------
 
@@ -162,8 +214,16 @@ class AwsContext:
         metadata = described["KeyMetadata"]
         rotation = self.call("kms", region, "get_key_rotation_status", KeyId=arn) \
             if metadata.get("KeyManager") == "CUSTOMER" else None
+        tags: dict[str, str] = {}
+        marker: str | None = None
+        while True:
+            page = self.call("kms", region, "list_resource_tags", KeyId=arn, **({"Marker": marker} if marker else {}))
+            tags.update({str(t["TagKey"]): str(t.get("TagValue", "")) for t in page.get("Tags", [])})
+            marker = page.get("NextMarker") if page.get("Truncated") else None
+            if not marker:
+                break
         return _resource(KEY, arn, str(metadata.get("AWSAccountId", account)), region, key_document(metadata, rotation),
-                         name=str(metadata.get("KeyId", arn)))
+                         name=str(metadata.get("KeyId", arn)), tags=tags)
 
     def usable_key(self, reference: str, region: str) -> str:
         """The ARN of the customer managed, enabled, symmetric encryption key ``reference`` names in ``region``.
@@ -211,8 +271,10 @@ class AwsContext:
         document = bucket_document(bucket, location.get("LocationConstraint"), self.bucket_encryption(bucket, region),
                                    self.bucket_public_access_block(bucket, region))
         related = {"account_public_access_block": self.account_public_access_block(account)}
+        tagging = self.call_or_none("s3", region, "get_bucket_tagging", _code(aws_s3.NO_TAGS), Bucket=bucket)
+        tags = {str(t["Key"]): str(t.get("Value", "")) for t in (tagging or {}).get("TagSet", [])}
         return Resource(id=arn, type=BUCKET, provider="aws", account=account, region=region, name=bucket,
-                        document=redact_document(document), related=related)
+                        document=redact_document(document), related=related, tags=redact_tags(tags))
 
 
 def connected(providers: Providers) -> AwsContext:
@@ -232,6 +294,6 @@ def _code(code: str) -> Callable[[Failure], bool]:
 
 
 def _resource(resource_type: str, arn: str, account: str, region: str, document: dict[str, Any], *,
-              name: str | None = None) -> Resource:
+              name: str | None = None, tags: dict[str, str] | None = None) -> Resource:
     return Resource(id=arn, type=resource_type, provider="aws", account=account, region=region,
-                    name=name or arn_name(arn), document=redact_document(document))
+                    name=name or arn_name(arn), document=redact_document(document), tags=redact_tags(tags or {}))

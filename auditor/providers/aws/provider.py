@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from auditor.identity import resource_key
 from auditor.providers import CliOption, CliSpec, Provider, Purpose
 
 if TYPE_CHECKING:
@@ -58,8 +59,7 @@ class AwsProvider:
         return remediation_policy() if purpose == "remediate" else scan_policy()
 
     def resource_key(self, resource_id: str) -> str:
-        """ARNs compare exactly (SageMaker lowercases names itself; take ARNs from its answers)."""
-        return resource_id
+        return resource_key(self.name, resource_id)
 
 
 PROVIDER: Provider = AwsProvider()

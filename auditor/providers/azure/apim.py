@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from auditor.identity import resource_key
 from auditor.model import CoverageRow, Resource
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.apim_links import (
@@ -211,10 +212,10 @@ class ApimSubscription:
             with self._lock:
                 for raw in page:
                     rid, doc = with_id(raw, path)
-                    if rid.lower() not in self._services:
+                    if resource_key("azure", rid) not in self._services:
                         location = canonical_azure_location(str(doc.get("location") or ""))
                         service = _Service(rid, resource_name(doc, rid), location, doc)
-                        self._services[rid.lower()] = service
+                        self._services[resource_key("azure", rid)] = service
                         new.append(service)
             self.pool.submit_many(self.lane, [task for service in new for task in (
                 partial(self._list_children, service, API, "apis"),
@@ -235,8 +236,8 @@ class ApimSubscription:
             with self._lock:
                 for raw in page:
                     rid, doc = with_id(raw, path)
-                    if rid.lower() not in store:
-                        store[rid.lower()] = doc
+                    if resource_key("azure", rid) not in store:
+                        store[resource_key("azure", rid)] = doc
                         new.append(rid)
             if resource_type == API:
                 self.pool.submit_many(self.lane, [partial(self._get_policy, service, rid) for rid in new])
@@ -258,9 +259,9 @@ class ApimSubscription:
         product = product_id.rsplit("/", 1)[-1]
         reason = self._read_list(f"{product_id}/apis", f"list APIs of product {product} of {service.name}", on_page)
         with self._lock:
-            service.product_apis[product_id.lower()] = names
+            service.product_apis[resource_key("azure", product_id)] = names
             if reason:
-                service.product_api_failures[product_id.lower()] = reason
+                service.product_api_failures[resource_key("azure", product_id)] = reason
                 service.failures.append(f"products/{product}/apis list failed: {reason}")
 
     def _get_policy(self, service: _Service, api_id: str) -> None:
@@ -276,9 +277,9 @@ class ApimSubscription:
         except AzureCallError as exc:
             failure = None if exc.failure.status == 404 else exc.failure.reason
         with self._lock:
-            service.policies[api_id.lower()] = xml
+            service.policies[resource_key("azure", api_id)] = xml
             if failure:
-                service.policy_failures[api_id.lower()] = failure
+                service.policy_failures[resource_key("azure", api_id)] = failure
 
     # --- results (after the pool has drained) ---------------------------------------------------------
 
@@ -325,8 +326,8 @@ class ApimSubscription:
             names = service.product_apis.get(key, [])
             for name in names:
                 members.setdefault(name, []).append(summary)
-            api_ids = [str(apis.get(f"{service.id}/apis/{name}".lower(), {}).get("id") or f"{service.id}/apis/{name}")
-                       for name in names]
+            api_ids = [str(apis.get(resource_key("azure", api_id), {}).get("id") or api_id)
+                       for api_id in (f"{service.id}/apis/{name}" for name in names)]
             failure = service.product_api_failures.get(key)
             out.append(self._resource(PRODUCT, doc, region, {"service": service.id, "apis": api_ids},
                                       {"related.apis": failure} if failure else None))
@@ -373,7 +374,7 @@ class ApimSubscription:
             if resource.type == SERVICE:
                 services += 1
             elif resource.type in CHILD_TYPES:
-                parent = str(resource.related.get("service") or "").lower()
+                parent = resource_key("azure", str(resource.related.get("service") or ""))
                 children[parent] = children.get(parent, 0) + 1
         error = one_line(f"{self.failure}; the APIs, backends and products of its services are not known either",
                          MAX_ROW_ERROR) if self.failure else None

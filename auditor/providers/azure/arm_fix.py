@@ -39,7 +39,6 @@ class ArmPropertyFix:
     disruption: ClassVar[Disruption]
     calls: ClassVar[tuple[str, ...]]  # derived: the live read of ``resource_type``, then the write ``method``
     permissions: ClassVar[tuple[str, ...]]  # derived from ``calls``
-    order: ClassVar[int]
     resource_type: ClassVar[str]
     label: ClassVar[str]  # "online endpoint"
     path: ClassVar[str]  # "properties.authMode"

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from auditor.identity import resource_key
 from auditor.model import CoverageRow, Resource
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.arm import GONE_CODES, MAX_ROW_ERROR, AzureCallError, one_line, resource_name, with_id
@@ -156,10 +157,10 @@ class MlSubscription:
             with self._lock:
                 for raw in page:
                     rid, doc = with_id(raw, path)
-                    if rid.lower() not in self._workspaces:
+                    if resource_key("azure", rid) not in self._workspaces:
                         location = canonical_azure_location(str(doc.get("location") or ""))
                         workspace = _Workspace(rid, resource_name(doc, rid), location, doc)
-                        self._workspaces[rid.lower()] = workspace
+                        self._workspaces[resource_key("azure", rid)] = workspace
                         new.append(workspace)
             self.pool.submit_many(self.lane, [partial(self._list_children, workspace, kind)
                                               for workspace in new for kind in _CHILD_LISTS])
@@ -177,8 +178,8 @@ class MlSubscription:
             with self._lock:
                 for raw in page:
                     rid, doc = with_id(raw, path)
-                    if rid.lower() not in store:
-                        store[rid.lower()] = doc
+                    if resource_key("azure", rid) not in store:
+                        store[resource_key("azure", rid)] = doc
                         new.append((rid, doc))
             if kind.resource_type == ONLINE_ENDPOINT:
                 for rid, doc in new:
@@ -205,13 +206,13 @@ class MlSubscription:
             for raw in page:
                 variables = environment_variables(raw)  # names and secret kinds, read before redaction
                 rid, doc = with_id(raw, path)
-                found.setdefault(rid.lower(), {"document": doc, "environment_variables": variables})
+                found.setdefault(resource_key("azure", rid), {"document": doc, "environment_variables": variables})
 
         reason = self._read_list(path, API_VERSION, f"list deployments of online endpoint {endpoint_name}", on_page)
         with self._lock:
-            workspace.deployments[endpoint_id.lower()] = found
+            workspace.deployments[resource_key("azure", endpoint_id)] = found
             if reason:
-                workspace.deployment_failures[endpoint_id.lower()] = reason
+                workspace.deployment_failures[resource_key("azure", endpoint_id)] = reason
                 workspace.failures.append(f"onlineEndpoints/{endpoint_name}/deployments list failed: {reason}")
 
     # --- results (after the pool has drained) --------------------------------------------------------
@@ -262,8 +263,9 @@ class MlSubscription:
             elif resource.type in CHILD_TYPES:
                 parent = str(resource.related.get("workspace") or "")
                 if resource.type == ONLINE_DEPLOYMENT:
-                    parent = resource.id.lower().split("/onlineendpoints/", 1)[0]
-                children[parent.lower()] = children.get(parent.lower(), 0) + 1
+                    parent = resource_key("azure", resource.id).split("/onlineendpoints/", 1)[0]
+                key = resource_key("azure", parent)
+                children[key] = children.get(key, 0) + 1
         error = None
         if self.failure:
             error = one_line(f"{self.failure}; the children of its workspaces (computes, endpoints, deployments, "

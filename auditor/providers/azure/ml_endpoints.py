@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from auditor.identity import resource_key
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.arm import one_line
 from auditor.redaction import REDACTED as REDACTED  # re-exported: the marker every collector writes
@@ -83,7 +84,7 @@ def endpoint_related(document: Mapping[str, Any], workspace_id: str, deployment_
         if reason:
             reasons.append(reason)
         for assignment in found:
-            assignments.setdefault(str(assignment["id"]).lower(), assignment)
+            assignments.setdefault(resource_key("azure", str(assignment["id"])), assignment)
     related = {
         "workspace": workspace_id,
         "principal_ids": principals,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from auditor.identity import resource_key
 from auditor.providers import CliOption, CliSpec, Provider, Purpose
 from auditor.providers.azure.session import CREDENTIAL_KINDS
 
@@ -62,8 +63,7 @@ class AzureProvider:
         return remediation_role() if purpose == "remediate" else scan_role()
 
     def resource_key(self, resource_id: str) -> str:
-        """Resource Manager ids compare case-insensitively: their lowercase form."""
-        return resource_id.lower()
+        return resource_key(self.name, resource_id)
 
 
 PROVIDER: Provider = AzureProvider()

@@ -44,7 +44,6 @@ class S3DefaultKmsEncryption:
     calls: ClassVar[tuple[str, ...]] = (*declared.BUCKET.live, "kms:DescribeKey", "s3:PutBucketEncryption",
                                         "s3:DeleteBucketEncryption")  # the undo, when there was none before
     permissions: ClassVar[tuple[str, ...]] = actions(calls)
-    order: ClassVar[int] = 21
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         key, why = params.kms_key("bucket_kms_key_id", finding.region)

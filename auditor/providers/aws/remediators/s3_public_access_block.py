@@ -41,7 +41,6 @@ class S3PublicAccessBlock:
     calls: ClassVar[tuple[str, ...]] = (*declared.BUCKET.live, "s3:PutPublicAccessBlock",
                                         "s3:DeletePublicAccessBlock")  # the undo, when there was none before
     permissions: ClassVar[tuple[str, ...]] = actions(calls)
-    order: ClassVar[int] = 20
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         return self.describe(finding, {})

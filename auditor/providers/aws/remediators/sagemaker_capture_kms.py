@@ -37,7 +37,6 @@ class SageMakerCaptureKms:
         *declared.ENDPOINT.live, "kms:DescribeKey", "sagemaker:DescribeEndpointConfig", "sagemaker:ListTags",
         "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint")
     permissions: ClassVar[tuple[str, ...]] = actions(calls)
-    order: ClassVar[int] = 40
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         key, why = params.kms_key("capture_kms_key_id", finding.region)

@@ -7,6 +7,12 @@ instances behind the endpoint, blue/green, without downtime) and waits until eac
 The old config is kept for rollback, so its own finding stays FAIL until the team deletes it once
 the change is verified: the auditor never deletes. A config no endpoint runs cannot be fixed in
 place and is refused with that explanation.
+
+Only a config whose variants all have EBS volumes gets the automatic fix. Variants on instance types
+with local NVMe instance storage cannot take a KmsKeyId (the rule's check classifies each variant and
+records it in the evidence): a config with only such variants is NOT_APPLICABLE and gets no step; a
+config that mixes them with EBS-backed variants gets a manual procedure, because CreateEndpointConfig
+is documented to reject its copy with a key.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from auditor.checks.sagemaker_volume_kms import EBS, INSTANCE_STORAGE
 from auditor.model import Finding, Status
 from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.config_copy import copy_request, create_or_reuse, derived_name
@@ -47,9 +54,19 @@ class SageMakerEndpointConfigKms:
         *declared.ENDPOINT_CONFIG.live, "kms:DescribeKey", "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint",
         "sagemaker:ListTags", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint")
     permissions: ClassVar[tuple[str, ...]] = actions(calls)
-    order: ClassVar[int] = 30  # before data-capture fixes, which copy whatever config an endpoint then runs
+    # A data-capture fix copies whatever config an endpoint runs: run first, or it would move the endpoint to a
+    # copy without the volume key and leave this fix no endpoint to move (see auditor.remediate.plan).
+    runs_before: ClassVar[tuple[str, ...]] = ("sagemaker_capture_kms",)
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
+        local, ebs = finding.evidence.get(INSTANCE_STORAGE), finding.evidence.get(EBS)
+        if not isinstance(local, dict) or not isinstance(ebs, dict):
+            return manual_step(finding, "", remediator=self.name, disruption=self.disruption,
+                               disruption_detail=_DISRUPTION, reason="automatic fix not planned: the findings file "
+                               "does not say which variants have an EBS volume (a scan by an earlier auditor)",
+                               procedure=("Re-scan with this auditor version, then re-plan.",))
+        if local:
+            return self._split(finding, local, ebs)
         key, why = params.kms_key("volume_kms_key_id", finding.region)
         if key is None:
             return manual_step(finding, "", remediator=self.name, reason=f"automatic fix not planned: {why}",
@@ -61,6 +78,29 @@ class SageMakerEndpointConfigKms:
                 "aws sagemaker update-endpoint --retain-all-variant-properties for each endpoint using it.",
             ))
         return self.describe(finding, {"kms_key_id": key})
+
+    def _split(self, finding: Finding, local: Mapping[str, Any], ebs: Mapping[str, Any]) -> PlanStep:
+        """A config with variants on instance-storage types: CreateEndpointConfig rejects a KmsKeyId for it."""
+        name, region = finding.resource_name, finding.region
+        listing = ", ".join(f"{v} ({t})" for v, t in local.items())
+        return manual_step(
+            finding, "", remediator=self.name, disruption=Disruption.BREAKING_CLIENTS,
+            disruption_detail="moving variants to another endpoint changes where clients send requests",
+            reason=f"automatic fix not planned: variants {listing} run on instance types with local NVMe instance "
+                   "storage; the CreateEndpointConfig reference says a KmsKeyId cannot be requested for such a "
+                   "config (AWS encrypts those local volumes with a hardware module), so a copy with a key could be "
+                   "rejected",
+            procedure=(
+                f"Decide how to separate the storage kinds of {name}: its EBS-backed variants "
+                f"{', '.join(f'{v} ({t})' for v, t in ebs.items())} need a KmsKeyId, its variants {listing} cannot "
+                "take one.",
+                f"Either move the instance-storage variants to an endpoint of their own (aws sagemaker "
+                f"create-endpoint-config without KmsKeyId, create-endpoint, move clients), or move them to an "
+                f"EBS-backed instance type; then copy {name} with KmsKeyId set (aws sagemaker describe-endpoint-config "
+                f"--endpoint-config-name {name} --region {region}; create-endpoint-config) and aws sagemaker "
+                "update-endpoint each endpoint using it.",
+                "Re-scan: the old config keeps its finding until you delete it after verifying.",
+            ))
 
     def describe(self, finding: Finding, inputs: Mapping[str, Any]) -> PlanStep:
         key = str(inputs["kms_key_id"])
@@ -99,8 +139,8 @@ class SageMakerEndpointConfigKms:
             verification=f"{new} passes {finding.rule_id} and every endpoint that ran {source} now runs {new}",
             notes=(f"{source} is kept for rollback, so its own finding stays FAIL until you delete it after "
                    "verifying; the auditor never deletes a resource.",
-                   "Instance types with local NVMe storage (ml.g4dn, ml.p4d, ml.m5d, ...) reject KmsKeyId: "
-                   "CreateEndpointConfig then fails and nothing changes."),
+                   "Every variant of the config runs on an EBS-backed instance type (the scan classified them), so "
+                   "the copy can take a KmsKeyId; apply re-reads the config and refuses it if that changed."),
         )
 
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:

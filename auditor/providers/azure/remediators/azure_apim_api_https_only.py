@@ -19,7 +19,6 @@ class AzureApimApiHttpsOnly(ArmPropertyFix):
     name: ClassVar[str] = "azure_apim_api_https_only"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.apim.api.https_only",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    order: ClassVar[int] = 70
     resource_type: ClassVar[str] = "azure.apim.api"
     label: ClassVar[str] = "API Management API"
     path: ClassVar[str] = "properties.protocols"

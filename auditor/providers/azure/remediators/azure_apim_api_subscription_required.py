@@ -17,7 +17,6 @@ class AzureApimApiSubscriptionRequired(ArmPropertyFix):
     name: ClassVar[str] = "azure_apim_api_subscription_required"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.apim.api.subscription_required",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    order: ClassVar[int] = 71
     resource_type: ClassVar[str] = "azure.apim.api"
     label: ClassVar[str] = "API Management API"
     path: ClassVar[str] = "properties.subscriptionRequired"

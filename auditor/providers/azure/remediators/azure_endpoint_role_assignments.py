@@ -50,7 +50,6 @@ class AzureEndpointRoleAssignments:
         *declared.ONLINE_ENDPOINT.live, *declared.ONLINE_ENDPOINT.describe, f"DELETE {AUTHZ}/roleAssignments",
         f"PUT {AUTHZ}/roleAssignments")  # the undo recreates the assignment
     permissions: ClassVar[tuple[str, ...]] = declared.actions(calls)
-    order: ClassVar[int] = 90  # last: the riskiest
     removes_access: ClassVar[bool] = True
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:

@@ -19,7 +19,6 @@ class AzureOnlineEndpointAuthMode(ArmPropertyFix):
     name: ClassVar[str] = "azure_online_endpoint_auth_mode"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.online_endpoint.auth_mode",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    order: ClassVar[int] = 60
     resource_type: ClassVar[str] = "azure.ml.online_endpoint"
     label: ClassVar[str] = "online endpoint"
     path: ClassVar[str] = "properties.authMode"

@@ -18,7 +18,6 @@ class AzureOnlineEndpointPublicAccess(ArmPropertyFix):
     name: ClassVar[str] = "azure_online_endpoint_public_access"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.online_endpoint.public_network_access_disabled",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    order: ClassVar[int] = 61
     resource_type: ClassVar[str] = "azure.ml.online_endpoint"
     label: ClassVar[str] = "online endpoint"
     path: ClassVar[str] = "properties.publicNetworkAccess"

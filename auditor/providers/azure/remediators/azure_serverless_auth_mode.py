@@ -17,7 +17,6 @@ class AzureServerlessAuthMode(ArmPropertyFix):
     name: ClassVar[str] = "azure_serverless_auth_mode"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.serverless_endpoint.auth_mode",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    order: ClassVar[int] = 62
     resource_type: ClassVar[str] = "azure.ml.serverless_endpoint"
     label: ClassVar[str] = "serverless endpoint"
     path: ClassVar[str] = "properties.authMode"

@@ -16,7 +16,6 @@ class AzureWorkspacePublicAccess(ArmPropertyFix):
     name: ClassVar[str] = "azure_workspace_public_access"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.workspace.public_network_access_disabled",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    order: ClassVar[int] = 50
     resource_type: ClassVar[str] = "azure.ml.workspace"
     label: ClassVar[str] = "workspace"
     path: ClassVar[str] = "properties.publicNetworkAccess"
