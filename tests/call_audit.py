@@ -12,9 +12,10 @@ azure-core's ``RequestsTransport.send``) and records who made it, from the stack
 * otherwise not the auditor's (a test or the demo seeding an estate): not checked.
 
 An AWS call is ``service:Operation`` (botocore's names), an Azure call ``METHOD Namespace/type`` from the request's
-path, as the declarations write them. Azure requests that need no permission of their own are left out: the
-cloud's public metadata, and the polls of a long-running operation the declared write started. What is not
-declared is kept in :data:`UNDECLARED`; the tests' conftest fails the test that made it.
+path, as the declarations write them (Azure's compared case-insensitively, as Resource Manager does). Azure
+requests that need no permission of their own are left out: the cloud's public metadata, and the polls of a
+long-running operation the declared write started. What is not declared is kept in :data:`UNDECLARED`; the tests'
+conftest fails the test that made it.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def check(provider: str, call: str, frame: FrameType | None) -> str | None:
     found = _who(frame, provider)
     if found is None or call in found[1]:
         return None
+    if provider == "azure" and call.lower() in {c.lower() for c in found[1]}:
+        return None  # Resource Manager's types and actions compare case-insensitively
     message = f"{found[0]} called {call}, which it does not declare"
     with _LOCK:
         UNDECLARED.append(message)

@@ -7,6 +7,7 @@ uses: a declared type has a collector and a rule, a plan's calls are its remedia
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -85,7 +86,7 @@ def test_calls_from_outside_the_auditor_are_not_checked(undeclared: list[str]) -
     assert call_audit.UNDECLARED == []
 
 
-def test_azure_requests_map_to_the_declared_call_form() -> None:
+def test_azure_requests_map_to_the_declared_call_form(undeclared: list[str]) -> None:
     ws = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w"
     assert call_audit.azure_call("get", f"https://arm{ws}/computes?api-version=1") == \
         "GET Microsoft.MachineLearningServices/workspaces/computes"
@@ -94,6 +95,13 @@ def test_azure_requests_map_to_the_declared_call_form() -> None:
     assert call_audit.azure_call("GET", "https://arm/subscriptions?api-version=1") == \
         "GET Microsoft.Resources/subscriptions"
     assert call_audit.azure_call("GET", "https://arm/metadata/endpoints?api-version=1") is None
+    # An id in another spelling is the same type: Resource Manager compares them case-insensitively.
+    lower = call_audit.azure_call("GET", f"https://arm{ws.lower()}/computes")
+    assert lower == "GET microsoft.machinelearningservices/workspaces/computes"
+    scan: dict[str, Any] = {"__name__": "auditor.providers.azure.probe", "sys": sys, "check": call_audit.check}
+    exec("def made(call):\n    return check('azure', call, sys._getframe(0))", scan)  # a call of the Azure scan
+    assert scan["made"](lower) is None
+    assert scan["made"]("GET microsoft.machinelearningservices/workspaces/jobs") is not None
 
 
 @pytest.mark.parametrize("provider", names())
