@@ -24,13 +24,13 @@ _TAGS = "resourcegroupstaggingapi:GetResources"
 ENDPOINT = ResourceType(
     id="aws.sagemaker.endpoint", coverage="sagemaker",
     list=("sagemaker:ListEndpoints",), describe=("sagemaker:DescribeEndpoint", _TAGS),
-    live=("sagemaker:DescribeEndpoint",),
+    live=("sagemaker:DescribeEndpoint", "sagemaker:ListTags"),
     paging=Paging("Endpoints", "EndpointName", "EndpointArn", "EndpointName"), tag_filter="sagemaker:endpoint",
 )
 ENDPOINT_CONFIG = ResourceType(
     id="aws.sagemaker.endpoint_config", coverage="sagemaker",
     list=("sagemaker:ListEndpointConfigs",), describe=("sagemaker:DescribeEndpointConfig", _TAGS),
-    live=("sagemaker:DescribeEndpointConfig",),
+    live=("sagemaker:DescribeEndpointConfig", "sagemaker:ListTags"),
     paging=Paging("EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", "EndpointConfigName"),
     tag_filter="sagemaker:endpoint-config",
 )
@@ -49,7 +49,7 @@ ROLE = ResourceType(
 KEY = ResourceType(
     id="aws.kms.key", coverage="kms",
     describe=("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
-    live=("kms:DescribeKey", "kms:GetKeyRotationStatus"),
+    live=("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
 )
 # Found through the endpoint configs that capture into them; the account's public access block is read once.
 BUCKET = ResourceType(
@@ -57,7 +57,7 @@ BUCKET = ResourceType(
     describe=("s3:GetBucketLocation", "s3:GetBucketEncryption", "s3:GetPublicAccessBlock", "s3:GetBucketTagging",
               "s3control:GetPublicAccessBlock"),
     live=("s3:GetBucketLocation", "s3:GetBucketEncryption", "s3:GetPublicAccessBlock",
-          "s3control:GetPublicAccessBlock"),
+          "s3control:GetPublicAccessBlock", "s3:GetBucketTagging"),
 )
 
 TYPES: tuple[ResourceType, ...] = (ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, KEY, BUCKET)

@@ -35,7 +35,8 @@ class SageMakerCaptureKms:
     # Every call apply and rollback make, the live read of the endpoint included; permissions follow from them.
     calls: ClassVar[tuple[str, ...]] = (
         *declared.ENDPOINT.live, "kms:DescribeKey", "sagemaker:DescribeEndpointConfig", "sagemaker:ListTags",
-        "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint")
+        "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
+        "sagemaker:ListEndpoints", "sagemaker:DeleteEndpointConfig")  # a failed step's cleanup of its config
     permissions: ClassVar[tuple[str, ...]] = actions(calls)
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:

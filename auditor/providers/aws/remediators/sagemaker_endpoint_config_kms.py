@@ -52,7 +52,8 @@ class SageMakerEndpointConfigKms:
     # Every call apply and rollback make, the live read of the config included; permissions follow from them.
     calls: ClassVar[tuple[str, ...]] = (
         *declared.ENDPOINT_CONFIG.live, "kms:DescribeKey", "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint",
-        "sagemaker:ListTags", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint")
+        "sagemaker:ListTags", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
+        "sagemaker:DeleteEndpointConfig")  # a failed step deletes the config it created, when nothing uses it
     permissions: ClassVar[tuple[str, ...]] = actions(calls)
     # A data-capture fix copies whatever config an endpoint runs: run first, or it would move the endpoint to a
     # copy without the volume key and leave this fix no endpoint to move (see auditor.remediate.plan).
