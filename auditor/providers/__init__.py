@@ -6,18 +6,21 @@
 ``provider.py``           the :class:`Provider` (what the CLI, the schemas' test and remediation look up)
 ``session.py``            credentials, sessions and clients, the classification of the SDK's errors
 ``collect.py``            the collection's entry point: options in, :class:`~auditor.model.Inventory` out
-one module per service    its collector, its resource types and the read permissions it needs
+``resource_types.py``     the resource types, declared as data (:mod:`auditor.providers.declared`): ids,
+                          coverage rows, the calls that list, describe and re-read them
+one module per service    its collector, reading the types its declarations name
 ``live.py``               the :class:`Connection` apply and rollback use: live reads in the collectors'
                           shapes (verify, stale checks) and the writes
 ``changes.py``            the change kinds (``HANDLERS``) the journal records, see :mod:`auditor.remediate.changes`
 ``remediators/``          one module per automatic fix, each exposing ``REMEDIATOR``
-``permissions.py``        the least-privilege policy of the scan and of the fixes
+``permissions.py``        the least-privilege policies: the scan's from the declared types, the fixes' from
+                          the calls each remediator declares
 ========================  ===============================================================================
 
 plus what one cloud's modules share (Azure: ``arm.py`` reads and failures, ``origin.py``, ``arm_fix.py``;
 AWS: ``config_copy.py``). What every provider's collectors share is :mod:`auditor.providers.pool`.
-Resource types are constants of their service module today, each with the permissions its collector
-declares beside it; ``permissions.py`` is the one place the policies are assembled from them.
+No permission is written by hand: each is the action of a declared call (``resource_types.actions``), and a
+test holds every call the code makes in the test runs to the declarations (``tests/call_audit.py``).
 
 The registry is the literal table below: :func:`names` lists the providers without importing any,
 :func:`get` imports one provider module (which imports no cloud SDK). Nothing registers itself when

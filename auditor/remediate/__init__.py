@@ -52,7 +52,9 @@ class Remediator(Protocol):
     was not edited). ``apply`` re-reads the resource, checks the step's precondition, changes it only
     through ``ctx.change`` (which journals every change before and after), verifies, and returns the
     outcome; it raises :class:`~auditor.remediate.model.StepRefused` or ``StepFailed`` to stop.
-    ``permissions`` lists every action ``apply`` and ``rollback`` need (the reads they repeat included).
+    ``calls`` lists every API call ``apply`` and ``rollback`` make (the live reads they repeat included), written
+    as the provider's ``resource_types`` writes them; ``permissions``, the actions those calls need, is derived
+    from them (the provider's ``resource_types.actions``), never written by hand.
     ``change_problem`` is rollback's check of a journal read back: why a recorded change is not one
     this step makes (another kind, another resource or property, another value set, a value before
     the scan did not see), or None when it is one; rollback undoes nothing a journal says otherwise.
@@ -65,6 +67,7 @@ class Remediator(Protocol):
     provider: ClassVar[str]  # the name of the provider whose remediators/ package holds it
     rule_ids: ClassVar[tuple[str, ...]]
     disruption: ClassVar[Disruption]
+    calls: ClassVar[tuple[str, ...]]
     permissions: ClassVar[tuple[str, ...]]
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep: ...

@@ -164,7 +164,7 @@ def test_permissions_cover_every_apim_request(scan: Scan, arm: ArmServer) -> Non
     scan()
     actions = {f"{parse_path(shape.replace('{}', 'x')).resource_type}/read" for _, shape in arm.requests
                if "Microsoft.ApiManagement" in shape}
-    assert actions == set(azure_apim.PERMISSIONS) and set(azure_apim.PERMISSIONS) <= set(PERMISSIONS)
+    assert actions == {p for p in PERMISSIONS if p.startswith("Microsoft.ApiManagement/")}
 
 
 def test_coverage_rows(scan: Scan) -> None:

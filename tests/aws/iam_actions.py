@@ -52,21 +52,6 @@ def aws_action(service: str, method: str, path: str, moto_action: str) -> str:
     return f"s3:Unmapped({method} {path})"
 
 
-# Operation names as botocore reports them -> the IAM action, where the two differ (the other way round
-# from the table above: for tests that compare what the collectors called with the printed policy).
-_RENAMED = {
-    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
-    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
-    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
-    ("resourcegroupstaggingapi", "GetResources"): "tag:GetResources",
-}
-
-
-def operation_action(service: str, operation: str) -> str:
-    """The IAM action AWS authorizes a botocore operation with."""
-    prefix = "s3" if service == "s3control" else service
-    return _RENAMED.get((service, operation), f"{prefix}:{operation}")
-
 
 def install() -> Callable[[], None]:
     """Patch moto's check in this process; returns the function that restores it.

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from auditor.model import Inventory, Resource
 from auditor.providers.aws import iam as aws_iam
 from auditor.providers.aws import kms as aws_kms
+from auditor.providers.aws import resource_types
 from auditor.providers.aws import s3 as aws_s3
 from auditor.providers.aws import sagemaker as aws_sagemaker
-from auditor.providers.aws import session as aws_session
-from auditor.providers.aws import tags as aws_tags
+from auditor.providers.declared import scan_calls
 
 from .conftest import CallLog, Moto
 from .estates import dangling, two_regions
-from .iam_actions import operation_action
 from .seeding import ACCOUNT, ALL_BLOCKED, Seeder
 
 Scan = Callable[..., tuple[Inventory, CallLog]]
@@ -236,17 +234,17 @@ def test_permissions_are_exactly_what_the_collection_calls(seed: Seeder, scan: S
 
     two_regions(seed)
     _, log = scan(regions=())  # region discovery too
-    called = {operation_action(service, op) for service, op in log.operations()}
+    # botocore's operation names -> IAM actions through the declarations' own map (resource_types.authorized_as);
+    # the least-privilege test (test_aws_errors) checks that map against moto's enforcement of AWS's names.
+    called = set(resource_types.actions(f"{service}:{op}" for service, op in log.operations()))
 
     assert set(PERMISSIONS) == called
     assert list(PERMISSIONS) == sorted(set(PERMISSIONS))
-    modules: dict[str, Any] = {"sagemaker": aws_sagemaker, "iam": aws_iam, "kms": aws_kms, "s3": aws_s3,
-                               "s3control": aws_s3, "sts": aws_session, "ec2": aws_session,
-                               "resourcegroupstaggingapi": aws_tags}
-    for module in set(modules.values()):
-        services = {s for s, m in modules.items() if m is module}
-        declared = set(module.PERMISSIONS)
-        assert declared == {operation_action(s, op) for s, op in log.operations() if s in services}, module
+    # The calls themselves are the declared ones: the provider's own and each resource type's.
+    made = {f"{service}:{op}" for service, op in log.operations()}
+    assert made == set(scan_calls(resource_types.TYPES, resource_types.PROVIDER_CALLS))
+    for resource_type in resource_types.TYPES:
+        assert set(resource_type.calls) <= made, resource_type.id
     # Read-only by construction: no list-keys, secret or mutating API is ever called.
     for _, op in log.operations():
         assert op.startswith(("List", "Describe", "Get")), op

@@ -7,8 +7,7 @@ import pytest
 from auditor.providers.azure import apim as azure_apim
 from auditor.providers.azure import collect as collect_azure
 from auditor.providers.azure import ml as azure_ml
-from auditor.providers.azure import ml_endpoints as azure_ml_endpoints
-from auditor.providers.azure import roles as azure_roles
+from auditor.providers.azure import resource_types
 from auditor.providers.azure import session as azure_session
 from auditor.providers.azure.ml_endpoints import REDACTED, endpoint_principals, environment_variables, redact
 from auditor.providers.azure.roles import scope_level
@@ -80,13 +79,14 @@ def test_environment_variables_keep_names_and_kinds_only() -> None:
     assert environment_variables({}) == []
 
 
-def test_permissions_are_the_union_of_the_collectors() -> None:
-    union = (set(azure_session.PERMISSIONS) | set(azure_ml.PERMISSIONS) | set(azure_roles.PERMISSIONS)
-             | set(azure_apim.PERMISSIONS))
-    assert set(azure_ml_endpoints.PERMISSIONS) <= set(azure_ml.PERMISSIONS)
-    assert tuple(sorted(union)) == collect_azure.PERMISSIONS
-    assert len(collect_azure.PERMISSIONS) == 9 + len(azure_apim.PERMISSIONS)
+def test_permissions_are_generated_from_the_declared_types() -> None:
+    calls = {*resource_types.PROVIDER_CALLS, *(c for t in resource_types.TYPES for c in t.calls)}
+    assert tuple(sorted({resource_types.authorized_as(c) for c in calls})) == collect_azure.PERMISSIONS
+    assert all(t.list for t in resource_types.TYPES)  # every type is listed by some call
+    apim = [p for p in collect_azure.PERMISSIONS if p.startswith("Microsoft.ApiManagement/")]
+    assert len(collect_azure.PERMISSIONS) == 9 + len(apim) and len(apim) == 7
     assert all(p.endswith("/read") for p in collect_azure.PERMISSIONS)
+    assert set(azure_ml.RESOURCE_TYPES) | set(azure_apim.RESOURCE_TYPES) == {t.id for t in resource_types.TYPES}
 
 
 class _Client:

@@ -32,6 +32,7 @@ from auditor.providers.aws import s3 as aws_s3
 from auditor.providers.aws import sagemaker as aws_sagemaker
 from auditor.providers.aws import session as aws_session
 from auditor.providers.aws import tags as aws_tags
+from auditor.providers.aws.resource_types import scan_actions
 from auditor.providers.aws.session import AwsCallError, AwsClients, Identity, one_line
 from auditor.providers.pool import TaskPool
 
@@ -40,10 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PERMISSIONS", "AwsOptions", "collect_aws"]
 
-PERMISSIONS: tuple[str, ...] = tuple(sorted(set().union(
-    aws_session.PERMISSIONS, aws_sagemaker.PERMISSIONS, aws_iam.PERMISSIONS, aws_kms.PERMISSIONS,
-    aws_s3.PERMISSIONS, aws_tags.PERMISSIONS,
-)))
+# The read-only IAM actions of the scan, generated from the declared resource types.
+PERMISSIONS: tuple[str, ...] = scan_actions()
 
 MAX_ROW_ERROR = 1000
 
@@ -204,20 +203,22 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
         coverage.append(CoverageRow(
             provider="aws", account=account, region=region, service="kms",
             scope_id=f"arn:{partition}:kms:{region}:{account}:*", resource_types=aws_kms.RESOURCE_TYPES,
-            resources=count(aws_kms.KEY, region),
+            resources=sum(count(t, region) for t in aws_kms.RESOURCE_TYPES),
             error=_join([listing_failed.get(region), configs_unread.get(region), kms_failures.get(region)]),
             found_through=found_through,
         ))
     coverage.append(CoverageRow(
         provider="aws", account=account, region="global", service="iam",
         scope_id=f"arn:{partition}:iam::{account}:*", resource_types=aws_iam.RESOURCE_TYPES,
-        resources=count(aws_iam.ROLE), error=_join([*listing_failed.values(), *models_unread.values()]),
+        resources=sum(count(t) for t in aws_iam.RESOURCE_TYPES),
+        error=_join([*listing_failed.values(), *models_unread.values()]),
         found_through=found_through,
     ))
     coverage.append(CoverageRow(
         provider="aws", account=account, region="global", service="s3",
         scope_id=f"arn:{partition}:s3:::*", resource_types=aws_s3.RESOURCE_TYPES,
-        resources=count(aws_s3.BUCKET), error=_join([*listing_failed.values(), *configs_unread.values()]),
+        resources=sum(count(t) for t in aws_s3.RESOURCE_TYPES),
+        error=_join([*listing_failed.values(), *configs_unread.values()]),
         found_through=found_through,
     ))
     return Inventory(

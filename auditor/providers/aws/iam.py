@@ -15,21 +15,14 @@ from typing import Any
 from urllib.parse import unquote
 
 from auditor.model import Resource
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.session import AwsCallError, AwsClients, Failure, arn_parts, call, pages
+from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
 from auditor.redaction import redact_document, redact_tags
 
-PERMISSIONS: tuple[str, ...] = (
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-)
-
-ROLE = "aws.iam.role"
-RESOURCE_TYPES: tuple[str, ...] = (ROLE,)
+ROLE = declared.ROLE.id
+RESOURCE_TYPES: tuple[str, ...] = ids(declared.TYPES, "iam")
 LANE = ("iam", "global")
 
 

@@ -15,18 +15,14 @@ from functools import partial
 from typing import Any
 
 from auditor.model import Resource
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.session import AwsCallError, AwsClients, Failure, arn_parts, call, pages
+from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
 from auditor.redaction import redact_document, redact_tags
 
-PERMISSIONS: tuple[str, ...] = (
-    "kms:DescribeKey",
-    "kms:GetKeyRotationStatus",
-    "kms:ListResourceTags",
-)
-
-KEY = "aws.kms.key"
-RESOURCE_TYPES: tuple[str, ...] = (KEY,)
+KEY = declared.KEY.id
+RESOURCE_TYPES: tuple[str, ...] = ids(declared.TYPES, "kms")
 
 RefKey = tuple[str, str, str, str]  # (region, "key" | "alias", account or "", key id or alias name)
 

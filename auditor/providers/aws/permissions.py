@@ -1,7 +1,7 @@
 """The least-privilege IAM policies of AWS: read-only for the scan, separate write permissions for the fixes.
 
-The scan's actions are the union the collectors declare (:data:`auditor.providers.aws.collect.PERMISSIONS`);
-the fixes' are the union the AWS remediators declare (reads they repeat included).
+The scan's actions are generated from the declared resource types (:mod:`auditor.providers.aws.resource_types`);
+the fixes' are the union of the AWS remediators' permissions, each derived from the API calls it declares.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 
 def scan_policy() -> dict[str, Any]:
-    """The read-only IAM policy `auditor scan aws` needs, from the collectors' PERMISSIONS."""
+    """The read-only IAM policy `auditor scan aws` needs, from the declared resource types."""
     from auditor.providers.aws.collect import PERMISSIONS
 
     return {

@@ -14,26 +14,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.model import Resource
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.session import AwsCallError, AwsClients, Failure, call
+from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
 from auditor.redaction import redact_document, redact_tags
 
-# AWS authorizes the calls made here as:
-#   S3 Control GetPublicAccessBlock -> s3:GetAccountPublicAccessBlock
-#   GetBucketLocation               -> s3:GetBucketLocation
-#   GetBucketEncryption             -> s3:GetEncryptionConfiguration
-#   GetPublicAccessBlock (bucket)   -> s3:GetBucketPublicAccessBlock
-#   GetBucketTagging                -> s3:GetBucketTagging
-PERMISSIONS: tuple[str, ...] = (
-    "s3:GetAccountPublicAccessBlock",
-    "s3:GetBucketLocation",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:GetBucketTagging",
-    "s3:GetEncryptionConfiguration",
-)
-
-BUCKET = "aws.s3.bucket"
-RESOURCE_TYPES: tuple[str, ...] = (BUCKET,)
+# The calls made here and the actions AWS authorizes them with are declared in resource_types.
+BUCKET = declared.BUCKET.id
+RESOURCE_TYPES: tuple[str, ...] = ids(declared.TYPES, "s3")
 
 NO_ENCRYPTION = "ServerSideEncryptionConfigurationNotFoundError"
 NO_PUBLIC_ACCESS_BLOCK = "NoSuchPublicAccessBlockConfiguration"

@@ -1,6 +1,8 @@
 """SageMaker endpoints, endpoint configs and models of one region.
 
-Three listings run in parallel; each page's items are described as soon as the page arrives.
+One listing per SageMaker type declared with ``paging`` in :mod:`auditor.providers.aws.resource_types`
+(endpoints, endpoint configs, models) runs in parallel; each page's items are described as soon as the page
+arrives. A declared type this module joins nothing to becomes a resource of its own document and tags.
 Every described config and model is handed to a callback so the KMS, S3 and IAM collectors can
 start on what it references while the rest of the region is still being read.
 """
@@ -10,27 +12,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from auditor.model import Resource
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.session import AwsCallError, AwsClients, Failure, call, pages
+from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
 from auditor.redaction import redact_document, redact_tags
 
-PERMISSIONS: tuple[str, ...] = (
-    "sagemaker:DescribeEndpoint",
-    "sagemaker:DescribeEndpointConfig",
-    "sagemaker:DescribeModel",
-    "sagemaker:ListEndpointConfigs",
-    "sagemaker:ListEndpoints",
-    "sagemaker:ListModels",
-)
-
-ENDPOINT = "aws.sagemaker.endpoint"
-ENDPOINT_CONFIG = "aws.sagemaker.endpoint_config"
-MODEL = "aws.sagemaker.model"
-RESOURCE_TYPES: tuple[str, ...] = (ENDPOINT, ENDPOINT_CONFIG, MODEL)
+SERVICE = "sagemaker"  # the coverage row of every type declared under it
+ENDPOINT = declared.ENDPOINT.id
+ENDPOINT_CONFIG = declared.ENDPOINT_CONFIG.id
+MODEL = declared.MODEL.id
+RESOURCE_TYPES: tuple[str, ...] = ids(declared.TYPES, SERVICE)
 
 PAGE_SIZE = 100  # the maximum these List APIs accept; AWS defaults to 10
 
@@ -59,13 +55,20 @@ class _Kind:
     name_param: str
 
 
-_KINDS = (
-    _Kind(ENDPOINT, "list_endpoints", "Endpoints", "EndpointName", "EndpointArn",
-          "describe_endpoint", "EndpointName"),
-    _Kind(ENDPOINT_CONFIG, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
-          "EndpointConfigArn", "describe_endpoint_config", "EndpointConfigName"),
-    _Kind(MODEL, "list_models", "Models", "ModelName", "ModelArn", "describe_model", "ModelName"),
-)
+def _method(call: str) -> str:
+    """The boto3 client method of ``sagemaker:ListEndpointConfigs``: ``list_endpoint_configs``."""
+    from botocore import xform_name
+
+    return str(xform_name(call.split(":", 1)[1]))
+
+
+@cache
+def _kinds() -> tuple[_Kind, ...]:
+    """One kind per SageMaker type declared with paging, from its declaration (see ``resource_types``)."""
+    return tuple(
+        _Kind(t.id, _method(t.list[0]), t.paging.result_key, t.paging.name_key, t.paging.id_key,
+              _method(t.describe[0]), t.paging.name_param)
+        for t in declared.TYPES if t.coverage == SERVICE and t.paging is not None)
 
 
 @dataclass
@@ -76,7 +79,7 @@ class SageMakerRegion:
     pool: TaskPool
     on_config: DocumentCallback
     on_model: DocumentCallback
-    items: dict[str, dict[str, _Item]] = field(default_factory=lambda: {k.type: {} for k in _KINDS})
+    items: dict[str, dict[str, _Item]] = field(default_factory=lambda: {t: {} for t in RESOURCE_TYPES})
     list_failures: list[Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -87,7 +90,7 @@ class SageMakerRegion:
         return ("sagemaker", self.region)
 
     def start(self) -> None:
-        self.pool.submit_many(self.lane, [partial(self._list, kind) for kind in _KINDS])
+        self.pool.submit_many(self.lane, [partial(self._list, kind) for kind in _kinds()])
 
     # --- collection ----------------------------------------------------------------------------
 
@@ -207,6 +210,12 @@ class SageMakerRegion:
                 if reason:
                     unreadable["related.execution_role"] = reason
             out.append(self._resource(MODEL, item, related, unreadable))
+
+        for resource_type in RESOURCE_TYPES:  # a type declared without joins: its document and tags
+            if resource_type not in (ENDPOINT, ENDPOINT_CONFIG, MODEL):
+                out.extend(self._resource(resource_type, item, {}, {} if item.document is not None else {
+                    "*": item.failure.reason if item.failure else "not described"})
+                    for item in self.items[resource_type].values() if not item.gone)
         return out
 
     def _resource(self, resource_type: str, item: _Item, related: dict[str, Any],

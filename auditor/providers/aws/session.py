@@ -1,7 +1,7 @@
 """boto3 session, shared clients, retry configuration, identity, region discovery, error handling.
 
-boto3/botocore are imported inside functions only: importing this module (for ``PERMISSIONS``)
-must work without the AWS SDK installed.
+boto3/botocore are imported inside functions only: importing this module must work without the AWS
+SDK installed.
 
 What an answer says is untrusted input: error texts are redacted and escaped before they are kept
 (:func:`one_line`). No URL from an answer is followed: botocore does not follow HTTP redirects, and S3's
@@ -26,11 +26,6 @@ from auditor.untrusted import MAX_INPUT, service_text
 if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
-
-PERMISSIONS: tuple[str, ...] = (
-    "ec2:DescribeRegions",  # region discovery, only when no region is given
-    "sts:GetCallerIdentity",
-)
 
 DEFAULT_MAX_ATTEMPTS = 10
 RETRY_ENV_VARS = ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS")

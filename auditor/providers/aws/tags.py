@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-PERMISSIONS: tuple[str, ...] = ("tag:GetResources",)
+from auditor.providers.aws import resource_types as declared
 
-RESOURCE_TYPES = ("sagemaker:endpoint", "sagemaker:endpoint-config", "sagemaker:model")
+# The filter of every type whose tags this listing reads (its declaration's ``tag_filter``).
+RESOURCE_TYPES: tuple[str, ...] = tuple(t.tag_filter for t in declared.TYPES if t.tag_filter)
 
 
 def fetch_tags(tagging_client: Any) -> dict[str, dict[str, str]]:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.identity import resource_key
 from auditor.model import CoverageRow, Resource
+from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.apim_links import (
     API,
     BACKEND,
@@ -61,6 +62,7 @@ from auditor.providers.azure.arm import (
 )
 from auditor.providers.azure.ml_endpoints import redact
 from auditor.providers.azure.session import UNUSED_SUBSCRIPTION, AzureClients
+from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
 from auditor.redaction import REDACTED
 from auditor.regions import canonical_azure_location
@@ -68,17 +70,14 @@ from auditor.regions import canonical_azure_location
 if TYPE_CHECKING:
     from azure.mgmt.apimanagement import ApiManagementClient
 
-NAMESPACE = "Microsoft.ApiManagement"
+NAMESPACE = declared.APIM
 API_VERSION = "2024-05-01"
-SERVICE = "azure.apim.service"
-PRODUCT = "azure.apim.product"
-CHILD_TYPES: tuple[str, ...] = (API, BACKEND, PRODUCT)
-RESOURCE_TYPES: tuple[str, ...] = (SERVICE, *CHILD_TYPES)
-SERVICES_SERVICE = "apim-services"
-CHILDREN_SERVICE = "apim-service-children"
-
-PERMISSIONS: tuple[str, ...] = tuple(f"{NAMESPACE}/service{suffix}/read" for suffix in (
-    "", "/apis", "/apis/policies", "/backends", "/policies", "/products", "/products/apis"))
+SERVICE = declared.APIM_SERVICE.id
+PRODUCT = declared.APIM_PRODUCT.id
+SERVICES_SERVICE = declared.SERVICES_SERVICE
+CHILDREN_SERVICE = declared.SERVICE_CHILDREN_SERVICE
+CHILD_TYPES: tuple[str, ...] = ids(declared.TYPES, CHILDREN_SERVICE)
+RESOURCE_TYPES: tuple[str, ...] = (*ids(declared.TYPES, SERVICES_SERVICE), *CHILD_TYPES)
 
 _CERTIFICATE_SECRETS = frozenset({"certificatepassword", "encodedcertificate"})
 

@@ -47,13 +47,14 @@ from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
 
 from auditor.model import Inventory, Resource
+from auditor.providers.azure import resource_types as declared
 
 __all__ = ["API", "BACKEND", "PolicyError", "PolicyFacts", "api_routes", "clean_url", "effective_policy",
            "link_gateways", "parse_policy"]
 
-API = "azure.apim.api"
-BACKEND = "azure.apim.backend"
-ML_ENDPOINT = "azure.ml.online_endpoint"
+API = declared.APIM_API.id
+BACKEND = declared.APIM_BACKEND.id
+ML_ENDPOINT = declared.ONLINE_ENDPOINT.id
 SAGEMAKER_ENDPOINT = "aws.sagemaker.endpoint"
 
 SECTIONS: tuple[str, ...] = ("inbound", "backend", "outbound", "on-error")

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auditor.model import Finding
+from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.live import ML_API_VERSION, connected
+from auditor.providers.declared import by_id
 from auditor.remediate.changes import handler
 from auditor.remediate.context import StepContext
 from auditor.remediate.fixes import (
@@ -35,7 +37,8 @@ class ArmPropertyFix:
     provider: ClassVar[str] = "azure"
     rule_ids: ClassVar[tuple[str, ...]]
     disruption: ClassVar[Disruption]
-    permissions: ClassVar[tuple[str, ...]]
+    calls: ClassVar[tuple[str, ...]]  # derived: the live read of ``resource_type``, then the write ``method``
+    permissions: ClassVar[tuple[str, ...]]  # derived from ``calls``
     resource_type: ClassVar[str]
     label: ClassVar[str]  # "online endpoint"
     path: ClassVar[str]  # "properties.authMode"
@@ -44,6 +47,15 @@ class ArmPropertyFix:
     api_version: ClassVar[str] = ML_API_VERSION
     disruption_detail: ClassVar[str]
     notes: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls) -> None:
+        """Each fix's calls, and the permissions they need, from its declared resource type and write method."""
+        super().__init_subclass__()
+        read = by_id(declared.TYPES, cls.resource_type).live
+        if not read:
+            raise TypeError(f"{cls.__name__}: resource type {cls.resource_type} declares no live read")
+        cls.calls = (*read, f"{cls.method} {read[0].split(' ', 1)[1]}")
+        cls.permissions = declared.actions(cls.calls)
 
     def value_for(self, evidence: Mapping[str, Any]) -> Any:
         """The value the fix sets (a subclass may derive it from the finding's evidence)."""

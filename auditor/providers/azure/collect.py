@@ -29,15 +29,15 @@ from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Inventory, Resource
 from auditor.progress import Progress
 from auditor.providers import CollectionSetupError
-from auditor.providers.azure import apim as azure_apim
-from auditor.providers.azure import ml as azure_ml
-from auditor.providers.azure import roles as azure_roles
+from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure import session as azure_session
 from auditor.providers.azure.apim import ApimClient, ApimSubscription
 from auditor.providers.azure.arm import AzureCallError, failure_from, one_line
-from auditor.providers.azure.ml import RESOURCE_TYPES, WORKSPACES_SERVICE, MlSubscription
+from auditor.providers.azure.ml import WORKSPACES_SERVICE, MlSubscription
+from auditor.providers.azure.resource_types import scan_actions
 from auditor.providers.azure.roles import RoleCollector
 from auditor.providers.azure.session import CREDENTIAL_KINDS, AzureClients, CachingCredential
+from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
 
 if TYPE_CHECKING:
@@ -45,9 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PERMISSIONS", "AzureOptions", "collect_azure"]
 
-PERMISSIONS: tuple[str, ...] = tuple(sorted(set().union(
-    azure_session.PERMISSIONS, azure_ml.PERMISSIONS, azure_roles.PERMISSIONS, azure_apim.PERMISSIONS,
-)))
+# The read actions of the scan, generated from the declared resource types.
+PERMISSIONS: tuple[str, ...] = scan_actions()
 
 _HINTS = {
     "default": "sign in with 'az login', set AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, or run where a "
@@ -153,7 +152,7 @@ def _listing_failed(reason: str) -> Inventory:
 def _not_collected(asked: tuple[str, ...], reason: str) -> Inventory:
     """Nothing could be read: one failed row per subscription asked for, or ``/subscriptions`` for all."""
     error = one_line(reason or "the collection could not start (no reason given)", 1000)
-    types = RESOURCE_TYPES + azure_apim.RESOURCE_TYPES
+    types = ids(declared.TYPES)  # every type: what a subscription holds is unknown
     rows = tuple(CoverageRow("azure", sub, "*", WORKSPACES_SERVICE, f"/subscriptions/{sub}", types, 0, error)
                  for sub in asked) or (CoverageRow("azure", "*", "*", WORKSPACES_SERVICE, "/subscriptions", types, 0,
                                                    error),)

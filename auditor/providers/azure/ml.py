@@ -50,6 +50,7 @@ from typing import Any
 
 from auditor.identity import resource_key
 from auditor.model import CoverageRow, Resource
+from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.arm import GONE_CODES, MAX_ROW_ERROR, AzureCallError, one_line, resource_name, with_id
 from auditor.providers.azure.ml_endpoints import (
     NAMESPACE,
@@ -59,32 +60,24 @@ from auditor.providers.azure.ml_endpoints import (
     endpoint_related,
     environment_variables,
 )
-from auditor.providers.azure.ml_endpoints import PERMISSIONS as ENDPOINT_PERMISSIONS
 from auditor.providers.azure.roles import RoleCollector
 from auditor.providers.azure.session import AzureClients
+from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
 from auditor.regions import canonical_azure_location
 
-PERMISSIONS: tuple[str, ...] = (
-    f"{NAMESPACE}/workspaces/read",
-    f"{NAMESPACE}/workspaces/computes/read",
-    f"{NAMESPACE}/workspaces/serverlessEndpoints/read",
-    f"{NAMESPACE}/workspaces/services/read",
-    *ENDPOINT_PERMISSIONS,
-)
-
-WORKSPACE = "azure.ml.workspace"
-COMPUTE = "azure.ml.compute"
-SERVERLESS_ENDPOINT = "azure.ml.serverless_endpoint"
-LEGACY_SERVICE = "azure.ml.legacy_service"
-CHILD_TYPES: tuple[str, ...] = (COMPUTE, ONLINE_ENDPOINT, ONLINE_DEPLOYMENT, SERVERLESS_ENDPOINT, LEGACY_SERVICE)
-RESOURCE_TYPES: tuple[str, ...] = (WORKSPACE, *CHILD_TYPES)
+WORKSPACE = declared.WORKSPACE.id
+COMPUTE = declared.COMPUTE.id
+SERVERLESS_ENDPOINT = declared.SERVERLESS_ENDPOINT.id
+LEGACY_SERVICE = declared.LEGACY_SERVICE.id
+WORKSPACES_SERVICE = declared.WORKSPACES_SERVICE
+CHILDREN_SERVICE = declared.CHILDREN_SERVICE
+CHILD_TYPES: tuple[str, ...] = ids(declared.TYPES, CHILDREN_SERVICE)
+RESOURCE_TYPES: tuple[str, ...] = (*ids(declared.TYPES, WORKSPACES_SERVICE), *CHILD_TYPES)
 
 API_VERSION = "2025-12-01"
 LEGACY_API_VERSION = "2021-07-01"
 
-WORKSPACES_SERVICE = "ml-workspaces"
-CHILDREN_SERVICE = "ml-workspace-children"
 # Resource Manager's documented answers for a resource type a region does not offer: newer regions
 # never had v1 web services. Only the v1 list reads them as "no v1 services"; 403/5xx stay errors.
 NO_V1_SERVICES_CODES = frozenset({"NoRegisteredProviderFor", "InvalidResourceType"})

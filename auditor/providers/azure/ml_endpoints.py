@@ -23,19 +23,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from auditor.identity import resource_key
+from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.arm import one_line
 from auditor.redaction import REDACTED as REDACTED  # re-exported: the marker every collector writes
 from auditor.redaction import redact_document
 from auditor.secrets import secret_kinds
 
-NAMESPACE = "Microsoft.MachineLearningServices"
-ONLINE_ENDPOINT = "azure.ml.online_endpoint"
-ONLINE_DEPLOYMENT = "azure.ml.online_deployment"
-
-PERMISSIONS: tuple[str, ...] = (
-    f"{NAMESPACE}/workspaces/onlineEndpoints/read",
-    f"{NAMESPACE}/workspaces/onlineEndpoints/deployments/read",
-)
+NAMESPACE = declared.ML
+ONLINE_ENDPOINT = declared.ONLINE_ENDPOINT.id
+ONLINE_DEPLOYMENT = declared.ONLINE_DEPLOYMENT.id
 
 AssignmentsOf = Callable[[str], tuple[list[dict[str, Any]], str | None]]
 

@@ -1,7 +1,7 @@
 """The least-privilege Azure custom roles: read actions only for the scan, a separate role for the fixes.
 
-The scan's actions are the union the collectors declare (:data:`auditor.providers.azure.collect.PERMISSIONS`);
-the fixes' are the union the Azure remediators declare (reads they repeat included).
+The scan's actions are generated from the declared resource types (:mod:`auditor.providers.azure.resource_types`);
+the fixes' are the union of the Azure remediators' permissions, each derived from the calls it declares.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 
 def scan_role() -> dict[str, Any]:
-    """The Azure custom role (read actions only) `auditor scan azure` needs, from the collectors' PERMISSIONS."""
+    """The Azure custom role (read actions only) `auditor scan azure` needs, from the declared resource types."""
     from auditor.providers.azure.collect import PERMISSIONS
 
     return {

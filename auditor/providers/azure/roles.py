@@ -28,11 +28,6 @@ from auditor.providers.pool import TaskPool
 
 ROLE_ASSIGNMENTS_API = "2022-04-01"
 
-PERMISSIONS: tuple[str, ...] = (
-    "Microsoft.Authorization/roleAssignments/read",
-    "Microsoft.Authorization/roleDefinitions/read",
-)
-
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 

@@ -8,8 +8,7 @@ survives sustained throttling (10 retries of 429/5xx, honouring ``Retry-After``)
 standard ``REQUESTS_CA_BUNDLE`` variable, which azure-core's requests transport reads. The reads
 themselves and their failures are :mod:`auditor.providers.azure.arm`.
 
-The Azure SDKs are imported inside functions only, so importing this module (for ``PERMISSIONS``)
-works without them.
+The Azure SDKs are imported inside functions only, so importing this module works without them.
 """
 
 from __future__ import annotations
@@ -30,10 +29,6 @@ if TYPE_CHECKING:
     from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
     from azure.mgmt.resource.subscriptions import SubscriptionClient
     from requests import Session
-
-PERMISSIONS: tuple[str, ...] = (
-    "Microsoft.Resources/subscriptions/read",  # subscription listing, only when no subscription is given
-)
 
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 PUBLIC_SCOPE = "https://management.azure.com/.default"

@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auditor.model import Finding
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.kms import KEY
 from auditor.providers.aws.live import arn_region, connected
+from auditor.providers.aws.resource_types import actions
 from auditor.remediate.context import StepContext
 from auditor.remediate.fixes import (
     ValueChange,
@@ -39,12 +41,9 @@ class KmsKeyRotation:
     provider: ClassVar[str] = "aws"
     rule_ids: ClassVar[tuple[str, ...]] = ("aws.kms.key.rotation_enabled",)
     disruption: ClassVar[Disruption] = Disruption.NONE
-    permissions: ClassVar[tuple[str, ...]] = (
-        "kms:DescribeKey",
-        "kms:DisableKeyRotation",
-        "kms:EnableKeyRotation",
-        "kms:GetKeyRotationStatus",
-    )
+    # Every call apply and rollback make, the live read of the key included; permissions follow from them.
+    calls: ClassVar[tuple[str, ...]] = (*declared.KEY.live, "kms:EnableKeyRotation", "kms:DisableKeyRotation")
+    permissions: ClassVar[tuple[str, ...]] = actions(calls)
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         state = finding.evidence.get(STATE)

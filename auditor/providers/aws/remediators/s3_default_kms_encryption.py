@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auditor.model import Finding, Resource
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.live import connected
+from auditor.providers.aws.resource_types import actions
 from auditor.providers.aws.s3 import BUCKET
 from auditor.remediate.context import StepContext
 from auditor.remediate.fixes import (
@@ -38,14 +40,10 @@ class S3DefaultKmsEncryption:
     provider: ClassVar[str] = "aws"
     rule_ids: ClassVar[tuple[str, ...]] = ("aws.s3.bucket.kms_default_encryption",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    permissions: ClassVar[tuple[str, ...]] = (
-        "kms:DescribeKey",
-        "s3:GetAccountPublicAccessBlock",
-        "s3:GetBucketLocation",
-        "s3:GetBucketPublicAccessBlock",
-        "s3:GetEncryptionConfiguration",
-        "s3:PutEncryptionConfiguration",  # also authorizes DeleteBucketEncryption, used by the undo
-    )
+    # Every call apply and rollback make, the live read of the bucket included; permissions follow from them.
+    calls: ClassVar[tuple[str, ...]] = (*declared.BUCKET.live, "kms:DescribeKey", "s3:PutBucketEncryption",
+                                        "s3:DeleteBucketEncryption")  # the undo, when there was none before
+    permissions: ClassVar[tuple[str, ...]] = actions(calls)
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         key, why = params.kms_key("bucket_kms_key_id", finding.region)

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auditor.model import Finding
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.changes import PAB_SETTINGS
 from auditor.providers.aws.live import connected
+from auditor.providers.aws.resource_types import actions
 from auditor.providers.aws.s3 import BUCKET
 from auditor.remediate.changes import handler
 from auditor.remediate.context import StepContext
@@ -35,13 +37,10 @@ class S3PublicAccessBlock:
     provider: ClassVar[str] = "aws"
     rule_ids: ClassVar[tuple[str, ...]] = ("aws.s3.bucket.public_access_blocked",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    permissions: ClassVar[tuple[str, ...]] = (
-        "s3:GetAccountPublicAccessBlock",
-        "s3:GetBucketLocation",
-        "s3:GetBucketPublicAccessBlock",
-        "s3:GetEncryptionConfiguration",
-        "s3:PutBucketPublicAccessBlock",  # also authorizes DeletePublicAccessBlock, used by the undo
-    )
+    # Every call apply and rollback make, the live read of the bucket included; permissions follow from them.
+    calls: ClassVar[tuple[str, ...]] = (*declared.BUCKET.live, "s3:PutPublicAccessBlock",
+                                        "s3:DeletePublicAccessBlock")  # the undo, when there was none before
+    permissions: ClassVar[tuple[str, ...]] = actions(calls)
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         return self.describe(finding, {})

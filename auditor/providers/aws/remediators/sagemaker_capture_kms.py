@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auditor.model import Finding, Status
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.config_copy import copy_request, create_or_reuse, derived_name
 from auditor.providers.aws.live import arn_name, arn_region, connected
+from auditor.providers.aws.resource_types import actions
 from auditor.providers.aws.sagemaker import ENDPOINT, ENDPOINT_CONFIG
 from auditor.remediate.context import StepContext, precondition, refuse_changed_but_passing, result, verify
 from auditor.remediate.fixes import automatic_step, call, change_row
@@ -30,15 +32,12 @@ class SageMakerCaptureKms:
     provider: ClassVar[str] = "aws"
     rule_ids: ClassVar[tuple[str, ...]] = ("aws.sagemaker.endpoint.data_capture_encrypted",)
     disruption: ClassVar[Disruption] = Disruption.ROLLING
-    permissions: ClassVar[tuple[str, ...]] = (
-        "kms:DescribeKey",
-        "sagemaker:AddTags",
-        "sagemaker:CreateEndpointConfig",
-        "sagemaker:DescribeEndpoint",
-        "sagemaker:DescribeEndpointConfig",
-        "sagemaker:ListTags",
-        "sagemaker:UpdateEndpoint",
-    )
+    # Every call apply and rollback make, the live read of the endpoint included; permissions follow from them.
+    calls: ClassVar[tuple[str, ...]] = (
+        *declared.ENDPOINT.live, "kms:DescribeKey", "sagemaker:DescribeEndpointConfig", "sagemaker:ListTags",
+        "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
+        "sagemaker:ListEndpoints", "sagemaker:DeleteEndpointConfig")  # a failed step's cleanup of its config
+    permissions: ClassVar[tuple[str, ...]] = actions(calls)
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:
         key, why = params.kms_key("capture_kms_key_id", finding.region)

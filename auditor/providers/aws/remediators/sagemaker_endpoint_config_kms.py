@@ -22,8 +22,10 @@ from typing import Any, ClassVar
 
 from auditor.checks.sagemaker_volume_kms import EBS, INSTANCE_STORAGE
 from auditor.model import Finding, Status
+from auditor.providers.aws import resource_types as declared
 from auditor.providers.aws.config_copy import copy_request, create_or_reuse, derived_name
 from auditor.providers.aws.live import arn_name, arn_region, connected
+from auditor.providers.aws.resource_types import actions
 from auditor.providers.aws.sagemaker import ENDPOINT_CONFIG
 from auditor.remediate.context import StepContext, precondition, refuse_changed_but_passing, result
 from auditor.remediate.fixes import automatic_step, call, change_row
@@ -47,16 +49,12 @@ class SageMakerEndpointConfigKms:
     provider: ClassVar[str] = "aws"
     rule_ids: ClassVar[tuple[str, ...]] = ("aws.sagemaker.endpoint_config.kms_volume_encryption",)
     disruption: ClassVar[Disruption] = Disruption.ROLLING
-    permissions: ClassVar[tuple[str, ...]] = (
-        "kms:DescribeKey",
-        "sagemaker:AddTags",
-        "sagemaker:CreateEndpointConfig",
-        "sagemaker:DescribeEndpoint",
-        "sagemaker:DescribeEndpointConfig",
-        "sagemaker:ListEndpoints",
-        "sagemaker:ListTags",
-        "sagemaker:UpdateEndpoint",
-    )
+    # Every call apply and rollback make, the live read of the config included; permissions follow from them.
+    calls: ClassVar[tuple[str, ...]] = (
+        *declared.ENDPOINT_CONFIG.live, "kms:DescribeKey", "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint",
+        "sagemaker:ListTags", "sagemaker:CreateEndpointConfig", "sagemaker:UpdateEndpoint",
+        "sagemaker:DeleteEndpointConfig")  # a failed step deletes the config it created, when nothing uses it
+    permissions: ClassVar[tuple[str, ...]] = actions(calls)
     # A data-capture fix copies whatever config an endpoint runs: run first, or it would move the endpoint to a
     # copy without the volume key and leave this fix no endpoint to move (see auditor.remediate.plan).
     runs_before: ClassVar[tuple[str, ...]] = ("sagemaker_capture_kms",)

@@ -14,14 +14,11 @@ from auditor.providers.azure.apim import API_VERSION
 from auditor.providers.azure.arm_fix import ArmPropertyFix
 from auditor.remediate.model import Disruption
 
-NS = "Microsoft.ApiManagement"
-
 
 class AzureApimApiHttpsOnly(ArmPropertyFix):
     name: ClassVar[str] = "azure_apim_api_https_only"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.apim.api.https_only",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    permissions: ClassVar[tuple[str, ...]] = (f"{NS}/service/apis/read", f"{NS}/service/apis/write")
     resource_type: ClassVar[str] = "azure.apim.api"
     label: ClassVar[str] = "API Management API"
     path: ClassVar[str] = "properties.protocols"

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from auditor.model import Finding, Status
+from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.live import AUTHORIZATION_API_VERSION, ML_API_VERSION, connected
 from auditor.providers.azure.ml_endpoints import ONLINE_ENDPOINT
 from auditor.remediate.context import StepContext, precondition, result, verify
@@ -21,8 +22,7 @@ from auditor.remediate.fixes import automatic_step, call, change_row
 from auditor.remediate.model import Disruption, Mode, Outcome, PlanStep, RecordedChange, StepResult
 from auditor.remediate.params import PlanParams
 
-NS = "Microsoft.MachineLearningServices"
-AUTHZ = "Microsoft.Authorization"
+AUTHZ = declared.AUTHORIZATION
 CHANGE_KIND = "azure.role_assignment"
 # The built-in roles the rule forbids by default (apply verifies with the catalog's rule), by definition GUID:
 # the same in every tenant. Rollback recreates an assignment of these roles only.
@@ -45,13 +45,11 @@ class AzureEndpointRoleAssignments:
     provider: ClassVar[str] = "azure"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.online_endpoint.identity_least_privilege",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    permissions: ClassVar[tuple[str, ...]] = (
-        f"{AUTHZ}/roleAssignments/delete",
-        f"{AUTHZ}/roleAssignments/read",
-        f"{AUTHZ}/roleAssignments/write",  # the undo recreates the assignment
-        f"{AUTHZ}/roleDefinitions/read",
-        f"{NS}/workspaces/onlineEndpoints/read",
-    )
+    # Every call apply and rollback make, the live read of the endpoint included; permissions follow from them.
+    calls: ClassVar[tuple[str, ...]] = (
+        *declared.ONLINE_ENDPOINT.live, *declared.ONLINE_ENDPOINT.describe, f"DELETE {AUTHZ}/roleAssignments",
+        f"PUT {AUTHZ}/roleAssignments")  # the undo recreates the assignment
+    permissions: ClassVar[tuple[str, ...]] = declared.actions(calls)
     removes_access: ClassVar[bool] = True
 
     def plan(self, finding: Finding, params: PlanParams) -> PlanStep:

@@ -14,15 +14,11 @@ from typing import ClassVar
 from auditor.providers.azure.arm_fix import ArmPropertyFix
 from auditor.remediate.model import Disruption
 
-NS = "Microsoft.MachineLearningServices"
-
 
 class AzureOnlineEndpointAuthMode(ArmPropertyFix):
     name: ClassVar[str] = "azure_online_endpoint_auth_mode"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.online_endpoint.auth_mode",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    permissions: ClassVar[tuple[str, ...]] = (f"{NS}/workspaces/onlineEndpoints/read",
-                                              f"{NS}/workspaces/onlineEndpoints/write")
     resource_type: ClassVar[str] = "azure.ml.online_endpoint"
     label: ClassVar[str] = "online endpoint"
     path: ClassVar[str] = "properties.authMode"

@@ -12,15 +12,11 @@ from typing import ClassVar
 from auditor.providers.azure.arm_fix import ArmPropertyFix
 from auditor.remediate.model import Disruption
 
-NS = "Microsoft.MachineLearningServices"
-
 
 class AzureServerlessAuthMode(ArmPropertyFix):
     name: ClassVar[str] = "azure_serverless_auth_mode"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.serverless_endpoint.auth_mode",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    permissions: ClassVar[tuple[str, ...]] = (f"{NS}/workspaces/serverlessEndpoints/read",
-                                              f"{NS}/workspaces/serverlessEndpoints/write")
     resource_type: ClassVar[str] = "azure.ml.serverless_endpoint"
     label: ClassVar[str] = "serverless endpoint"
     path: ClassVar[str] = "properties.authMode"

@@ -11,14 +11,11 @@ from typing import ClassVar
 from auditor.providers.azure.arm_fix import ArmPropertyFix
 from auditor.remediate.model import Disruption
 
-NS = "Microsoft.MachineLearningServices"
-
 
 class AzureWorkspacePublicAccess(ArmPropertyFix):
     name: ClassVar[str] = "azure_workspace_public_access"
     rule_ids: ClassVar[tuple[str, ...]] = ("azure.ml.workspace.public_network_access_disabled",)
     disruption: ClassVar[Disruption] = Disruption.BREAKING_CLIENTS
-    permissions: ClassVar[tuple[str, ...]] = (f"{NS}/workspaces/read", f"{NS}/workspaces/write")
     resource_type: ClassVar[str] = "azure.ml.workspace"
     label: ClassVar[str] = "workspace"
     path: ClassVar[str] = "properties.publicNetworkAccess"

@@ -1,0 +1,96 @@
+"""The AWS resource types, declared once: their ids, coverage rows and every API call that reads them.
+
+The scan's IAM policy is generated from these declarations (:func:`scan_actions`), the coverage rows take
+their resource types from them (:func:`auditor.providers.declared.ids`), and the SageMaker collector lists
+and describes each type declared with ``paging``. A call is ``service:Operation`` with botocore's service
+name; :func:`actions` maps calls to the IAM actions AWS authorizes them with. Adding a SageMaker type listed
+and described the usual way is one declaration here (plus its rule): its calls reach the printed policy and
+its resources the ``sagemaker`` coverage row with no other edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auditor.providers.declared import Paging, ResourceType, scan_calls
+
+# Calls the scan makes for no one type: who the caller is, and which regions are enabled (only when no
+# --region is given).
+PROVIDER_CALLS: tuple[str, ...] = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
+
+# One Resource Groups Tagging API listing per region reads the tags of every SageMaker type.
+_TAGS = "resourcegroupstaggingapi:GetResources"
+
+ENDPOINT = ResourceType(
+    id="aws.sagemaker.endpoint", coverage="sagemaker",
+    list=("sagemaker:ListEndpoints",), describe=("sagemaker:DescribeEndpoint", _TAGS),
+    live=("sagemaker:DescribeEndpoint", "sagemaker:ListTags"),
+    paging=Paging("Endpoints", "EndpointName", "EndpointArn", "EndpointName"), tag_filter="sagemaker:endpoint",
+)
+ENDPOINT_CONFIG = ResourceType(
+    id="aws.sagemaker.endpoint_config", coverage="sagemaker",
+    list=("sagemaker:ListEndpointConfigs",), describe=("sagemaker:DescribeEndpointConfig", _TAGS),
+    live=("sagemaker:DescribeEndpointConfig", "sagemaker:ListTags"),
+    paging=Paging("EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", "EndpointConfigName"),
+    tag_filter="sagemaker:endpoint-config",
+)
+MODEL = ResourceType(
+    id="aws.sagemaker.model", coverage="sagemaker",
+    list=("sagemaker:ListModels",), describe=("sagemaker:DescribeModel", _TAGS),
+    paging=Paging("Models", "ModelName", "ModelArn", "ModelName"), tag_filter="sagemaker:model",
+)
+# Found through the models that run as them: read with their attached (managed) and inline policies.
+ROLE = ResourceType(
+    id="aws.iam.role", coverage="iam",
+    describe=("iam:GetRole", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion",
+              "iam:ListRolePolicies", "iam:GetRolePolicy"),
+)
+# Found through the endpoint configs that name them (volume and capture keys).
+KEY = ResourceType(
+    id="aws.kms.key", coverage="kms",
+    describe=("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
+    live=("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
+)
+# Found through the endpoint configs that capture into them; the account's public access block is read once.
+BUCKET = ResourceType(
+    id="aws.s3.bucket", coverage="s3",
+    describe=("s3:GetBucketLocation", "s3:GetBucketEncryption", "s3:GetPublicAccessBlock", "s3:GetBucketTagging",
+              "s3control:GetPublicAccessBlock"),
+    live=("s3:GetBucketLocation", "s3:GetBucketEncryption", "s3:GetPublicAccessBlock",
+          "s3control:GetPublicAccessBlock", "s3:GetBucketTagging"),
+)
+
+TYPES: tuple[ResourceType, ...] = (ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, KEY, BUCKET)
+
+# Calls AWS authorizes with an action of another name (or with more than one action). Every other call
+# ``service:Operation`` is authorized as ``service:Operation`` (S3 Control's as ``s3:``).
+_AUTHORIZED_AS: dict[str, tuple[str, ...]] = {
+    "s3:GetBucketEncryption": ("s3:GetEncryptionConfiguration",),
+    "s3:PutBucketEncryption": ("s3:PutEncryptionConfiguration",),
+    "s3:DeleteBucketEncryption": ("s3:PutEncryptionConfiguration",),
+    "s3:GetPublicAccessBlock": ("s3:GetBucketPublicAccessBlock",),
+    "s3:PutPublicAccessBlock": ("s3:PutBucketPublicAccessBlock",),
+    "s3:DeletePublicAccessBlock": ("s3:PutBucketPublicAccessBlock",),
+    "s3control:GetPublicAccessBlock": ("s3:GetAccountPublicAccessBlock",),
+    "resourcegroupstaggingapi:GetResources": ("tag:GetResources",),
+    # Creating with tags is authorized against AddTags as well.
+    "sagemaker:CreateEndpointConfig": ("sagemaker:AddTags", "sagemaker:CreateEndpointConfig"),
+}
+
+
+def authorized_as(call: str) -> tuple[str, ...]:
+    """The IAM actions AWS authorizes ``call`` (``service:Operation``) with."""
+    if call in _AUTHORIZED_AS:
+        return _AUTHORIZED_AS[call]
+    service, _, operation = call.partition(":")
+    return (f"{'s3' if service == 's3control' else service}:{operation}",)
+
+
+def actions(calls: Iterable[str]) -> tuple[str, ...]:
+    """The sorted IAM actions that authorize ``calls``."""
+    return tuple(sorted({action for call in calls for action in authorized_as(call)}))
+
+
+def scan_actions() -> tuple[str, ...]:
+    """The read-only actions of ``auditor scan aws``: what every declared type and the provider itself call."""
+    return actions(scan_calls(TYPES, PROVIDER_CALLS))

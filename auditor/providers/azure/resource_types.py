@@ -1,0 +1,75 @@
+"""The Azure resource types, declared once: their ids, coverage rows and every Resource Manager call that reads them.
+
+A call is ``METHOD Namespace/type`` (``GET Microsoft.MachineLearningServices/workspaces/computes``): Resource
+Manager authorizes it with the type's action of that method (:func:`actions`: ``…/computes/read``). The scan's
+custom role is generated from these declarations (:func:`scan_actions`), and the coverage rows take their
+resource types from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auditor.providers.declared import ResourceType, scan_calls
+
+ML = "Microsoft.MachineLearningServices"
+APIM = "Microsoft.ApiManagement"
+AUTHORIZATION = "Microsoft.Authorization"
+
+# Coverage rows: a subscription's list of workspaces (or services), and one row per workspace (or service)
+# for the lists under it.
+WORKSPACES_SERVICE = "ml-workspaces"
+CHILDREN_SERVICE = "ml-workspace-children"
+SERVICES_SERVICE = "apim-services"
+SERVICE_CHILDREN_SERVICE = "apim-service-children"
+
+# The subscription listing, only when no --subscription is given.
+PROVIDER_CALLS: tuple[str, ...] = ("GET Microsoft.Resources/subscriptions",)
+
+WORKSPACE = ResourceType(id="azure.ml.workspace", coverage=WORKSPACES_SERVICE, list=(f"GET {ML}/workspaces",),
+                         live=(f"GET {ML}/workspaces",))
+COMPUTE = ResourceType(id="azure.ml.compute", coverage=CHILDREN_SERVICE, list=(f"GET {ML}/workspaces/computes",))
+# An endpoint's managed identities: their role assignments, with each role definition read once.
+ONLINE_ENDPOINT = ResourceType(
+    id="azure.ml.online_endpoint", coverage=CHILDREN_SERVICE, list=(f"GET {ML}/workspaces/onlineEndpoints",),
+    describe=(f"GET {AUTHORIZATION}/roleAssignments", f"GET {AUTHORIZATION}/roleDefinitions"),
+    live=(f"GET {ML}/workspaces/onlineEndpoints",),
+)
+ONLINE_DEPLOYMENT = ResourceType(id="azure.ml.online_deployment", coverage=CHILDREN_SERVICE,
+                                 list=(f"GET {ML}/workspaces/onlineEndpoints/deployments",))
+SERVERLESS_ENDPOINT = ResourceType(id="azure.ml.serverless_endpoint", coverage=CHILDREN_SERVICE,
+                                   list=(f"GET {ML}/workspaces/serverlessEndpoints",),
+                                   live=(f"GET {ML}/workspaces/serverlessEndpoints",))
+LEGACY_SERVICE = ResourceType(id="azure.ml.legacy_service", coverage=CHILDREN_SERVICE,
+                              list=(f"GET {ML}/workspaces/services",))
+# API Management: the service-level policy is read with the service; an API's effective policy is its own
+# plus that one; an API's products come from each product's API list.
+APIM_SERVICE = ResourceType(id="azure.apim.service", coverage=SERVICES_SERVICE, list=(f"GET {APIM}/service",),
+                            describe=(f"GET {APIM}/service/policies",))
+APIM_API = ResourceType(id="azure.apim.api", coverage=SERVICE_CHILDREN_SERVICE, list=(f"GET {APIM}/service/apis",),
+                        describe=(f"GET {APIM}/service/apis/policies",), live=(f"GET {APIM}/service/apis",))
+APIM_BACKEND = ResourceType(id="azure.apim.backend", coverage=SERVICE_CHILDREN_SERVICE,
+                            list=(f"GET {APIM}/service/backends",))
+APIM_PRODUCT = ResourceType(id="azure.apim.product", coverage=SERVICE_CHILDREN_SERVICE,
+                            list=(f"GET {APIM}/service/products",), describe=(f"GET {APIM}/service/products/apis",))
+
+TYPES: tuple[ResourceType, ...] = (WORKSPACE, COMPUTE, ONLINE_ENDPOINT, ONLINE_DEPLOYMENT, SERVERLESS_ENDPOINT,
+                                   LEGACY_SERVICE, APIM_SERVICE, APIM_API, APIM_BACKEND, APIM_PRODUCT)
+
+_VERBS = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
+
+
+def authorized_as(call: str) -> str:
+    """The Resource Manager action of ``call`` (``GET Namespace/type`` -> ``Namespace/type/read``)."""
+    method, _, resource_type = call.partition(" ")
+    return f"{resource_type}/{_VERBS[method]}"
+
+
+def actions(calls: Iterable[str]) -> tuple[str, ...]:
+    """The sorted actions that authorize ``calls``."""
+    return tuple(sorted({authorized_as(call) for call in calls}))
+
+
+def scan_actions() -> tuple[str, ...]:
+    """The read actions of ``auditor scan azure``: what every declared type and the provider itself call."""
+    return actions(scan_calls(TYPES, PROVIDER_CALLS))
