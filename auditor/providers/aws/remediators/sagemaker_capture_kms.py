@@ -75,10 +75,13 @@ class SageMakerCaptureKms:
                 call("sagemaker:UpdateEndpoint", endpoint, EndpointName=endpoint, RetainAllVariantProperties=True),
                 call("sagemaker:DescribeEndpoint", endpoint, note="until InService"),
             ],
-            undo=f"UpdateEndpoint {endpoint} back to CURRENT (kept, never deleted) and wait until InService; the new "
-                 "config is left in place",
+            undo=f"UpdateEndpoint {endpoint} back to CURRENT (kept: the auditor did not create it) and wait until "
+                 f"InService; then delete {new}, which apply created, once no endpoint runs it (kept and reported "
+                 "when one does)",
             undo_calls=[call("sagemaker:UpdateEndpoint", endpoint, EndpointName=endpoint,
-                             EndpointConfigName="CURRENT", RetainAllVariantProperties=True)],
+                             EndpointConfigName="CURRENT", RetainAllVariantProperties=True),
+                        call("sagemaker:DeleteEndpointConfig", new, note="only when no endpoint runs it or is "
+                             "moving to it, and it carries the tag auditor:copy-of")],
             disruption_detail=_DISRUPTION,
             notes=("Captured objects already written keep their encryption; new ones use the key. The endpoint's "
                    "execution role needs kms:GenerateDataKey on it, or capture stops.",),

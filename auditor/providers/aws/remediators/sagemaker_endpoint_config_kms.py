@@ -5,7 +5,8 @@ set to the key the operator gave (``--param volume_kms_key_id`` or ``kms_key_id`
 own), points every endpoint running the config at the copy (UpdateEndpoint: SageMaker replaces the
 instances behind the endpoint, blue/green, without downtime) and waits until each is InService.
 The old config is kept for rollback, so its own finding stays FAIL until the team deletes it once
-the change is verified: the auditor never deletes. A config no endpoint runs cannot be fixed in
+the change is verified: the auditor deletes only configs it created itself and nothing uses (its
+copy, when the step fails or is rolled back). A config no endpoint runs cannot be fixed in
 place and is refused with that explanation.
 
 Only a config whose variants all have EBS volumes gets the automatic fix. Variants on instance types
@@ -130,16 +131,19 @@ class SageMakerEndpointConfigKms:
                      EndpointConfigName=new, RetainAllVariantProperties=True),
                 call("sagemaker:DescribeEndpoint", "each updated endpoint", note="until InService"),
             ],
-            undo=f"UpdateEndpoint each endpoint back to {source} (kept, never deleted) and wait until InService; "
-                 f"{new} is left in place",
+            undo=f"UpdateEndpoint each endpoint back to {source} (kept: the auditor did not create it) and wait "
+                 f"until InService; then delete {new}, which apply created, once no endpoint runs it (kept and "
+                 "reported when one does)",
             undo_calls=[call("sagemaker:UpdateEndpoint", "each updated endpoint", EndpointConfigName=source,
-                             RetainAllVariantProperties=True)],
+                             RetainAllVariantProperties=True),
+                        call("sagemaker:DeleteEndpointConfig", new, note="only when no endpoint runs it or is "
+                             "moving to it, and it carries the tag auditor:copy-of")],
             disruption_detail=_DISRUPTION,
             precondition_text=f"re-read {source}: it must still lack KmsKeyId; the endpoints running it are found at "
                               "apply (the findings file does not link them), each must be InService",
             verification=f"{new} passes {finding.rule_id} and every endpoint that ran {source} now runs {new}",
             notes=(f"{source} is kept for rollback, so its own finding stays FAIL until you delete it after "
-                   "verifying; the auditor never deletes a resource.",
+                   "verifying; the auditor deletes only what it created itself and nothing uses.",
                    "Every variant of the config runs on an EBS-backed instance type (the scan classified them), so "
                    "the copy can take a KmsKeyId; apply re-reads the config and refuses it if that changed."),
         )
@@ -160,7 +164,8 @@ class SageMakerEndpointConfigKms:
                 return result(step, Outcome.ALREADY_APPLIED, f"no endpoint runs {source} any more and its KMS copy "
                                                               f"{new} exists (an earlier run): nothing changed")
             raise StepRefused(f"no endpoint runs {source}: an endpoint config is immutable, so an unused one cannot be "
-                              "fixed; it serves nothing (delete it after review: the auditor never deletes)")
+                              "fixed; it serves nothing (delete it after review: the auditor deletes only configs it "
+                              "created)")
         aws.usable_key(key, region)
         ctx.reserve([arn for _, arn in users])
         request = copy_request(aws, region, source, new, volume_key=key)
