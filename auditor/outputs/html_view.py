@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.model import Severity, Status
+from auditor.outputs.names import display_name
 from auditor.scope_model import describe
 from auditor.waiver_view import EXPIRING_SOON_DAYS
 
@@ -293,7 +294,8 @@ def _framework_view(framework: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _gating_row(f: Mapping[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
-    return {"finding": f, "title": f["title"] or rule.get("title") or f["rule_id"], "anchor": f"finding-{f['id']}"}
+    return {"finding": f, "title": f["title"] or rule.get("title") or f["rule_id"], "anchor": f"finding-{f['id']}",
+            "resource": display_name(f["provider"], f["account"], f["region"], f["resource_id"], f["resource_name"])}
 
 
 def _rule_rows(rules: Mapping[str, Mapping[str, Any]],

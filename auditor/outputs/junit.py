@@ -7,7 +7,8 @@ Mapping (the structure of the Ant/Jenkins ``junit-10.xsd``):
 
 - ``<testsuites name="auditor">`` with the totals; one ``<testsuite>`` per rule (``name`` = rule id,
   ``<properties>`` with its title, severity, provider and resource type);
-- one ``<testcase>`` per finding: ``classname`` = resource type, ``name`` = resource id;
+- one ``<testcase>`` per finding: ``classname`` = resource type, ``name`` = the resource's display name
+  (``auditor.outputs.names``: unambiguous within the rule, and the same on every run for the same resource);
 - the JUnit verdicts are the gate's: a FAIL that gates the build (``ScanResult.gating()``: at or above
   ``--fail-on``, and with ``--fail-on-new`` new or regressed) -> ``<failure message=MESSAGE type=SEVERITY>``
   (text: message, evidence, remediation, whether an automatic fix exists); a FAIL that does not gate ->
@@ -45,6 +46,7 @@ from typing import Any
 
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import TOOL_NAME, to_document
+from auditor.outputs.names import display_name
 
 COVERAGE_SUITE = f"{TOOL_NAME}.coverage"
 BASELINE_SUITE = f"{TOOL_NAME}.baseline"
@@ -126,7 +128,8 @@ def _rule_suite(rule: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], 
 
 
 def _testcase(f: Mapping[str, Any], rule: Mapping[str, Any], fail_on: Severity) -> ET.Element:
-    case = ET.Element("testcase", _attrs(classname=f["resource_type"], name=f["resource_id"], time="0"))
+    name = display_name(f["provider"], f["account"], f["region"], f["resource_id"], f["resource_name"])
+    case = ET.Element("testcase", _attrs(classname=f["resource_type"], name=name, time="0"))
     status: str = f["status"]
     not_gating = ""
     if status == Status.FAIL.value and f["gating"]:

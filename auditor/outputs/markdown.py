@@ -33,6 +33,7 @@ from typing import Any
 
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import to_document
+from auditor.outputs.names import display_name
 from auditor.scope_model import describe
 from auditor.waiver_view import EXPIRING_SOON_DAYS
 
@@ -43,6 +44,7 @@ SECTION_FLOOR = 4_000
 MAX_SCOPES_SHOWN = 10
 CELL_ID = 160  # characters of an identifier kept in a cell
 CELL_TEXT = 300  # characters of a message or reason kept in a cell
+CELL_RESOURCE = 260  # characters of a resource's display name kept (its parents and subscription make it long)
 
 SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
 STATUS_ORDER: tuple[Status, ...] = (Status.FAIL, Status.ERROR, Status.MUTED, Status.PASS, Status.NOT_APPLICABLE)
@@ -413,8 +415,8 @@ def _plural(n: int, noun: str) -> str:
 
 
 def _finding_cells(f: Mapping[str, Any]) -> list[str]:
-    resource = f["resource_name"] or f["resource_id"]
-    return [f["severity"], code(f["rule_id"]), code(resource), escape_text(f["message"], CELL_TEXT)]
+    resource = display_name(f["provider"], f["account"], f["region"], f["resource_id"], f["resource_name"])
+    return [f["severity"], code(f["rule_id"]), code(resource, CELL_RESOURCE), escape_text(f["message"], CELL_TEXT)]
 
 
 def _waiver_cells(w: Mapping[str, Any]) -> list[str]:

@@ -23,13 +23,16 @@ from auditor.outputs.findings_json import render, to_document
 from auditor.outputs.formats import by_name
 
 from .builders import (
+    ACCOUNT,
     ACTIVE_WAIVER,
     AUTH_MODE,
     AZURE_ENDPOINT,
     CAPTURE,
     ISOLATION,
     KMS,
+    REGION,
     STARTED,
+    SUBSCRIPTION,
     base_findings,
     finding,
     make_result,
@@ -120,7 +123,8 @@ def test_markdown_lists_the_newly_waived_findings_with_their_waiver() -> None:
     waived = text.split("### Newly waived since baseline (1)", 1)[1].split("###", 1)[0]
     rows = [line for line in waived.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows[0] == "| Severity | Rule | Resource | Before | Reason | Owner | Expires |"
-    assert rows[1:] == [f"| high | `{AUTH_MODE}` | `legacy-scorer` | FAIL | Partner integration still on keys; "
+    legacy_scorer = f"legacy-scorer (workspaces/ws; resource group ml, subscription {SUBSCRIPTION})"
+    assert rows[1:] == [f"| high | `{AUTH_MODE}` | `{legacy_scorer}` | FAIL | Partner integration still on keys; "
                         "migration tracked in SEC-142 | `ml-platform@example.com` | 2027-03-31 |"]
     assert "MUTED findings never fail the build." in waived
 
@@ -246,7 +250,7 @@ def test_junit_with_baseline_is_valid_and_carries_the_states() -> None:
     assert summary["baseline.file"] == BASELINE_FILE and summary["fail_on_new"] == "true"
     assert (summary["baseline.new"], summary["baseline.resolved"]) == ("1", "2")
     assert suites[junit.BASELINE_SUITE].get("tests") == "0"
-    [case] = [c for c in suites[ISOLATION].findall("testcase") if c.get("name") == sm_arn("model", "m-b")]
+    [case] = [c for c in suites[ISOLATION].findall("testcase") if c.get("name") == f"m-b ({REGION}, account {ACCOUNT})"]
     failure = case.find("failure")
     assert failure is not None and "Baseline: regressed (PASS in the baseline)" in (failure.text or "")
     assert "baseline: regressed (PASS in the baseline)" in (case.findtext("system-out") or "")

@@ -10,11 +10,12 @@ import pytest
 import xmlschema
 
 from auditor.findings.document import from_document
-from auditor.model import ScanResult, Status
+from auditor.model import ScanResult, Status, finding_id
 from auditor.outputs.findings_json import to_document
 from auditor.outputs.junit import COVERAGE_SUITE, clean, render
 
 from .builders import (
+    ACCOUNT,
     AUTH_MODE,
     AZURE_ENDPOINT,
     CAPTURE,
@@ -24,6 +25,8 @@ from .builders import (
     ISOLATION,
     KEY_ROTATION,
     KMS,
+    REGION,
+    RULES,
     SAGEMAKER_SCOPE,
     finding,
     hostile,
@@ -51,7 +54,10 @@ def suites(root: ET.Element) -> dict[str, ET.Element]:
 
 
 def case(root: ET.Element, rule_id: str, resource_id: str) -> ET.Element:
-    [found] = [c for c in suites(root)[rule_id].findall("testcase") if c.get("name") == resource_id]
+    """The testcase of a finding, found by the finding id its system-out starts with."""
+    line = f"finding {finding_id(rule_id, RULES[rule_id].provider, resource_id)}\n"
+    [found] = [c for c in suites(root)[rule_id].findall("testcase")
+               if (c.findtext("system-out") or "").startswith(line)]
     return found
 
 
@@ -155,7 +161,7 @@ def test_characters_illegal_in_xml_are_removed(schema: xmlschema.XMLSchema) -> N
     schema.validate(text)
     root = ET.fromstring(text.encode("utf-8"))
     [testcase] = suites(root)[KMS].findall("testcase")
-    assert testcase.get("name") == sm_arn("endpoint-config", "bad\x7f name\ttab\nline😀")
+    assert testcase.get("name") == f"bad\x7f name\ttab\nline😀 ({REGION}, account {ACCOUNT})"
     failure = testcase.find("failure")
     assert failure is not None and failure.get("message") == "message bad\x7f name\ttab\nline😀"
     assert clean("a\x00b\ud800c\U0001f600") == "abc\U0001f600"

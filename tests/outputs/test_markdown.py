@@ -24,6 +24,7 @@ from .builders import (
     HOSTILE_SCRIPT,
     ISOLATION,
     KMS,
+    REGION,
     SAGEMAKER_SCOPE,
     clean,
     empty,
@@ -102,8 +103,9 @@ def test_gating_findings_table(result: ScanResult) -> None:
     assert "### Findings that fail the build: FAIL at or above `high` (2)" in text
     gating = tables(text)[1]
     assert gating[0] == ["Severity", "Rule", "Resource", "Message"]
-    assert gating[1] == ["critical", ISOLATION, "m-b", "Model runs with network isolation: fail."]
-    assert gating[2][:3] == ["high", KMS, "ep-a"]
+    where = f"({REGION}, account {ACCOUNT})"
+    assert gating[1] == ["critical", ISOLATION, f"m-b {where}", "Model runs with network isolation: fail."]
+    assert gating[2][:3] == ["high", KMS, f"ep-a {where}"]
     assert "Expired waivers (no longer applied) (1)" in text and "Unused waivers (matched no finding) (1)" in text
 
 
@@ -133,7 +135,8 @@ def test_hostile_strings_cannot_inject_markup_or_break_tables() -> None:
         assert tag not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown, as text
     gating = next(t for t in tables(text) if t[0] == ["Severity", "Rule", "Resource", "Message"])
-    assert gating[1] == ["high", KMS, HOSTILE, f"Config {HOSTILE} is unencrypted {HOSTILE_SCRIPT}"]
+    assert gating[1] == ["high", KMS, f"{HOSTILE} ({REGION}, account {ACCOUNT})",
+                         f"Config {HOSTILE} is unencrypted {HOSTILE_SCRIPT}"]
     assert HOSTILE_QUOTES in html.replace("&quot;", '"')
 
 
