@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import xmlschema
 
+from auditor.outputs.names import display_name
+
 from .helpers import Run, fake_aws_env, run_auditor
 
 XSD = Path(__file__).parents[1] / "fixtures" / "junit" / "junit-10.xsd"
@@ -28,7 +30,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 
 def cases(out: Path) -> tuple[ET.Element, dict[tuple[str, str], tuple[ET.Element, ET.Element]]]:
-    """The root of out/junit.xml (validated) and every rule testcase with its suite, by (rule id, resource id)."""
+    """The root of out/junit.xml (validated) and every rule testcase with its suite, by (rule id, testcase name)."""
     text = (out / "junit.xml").read_text(encoding="utf-8")
     xmlschema.XMLSchema(XSD).validate(text)
     root = ET.fromstring(text.encode("utf-8"))
@@ -48,7 +50,8 @@ def properties(suite: ET.Element) -> dict[str, str]:
 
 
 def key(f: dict[str, Any]) -> tuple[str, str]:
-    return f["rule_id"], f["resource_id"]
+    """A finding's testcase: its rule's suite, and the resource's display name (unique within the rule)."""
+    return f["rule_id"], display_name(f["provider"], f["account"], f["region"], f["resource_id"], f["resource_name"])
 
 
 def check_totals(root: ET.Element, doc: dict[str, Any]) -> None:
@@ -71,6 +74,8 @@ def test_demo_junit_fails_only_the_findings_that_gate(demo: Run) -> None:
     assert demo.code == 1, demo.stderr
     doc = demo.findings()
     root, found = cases(demo.out)
+    # Every testcase is named uniquely within its suite (CI systems track tests by suite and name).
+    assert len(found) == sum(len(suite.findall("testcase")) for suite in root.findall("testsuite"))
     gating = set(doc["summary"]["gating"])
     fails = [f for f in doc["findings"] if f["status"] == "FAIL"]
     assert gating and len(fails) > len(gating), "the demo has FAILs below --fail-on high"
