@@ -39,6 +39,8 @@ class TerminalProgress:
         self._lock = threading.Lock()
         self._last = 0.0
         self._started = time.monotonic()
+        self._lanes: set[Lane] = set()  # every scope (service, region or subscription) that had work
+        self._busy: set[Lane] = set()  # those with work queued or running now
 
     def add_total(self, n: int) -> None:
         with self._lock:
@@ -51,23 +53,36 @@ class TerminalProgress:
             self._draw(False)
 
     def _draw(self, force: bool) -> None:
+        """The bar measures scopes (a service in a region or subscription), whose number is known as soon as the
+        regions and subscriptions are listed, not calls, whose number grows with every page a list returns;
+        before any scope has work it measures calls."""
         now = time.monotonic()
         if not force and now - self._last < 0.1:
             return
         self._last = now
-        total = max(self._total, self._done, 1)
+        if self._lanes:
+            done, total = len(self._lanes) - len(self._busy), len(self._lanes)
+            counts = f"{done}/{total} scopes done, {self._done} calls"
+        else:
+            done, total = self._done, self._total
+            counts = f"{self._done}/{self._total} calls"
         width = 30
-        filled = int(width * self._done / total)
+        filled = int(width * done / max(total, done, 1))
         bar = "#" * filled + "-" * (width - filled)
         elapsed = now - self._started
-        self._stream.write(f"\r{self._label} [{bar}] {self._done}/{self._total} calls  {elapsed:5.1f}s")
+        self._stream.write(f"\r{self._label} [{bar}] {counts}  {elapsed:5.1f}s")
         self._stream.flush()
 
     def lane_open(self, lane: Lane) -> None:
-        return None
+        with self._lock:
+            self._lanes.add(lane)
+            self._busy.add(lane)
+            self._draw(False)
 
     def lane_done(self, lane: Lane, calls: int) -> None:
-        return None
+        with self._lock:
+            self._busy.discard(lane)
+            self._draw(False)
 
     def close(self) -> None:
         with self._lock:
@@ -226,6 +241,7 @@ class _BarWithVerboseLanes(TerminalProgress):
         self._console = console
 
     def lane_done(self, lane: Lane, calls: int) -> None:
+        super().lane_done(lane, calls)
         with self._lock:
             self._stream.write("\r\033[K")
         self._console.line(f"{_lane_text(self._label, lane)} done: {calls} calls", event="lane_done", level="debug")

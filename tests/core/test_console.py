@@ -28,3 +28,25 @@ def test_progress_bar_counts_work_as_it_becomes_known():
     last = stream.getvalue().rstrip("\n").split("\r")[-1]
     assert "15/15 calls" in last and "#" * 30 in last
     assert stream.getvalue().endswith("\n")
+
+
+def test_progress_bar_measures_scopes_once_they_have_work():
+    """The bar's total is the scopes (service and region or subscription), known once the regions are listed,
+    not a call count that grows with every page; calls are still counted beside it."""
+    stream = Tty()
+    bar = TerminalProgress("scanning aws", stream)
+    lanes = [("sagemaker", "eu-west-1"), ("sagemaker", "us-east-1"), ("iam", "global")]
+    for lane in lanes:
+        bar.lane_open(lane)
+    bar.add_total(7)
+    bar.advance(5)
+    bar.lane_done(lanes[2], 5)
+    bar.close()
+    last = stream.getvalue().rstrip("\n").split("\r")[-1]
+    assert "1/3 scopes done, 5 calls" in last and "#" * 10 + "-" * 20 in last
+    bar = TerminalProgress("scanning aws", stream := Tty())
+    bar.lane_open(lanes[0])
+    bar.lane_done(lanes[0], 3)
+    bar.lane_open(lanes[0])  # a lane that gets work again is busy again, and counted once
+    bar.close()
+    assert "0/1 scopes done" in stream.getvalue().rstrip("\n").split("\r")[-1]
