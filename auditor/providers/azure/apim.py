@@ -51,14 +51,14 @@ from auditor.providers.azure.apim_links import (
     parse_policy,
 )
 from auditor.providers.azure.arm import (
-    GONE_CODES,
     MAX_ROW_ERROR,
     AzureCallError,
+    add_first_seen,
     get_json_through,
     one_line,
     pages_through,
+    read_pages,
     resource_name,
-    with_id,
 )
 from auditor.providers.azure.ml_endpoints import redact
 from auditor.providers.azure.session import UNUSED_SUBSCRIPTION, AzureClients
@@ -195,29 +195,16 @@ class ApimSubscription:
         self.pool.submit(self.lane, self._list_services)
 
     def _read_list(self, path: str, operation: str, on_page: Callable[[list[dict[str, Any]]], None]) -> str | None:
-        try:
-            for page in self.client.list_pages(path, operation):
-                on_page(page)
-        except AzureCallError as exc:
-            if exc.failure.status in (400, 404) and exc.failure.code in GONE_CODES:
-                return None
-            return exc.failure.reason
-        return None
+        return read_pages(self.client.list_pages(path, operation), on_page)
 
     def _list_services(self) -> None:
         path = f"/subscriptions/{self.subscription}/providers/{NAMESPACE}/service"
 
         def on_page(page: list[dict[str, Any]]) -> None:
-            new: list[_Service] = []
             with self._lock:
-                for raw in page:
-                    rid, doc = with_id(raw, path)
-                    if resource_key("azure", rid) not in self._services:
-                        location = canonical_azure_location(str(doc.get("location") or ""))
-                        service = _Service(rid, resource_name(doc, rid), location, doc)
-                        self._services[resource_key("azure", rid)] = service
-                        new.append(service)
-            self.pool.submit_many(self.lane, [task for service in new for task in (
+                new = add_first_seen(self._services, page, path, lambda rid, doc: _Service(
+                    rid, resource_name(doc, rid), canonical_azure_location(str(doc.get("location") or "")), doc))
+            self.pool.submit_many(self.lane, [task for _, service in new for task in (
                 partial(self._list_children, service, API, "apis"),
                 partial(self._list_children, service, BACKEND, "backends"),
                 partial(self._list_children, service, PRODUCT, "products"),
@@ -232,13 +219,8 @@ class ApimSubscription:
         store = service.children[resource_type]
 
         def on_page(page: list[dict[str, Any]]) -> None:
-            new: list[str] = []
             with self._lock:
-                for raw in page:
-                    rid, doc = with_id(raw, path)
-                    if resource_key("azure", rid) not in store:
-                        store[resource_key("azure", rid)] = doc
-                        new.append(rid)
+                new = [rid for rid, _ in add_first_seen(store, page, path, lambda rid, doc: doc)]
             if resource_type == API:
                 self.pool.submit_many(self.lane, [partial(self._get_policy, service, rid) for rid in new])
             elif resource_type == PRODUCT:

@@ -14,11 +14,12 @@ endpoint is a failed read (:func:`pages_through`), never followed with the scan'
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
+from auditor.identity import resource_key
 from auditor.redaction import redact_document
 from auditor.untrusted import refused_url_message, same_origin, service_text
 
@@ -193,3 +194,35 @@ def with_id(doc: dict[str, Any], collection: str) -> tuple[str, dict[str, Any]]:
 def resource_name(doc: Mapping[str, Any], rid: str) -> str:
     """The document's ``name``, else the last segment of its id."""
     return str(doc.get("name") or rid.rstrip("/").rsplit("/", 1)[-1])
+
+
+V = TypeVar("V")
+
+
+def read_pages(pages: Iterable[list[dict[str, Any]]], on_page: Callable[[list[dict[str, Any]]], None],
+               absent_codes: frozenset[str] = frozenset()) -> str | None:
+    """Hand every page of a list to ``on_page``; why the list failed, or None. A parent gone since it was
+    listed (:data:`GONE_CODES`, or ``absent_codes`` a list answers when the feature is absent) is an empty list."""
+    try:
+        for page in pages:
+            on_page(page)
+    except AzureCallError as exc:
+        if exc.failure.status in (400, 404) and exc.failure.code in GONE_CODES | absent_codes:
+            return None
+        return exc.failure.reason
+    return None
+
+
+def add_first_seen(store: dict[str, V], page: list[dict[str, Any]], collection: str,
+                   make: Callable[[str, dict[str, Any]], V]) -> list[tuple[str, V]]:
+    """Add the page's resources ``store`` does not hold yet (keyed by :func:`auditor.identity.resource_key`: a
+    page may repeat a resource in another spelling), each as ``make(id, redacted document)``; the ones added.
+    The caller holds the lock guarding ``store``."""
+    added: list[tuple[str, V]] = []
+    for raw in page:
+        rid, doc = with_id(raw, collection)
+        key = resource_key("azure", rid)
+        if key not in store:
+            store[key] = value = make(rid, doc)
+            added.append((rid, value))
+    return added

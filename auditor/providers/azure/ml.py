@@ -51,7 +51,14 @@ from typing import Any
 from auditor.identity import resource_key
 from auditor.model import CoverageRow, Resource
 from auditor.providers.azure import resource_types as declared
-from auditor.providers.azure.arm import GONE_CODES, MAX_ROW_ERROR, AzureCallError, one_line, resource_name, with_id
+from auditor.providers.azure.arm import (
+    MAX_ROW_ERROR,
+    add_first_seen,
+    one_line,
+    read_pages,
+    resource_name,
+    with_id,
+)
 from auditor.providers.azure.ml_endpoints import (
     NAMESPACE,
     ONLINE_DEPLOYMENT,
@@ -139,31 +146,17 @@ class MlSubscription:
                    on_page: Callable[[list[dict[str, Any]]], None],
                    absent_codes: frozenset[str] = frozenset()) -> str | None:
         """Read every page of a list into ``on_page``; why it failed, or None."""
-        try:
-            for page in self.clients.list_pages(path, api_version, operation):
-                on_page(page)
-        except AzureCallError as exc:
-            failure = exc.failure
-            if failure.status in (400, 404) and failure.code in GONE_CODES | absent_codes:
-                return None
-            return failure.reason
-        return None
+        return read_pages(self.clients.list_pages(path, api_version, operation), on_page, absent_codes)
 
     def _list_workspaces(self) -> None:
         path = f"/subscriptions/{self.subscription}/providers/{NAMESPACE}/workspaces"
 
         def on_page(page: list[dict[str, Any]]) -> None:
-            new: list[_Workspace] = []
             with self._lock:
-                for raw in page:
-                    rid, doc = with_id(raw, path)
-                    if resource_key("azure", rid) not in self._workspaces:
-                        location = canonical_azure_location(str(doc.get("location") or ""))
-                        workspace = _Workspace(rid, resource_name(doc, rid), location, doc)
-                        self._workspaces[resource_key("azure", rid)] = workspace
-                        new.append(workspace)
+                new = add_first_seen(self._workspaces, page, path, lambda rid, doc: _Workspace(
+                    rid, resource_name(doc, rid), canonical_azure_location(str(doc.get("location") or "")), doc))
             self.pool.submit_many(self.lane, [partial(self._list_children, workspace, kind)
-                                              for workspace in new for kind in _CHILD_LISTS])
+                                              for _, workspace in new for kind in _CHILD_LISTS])
 
         reason = self._read_list(path, API_VERSION, f"list workspaces of subscription {self.subscription}", on_page)
         if reason:
@@ -174,13 +167,8 @@ class MlSubscription:
         store = workspace.children[kind.resource_type]
 
         def on_page(page: list[dict[str, Any]]) -> None:
-            new: list[tuple[str, dict[str, Any]]] = []
             with self._lock:
-                for raw in page:
-                    rid, doc = with_id(raw, path)
-                    if resource_key("azure", rid) not in store:
-                        store[resource_key("azure", rid)] = doc
-                        new.append((rid, doc))
+                new = add_first_seen(store, page, path, lambda rid, doc: doc)
             if kind.resource_type == ONLINE_ENDPOINT:
                 for rid, doc in new:
                     self._on_endpoint(workspace, rid, doc)
