@@ -287,6 +287,22 @@ class Waiver:
         return doc
 
 
+class OwnerState(enum.StrEnum):
+    """Whose a finding's resource is, by its owner tag (``--owner-tag``; :mod:`auditor.owners` decides it)."""
+
+    OWNED = "owned"  # the resource carries the tag, with a value
+    UNOWNED = "unowned"  # its tags were read and it carries no such tag (or an empty one)
+    UNKNOWN = "unknown"  # its tags could not be read (or disagree): never presented as a fact
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    state: OwnerState
+    value: str = ""  # the tag's value (OWNED only)
+    tag: str = ""  # the tag's key as the resource spells it (OWNED only: ``Owner`` for --owner-tag owner)
+    reason: str = ""  # why it is UNKNOWN
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
@@ -302,6 +318,7 @@ class Finding:
     resource_name: str = ""
     waiver: Waiver | None = None  # set iff status is MUTED
     fingerprint: Fingerprint | None = None  # the resource's state as the scan read it (auditor.fingerprint)
+    owner: Owner | None = None  # None: not resolved (a findings file of an older version): shown as unknown
 
     @property
     def id(self) -> str:
@@ -430,6 +447,7 @@ class ScanResult:
     baseline: BaselineComparison | None = None  # set by auditor.baseline.compare (--baseline)
     history: RunHistory | None = None  # set by auditor.history (--history)
     policy_scope: PolicyScope | None = None  # with --policy: what its scope left out
+    owner_tag: str = ""  # the tag the findings' owners were read from (--owner-tag); "": none was
 
     @property
     def complete(self) -> bool:

@@ -32,6 +32,8 @@ from auditor.model import (
     Finding,
     FindingBaseline,
     FrameworkRef,
+    Owner,
+    OwnerState,
     PreviousFailure,
     Remediation,
     Resource,
@@ -122,6 +124,7 @@ def assemble(doc: Mapping[str, Any], rules: dict[str, Rule], findings: tuple[Fin
         baseline=_baseline_from(doc.get("baseline"), findings, marks, source),
         history=_history_from(doc.get("history"), source),
         policy_scope=_policy_scope_from(doc.get("policy_scope")),
+        owner_tag=scan.get("owner_tag", ""),
     )
 
 
@@ -230,7 +233,20 @@ def finding_from(entry: Mapping[str, Any], index: int, source: str) -> Finding:
         resource_name=entry["resource_name"],
         waiver=waiver,
         fingerprint=Fingerprint.from_json(entry["resource_fingerprint"]) if "resource_fingerprint" in entry else None,
+        owner=_owner_of(entry.get("owner")),
     )
+
+
+def _owner_of(doc: Mapping[str, Any] | None) -> Owner | None:
+    """The finding's recorded owner; the owners of 100,000 findings are a few dozen, shared."""
+    if doc is None:
+        return None
+    return _owner_cached(doc["state"], doc.get("value", ""), doc.get("tag", ""), doc.get("reason", ""))
+
+
+@lru_cache(maxsize=4096)
+def _owner_cached(state: str, value: str, tag: str, reason: str) -> Owner:
+    return Owner(OwnerState(state), value=value, tag=tag, reason=reason)
 
 
 def resource_from(r: Mapping[str, Any], *, copy_tags: bool = True) -> Resource:
