@@ -31,7 +31,7 @@ DEFAULT_OWNER_TAG = "owner"
 MAX_TAG_NAME = 512  # Azure's limit on a tag name (AWS: 128)
 UNOWNED = Owner(OwnerState.UNOWNED)
 UNREADABLE = Owner(OwnerState.UNKNOWN, reason="the resource could not be read")
-NOT_LISTED = Owner(OwnerState.UNKNOWN, reason="the resource is not in the inventory (its scope could not be read)")
+NOT_LISTED = Owner(OwnerState.UNKNOWN, reason="the resource is not in the inventory (its scope could not be listed)")
 
 
 def check_tag_name(name: str) -> str:

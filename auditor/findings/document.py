@@ -252,9 +252,12 @@ def _owner_cached(state: str, value: str, tag: str, reason: str) -> Owner:
 def resource_from(r: Mapping[str, Any], *, copy_tags: bool = True) -> Resource:
     """An inventory entry; ``copy_tags`` False: the entry's tags mapping is the resource's (read-only) own."""
     uses = r.get("uses", {})
+    unreadable = _unread_from(uses)
+    if "tags_unread" in r:
+        unreadable["tags"] = r["tags_unread"]
     return Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
                     name=r["name"], document={}, tags=dict(r["tags"]) if copy_tags else r["tags"],
-                    related=_related_from(uses), unreadable=_unread_from(uses))
+                    related=_related_from(uses), unreadable=unreadable)
 
 
 def baseline_mark(mark: Mapping[str, Any]) -> FindingBaseline:

@@ -239,6 +239,9 @@ def _inventory_doc(resource: Resource) -> dict[str, Any]:
         "tags": resource.tags if _sorted_strings(resource.tags) else {
             str(k): str(v) for k, v in sorted(resource.tags.items())},
     }
+    unread = resource.unreadable.get("tags") or resource.unreadable.get("*")
+    if unread is not None:
+        doc["tags_unread"] = unread
     relations = USES.get(resource.type)
     if relations:
         doc["uses"] = {name: _uses(resource, name) for name in relations}
