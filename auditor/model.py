@@ -373,6 +373,11 @@ class PreviousFailure:
     severity: Severity
     status: Status | None = None
     reason: str = ""
+    # What the baseline said of its resource, to name it (auditor.outputs.names); "" in files of older versions.
+    provider: str = ""
+    account: str = ""
+    region: str = ""
+    resource_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

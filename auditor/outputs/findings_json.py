@@ -186,6 +186,8 @@ def _finding_baseline_doc(f: Finding, entry: FindingBaseline | None) -> dict[str
 def _previous_doc(p: PreviousFailure, *, reason: bool) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": p.id, "rule_id": p.rule_id, "resource_id": p.resource_id,
                            "severity": p.severity.value}
+    if p.provider:  # what names the resource (an older baseline comparison read back has none)
+        doc.update(provider=p.provider, account=p.account, region=p.region, resource_name=p.resource_name)
     if reason:
         doc["reason"] = p.reason
     else:

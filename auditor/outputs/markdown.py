@@ -383,7 +383,7 @@ def _baseline_sections(doc: Mapping[str, Any]) -> list[_Section]:
             intro="",
             header=("Severity", "Rule", "Resource", "Now"),
             rows=baseline["resolved"],
-            cells=lambda p: [p["severity"], code(p["rule_id"]), code(p["resource_id"]),
+            cells=lambda p: [p["severity"], code(p["rule_id"]), _previous_resource(p),
                              p["status"] or "gone (its scope was scanned)"],
         ),
         _Section(
@@ -391,10 +391,19 @@ def _baseline_sections(doc: Mapping[str, Any]) -> list[_Section]:
             intro="Not counted as resolved: their state is unknown.",
             header=("Severity", "Rule", "Resource", "Why"),
             rows=baseline["unverified"],
-            cells=lambda p: [p["severity"], code(p["rule_id"]), code(p["resource_id"]),
+            cells=lambda p: [p["severity"], code(p["rule_id"]), _previous_resource(p),
                              escape_text(p["reason"], CELL_TEXT)],
         ),
     ]
+
+
+def _previous_resource(p: Mapping[str, Any]) -> str:
+    """A baseline failure's resource by its display name, as the other tables name theirs; by its id when the
+    comparison does not record what names it (a findings file of an older version)."""
+    if not p.get("provider"):
+        return code(p["resource_id"])
+    name = display_name(p["provider"], p["account"], p["region"], p["resource_id"], p["resource_name"])
+    return code(name, CELL_RESOURCE)
 
 
 def _state_cell(mark: Mapping[str, Any]) -> str:
