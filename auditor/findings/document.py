@@ -286,20 +286,18 @@ def _baseline_from(summary: Mapping[str, Any] | None, findings: Sequence[Finding
         resolved=tuple(
             PreviousFailure(id=p["id"], rule_id=p["rule_id"], resource_id=p["resource_id"],
                             severity=Severity(p["severity"]), status=Status(p["status"]) if p["status"] else None,
-                            **_named(p))
+                            provider=p.get("provider", ""), account=p.get("account", ""),
+                            region=p.get("region", ""), resource_name=p.get("resource_name", ""))
             for p in summary["resolved"]
         ),
         unverified=tuple(
             PreviousFailure(id=p["id"], rule_id=p["rule_id"], resource_id=p["resource_id"],
-                            severity=Severity(p["severity"]), reason=p["reason"], **_named(p))
+                            severity=Severity(p["severity"]), reason=p["reason"], provider=p.get("provider", ""),
+                            account=p.get("account", ""), region=p.get("region", ""),
+                            resource_name=p.get("resource_name", ""))
             for p in summary["unverified"]
         ),
     )
-
-
-def _named(p: Mapping[str, Any]) -> dict[str, str]:
-    """What a previous failure records to name its resource (absent from files of older versions)."""
-    return {key: p.get(key, "") for key in ("provider", "account", "region", "resource_name")}
 
 
 def _policy_scope_from(entry: Mapping[str, Any] | None) -> PolicyScope | None:

@@ -12,8 +12,9 @@ WS = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml/pro
       "/Microsoft.MachineLearningServices/workspaces/ws")
 
 
-def res(tags: dict[str, str], unreadable: dict[str, str] | None = None, rid: str = "arn:aws:sagemaker:eu-west-1:1:endpoint/e",
-        provider: str = "aws", rtype: str = "aws.sagemaker.endpoint") -> Resource:
+def res(tags: dict[str, str], unreadable: dict[str, str] | None = None,
+        rid: str = "arn:aws:sagemaker:eu-west-1:1:endpoint/e", provider: str = "aws",
+        rtype: str = "aws.sagemaker.endpoint") -> Resource:
     return Resource(id=rid, type=rtype, provider=provider, account="1", region="eu-west-1", name="e", document={},
                     tags=tags, unreadable=unreadable or {})
 

@@ -55,7 +55,8 @@ def test_findings_json_records_each_owner_and_the_tag_and_reads_them_back() -> N
     assert doc["scan"]["owner_tag"] == "owner"
     owners = {(f["rule_id"], f["resource_id"]): f["owner"] for f in doc["findings"]}
     assert owners[(KMS, CONFIG_A)] == {"state": "owned", "value": "ml-platform", "tag": "owner"}
-    assert owners[(KMS, CONFIG_B)] == {"state": "unknown", "reason": "its tags could not be read: AccessDeniedException"}
+    assert owners[(KMS, CONFIG_B)] == {"state": "unknown",
+                                       "reason": "its tags could not be read: AccessDeniedException"}
     assert owners[(ISOLATION, sm_arn("model", "m-a"))] == {"state": "unowned"}
     assert owners[(ISOLATION, sm_arn("model", "m-b"))]["state"] == "unknown"  # not in the inventory
     assert [e.get("tags_unread") for e in doc["inventory"] if e["id"] == CONFIG_B] == ["AccessDeniedException"]
@@ -111,8 +112,9 @@ def _gone_deployments_compared():  # type: ignore[no-untyped-def]
 
     rules = {**RULES, rule: dataclasses.replace(RULES["azure.ml.online_endpoint.auth_mode"], id=rule,
                                                resource_type="azure.ml.online_deployment")}
-    gone = [dataclasses.replace(finding("azure.ml.online_endpoint.auth_mode", f"{base}/onlineEndpoints/{e}/deployments/main",
-                                        Status.FAIL, name="main"), rule_id=rule, resource_type="azure.ml.online_deployment")
+    gone = [dataclasses.replace(finding("azure.ml.online_endpoint.auth_mode",
+                                        f"{base}/onlineEndpoints/{e}/deployments/main", Status.FAIL, name="main"),
+                                rule_id=rule, resource_type="azure.ml.online_deployment")
             for e in ("fraud", "churn")]
     old = make_result(findings=(*make_result().findings, *gone), rules=rules,
                       started_at=datetime(2025, 6, 1, tzinfo=UTC))
