@@ -228,6 +228,46 @@ class Condition(Protocol):
         ...
 
 
+REPORT_ASPECTS = ("auth", "identity", "encryption", "capture", "network", "other")  # the endpoint inventory's
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWords:
+    """How report.html's endpoint inventory words a rule (a rule file's ``report:`` key).
+
+    ``aspect``: the column its line is filed under; ``order``: the line's place among the lines of an endpoint
+    (lower first; rules without one come after); ``label`` and the words for PASS, FAIL and NOT_APPLICABLE
+    (``label: words``; "" leaves the default: compliant, non-compliant, not applicable); ``noun``: what
+    several resources of the rule's type are called ("off on 1 of 2 models").
+    """
+
+    aspect: str
+    order: int | None = None
+    label: str = ""
+    passed: str = ""
+    failed: str = ""
+    not_applicable: str = ""
+    noun: str = ""
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> ReportWords:
+        """From a rule file's ``report:`` key or findings.json's ``rules.<id>.report`` (both schema-validated)."""
+        return cls(aspect=entry["aspect"], order=entry.get("order"), label=entry.get("label", ""),
+                   passed=entry.get("pass", ""), failed=entry.get("fail", ""),
+                   not_applicable=entry.get("not_applicable", ""), noun=entry.get("noun", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        """As a rule file writes it: the keys that are set."""
+        doc: dict[str, Any] = {"aspect": self.aspect}
+        if self.order is not None:
+            doc["order"] = self.order
+        for key, value in (("label", self.label), ("pass", self.passed), ("fail", self.failed),
+                           ("not_applicable", self.not_applicable), ("noun", self.noun)):
+            if value:
+                doc[key] = value
+        return doc
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One catalog entry, loaded from rules/<provider>/<id>.yaml.
@@ -254,6 +294,7 @@ class Rule:
     messages: Mapping[str, str] = field(default_factory=dict)  # "pass"/"fail"/"not_applicable" -> template
     source: str = ""  # the file it was loaded from
     severity_override: SeverityOverride | None = None  # set when a policy changed ``severity``
+    report: ReportWords | None = None  # how report.html's endpoint inventory words it; None: from its id
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from auditor.model import (
     OwnerState,
     PreviousFailure,
     Remediation,
+    ReportWords,
     Resource,
     Rule,
     RunHistory,
@@ -188,6 +189,7 @@ def rule_from(entry: Mapping[str, Any], rule_id: str, source: str) -> Rule:
         ),
         source=source,
         severity_override=_override_from(entry.get("severity_override")),
+        report=ReportWords.from_json(entry["report"]) if "report" in entry else None,
     )
 
 

@@ -333,6 +333,8 @@ def rule_document(rule: Rule) -> dict[str, Any]:
             for ref in rule.frameworks
         ],
     }
+    if rule.report is not None:
+        doc["report"] = rule.report.to_json()
     if rule.severity_override is not None:
         doc["severity_override"] = {
             "original": rule.severity_override.original.value,

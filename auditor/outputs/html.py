@@ -211,7 +211,7 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
     framework_titles = {f["id"]: f["title"] for f in doc.get("frameworks", ())}
     framework_ids = sorted({ref["framework"] for r in doc["rules"].values() for ref in r["frameworks"]})
 
-    endpoints = html_endpoints.EndpointRows()
+    endpoints = html_endpoints.EndpointRows(rules=doc["rules"])
     tags: dict[tuple[str, str], Mapping[str, str]] = {}
     for entry in doc.get("inventory", ()):
         endpoints.add_entry(entry)
