@@ -8,7 +8,7 @@ never unowned, since nothing says its tags were read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from auditor.model import Owner, OwnerState
@@ -39,3 +39,18 @@ def owner_name(finding: Mapping[str, Any]) -> str:
 def is_owned(finding: Mapping[str, Any]) -> bool:
     owner = finding.get("owner")
     return isinstance(owner, Mapping) and owner.get("state") == OwnerState.OWNED.value
+
+
+def failures_by_owner(findings: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each owner's FAIL findings (``owner``, ``failed``, ``gating``: how many fail the build), most gating first,
+    then most failed, then by name; ``unowned`` and ``unknown`` are owners like the others (never merged)."""
+    counts: dict[tuple[str, bool], list[int]] = {}
+    for f in findings:
+        if f["status"] != "FAIL":
+            continue
+        key = (owner_name(f), is_owned(f))
+        n = counts.setdefault(key, [0, 0])
+        n[0] += 1
+        n[1] += 1 if f["gating"] else 0
+    rows = [{"owner": name, "owned": owned, "failed": n[0], "gating": n[1]} for (name, owned), n in counts.items()]
+    return sorted(rows, key=lambda r: (-r["gating"], -r["failed"], not r["owned"], r["owner"].casefold(), r["owner"]))

@@ -141,3 +141,22 @@ def test_resolved_rows_of_an_older_file_keep_the_raw_id() -> None:
     text = markdown.render_document(doc)
     resolved = text.split("### Resolved since baseline (2)", 1)[1].split("###", 1)[0]
     assert "| `/subscriptions/" in resolved and "main (" not in resolved
+
+
+def test_summary_md_counts_failures_by_owner_and_keeps_unknown_apart() -> None:
+    result = owned_result()
+    text = markdown.render(result)
+    section = text.split("### Failures by owner (tag `owner`)", 1)[1].split("###", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    failed = [f for f in result.findings if f.status is Status.FAIL]
+    gating = {f.id for f in result.gating()}
+    expected = {}
+    for f in failed:
+        assert f.owner is not None
+        name = f.owner.value if f.owner.value else f.owner.state.value
+        n = expected.setdefault(name, [0, 0])
+        n[0] += 1
+        n[1] += f.id in gating
+    got = {row.split(" | ")[0][2:]: [int(row.split(" | ")[1]), int(row.split(" | ")[2].rstrip(" |"))] for row in rows}
+    assert {k.split(" ")[0].strip("_"): v for k, v in got.items()} == expected
+    assert "Failures by owner" not in markdown.render(make_result())  # a file that recorded no owners
