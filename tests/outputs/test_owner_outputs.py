@@ -9,9 +9,12 @@ import dataclasses
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import jsonschema
+import pytest
 
+from auditor.cli import main
 from auditor.findings.compare import with_baseline
 from auditor.findings.document import from_document, schema
 from auditor.model import Resource, Status
@@ -160,3 +163,28 @@ def test_summary_md_counts_failures_by_owner_and_keeps_unknown_apart() -> None:
     got = {row.split(" | ")[0][2:]: [int(row.split(" | ")[1]), int(row.split(" | ")[2].rstrip(" |"))] for row in rows}
     assert {k.split(" ")[0].strip("_"): v for k, v in got.items()} == expected
     assert "Failures by owner" not in markdown.render(make_result())  # a file that recorded no owners
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    return (exit_.value.code if isinstance(exit_.value.code, int) else 1), capsys.readouterr().err
+
+
+def test_report_reads_owners_again_by_another_tag_and_keeps_unknown(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "findings.json"
+    source.write_text(render(owned_result()), encoding="utf-8")
+    out = tmp_path / "out"
+    code, err = _run(capsys, "report", str(source), "--out", str(out), "--format", "csv", "--format", "json",
+                     "--owner-tag", "+A", "--quiet")
+    assert code == 1, err  # the scan's own exit code
+    rows = {(r["rule_id"], r["resource_id"]): r["owner"]
+            for r in csv.DictReader(io.StringIO((out / "findings.csv").read_text(encoding="utf-8"), newline=""))}
+    assert rows[(KMS, CONFIG_A)] == "1"  # the tag +a, in another case
+    assert rows[(KMS, CONFIG_B)] == "unknown"  # its tags were not read: still unknown
+    assert rows[(ISOLATION, sm_arn("model", "m-a"))] == "unowned"
+    assert json.loads((out / "findings.json").read_text(encoding="utf-8"))["scan"]["owner_tag"] == "+A"
+    code, err = _run(capsys, "report", str(source), "--out", str(out), "--owner-tag", " ", "--quiet")
+    assert code == 3 and "--owner-tag" in err
