@@ -150,6 +150,24 @@ def test_a_suspended_account_still_listed_is_not_read_and_never_passes(moto: Mot
     assert set(endpoints_by_account(inventory)) == {ACCOUNT, *org.members[:2]}
 
 
+def test_an_organisation_that_cannot_be_listed_is_an_error_not_an_empty_scan(
+        moto: Moto, capsys: pytest.CaptureFixture[str]) -> None:
+    organisation(members=1, endpoints=1)
+    printed = json.loads(run_cli(capsys, "permissions", "aws", "--org", "--role-name", ROLE)[1])
+    without_listing = [s for s in printed["caller_policy"]["Statement"] if s["Sid"] != "AuditorListAccounts"]
+    caller = Seeder(moto.session()).user_with_policy("auditor", {"Version": "2012-10-17",
+                                                                "Statement": without_listing})
+    moto.enforce_iam()
+
+    inventory, log = org_scan(moto, org=True, session=moto.session(**caller))
+
+    assert inventory.resources == () and not inventory.complete
+    [row] = inventory.coverage
+    assert (row.account, row.scope_id) == ("*", "arn:aws:sagemaker:*:*:*")
+    assert "cannot list the organisation's accounts" in str(row.error) and "access denied" in str(row.error)
+    assert log.count("AssumeRole") == 0
+
+
 def test_named_accounts_without_org_and_excluded_accounts(moto: Moto) -> None:
     org = organisation(members=3, endpoints=1)
     a, b, c = org.members
