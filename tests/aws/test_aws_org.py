@@ -172,9 +172,9 @@ def test_named_accounts_without_org_and_excluded_accounts(moto: Moto) -> None:
     org = organisation(members=3, endpoints=1)
     a, b, c = org.members
 
-    named, log = org_scan(moto, accounts=(a, c))
-    assert set(endpoints_by_account(named)) == {a, c} and named.complete
-    assert log.count("ListAccounts") == 0 and log.count("AssumeRole") == 2
+    named, log = org_scan(moto, accounts=(a, c, ACCOUNT))
+    assert set(endpoints_by_account(named)) == {a, c, ACCOUNT} and named.complete
+    assert log.count("ListAccounts") == 0 and log.count("AssumeRole") == 2  # the caller's own: its credentials
 
     excluded, _ = org_scan(moto, org=True, exclude=(b, ACCOUNT))
     assert set(endpoints_by_account(excluded)) == {a, c} and excluded.complete
