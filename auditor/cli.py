@@ -179,6 +179,8 @@ def _click_option(option: CliOption) -> Decorator:
         kwargs.update(default=option.default, show_default=True)
     if option.envvar is not None:
         kwargs["envvar"] = option.envvar
+    if option.flag:
+        kwargs["is_flag"] = True
     return click.option(*option.flags, option.param, **kwargs)
 
 
@@ -315,10 +317,23 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
 @click.argument("provider", type=click.Choice(provider_names()))
 @click.option("--remediate", "for_remediation", is_flag=True,
               help="The write permissions 'auditor remediate apply/rollback' need, separate from the scan's.")
-def permissions(provider: str, for_remediation: bool) -> None:
+@click.option("--org", is_flag=True, help="aws: the policies of 'scan aws --org' (the member role's and the "
+              "caller's) and a CloudFormation StackSet template deploying the member role (needs --role-name).")
+@click.option("--role-name", help="aws --org: the member role's name.")
+@click.option("--external-id", help="aws --org: the sts:ExternalId the member role's trust policy requires.")
+@click.option("--trusted-principal", help="aws --org: the template's default trusted principal (the caller's "
+              "account id, or its role's ARN).")
+def permissions(provider: str, for_remediation: bool, org: bool, role_name: str | None, external_id: str | None,
+                trusted_principal: str | None) -> None:
     """Print the least-privilege IAM policy (aws) or custom role (azure): read-only for the scan by default."""
     from auditor.providers import get
 
+    if org or role_name or external_id or trusted_principal:
+        from auditor.providers.aws.options import org_permission_options
+
+        click.echo(json.dumps(org_permission_options(provider, org, for_remediation, role_name, external_id,
+                                                     trusted_principal), indent=2))
+        return
     click.echo(json.dumps(get(provider).permissions("remediate" if for_remediation else "scan"), indent=2))
 
 
