@@ -27,6 +27,7 @@ _RULES: dict[str, tuple[str, str, str, str]] = {
     "azure.ml.online_endpoint.identity_least_privilege": ("identity", "", "", ""),
     "aws.iam.role.sagemaker_least_privilege": ("identity", "execution role", "least privilege", "over-privileged"),
     "aws.sagemaker.endpoint_config.kms_volume_encryption": ("encryption", "volume", "KMS key", "no KMS key"),
+    "aws.sagemaker.endpoint_config.async_output_encrypted": ("encryption", "async output", "KMS key", "no KMS key"),
     "aws.kms.key.rotation_enabled": ("encryption", "key rotation", "on", "off"),
     "azure.ml.workspace.cmk_encryption": ("encryption", "workspace", "customer-managed key", "Microsoft-managed key"),
     "aws.sagemaker.endpoint.data_capture_enabled": ("capture", "capture", "on", "off"),
@@ -48,6 +49,9 @@ _RULES: dict[str, tuple[str, str, str, str]] = {
     "aws.sagemaker.endpoint_config.multi_instance": ("other", "instances", "2 or more each", "single instance"),
     "azure.ml.online_deployment.no_plaintext_secrets": ("other", "secrets", "none in plaintext",
                                                         "plaintext in environment"),
+    "aws.sagemaker.model.no_plaintext_secrets": ("other", "secrets", "none in plaintext", "plaintext in environment"),
+    "aws.sagemaker.inference_component.no_plaintext_secrets": ("other", "component secrets", "none in plaintext",
+                                                               "plaintext in environment"),
     "azure.ml.serverless_endpoint.content_safety_enabled": ("other", "content safety", "on", "off"),
     "azure.ml.legacy_service.retired": ("other", "v1 service", "", "retired: must migrate"),
 }
@@ -57,6 +61,8 @@ _NOT_APPLICABLE = {
     "aws.sagemaker.endpoint_config.kms_volume_encryption": "serverless, no volume",
     "aws.sagemaker.endpoint_config.multi_instance": "serverless",
     "aws.sagemaker.endpoint.data_capture_encrypted": "no capture to encrypt",
+    "aws.sagemaker.endpoint_config.async_output_encrypted": "no async inference",
+    "aws.sagemaker.inference_component.no_plaintext_secrets": "adapter: its base component is judged",
     "aws.kms.key.rotation_enabled": "not applicable (imported or asymmetric key)",
     "azure.ml.online_deployment.egress_public_network_disabled": "the cluster's (Kubernetes)",
 }
@@ -64,7 +70,7 @@ _NOT_APPLICABLE = {
 _NOUNS = {
     "aws.sagemaker.endpoint_config": "configs", "aws.sagemaker.model": "models", "aws.iam.role": "roles",
     "aws.kms.key": "keys", "aws.s3.bucket": "buckets", "azure.ml.online_deployment": "deployments",
-    "azure.ml.workspace": "workspaces",
+    "azure.ml.workspace": "workspaces", "aws.sagemaker.inference_component": "components",
 }
 _PASS, _FAIL, _ERROR, _MUTED, _NA = (Status.PASS.value, Status.FAIL.value, Status.ERROR.value, Status.MUTED.value,
                                     Status.NOT_APPLICABLE.value)
