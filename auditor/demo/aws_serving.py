@@ -9,12 +9,9 @@ come from the demo's moto extension (:mod:`auditor.demo.moto_sagemaker`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from auditor.demo.aws_estate import ConfigSpec, EstateSpec, ModelSpec
+from typing import Any, Protocol
 
 ASYNC_RULE = "aws.sagemaker.endpoint_config.async_output_encrypted"
 MODEL_SECRETS_RULE = "aws.sagemaker.model.no_plaintext_secrets"
@@ -32,6 +29,33 @@ class AsyncOutput:
     bucket: str
     failure_bucket: str | None = None
     key: str | None = None
+
+
+class _Config(Protocol):  # what this module reads of aws_estate's ConfigSpec (which imports this module)
+    @property
+    def name(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def shadow(self) -> Sequence[Any]: ...
+    @property
+    def async_output(self) -> AsyncOutput | None: ...
+
+
+class _Model(Protocol):  # ... and of its ModelSpec
+    @property
+    def name(self) -> str: ...
+    @property
+    def environment(self) -> Mapping[str, str]: ...
+
+
+class _Spec(Protocol):  # ... and of its EstateSpec
+    @property
+    def configs(self) -> Sequence[_Config]: ...
+    @property
+    def models(self) -> Sequence[_Model]: ...
+    @property
+    def components(self) -> Sequence[ComponentSpec]: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +84,7 @@ def secret_like(environment: Mapping[str, str]) -> bool:
     return False
 
 
-def config_request(config: ConfigSpec, variant: Callable[[Any], dict[str, Any]],
+def config_request(config: _Config, variant: Callable[[Any], dict[str, Any]],
                    key_ref: Callable[[str, str], str]) -> dict[str, Any]:
     """What a config's shadow variants and async inference add to its CreateEndpointConfig request."""
     out: dict[str, Any] = {}
@@ -90,7 +114,7 @@ def component_request(component: ComponentSpec, account: str, variant: str) -> d
             "Specification": specification, "RuntimeConfig": {"CopyCount": component.copies}}
 
 
-def expected(spec: EstateSpec, arns: Callable[[str, str], str]) -> dict[tuple[str, str], str]:
+def expected(spec: _Spec, arns: Callable[[str, str], str]) -> dict[tuple[str, str], str]:
     """The verdicts of the serving rules, and of the KMS and S3 rules on what async inference references;
     ``arns(kind, name)`` gives the ARN seeded for a config, model or component."""
 
@@ -98,7 +122,7 @@ def expected(spec: EstateSpec, arns: Callable[[str, str], str]) -> dict[tuple[st
         return "PASS" if ok else "FAIL"
 
     out: dict[tuple[str, str], str] = {}
-    models: dict[str, ModelSpec] = {m.name: m for m in spec.models}
+    models: dict[str, _Model] = {m.name: m for m in spec.models}
     for c in spec.configs:
         out[ASYNC_RULE, arns("config", c.name)] = (
             verdict(bool(c.async_output.key)) if c.async_output else "NOT_APPLICABLE")
@@ -110,12 +134,12 @@ def expected(spec: EstateSpec, arns: Callable[[str, str], str]) -> dict[tuple[st
     return out
 
 
-def async_keys(config: ConfigSpec) -> tuple[str, ...]:
+def async_keys(config: _Config) -> tuple[str, ...]:
     """The key references of a config's async inference output (for the rotation verdicts)."""
     return (config.async_output.key,) if config.async_output and config.async_output.key else ()
 
 
-def async_buckets(config: ConfigSpec) -> tuple[str, ...]:
+def async_buckets(config: _Config) -> tuple[str, ...]:
     """The buckets a config's async inference output writes to (for the S3 verdicts)."""
     if config.async_output is None:
         return ()

@@ -186,3 +186,29 @@ def test_no_container_secret_reaches_any_output_the_console_or_a_plan(moto: Moto
     leaky = [f for f in doc["findings"] if f["rule_id"] == "aws.sagemaker.model.no_plaintext_secrets"
              and f["status"] == "FAIL"]
     assert leaky and "OPENAI_KEY" in json.dumps(leaky)  # the variable is named, its value is not
+
+
+def test_the_endpoint_rows_show_what_components_and_async_output_add(seed: Seeder, scan: Scan,
+                                                                     tmp_path: Path) -> None:
+    from auditor.outputs.html_endpoints import endpoint_inventory
+
+    serving(seed)
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "auditor", "scan", "aws", "--region", WEST[0], "--out", str(out),
+                          "--format", "json", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    rows = {row["name"]: row for row in endpoint_inventory(json.loads((out / "findings.json").read_text("utf-8")))}
+
+    ic = rows["ep-ic"]
+    other = {line["rule"]: line for line in ic["aspects"]["other"]}
+    components = other["aws.sagemaker.inference_component.no_plaintext_secrets"]
+    assert components["status"] == "ERROR" and len(components["findings"]) == 3  # the orphan is undecided
+    assert other["aws.sagemaker.model.no_plaintext_secrets"]["status"] == "FAIL"  # m-leaky, through ic-model
+    assert {p["relation"] for p in ic["parts"]} >= {"endpoint_config", "inference_components", "models"}
+    assert ic["status"] == "ERROR" and "model of ic-orphan: 1 no longer exists" in ic["unknown"]
+
+    encryption = {line["rule"]: line for line in rows["ep-async"]["aspects"]["encryption"]}
+    assert encryption["aws.sagemaker.endpoint_config.async_output_encrypted"]["text"] == "async output: KMS key"
+    assert {p["id"] for p in rows["ep-async"]["parts"]} >= {"arn:aws:s3:::async-results",
+                                                           "arn:aws:s3:::async-failures"}
+    assert not rows["ep-async"]["unknown"]  # every part is known: nothing hides behind a missing model list
