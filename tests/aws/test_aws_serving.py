@@ -212,3 +212,6 @@ def test_the_endpoint_rows_show_what_components_and_async_output_add(seed: Seede
     assert {p["id"] for p in rows["ep-async"]["parts"]} >= {"arn:aws:s3:::async-results",
                                                            "arn:aws:s3:::async-failures"}
     assert not rows["ep-async"]["unknown"]  # every part is known: nothing hides behind a missing model list
+    other = {line["rule"]: line for line in rows["ep-async"]["aspects"]["other"]}
+    # The shadow variant's single instance, worded from the rule's evidence (its path counts shadow variants).
+    assert other["aws.sagemaker.endpoint_config.multi_instance"]["text"] == "instances: 1 in a variant"
