@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 # resource type -> the keys of its ``related`` that name resources it uses (an id or a list of ids).
 USES: Mapping[str, tuple[str, ...]] = {
-    "aws.sagemaker.endpoint": ("endpoint_config",),
-    "aws.sagemaker.endpoint_config": ("models", "kms_keys", "capture_bucket"),
+    "aws.sagemaker.endpoint": ("endpoint_config", "inference_components"),
+    "aws.sagemaker.endpoint_config": ("models", "kms_keys", "capture_bucket", "async_output_buckets"),
     "aws.sagemaker.model": ("execution_role",),
+    "aws.sagemaker.inference_component": ("models",),
     "azure.ml.online_endpoint": ("workspace", "deployments"),
 }
 # resource type -> the ``related`` key naming the resource it is a part of. API Management's APIs, backends

@@ -6,6 +6,9 @@ encrypts it. Instance types with local NVMe instance storage (the rule parameter
 rule file) get no EBS volume: AWS encrypts their local volumes with a hardware module and the API
 reference says a KmsKeyId cannot be requested for them. Serverless variants attach no volume at all.
 
+Shadow variants (``ShadowProductionVariants``) run on instances of their own, with the same KmsKeyId: they
+are classified and judged as production variants are, named ``shadow:NAME`` in the evidence and messages.
+
 So each variant is classified: EBS-backed, instance storage, or serverless. A config with no
 EBS-backed variant is NOT_APPLICABLE, with a message saying why; otherwise it is judged on its
 EBS-backed variants alone: PASS when KmsKeyId is set. The evidence names the variants of each class
@@ -58,19 +61,23 @@ def check(resource: Resource, inventory: Inventory, params: Mapping[str, Any]) -
     variants = resource.document.get("ProductionVariants")
     if not isinstance(variants, list) or not variants:
         raise MissingData("'ProductionVariants' is missing from the aws.sagemaker.endpoint_config document")
+    shadows = resource.document.get("ShadowProductionVariants") or []
+    if not isinstance(shadows, list):
+        raise MissingData("'ShadowProductionVariants' of the aws.sagemaker.endpoint_config document is not a list")
     ebs: dict[str, str] = {}
     local: dict[str, str] = {}
     serverless: list[str] = []
-    for index, variant in enumerate(variants):
+    labelled = [("", i, v) for i, v in enumerate(variants)] + [("shadow:", i, v) for i, v in enumerate(shadows)]
+    for prefix, index, variant in labelled:
         if not isinstance(variant, Mapping):
-            raise MissingData(f"production variant {index} is not an object")
-        name = str(variant.get("VariantName") or f"#{index}")
+            raise MissingData(f"{prefix or 'production '}variant {index} is not an object")
+        name = prefix + str(variant.get("VariantName") or f"#{index}")
         if variant.get("ServerlessConfig") is not None:
             serverless.append(name)
             continue
         instance_type = variant.get("InstanceType")
         if not isinstance(instance_type, str) or not instance_type:
-            raise MissingData(f"production variant {name} has neither an InstanceType nor a ServerlessConfig")
+            raise MissingData(f"variant {name} has neither an InstanceType nor a ServerlessConfig")
         (local if has_instance_storage(instance_type, patterns) else ebs)[name] = instance_type
     key = resource.document.get("KmsKeyId")
     evidence: dict[str, Any] = {"KmsKeyId": key, EBS: ebs, INSTANCE_STORAGE: local, SERVERLESS: serverless}

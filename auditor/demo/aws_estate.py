@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from auditor.demo import aws_serving
+from auditor.demo.aws_serving import AsyncOutput, ComponentSpec
 from auditor.demo.moto_server import aws_environment
 
 Statement = tuple[tuple[str, ...], str]  # (actions, resource) of one Allow statement
@@ -107,6 +109,8 @@ class ConfigSpec:
     variants: tuple[Variant, ...]
     volume_key: str | None = None
     capture: Capture | None = None
+    shadow: tuple[Variant, ...] = ()  # ShadowProductionVariants
+    async_output: AsyncOutput | None = None
 
     @property
     def serverless(self) -> bool:
@@ -131,6 +135,7 @@ class EstateSpec:
     configs: tuple[ConfigSpec, ...]
     endpoints: tuple[EndpointSpec, ...]
     tags: Mapping[str, str] = field(default_factory=dict)  # on every resource that takes tags
+    components: tuple[ComponentSpec, ...] = ()  # inference components, on endpoints of this spec
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,7 @@ class DemoEstate:
     isolated_models: tuple[str, ...]
     hostile: tuple[HostileValue, ...]
     expected: Mapping[tuple[str, str], str]  # (rule id, resource ARN) -> PASS | FAIL | NOT_APPLICABLE
+    components: Mapping[str, str] = field(default_factory=dict)  # inference component name -> ARN
 
     @property
     def counts(self) -> dict[str, int]:
@@ -208,6 +214,7 @@ class _Seeder:
         self.models: dict[str, str] = {}
         self.configs: dict[str, str] = {}
         self.endpoints: dict[str, str] = {}
+        self.components: dict[str, str] = {}
 
     def client(self, service: str, region: str) -> Any:
         return self._clients[service, region]
@@ -237,6 +244,7 @@ class _Seeder:
         self._parallel(partial(self._model, m) for m in spec.models)
         self._parallel(partial(self._config, c) for c in spec.configs)
         self._parallel(partial(self._endpoint, e) for e in spec.endpoints)
+        self._parallel(partial(self._component, c) for c in spec.components)
         isolated = [m for m in spec.models if m.isolated]
         self._isolate(isolated)
         used = {e.config for e in spec.endpoints}
@@ -247,7 +255,7 @@ class _Seeder:
             orphaned_configs=tuple(c.name for c in spec.configs if c.name not in used),
             serverless_configs=tuple(c.name for c in spec.configs if c.serverless),
             isolated_models=tuple(m.name for m in isolated),
-            hostile=self._hostile(), expected=self._expected())
+            hostile=self._hostile(), expected=self._expected(), components=self.components)
 
     def _role(self, role: RoleSpec) -> None:
         iam = self.client("iam", "global")
@@ -306,18 +314,20 @@ class _Seeder:
     def _key_ref(self, region: str, reference: str) -> str:
         return reference if reference.startswith("alias/") else self.keys[region, reference]
 
+    @staticmethod
+    def _variant(v: Variant) -> dict[str, Any]:
+        variant: dict[str, Any] = {"VariantName": v.name, "ModelName": v.model, "InitialVariantWeight": v.weight}
+        if v.serverless_mb:
+            variant["ServerlessConfig"] = {"MemorySizeInMB": v.serverless_mb, "MaxConcurrency": 5}
+        else:
+            variant.update(InitialInstanceCount=v.instances, InstanceType=v.instance_type)
+        return variant
+
     def _config(self, config: ConfigSpec) -> None:
-        variants = []
-        for v in config.variants:
-            variant: dict[str, Any] = {"VariantName": v.name, "ModelName": v.model,
-                                       "InitialVariantWeight": v.weight}
-            if v.serverless_mb:
-                variant["ServerlessConfig"] = {"MemorySizeInMB": v.serverless_mb, "MaxConcurrency": 5}
-            else:
-                variant.update(InitialInstanceCount=v.instances, InstanceType=v.instance_type)
-            variants.append(variant)
-        request: dict[str, Any] = {"EndpointConfigName": config.name, "ProductionVariants": variants,
-                                   "Tags": self.tags()}
+        request: dict[str, Any] = {"EndpointConfigName": config.name,
+                                   "ProductionVariants": [self._variant(v) for v in config.variants],
+                                   "Tags": self.tags(), **aws_serving.config_request(config, self._variant,
+                                                                                       self._key_ref)}
         if config.volume_key:
             request["KmsKeyId"] = self._key_ref(config.region, config.volume_key)
         if config.capture:
@@ -335,6 +345,13 @@ class _Seeder:
         self.endpoints[endpoint.name] = self.client("sagemaker", endpoint.region).create_endpoint(
             EndpointName=endpoint.name, EndpointConfigName=endpoint.config,
             Tags=self.tags(endpoint.tags))["EndpointArn"]
+
+    def _component(self, component: ComponentSpec) -> None:
+        endpoint = next(e for e in self.spec.endpoints if e.name == component.endpoint)
+        config = next(c for c in self.spec.configs if c.name == endpoint.config)
+        request = aws_serving.component_request(component, self.account, config.variants[0].name)
+        self.components[component.name] = self.client("sagemaker", component.region).create_inference_component(
+            **request, Tags=self.tags())["InferenceComponentArn"]
 
     def _hostile(self) -> tuple[HostileValue, ...]:
         found = [HostileValue(self.models[m.name], f"PrimaryContainer.Environment.{k}", v)
@@ -356,7 +373,7 @@ class _Seeder:
 
         configs = {c.name: c for c in spec.configs}
         for c in spec.configs:
-            arn, instance = self.configs[c.name], [v for v in c.variants if not v.serverless_mb]
+            arn, instance = self.configs[c.name], [v for v in (*c.variants, *c.shadow) if not v.serverless_mb]
             ebs = [v for v in instance if not v.instance_type.startswith(LOCAL_NVME_FAMILIES)]
             out["aws.sagemaker.endpoint_config.kms_volume_encryption", arn] = (
                 verdict(bool(c.volume_key)) if ebs else "NOT_APPLICABLE")
@@ -375,17 +392,20 @@ class _Seeder:
             out["aws.iam.role.sagemaker_least_privilege", self.roles[name]] = verdict(not roles[name].broad)
         keys = {(k.region, k.alias): k for k in spec.keys}
         for c in spec.configs:
-            for ref in (c.volume_key, c.capture.key if c.capture else None):
+            for ref in (c.volume_key, c.capture.key if c.capture else None, *aws_serving.async_keys(c)):
                 if ref:
                     key = keys[c.region, ref.removeprefix("alias/")]
                     out["aws.kms.key.rotation_enabled", self.keys[c.region, key.alias]] = (
                         "NOT_APPLICABLE" if key.imported else verdict(key.rotation))
         buckets = {b.name: b for b in spec.buckets}
-        for name in {c.capture.bucket for c in spec.configs if c.capture}:
+        for name in {c.capture.bucket for c in spec.configs if c.capture} | {
+                b for c in spec.configs for b in aws_serving.async_buckets(c)}:
             out["aws.s3.bucket.kms_default_encryption", f"arn:aws:s3:::{name}"] = verdict(
                 bool(buckets[name].sse_kms_key))
             out["aws.s3.bucket.public_access_blocked", f"arn:aws:s3:::{name}"] = verdict(
                 buckets[name].block == (True, True, True, True))
+        kinds = {"config": self.configs, "model": self.models, "component": self.components}
+        out.update(aws_serving.expected(spec, lambda kind, name: kinds[kind][name]))
         return out
 
     def _isolate(self, models: list[ModelSpec]) -> None:

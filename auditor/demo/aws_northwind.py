@@ -1,8 +1,9 @@
 """The AWS demo estate: Northwind Retail's data-science team.
 
-``seed_demo_estate(url)`` seeds ``demo_spec()`` into the moto server at ``url``: two regions, 32
-SageMaker endpoints with their configs and models, orphaned and serverless configs, execution roles,
-KMS keys and data-capture buckets, in a mix where every AWS rule has PASS, FAIL and (where the rule
+``seed_demo_estate(url)`` seeds ``demo_spec()`` into the moto server at ``url``: two regions, 35
+SageMaker endpoints with their configs and models, orphaned and serverless configs, shadow variants,
+asynchronous inference, inference components, execution roles, KMS keys and data-capture and async
+output buckets, in a mix where every AWS rule has PASS, FAIL and (where the rule
 has an applicability condition) NOT_APPLICABLE findings.
 """
 
@@ -24,6 +25,7 @@ from auditor.demo.aws_estate import (
     Variant,
     seed_estate,
 )
+from auditor.demo.aws_serving import AsyncOutput, ComponentSpec
 
 
 def seed_demo_estate(endpoint_url: str) -> DemoEstate:
@@ -75,6 +77,8 @@ _BUCKETS = (
     BucketSpec("northwind-llm-transcripts-eu", EU, sse_kms_key="nw-legacy-ml"),
     BucketSpec("northwind-ds-model-artifacts-eu-west-1", EU, block=_ON),
     BucketSpec("northwind-ds-model-artifacts-us-east-1", US, block=_ON),
+    BucketSpec("northwind-ds-async-eu-west-1", EU, sse_kms_key="nw-ml-capture", block=_ON),
+    BucketSpec("northwind-ds-async-us-east-1", US),
 )
 _SUMMARIZER_ENV = {"HF_MODEL_ID": "/opt/ml/model", "SM_NUM_GPUS": "4", "MAX_INPUT_LENGTH": "3072",
                    "PROMPT_SUFFIX": "</textarea><img src=x onerror=alert(document.domain)>"}
@@ -84,18 +88,31 @@ def _serve(region: str, name: str, release: str, image: str, role: str, count: i
            instance: str = "ml.m5.xlarge", *, mb: int = 0, key: str | None = None,
            capture: Capture | None = None, vpc: bool = False, iso: bool = False,
            env: Mapping[str, str] | None = None, extra: tuple[Variant, ...] = (),
-           endpoint: bool = True) -> list[ModelSpec | ConfigSpec | EndpointSpec]:
+           endpoint: bool = True, shadow: tuple[Variant, ...] = (),
+           async_output: AsyncOutput | None = None) -> list[ModelSpec | ConfigSpec | EndpointSpec]:
     """A model, the config that serves it and (unless ``endpoint`` is False) the endpoint using it."""
     model = ModelSpec(f"{name}-{release}", region, role, image, iso, vpc, env or {})
     first = Variant(model.name, count, instance, mb, *(("primary", 0.9) if extra else ()))
-    config = ConfigSpec(f"{name}-cfg-{release}", region, (first, *extra), volume_key=key, capture=capture)
+    config = ConfigSpec(f"{name}-cfg-{release}", region, (first, *extra), volume_key=key, capture=capture,
+                        shadow=shadow, async_output=async_output)
     stage = next((t for t in ("staging", "canary", "shadow", "dev") if t in name), "prod")
     tags = {"env": stage, **({} if stage == "prod" else {"owner": "ds-team"})}
     return [model, config, *([EndpointSpec(name, region, config.name, tags)] if endpoint else [])]
 
 
+_CHAT_ENV = {"HF_MODEL_ID": "/opt/ml/model", "MAX_TOTAL_TOKENS": "4096",
+             "HF_TOKEN": "hf_NorthwindDemoFakeTokenNotReal000000"}  # a fake, shaped like a Hugging Face token
+_COMPONENTS = (
+    ComponentSpec("llm-assistant-chat", US, "llm-assistant-platform", model="llm-assistant-chat-20240801"),
+    ComponentSpec("llm-assistant-summarize", US, "llm-assistant-platform", image=TGI,
+                  environment={"HF_MODEL_ID": "/opt/ml/model", "MAX_TOTAL_TOKENS": "8192"}),
+    ComponentSpec("llm-assistant-moderation", US, "llm-assistant-platform", image=TGI,
+                  environment={"MODERATION_API_KEY": "sk-northwind-demo-not-a-real-key-0000000000"}),  # a fake
+)
+
+
 def demo_spec() -> EstateSpec:
-    """Northwind Retail's data-science estate: 32 endpoints in two regions, 3 orphaned configs."""
+    """Northwind Retail's data-science estate: 35 endpoints in two regions, 3 orphaned configs."""
     ce, cu = Capture(_BUCKETS[0].name), Capture(_BUCKETS[1].name)
     llm = Capture(_BUCKETS[2].name, sampling=100)
     ce_kms, cu_kms = Capture(ce.bucket, "alias/nw-ml-capture"), Capture(cu.bucket, "nw-ml-capture")
@@ -103,7 +120,7 @@ def demo_spec() -> EstateSpec:
     vol, legacy = "nw-ml-volumes", "nw-legacy-ml"
     items = [
         *_serve(EU, "churn-predictor-prod", "20240514", XGB, CHURN, key=vol, capture=ce_kms, vpc=True,
-                iso=True),
+                iso=True, shadow=(Variant("churn-predictor-prod-20240201", 1, name="shadow-20240201"),)),
         *_serve(EU, "churn-predictor-prod", "20240201", XGB, CHURN, key=vol, endpoint=False),
         *_serve(EU, "churn-predictor-staging", "20240514", XGB, CHURN, 1, m5l, vpc=True),
         *_serve(EU, "fraud-scoring-v3", "20240602", XGB, FRAUD, 3, "ml.c5.2xlarge", key="nw-risk-byok",
@@ -140,10 +157,12 @@ def demo_spec() -> EstateSpec:
         *_serve(US, "recsys-ranker-prod-us", "20240610", TORCH, RECSYS, 2, g4, capture=cu),
         *_serve(US, "recsys-ranker-ab-test", "20240320", TORCH, RECSYS, 2, g4, key=vol, endpoint=False,
                 extra=(Variant("recsys-ranker-canary-us-20240612", 1, g4, name="challenger", weight=0.2),)),
-        *_serve(US, "demand-forecast-prod-us", "20240501", XGB, FCST, key=vol, vpc=True),
+        *_serve(US, "demand-forecast-prod-us", "20240501", XGB, FCST, key=vol, vpc=True,
+                shadow=(Variant("demand-forecast-staging-us-20240501", 2, name="shadow"),)),
         *_serve(US, "demand-forecast-staging-us", "20240501", XGB, FCST, mb=3072),
         *_serve(US, "llm-support-summarizer-us", "20240620", TGI, NOTEBOOK, 1, g12, capture=cu),
-        *_serve(US, "search-query-embedder-us", "20240522", HF, NOTEBOOK, mb=6144),
+        *_serve(US, "search-query-embedder-us", "20240522", HF, NOTEBOOK, mb=6144,
+                shadow=(Variant("search-query-embedder-us-20240522", 2, m5l, name="shadow-instances"),)),
         *_serve(US, "store-traffic-forecast", "20240212", XGB, FCST, 2, m5l),
         *_serve(US, "basket-completion-prod", "20240520", TORCH, RECSYS, 2, m52, key=vol, vpc=True,
                 capture=Capture(cu.bucket, "alias/nw-ml-capture")),
@@ -151,11 +170,19 @@ def demo_spec() -> EstateSpec:
         *_serve(US, "delivery-eta-predictor", "20240425", XGB, FCST, 2, "ml.c5.xlarge", key=vol,
                 capture=cu_kms, vpc=True, iso=True),
         *_serve(US, "price-elasticity-api-us", "20240318", SKL, FCST, 1, "ml.c5.large"),
+        # Asynchronous inference: results and failures in S3, with and without a KMS key.
+        *_serve(EU, "contract-summarizer-async", "20240805", HF, FCST, 2, m52, key=vol, vpc=True,
+                async_output=AsyncOutput(_BUCKETS[5].name, _BUCKETS[5].name, "alias/nw-ml-capture")),
+        *_serve(US, "invoice-extractor-async", "20240812", HF, FCST, 2, m52, key=vol,
+                async_output=AsyncOutput(_BUCKETS[6].name, _BUCKETS[6].name)),
+        # An endpoint serving models through inference components; one model keeps a token in its environment.
+        *_serve(US, "llm-assistant-platform", "20240801", TGI, FCST, 2, "ml.m5.4xlarge", key=vol),
+        ModelSpec("llm-assistant-chat-20240801", US, FCST, TGI, environment=_CHAT_ENV),
     ]
     return EstateSpec(
         regions=(EU, US), roles=_ROLES, keys=_KEYS, buckets=_BUCKETS,
         models=tuple(i for i in items if isinstance(i, ModelSpec)),
         configs=tuple(i for i in items if isinstance(i, ConfigSpec)),
-        endpoints=tuple(i for i in items if isinstance(i, EndpointSpec)),
+        endpoints=tuple(i for i in items if isinstance(i, EndpointSpec)), components=_COMPONENTS,
         tags={"team": "data-science", "cost-center": "CC-4410", "managed-by": "terraform",
               "owner": "@ds-platform-oncall"})  # "@..." is valid in AWS tags, and a CSV formula trigger

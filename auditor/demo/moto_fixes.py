@@ -9,7 +9,8 @@ benchmarks run are corrected, in this process, before they answer:
   tuple), where AWS gives the ARN. The fix yields the ARN itself, so the config's tags are found.
 * :func:`auditor.demo.moto_sagemaker.install`: SageMaker's ``UpdateEndpoint``, which moto lacks, and
   DescribeEndpoint's ``DataCaptureConfig`` summary (``CaptureStatus``, ``CurrentSamplingPercentage``) as
-  SageMaker answers it, so every automatic fix can be rehearsed against the demo (``auditor demo --serve``).
+  SageMaker answers it, so every automatic fix can be rehearsed against the demo (``auditor demo --serve``);
+  and endpoint configs' ``ShadowProductionVariants`` and inference components, which moto drops or lacks.
 
 Installing is idempotent and lasts for the process: the fixes only make moto answer as AWS does.
 """

@@ -116,7 +116,8 @@ def _from_evidence(rule_id: str, status: str, ev: Mapping[str, Any], f: Mapping[
         key = ev.get("DataCaptureConfig.KmsKeyId")
         return f"capture KMS: {key}" if isinstance(key, str) and key else None
     if rule_id == "aws.sagemaker.endpoint_config.multi_instance" and status == _FAIL:
-        count = ev.get("min(ProductionVariants[?ServerlessConfig == null].InitialInstanceCount)")
+        count = ev.get("min((ProductionVariants && [ProductionVariants, not_null(ShadowProductionVariants, `[]`)][])"
+                       "[?ServerlessConfig == null].InitialInstanceCount)")
         return f"instances: {count} in a variant" if isinstance(count, int) else None
     if rule_id.endswith(".public_network_access_disabled") and rule_id.startswith("azure.ml.online_endpoint"):
         value = ev.get("properties.publicNetworkAccess")

@@ -2,12 +2,13 @@
 
 An endpoint's row shows its whole posture: its own findings and those of everything that serves it.
 What serves it is the graph :data:`auditor.scope_model.USES` encodes (the policy scope follows the same
-edges): endpoint -> endpoint config -> models, KMS keys, capture bucket; model -> execution role; online
-endpoint -> workspace, deployments. findings.json records those edges in each inventory entry's ``uses``
-(it holds no resource documents). Each finding of the endpoint and its parts is one line of one aspect
-(:mod:`auditor.outputs.html_aspects`); the row's status is the worst of all of them. A part that cannot
-be known (the relation was not read, the resource no longer exists or is not in the inventory) is listed
-as such and makes the row UNKNOWN unless something already failed: unknown is never shown as PASS.
+edges): endpoint -> endpoint config -> models, KMS keys, capture bucket, async output buckets; endpoint ->
+inference components -> models; model -> execution role; online endpoint -> workspace, deployments.
+findings.json records those edges in each inventory entry's ``uses`` (it holds no resource documents). Each
+finding of the endpoint and its parts is one line of one aspect (:mod:`auditor.outputs.html_aspects`); the
+row's status is the worst of all of them. A part that cannot be known (the relation was not read, the resource
+no longer exists or is not in the inventory) is listed as such and makes the row UNKNOWN unless something
+already failed: unknown is never shown as PASS.
 
 ``endpoint_inventory`` gives the endpoints table (``EndpointRows`` row by row), ``gateway_links`` the API
 Management APIs in front of them; both feed the page's data block (:mod:`auditor.outputs.html`).
@@ -46,8 +47,12 @@ _WORKSPACE_RULES: dict[str, tuple[str, ...]] = {
 # What one resource of each relation is called; relations every user has one of (none recorded: unknown).
 _NOUNS = {"endpoint_config": "endpoint config", "models": "model", "execution_role": "execution role",
           "kms_keys": "KMS key", "capture_bucket": "capture bucket", "workspace": "workspace",
-          "deployments": "deployment"}
+          "deployments": "deployment", "inference_components": "inference component",
+          "async_output_buckets": "async output bucket"}
 _REQUIRED = frozenset({"endpoint_config", "models", "execution_role", "workspace"})
+# An endpoint served by inference components runs their models: its config's variants name none, and a component
+# may run a container of its own.
+_COMPONENTS = "inference_components"
 
 Key = tuple[str, str]
 
@@ -269,6 +274,8 @@ def _parts(start: Key, endpoint: _Entry, numbers: Mapping[Key, int],
     unknown: list[str] = []
     seen = {start}
     todo: list[_Entry] = [endpoint]
+    components = any(relation == _COMPONENTS and ids for relation, ids in zip(USES.get(endpoint.type, ()),
+                                                                               endpoint.uses or (), strict=False))
     while todo:
         user = todo.pop(0)
         relations = USES.get(user.type, ())
@@ -281,7 +288,8 @@ def _parts(start: Key, endpoint: _Entry, numbers: Mapping[Key, int],
             if ids is None:
                 unknown.append(f"{noun}{whose}: could not be read")
                 continue
-            if not ids and relation in _REQUIRED:
+            if not ids and relation in _REQUIRED and not (relation == "models" and (
+                    components or user.type == "aws.sagemaker.inference_component")):
                 unknown.append(f"{noun}{whose}: not found")
             gone = sum(1 for resource_id in ids if not isinstance(resource_id, str))
             if gone:

@@ -88,3 +88,50 @@ def dangling(seed: Seeder) -> Dangling:
     d.endpoints["ep-orphan"] = seed.endpoint("ep-orphan", "cfg-temp")
     sm.delete_endpoint_config(EndpointConfigName="cfg-temp")
     return d
+
+
+SECRET_VALUE = "sk-live-4f9c2a7e1b8d3f6a0c5e9b2d7f1a4c8e"  # an OpenAI-style key: must never be written anywhere
+PASSWORD_VALUE = "Tr0ub4dor&3-not-for-logs"  # a value that looks like nothing: only its name gives it away
+
+
+@dataclass
+class Serving:
+    """us-west-2: async inference, a shadow variant, inference components and container secrets."""
+
+    region: str = "us-west-2"
+    role: str = ""
+    async_key: str = ""
+    models: dict[str, str] = field(default_factory=dict)
+    configs: dict[str, str] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    components: dict[str, str] = field(default_factory=dict)
+
+
+def serving(seed: Seeder) -> Serving:
+    west = seed.in_region("us-west-2")
+    s = Serving()
+    s.role = seed.role("ServingRole")
+    key = west.key(alias="alias/async-results", rotation=True)
+    s.async_key = key["Arn"]
+    west.bucket("async-results", kms_key_arn=key["Arn"], block_public=True)
+    west.bucket("async-failures")
+    s.models["m-clean"] = west.model("m-clean", s.role, environment={"MAX_TOTAL_TOKENS": "4096"})
+    s.models["m-leaky"] = west.model("m-leaky", s.role, environment={"MODEL_ID": "llm"},
+                                     containers=[{"OPENAI_KEY": SECRET_VALUE, "DB_PASSWORD": PASSWORD_VALUE}])
+    s.models["m-doomed"] = west.model("m-doomed", s.role)
+    s.configs["cfg-async"] = west.config(
+        "cfg-async", ["m-clean"], shadow={"ModelName": "m-leaky", "InstanceType": "ml.m5.large",
+                                          "InitialInstanceCount": 1},
+        async_output={"KmsKeyId": "alias/async-results", "S3OutputPath": "s3://async-results/out",
+                      "S3FailurePath": "s3://async-failures/failed"})
+    s.configs["cfg-async-plain"] = west.config("cfg-async-plain", ["m-clean"],
+                                               async_output={"S3OutputPath": "s3://async-results/plain"})
+    s.endpoints["ep-async"] = west.endpoint("ep-async", "cfg-async")
+    s.configs["cfg-ic"] = west.config("cfg-ic", ["m-clean"])
+    s.endpoints["ep-ic"] = west.endpoint("ep-ic", "cfg-ic")
+    s.components["ic-model"] = west.component("ic-model", "ep-ic", model="m-leaky", tags={"team": "llm"})
+    s.components["ic-own"] = west.component("ic-own", "ep-ic", environment={"HF_TOKEN": SECRET_VALUE})
+    s.components["ic-orphan"] = west.component("ic-orphan", "ep-ic", model="m-doomed")
+    west.client("sagemaker").delete_model(ModelName="m-doomed")
+    del s.models["m-doomed"]
+    return s

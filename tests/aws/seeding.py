@@ -72,18 +72,26 @@ class Seeder:
 
     # --- SageMaker -----------------------------------------------------------------------------
 
-    def model(self, name: str, role_arn: str, tags: Mapping[str, str] | None = None) -> str:
-        response = self.client("sagemaker").create_model(
-            ModelName=name, ExecutionRoleArn=role_arn,
-            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1",
-                              "ModelDataUrl": "s3://models/model.tar.gz"},
-            Tags=_tags(tags),
-        )
+    def model(self, name: str, role_arn: str, tags: Mapping[str, str] | None = None,
+              environment: Mapping[str, str] | None = None,
+              containers: Sequence[Mapping[str, str]] = ()) -> str:
+        primary: dict[str, Any] = {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1",
+                                   "ModelDataUrl": "s3://models/model.tar.gz"}
+        if environment is not None:
+            primary["Environment"] = dict(environment)
+        kwargs: dict[str, Any] = {"ModelName": name, "ExecutionRoleArn": role_arn, "Tags": _tags(tags)}
+        if containers:  # an inference pipeline: Containers instead of PrimaryContainer
+            kwargs["Containers"] = [primary, *({"Image": primary["Image"], "Environment": dict(env)}
+                                               for env in containers)]
+        else:
+            kwargs["PrimaryContainer"] = primary
+        response = self.client("sagemaker").create_model(**kwargs)
         return str(response["ModelArn"])
 
     def config(self, name: str, models: Sequence[str], *, kms_key: str | None = None,
                capture_uri: str | None = None, capture_kms: str | None = None,
-               serverless: bool = False, instances: int = 2, tags: Mapping[str, str] | None = None) -> str:
+               serverless: bool = False, instances: int = 2, tags: Mapping[str, str] | None = None,
+               shadow: Mapping[str, Any] | None = None, async_output: Mapping[str, str] | None = None) -> str:
         variants = []
         for i, model in enumerate(models):
             variant: dict[str, Any] = {"VariantName": f"v{i}", "ModelName": model}
@@ -104,12 +112,31 @@ class Seeder:
             if capture_kms:
                 capture["KmsKeyId"] = capture_kms
             kwargs["DataCaptureConfig"] = capture
+        if shadow is not None:  # one shadow variant: {"ModelName", "InstanceType", "InitialInstanceCount"}
+            kwargs["ShadowProductionVariants"] = [{"VariantName": "shadow", **shadow}]
+        if async_output is not None:  # AsyncInferenceConfig.OutputConfig
+            kwargs["AsyncInferenceConfig"] = {"OutputConfig": dict(async_output)}
         return str(self.client("sagemaker").create_endpoint_config(**kwargs)["EndpointConfigArn"])
 
     def endpoint(self, name: str, config: str, tags: Mapping[str, str] | None = None) -> str:
         response = self.client("sagemaker").create_endpoint(EndpointName=name, EndpointConfigName=config,
                                                             Tags=_tags(tags))
         return str(response["EndpointArn"])
+
+    def component(self, name: str, endpoint: str, *, model: str | None = None,
+                  environment: Mapping[str, str] | None = None, tags: Mapping[str, str] | None = None) -> str:
+        """An inference component on ``endpoint``'s first variant: running ``model``, or a container of its own."""
+        specification: dict[str, Any] = {"ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024,
+                                                                         "NumberOfCpuCoresRequired": 1}}
+        if model is not None:
+            specification["ModelName"] = model
+        else:
+            specification["Container"] = {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/llm:1",
+                                          "Environment": dict(environment or {})}
+        response = self.client("sagemaker").create_inference_component(
+            InferenceComponentName=name, EndpointName=endpoint, VariantName="v0", Specification=specification,
+            RuntimeConfig={"CopyCount": 1}, Tags=_tags(tags))
+        return str(response["InferenceComponentArn"])
 
     # --- KMS and S3 ----------------------------------------------------------------------------
 

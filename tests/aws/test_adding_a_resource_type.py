@@ -12,6 +12,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,10 +99,11 @@ def test_a_sagemaker_type_with_one_rule_is_three_files(moto: Moto, tmp_path: Pat
     copy = _checkout(tmp_path)
     declarations = copy / "auditor" / "providers" / "aws" / "resource_types.py"
     text = declarations.read_text(encoding="utf-8")
-    types = "TYPES: tuple[ResourceType, ...] = (ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, KEY, BUCKET)"
-    assert types in text
+    found = re.search(r"^TYPES: tuple\[ResourceType, \.\.\.\] = \((.*)\)$", text, re.M)
+    assert found is not None, "resource_types.py lost its one-line TYPES tuple"
+    types = found.group(0)
     declarations.write_text(text.replace(types, DECLARATION.lstrip() + "\n" + types.replace(
-        "BUCKET)", "BUCKET, NOTEBOOK_INSTANCE)")), encoding="utf-8")
+        f"{found.group(1)})", f"{found.group(1)}, NOTEBOOK_INSTANCE)")), encoding="utf-8")
     (copy / "rules" / "aws" / f"{RULE}.yaml").write_text(RULE_FILE, encoding="utf-8")
     (copy / "rules" / "aws" / f"{RULE}.cases.yaml").write_text(CASES_FILE, encoding="utf-8")
 

@@ -16,9 +16,10 @@ from auditor.providers.aws import kms as aws_kms
 from auditor.providers.aws import s3 as aws_s3
 from auditor.providers.aws import sagemaker as aws_sagemaker
 from auditor.providers.aws.collect import PERMISSIONS, AwsOptions, collect_aws
+from auditor.providers.aws.sagemaker_serving import INFERENCE_COMPONENT
 
 from .conftest import CallLog, Moto, json_error, sent
-from .estates import two_regions
+from .estates import serving, two_regions
 from .seeding import ACCOUNT, Seeder, policy
 
 Scan = Callable[..., tuple[Inventory, CallLog]]
@@ -44,14 +45,16 @@ def least_privilege_session(moto: Moto, seed: Seeder, without: tuple[str, ...] =
 
 def test_least_privilege_policy_is_enough(moto: Moto, seed: Seeder, scan: Scan) -> None:
     two_regions(seed)
+    serving(seed)  # async inference output key and buckets, shadow variants, inference components
     session = least_privilege_session(moto, seed)
 
     inventory, log = scan(regions=(), session=session)  # with region discovery
 
     assert inventory.complete, [c for c in inventory.coverage if c.error]
     assert [r for r in inventory.resources if r.unreadable] == []
-    assert len(inventory.of_type(aws_iam.ROLE)) == 2 and len(inventory.of_type(aws_kms.KEY)) == 3
-    assert len(inventory.of_type(aws_s3.BUCKET)) == 2
+    assert len(inventory.of_type(aws_iam.ROLE)) == 3 and len(inventory.of_type(aws_kms.KEY)) == 4
+    assert len(inventory.of_type(aws_s3.BUCKET)) == 4
+    assert len(inventory.of_type(INFERENCE_COMPONENT)) == 3 and log.count("DescribeInferenceComponent") == 3
     assert log.count("DescribeRegions") == 1
 
 
@@ -94,7 +97,8 @@ def test_denied_describes_keep_listed_ids_and_flag_dependents(moto: Moto, seed: 
     assert config.unreadable["*"].startswith("access denied: DescribeEndpointConfig returned AccessDenied")
     assert all(m.unreadable.keys() == {"*"} for m in inventory.of_type(aws_sagemaker.MODEL))
     endpoint = next(r for r in inventory.of_type(aws_sagemaker.ENDPOINT) if r.name == "ep-east")
-    assert endpoint.related == {"endpoint_config": e.configs["cfg-east"]} and not endpoint.unreadable
+    assert endpoint.related == {"endpoint_config": e.configs["cfg-east"], "inference_components": []}
+    assert not endpoint.unreadable
     # What the unreadable configs and models reference cannot be known: the dependent scopes say so.
     coverage = rows(inventory)
     assert coverage[("sagemaker", "us-east-1")].error is None

@@ -13,7 +13,7 @@ from auditor.providers.aws import sagemaker as aws_sagemaker
 from auditor.providers.declared import scan_calls
 
 from .conftest import CallLog, Moto
-from .estates import dangling, two_regions
+from .estates import dangling, serving, two_regions
 from .seeding import ACCOUNT, ALL_BLOCKED, Seeder
 
 Scan = Callable[..., tuple[Inventory, CallLog]]
@@ -69,7 +69,7 @@ def test_two_regions_documents_and_relations(seed: Seeder, scan: Scan) -> None:
     assert ep.id == e.endpoints["ep-east"] and ep.region == "us-east-1" and ep.account == ACCOUNT
     assert ep.document["EndpointConfigName"] == "cfg-east"
     assert isinstance(ep.document["CreationTime"], str)  # JSON-native documents
-    assert ep.related == {"endpoint_config": e.configs["cfg-east"]}
+    assert ep.related == {"endpoint_config": e.configs["cfg-east"], "inference_components": []}
     assert ep.tags == {"team": "ml"} and endpoints["ep-west"].tags == {}
     assert endpoints["ep-west"].region == "eu-west-1"
 
@@ -82,11 +82,12 @@ def test_two_regions_documents_and_relations(seed: Seeder, scan: Scan) -> None:
     assert east.related == {
         "endpoints": [e.endpoints["ep-east"]], "models": [e.models["m-east-1"]],
         "kms_keys": [e.volume_key, e.capture_key], "capture_bucket": "arn:aws:s3:::capture-encrypted",
+        "async_output_buckets": [],
     }
     unused = configs["cfg-unused"]
     assert "ServerlessConfig" in unused.document["ProductionVariants"][0]
     assert unused.related == {"endpoints": [], "models": [e.models["m-east-2"]], "kms_keys": [],
-                              "capture_bucket": None}
+                              "capture_bucket": None, "async_output_buckets": []}
     west_endpoints = sorted([e.endpoints["ep-west"], e.endpoints["ep-west-2"]])
     assert configs["cfg-west"].related["endpoints"] == west_endpoints
     assert configs["cfg-west"].related["kms_keys"] == [e.west_key]
@@ -94,7 +95,7 @@ def test_two_regions_documents_and_relations(seed: Seeder, scan: Scan) -> None:
 
     models = by_name(inventory, aws_sagemaker.MODEL)
     assert models["m-east-1"].document["ExecutionRoleArn"] == e.role_a
-    assert models["m-east-1"].related == {"execution_role": e.role_a}
+    assert models["m-east-1"].related == {"execution_role": e.role_a, "environment_variables": []}
     assert models["m-east-1"].tags == {"owner": "<script>x</script>"}
     assert models["m-west"].region == "eu-west-1"
 
@@ -185,10 +186,12 @@ def test_dangling_references_are_null_not_fake_resources(seed: Seeder, scan: Sca
     assert set(configs) == {"cfg-dangling"}
     assert configs["cfg-dangling"].related == {
         "endpoints": [], "models": [d.models["m-live"], None], "kms_keys": [None], "capture_bucket": None,
+        "async_output_buckets": [],
     }
-    assert by_name(inventory, aws_sagemaker.ENDPOINT)["ep-orphan"].related == {"endpoint_config": None}
+    assert by_name(inventory, aws_sagemaker.ENDPOINT)["ep-orphan"].related == {"endpoint_config": None,
+                                                                              "inference_components": []}
     models = by_name(inventory, aws_sagemaker.MODEL)
-    assert models["m-orphan"].related == {"execution_role": None}
+    assert models["m-orphan"].related == {"execution_role": None, "environment_variables": []}
     assert models["m-orphan"].document["ExecutionRoleArn"] == d.gone_role
     assert [r.name for r in inventory.of_type(aws_iam.ROLE)] == ["Live"]
     assert inventory.of_type(aws_kms.KEY) == () and inventory.of_type(aws_s3.BUCKET) == ()
@@ -233,6 +236,7 @@ def test_permissions_are_exactly_what_the_collection_calls(seed: Seeder, scan: S
     from auditor.providers.aws.collect import PERMISSIONS
 
     two_regions(seed)
+    serving(seed)  # async inference output, shadow variants and inference components: their reads too
     _, log = scan(regions=())  # region discovery too
     # botocore's operation names -> IAM actions through the declarations' own map (resource_types.authorized_as);
     # the least-privilege test (test_aws_errors) checks that map against moto's enforcement of AWS's names.

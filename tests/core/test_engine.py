@@ -18,7 +18,8 @@ def model(name, **doc):
 
 def row(error=None, region="eu-west-1"):
     return CoverageRow("aws", "1", region, "sagemaker", f"arn:aws:sagemaker:{region}:1:*",
-                       ("aws.sagemaker.endpoint", "aws.sagemaker.endpoint_config", "aws.sagemaker.model"),
+                       ("aws.sagemaker.endpoint", "aws.sagemaker.endpoint_config", "aws.sagemaker.model",
+                        "aws.sagemaker.inference_component"),
                        0, error)
 
 

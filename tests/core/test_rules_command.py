@@ -77,8 +77,9 @@ def test_show_prints_the_whole_condition_readably(capsys):
     assert code == 0, err
     applies = out.index("Applies when (otherwise NOT_APPLICABLE):")
     passes = out.index("PASS when:")
-    assert '"ProductionVariants[?ServerlessConfig == null] | length(@)" gt 0' in out[applies:passes]
-    assert '"min(ProductionVariants[?ServerlessConfig == null].InitialInstanceCount)" gte parameter' in out[passes:]
+    variants = "(ProductionVariants && [ProductionVariants, not_null(ShadowProductionVariants, `[]`)][])"
+    assert f'"{variants}[?ServerlessConfig == null] | length(@)" gt 0' in out[applies:passes]
+    assert f'"min({variants}[?ServerlessConfig == null].InitialInstanceCount)" gte parameter' in out[passes:]
     code, out, _ = run(capsys, "show", "aws.kms.key.rotation_enabled")
     assert code == 0
     assert "  all of:\n    - KeyMetadata.KeyManager eq \"CUSTOMER\"" in out
@@ -131,6 +132,7 @@ AUDITED = {
     "aws.sagemaker.endpoint": "endpoints",
     "aws.sagemaker.endpoint_config": "endpoint configs",
     "aws.sagemaker.model": "models",
+    "aws.sagemaker.inference_component": "inference components",
     "aws.iam.role": "IAM\n  execution roles",
     "aws.kms.key": "customer-managed KMS keys",
     "aws.s3.bucket": "S3 buckets",

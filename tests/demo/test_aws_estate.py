@@ -24,11 +24,13 @@ def _names(session: boto3.Session, region: str, method: str, key: str, field: st
 def test_counts_and_regions(estate: DemoEstate, aws: boto3.Session) -> None:
     assert estate.regions == (EU, US)
     assert estate.account_id == "123456789012"
-    assert estate.counts == {"endpoints": 32, "endpoint_configs": 35, "models": 35, "roles": 6, "keys": 7,
-                             "buckets": 5}
+    assert estate.counts == {"endpoints": 35, "endpoint_configs": 38, "models": 39, "roles": 6, "keys": 7,
+                             "buckets": 7}
     per_region = {r: _names(aws, r, "list_endpoints", "Endpoints", "EndpointName") for r in estate.regions}
     assert sorted(per_region[EU] + per_region[US]) == sorted(estate.endpoints)
-    assert len(per_region[EU]) == 19 and len(per_region[US]) == 13
+    assert len(per_region[EU]) == 20 and len(per_region[US]) == 15
+    components = _names(aws, US, "list_inference_components", "InferenceComponents", "InferenceComponentArn")
+    assert sorted(components) == sorted(estate.components.values()) and len(components) == 3
     assert "churn-predictor-prod" in per_region[EU] and "fraud-scoring-v3-us" in per_region[US]
 
 

@@ -345,11 +345,12 @@ def test_inventory_records_what_serves_an_endpoint(validator: jsonschema.Draft20
     doc = json.loads(render(scanned))
     assert list(validator.iter_errors(doc)) == []
     uses = {entry["id"]: entry.get("uses") for entry in doc["inventory"]}
-    assert uses[endpoint] == {"endpoint_config": [config]}
-    assert uses[config] == {"models": [model, None], "kms_keys": [], "capture_bucket": None}
+    assert uses[endpoint] == {"endpoint_config": [config], "inference_components": []}
+    assert uses[config] == {"models": [model, None], "kms_keys": [], "capture_bucket": None,
+                            "async_output_buckets": []}
     assert uses[model] == {"execution_role": [role]}
     assert uses[AZURE_ENDPOINT] == {"workspace": [workspace], "deployments": [f"{AZURE_ENDPOINT}/deployments/blue"]}
     assert uses[role] is None, "a role uses nothing that serves an endpoint"
-    assert uses[sm_arn("endpoint", "unread")] == {"endpoint_config": None}
+    assert uses[sm_arn("endpoint", "unread")] == {"endpoint_config": None, "inference_components": None}
     # Read back (auditor report, --baseline, merge) and written again: the same edges.
     assert to_document(from_document(doc, "findings.json")) == to_document(scanned)

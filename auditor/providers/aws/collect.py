@@ -30,6 +30,7 @@ from auditor.providers.aws import iam as aws_iam
 from auditor.providers.aws import kms as aws_kms
 from auditor.providers.aws import s3 as aws_s3
 from auditor.providers.aws import sagemaker as aws_sagemaker
+from auditor.providers.aws import sagemaker_serving as aws_serving
 from auditor.providers.aws import session as aws_session
 from auditor.providers.aws import tags as aws_tags
 from auditor.providers.aws.resource_types import scan_actions
@@ -133,6 +134,7 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
                 kms.request_key(str(reference), region, arn)
         if capture.get("DestinationS3Uri"):
             s3.request_bucket(str(capture["DestinationS3Uri"]), arn)
+        aws_serving.request_async_output(region, arn, document, kms, s3)
 
     def on_model(region: str, arn: str, document: Mapping[str, Any]) -> None:
         if document.get("ExecutionRoleArn"):
@@ -166,6 +168,7 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
     resources.extend(iam.resources())
     resources.extend(kms.resources())
     resources.extend(s3.resources())
+    resources = aws_serving.join(resources, scanners, s3.link)
 
     # Why dependent scopes are incomplete: a region whose SageMaker listing failed hides every
     # role, key and bucket its models and configs reference; an unreadable config hides its keys

@@ -39,19 +39,28 @@ MODEL = ResourceType(
     list=("sagemaker:ListModels",), describe=("sagemaker:DescribeModel", _TAGS),
     paging=Paging("Models", "ModelName", "ModelArn", "ModelName"), tag_filter="sagemaker:model",
 )
+# The models an endpoint serves through inference components (CreateInferenceComponent): each names its endpoint
+# and a model (or a container of its own). Listed per region, linked by auditor.providers.aws.sagemaker_serving.
+INFERENCE_COMPONENT = ResourceType(
+    id="aws.sagemaker.inference_component", coverage="sagemaker",
+    list=("sagemaker:ListInferenceComponents",), describe=("sagemaker:DescribeInferenceComponent", _TAGS),
+    paging=Paging("InferenceComponents", "InferenceComponentName", "InferenceComponentArn", "InferenceComponentName"),
+    tag_filter="sagemaker:inference-component",
+)
 # Found through the models that run as them: read with their attached (managed) and inline policies.
 ROLE = ResourceType(
     id="aws.iam.role", coverage="iam",
     describe=("iam:GetRole", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion",
               "iam:ListRolePolicies", "iam:GetRolePolicy"),
 )
-# Found through the endpoint configs that name them (volume and capture keys).
+# Found through the endpoint configs that name them (volume, capture and async inference output keys).
 KEY = ResourceType(
     id="aws.kms.key", coverage="kms",
     describe=("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
     live=("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
 )
-# Found through the endpoint configs that capture into them; the account's public access block is read once.
+# Found through the endpoint configs that capture or write async inference results into them; the account's public
+# access block is read once.
 BUCKET = ResourceType(
     id="aws.s3.bucket", coverage="s3",
     describe=("s3:GetBucketLocation", "s3:GetBucketEncryption", "s3:GetPublicAccessBlock", "s3:GetBucketTagging",
@@ -60,7 +69,7 @@ BUCKET = ResourceType(
           "s3control:GetPublicAccessBlock", "s3:GetBucketTagging"),
 )
 
-TYPES: tuple[ResourceType, ...] = (ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, KEY, BUCKET)
+TYPES: tuple[ResourceType, ...] = (ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, KEY, BUCKET, INFERENCE_COMPONENT)
 
 # Calls AWS authorizes with an action of another name (or with more than one action). Every other call
 # ``service:Operation`` is authorized as ``service:Operation`` (S3 Control's as ``s3:``).

@@ -17,6 +17,7 @@ from typing import Any
 
 from auditor.model import Resource
 from auditor.providers.aws import resource_types as declared
+from auditor.providers.aws.sagemaker_serving import container_environment
 from auditor.providers.aws.session import AwsCallError, AwsClients, Failure, call, pages
 from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
@@ -42,6 +43,7 @@ class _Item:
     document: dict[str, Any] | None = None
     failure: Failure | None = None
     gone: bool = False  # listed, then deleted before it could be described
+    environment: list[dict[str, Any]] | None = None  # names and secret kinds of container variables, no values
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,10 @@ class SageMakerRegion:
             else:
                 item.failure = exc.failure
             return
+        environment = container_environment(kind.type, document)
+        if environment is not None:  # container variables: their names and secret kinds, then the values go
+            item.environment = environment
+            document = redact_document(document)
         item.document = document
         if kind.type == ENDPOINT_CONFIG:
             self.on_config(self.region, item.arn, document)
@@ -186,6 +192,8 @@ class SageMakerRegion:
                             *(item.document.get("ShadowProductionVariants") or [])]
                 model_links: list[str | None] = []
                 for variant in variants:
+                    if not variant.get("ModelName"):  # a variant inference components run on names no model
+                        continue
                     model = models.get(str(variant.get("ModelName", "")))
                     model_links.append(model.arn if model else None)
                     if model is None and "ListModels" in failed:
@@ -222,6 +230,8 @@ class SageMakerRegion:
                   unreadable: dict[str, str]) -> Resource:
         if self._tags_failure:
             unreadable["tags"] = self._tags_failure
+        if item.environment is not None:
+            related["environment_variables"] = item.environment
         return Resource(
             id=item.arn, type=resource_type, provider="aws", account=self.account, region=self.region,
             name=item.name, document=redact_document(item.document or {}), related=related, unreadable=unreadable,
