@@ -31,11 +31,11 @@ def lines(doc: dict[str, Any], name: str) -> dict[str, list[str]]:
 
 def test_the_shipped_words_come_from_the_rule_files() -> None:
     catalog = load_catalog()
-    assert catalog[VOLUME].report == ReportWords(aspect="encryption", order=7, label="volume", passed="KMS key",
+    assert catalog[VOLUME].report == ReportWords(aspect="encryption", order=70, label="volume", passed="KMS key",
                                                  failed="no KMS key", not_applicable="serverless, no volume",
                                                  noun="configs")
     assert rule_document(catalog[VOLUME])["report"] == {
-        "aspect": "encryption", "order": 7, "label": "volume", "pass": "KMS key", "fail": "no KMS key",
+        "aspect": "encryption", "order": 70, "label": "volume", "pass": "KMS key", "fail": "no KMS key",
         "not_applicable": "serverless, no volume", "noun": "configs"}
     assert "_RULES" not in vars(html_aspects) and "_NOUNS" not in vars(html_aspects)  # no table in the code
 
