@@ -17,6 +17,10 @@ documents absence as the non-compliant default (Azure's ``publicNetworkAccess`` 
 when not set). Presence operators (present, absent, truthy, falsy, empty,
 not_empty) treat "nothing" as an answer. A path whose first key the collector could not read
 raises MissingData naming why.
+
+A planned change (``auditor scan plan``) may hold values known only after apply
+(:class:`~auditor.iac.values.AfterApply`): ``present``, ``absent``, ``empty`` and ``not_empty`` count them as
+present; every other operator needs the value itself and raises MissingData "known only after apply".
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import jmespath.exceptions
 from jmespath.parser import ParsedResult
 
 from auditor.errors import MissingData
+from auditor.iac.values import AFTER_APPLY_TEXT, NotInPlan, holds_after_apply, plan_gap
 from auditor.model import Resource, Verdict
 from auditor.yamlio import brief
 
@@ -40,6 +45,7 @@ _LEADING_KEY = re.compile(r'^\s*(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))')
 PRESENCE_OPS = frozenset({"present", "absent", "truthy", "falsy", "empty", "not_empty"})
 VALUE_OPS = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "matches"})
 OPERATORS = PRESENCE_OPS | VALUE_OPS
+SHAPE_OPS = frozenset({"present", "absent", "empty", "not_empty"})  # decided by a value known only after apply
 
 
 class ConditionSyntaxError(ValueError):
@@ -131,12 +137,15 @@ class _Test:
     fields: tuple[str, ...] | None = None  # the keys of a plain ``a.b.c`` path, read without the interpreter
     related: bool = False  # the path starts with ``related.``
     lead: str | None = None  # the ``unreadable`` key the path starts in (see _leading_key)
+    chain: tuple[str, ...] = ()  # the field lookups the path starts with (``a.b`` of ``a.b[?c]``)
 
     def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
         _check_readable(self.lead, resource)
         root = {"related": resource.related} if self.related else resource.document
-        actual = self.compiled.search(root) if self.fields is None else _walk(root, self.fields)
+        actual = self._search(root)
         evidence = {self.path: actual}
+        if self.op not in SHAPE_OPS and holds_after_apply(actual):
+            raise MissingData(f"'{self.path}' is {AFTER_APPLY_TEXT}")
         if self.op in _PRESENCE:
             passed = _PRESENCE[self.op](actual)
         else:
@@ -147,6 +156,21 @@ class _Test:
             expected = _resolve(self.value, params)
             passed = _COMPARE[self.op](actual, expected)
         return Verdict(passed, f"{self.path} {self.op} {_describe(self.value)}", evidence)
+
+    def _search(self, root: Any) -> Any:
+        """The path's value. In a planned change (:mod:`auditor.iac.values`), a path that starts inside a value
+        known only after apply is that value; inside one the plan cannot tell, MissingData saying why."""
+        gap = plan_gap(root, self.chain) if self.chain else None
+        if isinstance(gap, NotInPlan):
+            raise MissingData(f"'{self.path}' is not decided by this plan: {gap}")
+        if gap is not None:
+            return gap
+        try:
+            return self.compiled.search(root) if self.fields is None else _walk(root, self.fields)
+        except jmespath.exceptions.JMESPathError as e:
+            if holds_after_apply(root):  # a function given a value the plan does not know yet
+                raise MissingData(f"'{self.path}' depends on values {AFTER_APPLY_TEXT}") from e
+            raise
 
     def paths(self) -> tuple[str, ...]:
         return (self.path,)
@@ -212,6 +236,21 @@ def _field_chain(node: Mapping[str, Any]) -> tuple[str, ...] | None:
             keys += part
         return keys
     return None
+
+
+def _lead_chain(node: Mapping[str, Any]) -> tuple[str, ...]:
+    """The field lookups an expression starts with, down its left-most branch: ``a.b`` of ``a.b[?c].d``,
+    ``min(a.b[*].c)`` starts with none (a function is not a lookup)."""
+    kind = node.get("type")
+    if kind == "field":
+        return (str(node["value"]),)
+    if kind in ("subexpression", "projection", "filter_projection", "index_expression", "flatten", "pipe",
+                "or_expression") and node.get("children"):
+        first = _lead_chain(node["children"][0])
+        if kind == "subexpression" and len(first) and _field_chain(node["children"][0]) is not None:
+            return first + _lead_chain(node["children"][1]) if len(node["children"]) > 1 else first
+        return first
+    return ()
 
 
 def _walk(root: Any, fields: tuple[str, ...]) -> Any:
@@ -337,7 +376,7 @@ def compile_condition(spec: Any, field: str = "expect", *, negated: bool = False
     except jmespath.exceptions.JMESPathError as e:
         raise ConditionSyntaxError(f"bad JMESPath expression: {e}", f"{field}.path") from e
     return _Test(path, str(op), value, compiled, on_missing, _field_chain(compiled.parsed), _reads_related(path),
-                 _leading_key(path))
+                 _leading_key(path), _lead_chain(compiled.parsed))
 
 
 def params_used(spec: Any) -> set[str]:

@@ -1,0 +1,58 @@
+"""Values of a planned change that are known only after apply.
+
+Terraform marks them in ``after_unknown``; Pulumi's preview writes the string
+``04da6b54-80e4-46f7-96ec-b56ff0331ba9`` in their place. The plan reader puts :data:`AFTER_APPLY` there
+instead: a string (so documents stay JSON, fingerprints and evidence serialise as they do for any
+document) of its own type, which the condition language recognises (:mod:`auditor.conditions`): the
+presence operators (``present``, ``absent``, ``empty``, ``not_empty``) treat it as present, every operator
+that needs the value (``eq``, ``in``, ``truthy``, ...) answers ERROR "known only after apply".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+PULUMI_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # Pulumi's wire form of an unknown value
+KNOWN_AFTER_APPLY = "(known after apply)"
+AFTER_APPLY_TEXT = "known only after apply"  # what an ERROR finding says
+
+
+class AfterApply(str):
+    """A planned value known only after apply (Terraform and Pulumi print it as "(known after apply)")."""
+
+    __slots__ = ()
+
+
+AFTER_APPLY = AfterApply(KNOWN_AFTER_APPLY)
+
+
+class NotInPlan(str):
+    """A value the plan cannot tell, whatever is applied: it is decided by resources outside it (an approved
+    private endpoint connection). Its text says why; every operator answers ERROR with it."""
+
+    __slots__ = ()
+
+
+def plan_gap(root: Any, keys: tuple[str, ...]) -> NotInPlan | AfterApply | None:
+    """Along the field chain ``keys`` from ``root``: the first :class:`NotInPlan` or value known only after
+    apply met; None when the chain holds neither."""
+    value = root
+    for key in keys:
+        if isinstance(value, str):
+            break
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, NotInPlan | AfterApply) else None
+
+
+def holds_after_apply(value: Any) -> bool:
+    """Whether ``value`` is, or holds at any depth, a value known only after apply."""
+    if isinstance(value, AfterApply):
+        return True
+    if isinstance(value, Mapping):
+        return any(holds_after_apply(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(holds_after_apply(v) for v in value)
+    return False
