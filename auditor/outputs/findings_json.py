@@ -132,7 +132,7 @@ def _document(result: ScanResult) -> dict[str, Any]:
         },
         "rules": {rule_id: rule_document(rule) for rule_id, rule in sorted(rules.items())},
         "frameworks": framework_summary.to_documents(result),
-        "findings": _finding_docs(findings, shared, gating, result.baseline),
+        "findings": _finding_docs(findings, shared, gating, result.baseline, _planned(result.resources)),
         "inventory": (_inventory_doc(r) for r in sorted(result.resources, key=lambda r: (r.type, r.id))),
     }
     if result.baseline is not None or result.fail_on_new:  # meaningful with a baseline only: written with one
@@ -152,12 +152,20 @@ def _active_waiver_doc(a: ActiveWaiver) -> dict[str, Any]:
             "days_left": a.days_left, "expiring_soon": a.expiring_soon}
 
 
+def _planned(resources: Sequence[Resource]) -> dict[str, Mapping[str, Any]]:
+    """A planned change's resources (``auditor scan plan``): id -> what the plan does to it and where."""
+    return {r.id: r.related["plan"] for r in resources if isinstance(r.related.get("plan"), Mapping)}
+
+
 def _finding_docs(findings: Sequence[Finding], shared: Mapping[str, Mapping[str, Any]], gating: set[str],
-                  baseline: BaselineComparison | None) -> Iterator[dict[str, Any]]:
+                  baseline: BaselineComparison | None,
+                  planned: Mapping[str, Mapping[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
     states = baseline.findings if baseline is not None else None
     marks: dict[tuple[str, str | None, str | None], dict[str, Any]] = {}  # a few dozen, shared (read-only)
     for f in findings:
         doc = _finding_doc(f, shared[f.rule_id], f.id in gating)
+        if planned and f.resource_id in planned:
+            doc["plan"] = planned[f.resource_id]
         if states is not None:
             mark = _finding_baseline_doc(f, states.get(f.id))
             doc["baseline"] = marks.setdefault((mark["state"], mark["previous_status"], mark["previous_severity"]),
