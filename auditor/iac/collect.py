@@ -8,7 +8,8 @@ and what the plan does to it. Deleted resources, unchanged ones and data sources
 answer references). Types no mapping covers are named in a coverage row, never judged.
 
 Endpoints' planned role assignments (``azurerm_role_assignment``, ``azure-native:authorization:RoleAssignment``)
-are linked as the Azure collector links an identity's assignments (:mod:`auditor.iac.roles`).
+are linked as the Azure collector links an identity's assignments (:mod:`auditor.iac.roles`), workspaces'
+planned private endpoints as their connections (:mod:`auditor.iac.private_links`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.iac.mapping import Mappings, TypeMapping, build, decode, read_path, shipped_mappings
+from auditor.iac.private_links import link_private_endpoints
 from auditor.iac.read import Plan, Planned, read_plan
 from auditor.iac.roles import link_role_assignments
 from auditor.iac.values import AfterApply
@@ -119,8 +121,9 @@ def plan_inventory(plans: Sequence[Plan], mappings: Mappings) -> Inventory:
             mapped[mapping.provider][mapping.resource_type] += 1
             resources.append(_resource(state, planned, mapping))
         coverage.extend(_coverage(plan, mapped, unmapped))
-    return link_role_assignments(Inventory(resources=tuple(resources), coverage=tuple(coverage),
-                                           scopes=tuple(f"{p.format} plan {p.file}" for p in plans)), plans, mappings)
+    inventory = Inventory(resources=tuple(resources), coverage=tuple(coverage),
+                          scopes=tuple(f"{p.format} plan {p.file}" for p in plans))
+    return link_private_endpoints(link_role_assignments(inventory, plans), plans)
 
 
 def _resource(state: _Plan, planned: Planned, mapping: TypeMapping) -> Resource:
@@ -153,7 +156,8 @@ def _cloud(source_type: str) -> str:
     return "azure" if source_type.startswith(_AZURE) else "aws"
 
 
-def _coverage(plan: Plan, mapped: Mapping[str, Counter[str]], unmapped: Mapping[str, Counter[str]]) -> list[CoverageRow]:
+def _coverage(plan: Plan, mapped: Mapping[str, Counter[str]],
+              unmapped: Mapping[str, Counter[str]]) -> list[CoverageRow]:
     rows = [CoverageRow(provider=cloud, account="", region="", service=f"{plan.format} plan",
                         scope_id=plan.file, resource_types=tuple(sorted(types)), resources=sum(types.values()))
             for cloud, types in sorted(mapped.items())]

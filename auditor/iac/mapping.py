@@ -6,7 +6,7 @@ one entry per covered resource type::
     format: terraform                       # or pulumi
     mappings:
       - source: aws_sagemaker_model         # the tool's type (Pulumi: aws:sagemaker/model:Model)
-        match: {attribute: type, pattern: "^Microsoft..."}   # optional: only when an attribute matches
+        match: {attribute: type, pattern: "^Microsoft"}   # optional: only when an attribute matches
         resource_type: aws.sagemaker.model  # the catalog's type: its rules judge the document
         name: name                          # the attribute naming the resource (else the plan's name)
         region: region                      # optional: the attribute holding its region or location
@@ -18,8 +18,8 @@ one entry per covered resource type::
 
 A field specification takes its value ``from`` an attribute path (dots; a Terraform block, a list of one,
 is stepped into), is a constant ``value``, an ``object`` of fields read from the same attributes, or
-``outside: WHY`` (decided by resources outside the plan: the rules reading it answer ERROR saying why); then ``each`` (a list, each item mapped by the fields given),
-``block`` (an object, or a block of one, mapped by the fields given), ``map`` (a value's replacement,
+``outside: WHY`` (decided by resources outside the plan: the rules reading it answer ERROR saying why);
+then ``each`` (a list, each item mapped by the fields given), ``block`` (an object, or a block of one, mapped by the fields given), ``map`` (a value's replacement,
 keyed by its JSON text: ``"true"``, ``"Key"``), ``default`` (when the attribute is not set) and
 ``unknown_as`` (when it is known only after apply: the value the provider documents it takes; without it
 the value stays "known after apply" and the rules' value operators answer ERROR). A value that ends up
@@ -182,7 +182,7 @@ def _field(spec: Mapping[str, Any], values: Any, via: Lookup) -> Any:
     if isinstance(value, AfterApply):
         return spec.get("unknown_as", AFTER_APPLY)
     if value is None or value == [] or value == "":  # Terraform's state writes an unset string as ""
-        value = None if "default" not in spec else spec["default"]
+        value = spec.get("default")
         if value is None:
             return None
     if "each" in spec:

@@ -35,7 +35,7 @@ _PULUMI_OPS = {"create": "create", "update": "update", "replace": "replace", "cr
                "same": "no-op", "delete": "delete", "delete-replaced": "delete", "discard": "delete",
                "discard-replaced": "delete", "remove-pending-replace": "delete", "read": "read",
                "read-replacement": "read", "refresh": "read", "import": "import", "import-replacement": "import"}
-_PULUMI_SECRET = "4dabf18193072939515e22adb298388d"  # the signature key of a secret value in Pulumi's JSON
+_PULUMI_SECRET = "4dabf18193072939515e22adb298388d"  # noqa: S105 - the signature key marking a secret in Pulumi's JSON
 _INDEX = re.compile(r"\[[^\]]*\]$")
 _SOURCE_POSITION = re.compile(r"^project:///(?P<file>[^#]+)#(?P<line>\d+)(?:,\d+)?$")
 

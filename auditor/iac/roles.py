@@ -51,7 +51,7 @@ SCOPE_TYPES: Mapping[str, str] = {
 NOT_KNOWN = "role assignments made outside this plan are not known at plan time; scan the estate to judge them"
 
 
-def link_role_assignments(inventory: Inventory, plans: Sequence[Plan], mappings: Any) -> Inventory:
+def link_role_assignments(inventory: Inventory, plans: Sequence[Plan]) -> Inventory:
     """``inventory`` with each planned endpoint's ``related.role_assignments`` (and ``principal_ids``)."""
     endpoints = {r.id: r for r in inventory.resources if r.type in ENDPOINT_TYPES}
     if not endpoints:
@@ -79,7 +79,8 @@ def _known(value: Any) -> str | None:
     return value if isinstance(value, str) and not isinstance(value, AfterApply) and value else None
 
 
-def _summary(planned: Planned, attributes: tuple[str, str, str, str], by_address: Mapping[str, Planned]) -> dict[str, Any]:
+def _summary(planned: Planned, attributes: tuple[str, str, str, str],
+             by_address: Mapping[str, Planned]) -> dict[str, Any]:
     _, name_attr, id_attr, scope_attr = attributes
     definition = _known(planned.values.get(id_attr))
     role = _known(planned.values.get(name_attr)) if name_attr else None
