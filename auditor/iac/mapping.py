@@ -19,7 +19,8 @@ one entry per covered resource type::
 A field specification takes its value ``from`` an attribute path (dots; a Terraform block, a list of one,
 is stepped into), is a constant ``value``, an ``object`` of fields read from the same attributes, or
 ``outside: WHY`` (decided by resources outside the plan: the rules reading it answer ERROR saying why);
-then ``each`` (a list, each item mapped by the fields given), ``block`` (an object, or a block of one, mapped by the fields given), ``map`` (a value's replacement,
+then ``each`` (a list, each item mapped by the fields given), ``block`` (an object, or a block of one,
+mapped by the fields given), ``map`` (a value's replacement,
 keyed by its JSON text: ``"true"``, ``"Key"``), ``default`` (when the attribute is not set) and
 ``unknown_as`` (when it is known only after apply: the value the provider documents it takes; without it
 the value stays "known after apply" and the rules' value operators answer ERROR). A value that ends up
