@@ -19,9 +19,12 @@ from dataclasses import replace
 from typing import Any
 
 from auditor.iac.read import Plan, Planned
+from auditor.iac.values import NotInPlan
 from auditor.model import Inventory, Resource
 
 WORKSPACE = "azure.ml.workspace"
+OUTSIDE = ("the workspace exists before this plan and may have private endpoint connections made outside it; "
+           "scan the estate to judge them")
 # (format, type) -> (the connection list attribute, its target attribute, its manual flag, manual list attribute)
 ENDPOINT_TYPES: Mapping[tuple[str, str], tuple[str, str, str, str]] = {
     ("terraform", "azurerm_private_endpoint"):
@@ -76,7 +79,8 @@ def _with_connections(resource: Resource, connections: list[dict[str, Any]]) -> 
         return resource
     action = resource.related.get("plan", {}).get("action")
     approved = any(c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved" for c in connections)
-    if action != "create" and not approved:
-        return resource  # connections made outside the plan may exist: left as the mapping says
+    value: Any = connections
+    if action != "create" and not approved:  # connections made outside the plan may exist
+        value = NotInPlan(OUTSIDE)
     return replace(resource, document={**resource.document,
-                                       "properties": {**properties, "privateEndpointConnections": connections}})
+                                       "properties": {**properties, "privateEndpointConnections": value}})
