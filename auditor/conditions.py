@@ -36,7 +36,7 @@ import jmespath.exceptions
 from jmespath.parser import ParsedResult
 
 from auditor.errors import MissingData
-from auditor.iac.values import AFTER_APPLY_TEXT, NotInPlan, holds_after_apply, plan_gap
+from auditor.iac.values import AFTER_APPLY_TEXT, NotInPlan, holds_after_apply, plan_gap, unknown_under
 from auditor.model import Resource, Verdict
 from auditor.yamlio import brief
 
@@ -138,6 +138,7 @@ class _Test:
     related: bool = False  # the path starts with ``related.``
     lead: str | None = None  # the ``unreadable`` key the path starts in (see _leading_key)
     chain: tuple[str, ...] = ()  # the field lookups the path starts with (``a.b`` of ``a.b[?c]``)
+    names: frozenset[str] = frozenset()  # every field the path reads (filters included)
 
     def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
         _check_readable(self.lead, resource)
@@ -158,15 +159,23 @@ class _Test:
         return Verdict(passed, f"{self.path} {self.op} {_describe(self.value)}", evidence)
 
     def _search(self, root: Any) -> Any:
-        """The path's value. In a planned change (:mod:`auditor.iac.values`), a path that starts inside a value
-        known only after apply is that value; inside one the plan cannot tell, MissingData saying why."""
-        gap = plan_gap(root, self.chain) if self.chain else None
+        """The path's value. In a planned change (:mod:`auditor.iac.values`): a plain path whose value is known
+        only after apply has that value (present, of unknown value); a path through one, or an expression reading
+        one, cannot be answered (MissingData "known only after apply"); a value the plan cannot tell raises
+        MissingData saying why."""
+        gap, depth = plan_gap(root, self.chain) if self.chain else (None, 0)
         if isinstance(gap, NotInPlan):
             raise MissingData(f"'{self.path}' is not decided by this plan: {gap}")
         if gap is not None:
-            return gap
+            if self.fields is not None and depth == len(self.fields):
+                return gap
+            raise MissingData(f"'{self.path}' is {AFTER_APPLY_TEXT}")
+        if self.fields is not None:
+            return _walk(root, self.fields)
+        if self.names and unknown_under(root, self.names):
+            raise MissingData(f"'{self.path}' reads values {AFTER_APPLY_TEXT}")
         try:
-            return self.compiled.search(root) if self.fields is None else _walk(root, self.fields)
+            return self.compiled.search(root)
         except jmespath.exceptions.JMESPathError as e:
             if holds_after_apply(root):  # a function given a value the plan does not know yet
                 raise MissingData(f"'{self.path}' depends on values {AFTER_APPLY_TEXT}") from e
@@ -236,6 +245,16 @@ def _field_chain(node: Mapping[str, Any]) -> tuple[str, ...] | None:
             keys += part
         return keys
     return None
+
+
+def _field_names(node: Any) -> set[str]:
+    """Every field an expression reads, at any depth (filters and function arguments included)."""
+    if not isinstance(node, Mapping):
+        return set()
+    names = {str(node["value"])} if node.get("type") == "field" else set()
+    for child in node.get("children", ()):
+        names |= _field_names(child)
+    return names
 
 
 def _lead_chain(node: Mapping[str, Any]) -> tuple[str, ...]:
@@ -376,7 +395,7 @@ def compile_condition(spec: Any, field: str = "expect", *, negated: bool = False
     except jmespath.exceptions.JMESPathError as e:
         raise ConditionSyntaxError(f"bad JMESPath expression: {e}", f"{field}.path") from e
     return _Test(path, str(op), value, compiled, on_missing, _field_chain(compiled.parsed), _reads_related(path),
-                 _leading_key(path), _lead_chain(compiled.parsed))
+                 _leading_key(path), _lead_chain(compiled.parsed), frozenset(_field_names(compiled.parsed)))
 
 
 def params_used(spec: Any) -> set[str]:

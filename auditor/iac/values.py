@@ -34,17 +34,32 @@ class NotInPlan(str):
     __slots__ = ()
 
 
-def plan_gap(root: Any, keys: tuple[str, ...]) -> NotInPlan | AfterApply | None:
+def plan_gap(root: Any, keys: tuple[str, ...]) -> tuple[NotInPlan | AfterApply | None, int]:
     """Along the field chain ``keys`` from ``root``: the first :class:`NotInPlan` or value known only after
-    apply met; None when the chain holds neither."""
+    apply met, and how many keys led to it; (None, 0) when the chain holds neither."""
     value = root
-    for key in keys:
-        if isinstance(value, str):
-            break
+    for depth, key in enumerate(keys):
         if not isinstance(value, Mapping):
-            return None
+            return None, 0
         value = value.get(key)
-    return value if isinstance(value, NotInPlan | AfterApply) else None
+        if isinstance(value, NotInPlan | AfterApply):
+            return value, depth + 1
+    return None, 0
+
+
+def unknown_under(value: Any, names: frozenset[str]) -> bool:
+    """Whether ``value`` holds, under a key in ``names`` (the fields an expression reads), a value known only
+    after apply (or a list holding one)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in names and (isinstance(item, AfterApply) or (
+                    isinstance(item, list) and any(isinstance(v, AfterApply) for v in item))):
+                return True
+            if unknown_under(item, names):
+                return True
+    elif isinstance(value, list):
+        return any(unknown_under(item, names) for item in value)
+    return False
 
 
 def holds_after_apply(value: Any) -> bool:

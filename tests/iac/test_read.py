@@ -122,7 +122,8 @@ def test_value_operators_answer_error_known_only_after_apply() -> None:
     isolation = found[("aws.sagemaker.model.network_isolation", urn({"type": "aws:sagemaker/model:Model"}))]
     assert isolation.status is Status.ERROR and "known only after apply" in isolation.message
     vpc = found[("aws.sagemaker.model.vpc", urn({"type": "aws:sagemaker/model:Model"}))]
-    assert vpc.status is Status.PASS  # not_empty on a whole unknown block: present
+    assert vpc.status is Status.ERROR  # VpcConfig.Subnets inside an unknown block: not known to be set
+    assert "known only after apply" in vpc.message
 
 
 def test_an_unknown_inside_a_function_is_known_only_after_apply() -> None:
