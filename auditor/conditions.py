@@ -36,7 +36,15 @@ import jmespath.exceptions
 from jmespath.parser import ParsedResult
 
 from auditor.errors import MissingData
-from auditor.iac.values import AFTER_APPLY_TEXT, NotInPlan, holds_after_apply, plan_gap, unknown_under
+from auditor.iac.values import (
+    AFTER_APPLY_TEXT,
+    NotInPlan,
+    field_names,
+    holds_after_apply,
+    lead_chain,
+    plan_gap,
+    unknown_under,
+)
 from auditor.model import Resource, Verdict
 from auditor.yamlio import brief
 
@@ -247,31 +255,6 @@ def _field_chain(node: Mapping[str, Any]) -> tuple[str, ...] | None:
     return None
 
 
-def _field_names(node: Any) -> set[str]:
-    """Every field an expression reads, at any depth (filters and function arguments included)."""
-    if not isinstance(node, Mapping):
-        return set()
-    names = {str(node["value"])} if node.get("type") == "field" else set()
-    for child in node.get("children", ()):
-        names |= _field_names(child)
-    return names
-
-
-def _lead_chain(node: Mapping[str, Any]) -> tuple[str, ...]:
-    """The field lookups an expression starts with, down its left-most branch: ``a.b`` of ``a.b[?c].d``,
-    ``min(a.b[*].c)`` starts with none (a function is not a lookup)."""
-    kind = node.get("type")
-    if kind == "field":
-        return (str(node["value"]),)
-    if kind in ("subexpression", "projection", "filter_projection", "index_expression", "flatten", "pipe",
-                "or_expression") and node.get("children"):
-        first = _lead_chain(node["children"][0])
-        if kind == "subexpression" and len(first) and _field_chain(node["children"][0]) is not None:
-            return first + _lead_chain(node["children"][1]) if len(node["children"]) > 1 else first
-        return first
-    return ()
-
-
 def _walk(root: Any, fields: tuple[str, ...]) -> Any:
     """What JMESPath answers for a field chain: each key looked up in a mapping, None once off the tree."""
     value = root
@@ -395,7 +378,7 @@ def compile_condition(spec: Any, field: str = "expect", *, negated: bool = False
     except jmespath.exceptions.JMESPathError as e:
         raise ConditionSyntaxError(f"bad JMESPath expression: {e}", f"{field}.path") from e
     return _Test(path, str(op), value, compiled, on_missing, _field_chain(compiled.parsed), _reads_related(path),
-                 _leading_key(path), _lead_chain(compiled.parsed), frozenset(_field_names(compiled.parsed)))
+                 _leading_key(path), lead_chain(compiled.parsed), frozenset(field_names(compiled.parsed)))
 
 
 def params_used(spec: Any) -> set[str]:

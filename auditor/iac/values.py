@@ -71,3 +71,50 @@ def holds_after_apply(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(holds_after_apply(v) for v in value)
     return False
+
+
+# -- what a condition's path reads (its JMESPath syntax tree) ----------------------------------------------------
+
+def field_names(node: Any) -> set[str]:
+    """Every field an expression reads, at any depth (filters and function arguments included)."""
+    if not isinstance(node, Mapping):
+        return set()
+    names = {str(node["value"])} if node.get("type") == "field" else set()
+    for child in node.get("children", ()):
+        names |= field_names(child)
+    return names
+
+
+_LEFT = frozenset({"subexpression", "projection", "filter_projection", "index_expression", "flatten", "pipe",
+                   "or_expression"})
+
+
+def lead_chain(node: Mapping[str, Any]) -> tuple[str, ...]:
+    """The field lookups an expression starts with, down its left-most branch: ``a.b`` of ``a.b[?c].d`` and of
+    ``a.b || 'x'``; ``min(a.b)`` starts with none (a function is not a lookup)."""
+    kind = node.get("type")
+    if kind == "field":
+        return (str(node["value"]),)
+    children = node.get("children") or []
+    if kind not in _LEFT or not children:
+        return ()
+    if kind != "subexpression":
+        return lead_chain(children[0])
+    chain: tuple[str, ...] = ()
+    for child in children:  # a.b.c.d: one subexpression of four fields
+        if not _only_fields(child):
+            return chain + lead_chain(child)
+        chain += _fields(child)
+    return chain
+
+
+def _only_fields(node: Mapping[str, Any]) -> bool:
+    if node.get("type") == "field":
+        return True
+    return node.get("type") == "subexpression" and all(_only_fields(c) for c in node.get("children", ()))
+
+
+def _fields(node: Mapping[str, Any]) -> tuple[str, ...]:
+    if node.get("type") == "field":
+        return (str(node["value"]),)
+    return tuple(f for c in node.get("children", ()) for f in _fields(c))
