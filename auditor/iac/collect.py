@@ -9,7 +9,9 @@ answer references). Types no mapping covers are named in a coverage row, never j
 
 Endpoints' planned role assignments (``azurerm_role_assignment``, ``azure-native:authorization:RoleAssignment``)
 are linked as the Azure collector links an identity's assignments (:mod:`auditor.iac.roles`), workspaces'
-planned private endpoints as their connections (:mod:`auditor.iac.private_links`).
+planned private endpoints as their connections (:mod:`auditor.iac.private_links`), API Management APIs to
+their planned policies, backends and products (:mod:`auditor.iac.apim`); the pipeline's link stage then links
+the APIs to the model endpoints they front, as for a scanned estate.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.iac.apim import link_apis
 from auditor.iac.mapping import Mappings, TypeMapping, build, decode, read_path, shipped_mappings
 from auditor.iac.private_links import link_private_endpoints
 from auditor.iac.read import Plan, Planned, read_plan
@@ -123,7 +126,7 @@ def plan_inventory(plans: Sequence[Plan], mappings: Mappings) -> Inventory:
         coverage.extend(_coverage(plan, mapped, unmapped))
     inventory = Inventory(resources=tuple(resources), coverage=tuple(coverage),
                           scopes=tuple(f"{p.format} plan {p.file}" for p in plans))
-    return link_private_endpoints(link_role_assignments(inventory, plans), plans)
+    return link_apis(link_private_endpoints(link_role_assignments(inventory, plans), plans), plans)
 
 
 def _resource(state: _Plan, planned: Planned, mapping: TypeMapping) -> Resource:

@@ -16,6 +16,7 @@ from auditor.iac.mapping import shipped_mappings
 from auditor.iac.read import parse_plan
 from auditor.model import Status
 from auditor.paths import rules_dir
+from auditor.pipeline import link
 from auditor.rulecases import load_cases, run_case
 from auditor.yamlio import load_yaml
 from tests.iac.plans import address, pulumi_preview, terraform_plan, text, urn
@@ -36,7 +37,7 @@ def runtime_status(rule_id: str, case_name: str) -> Status:
 
 def plan_status(rule_id: str, document: dict[str, Any], resource_id: str) -> tuple[Status, str]:
     plan = parse_plan(text(document), "plan.json")
-    inventory = plan_inventory([plan], shipped_mappings())
+    inventory = link(plan_inventory([plan], shipped_mappings()))  # the scan's link stage, as auditor scan plan runs it
     findings = [f for f in evaluate(inventory, [CATALOG[rule_id]]) if f.resource_id == resource_id]
     assert len(findings) == 1, f"expected one finding of {rule_id} on {resource_id}, got {findings}"
     return findings[0].status, findings[0].message

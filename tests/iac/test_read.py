@@ -225,3 +225,36 @@ def test_pulumi_secrets_are_read_from_their_plaintext() -> None:
     found = findings_of(preview)
     assert found[("aws.sagemaker.model.network_isolation", urn({"type": "aws:sagemaker/model:Model"}))].status \
         is Status.PASS
+
+
+def test_an_apim_api_in_front_of_a_planned_endpoint_is_linked_as_at_run_time() -> None:
+    from auditor.pipeline import link
+
+    inventory = link(plan_inventory([read_plan(FIXTURES / "terraform_apim.json")], shipped_mappings()))
+    by_id = inventory.by_id()
+    for api in ("azurerm_api_management_api.score", "azurerm_api_management_api.score_secure"):
+        [front] = by_id[api].related["fronts"]
+        assert front["id"] == "azapi_resource.scorer" and front["host"] == "scorer.westeurope.inference.ml.azure.com"
+    assert by_id["azurerm_api_management_api.score_secure"].related["fronts"][0]["via"] == "backend:scorer-backend"
+    assert by_id["azurerm_api_management_api.score"].related["products"][0]["subscriptionRequired"] is False
+    found = {(f.rule_id, f.resource_id): f.status for f in evaluate(inventory, CATALOG.values())}
+    assert found[("azure.apim.api.model_endpoint_protected", "azurerm_api_management_api.score")] is Status.FAIL
+    assert found[("azure.apim.api.model_endpoint_protected", "azurerm_api_management_api.score_secure")] \
+        is Status.PASS  # validate-jwt in its planned policy
+    assert found[("azure.apim.backend.https_url", "azurerm_api_management_backend.scorer")] is Status.PASS
+
+
+def test_an_api_of_a_service_outside_the_plan_has_an_unknown_service_policy() -> None:
+    from auditor.pipeline import link
+
+    plan = terraform_plan([{"type": "azurerm_api_management_api", "refs": {"service_url": ["fraud"]},
+                            "after": {"name": "score", "api_management_name": "existing-gw", "path": "score",
+                                      "protocols": ["https"], "subscription_required": False},
+                            "unknown": {"service_url": True}},
+                           {"type": "azapi_resource", "name": "fraud", "after": {
+                               "type": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints@2024-04-01",
+                               "name": "fraud", "location": "westeurope",
+                               "body": {"properties": {"authMode": "Key"}}}}])
+    inventory = link(inventory_of(plan))
+    [finding] = list(evaluate(inventory, [CATALOG["azure.apim.api.model_endpoint_protected"]]))
+    assert finding.status is Status.ERROR and "service-level policy" in finding.message
