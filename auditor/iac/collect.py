@@ -27,7 +27,7 @@ from auditor.iac.mapping import Mappings, TypeMapping, build, decode, read_path,
 from auditor.iac.private_links import link_private_endpoints
 from auditor.iac.read import Plan, Planned, read_plan
 from auditor.iac.roles import link_role_assignments
-from auditor.iac.values import AfterApply
+from auditor.iac.values import AfterApply, NotInPlan
 from auditor.model import CoverageRow, Inventory, Resource
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from auditor.progress import Progress
 
 JUDGED = frozenset({"create", "update", "replace"})
+LIVE = JUDGED | {"no-op"}  # what exists once the plan is applied
 _INDEX = re.compile(r"\[[^\]]*\]$")
 _AZURE = ("azurerm_", "azapi_", "azuread_", "azure-native:", "azure:", "azuread:")
 MAX_LISTED = 30  # unmapped types named in a coverage row
@@ -50,12 +51,17 @@ class _Plan:
         for p in plan.changes:
             self.by_base.setdefault(_INDEX.sub("", p.address), []).append(p.address)
         self.mapping: dict[str, TypeMapping] = {}
+        self.parts: list[tuple[Planned, TypeMapping]] = []  # resources that are part of another's document
         self.values: dict[str, Mapping[str, Any]] = {}
         for p in plan.changes:
             found = mappings.find(plan.format, p.source_type, p.values)
             if found is not None:
-                self.mapping[p.address] = found
                 self.values[p.address] = decode(p.values, found.decode_json, f"{p.address}: {found.decode_json}")
+                if found.part_of:
+                    if p.action in LIVE:
+                        self.parts.append((p, found))
+                else:
+                    self.mapping[p.address] = found
         self.documents: dict[str, dict[str, Any]] = {}
         self.building: set[str] = set()
 
@@ -86,9 +92,23 @@ class _Plan:
             return None
 
         document = build(mapping.document, self.values[address], via)
+        for part, part_mapping in self.parts:  # an S3 bucket's encryption, public access block: its own resource
+            if part_mapping.resource_type == mapping.resource_type and self._names(part, part_mapping, planned):
+                document.update(build(part_mapping.document, self.values[part.address], via))
+        defaults = mapping.when_created if planned.action == "create" else mapping.when_existing
+        for key, value in build(defaults or {}, self.values[address], via).items():
+            document.setdefault(key, value)
         self.building.discard(address)
         self.documents[address] = document
         return document, unreadable
+
+    def _names(self, part: Planned, mapping: TypeMapping, whole: Planned) -> bool:
+        """Whether ``part`` is a part of ``whole``: its ``part_of`` attribute references it, or names it."""
+        if whole.address in self.referenced(part, mapping.part_of):
+            return True
+        written = read_path(self.values[part.address], mapping.part_of)
+        name = read_path(self.values[whole.address], self.mapping[whole.address].name)
+        return isinstance(written, str) and not isinstance(written, AfterApply) and written == name
 
     def related(self, planned: Planned, mapping: TypeMapping) -> dict[str, Any]:
         related: dict[str, Any] = {}
@@ -115,7 +135,7 @@ def plan_inventory(plans: Sequence[Plan], mappings: Mappings) -> Inventory:
         for planned in plan.changes:
             mapping = state.mapping.get(planned.address)
             if mapping is None:
-                if planned.action in JUDGED:
+                if planned.action in JUDGED and planned.address not in state.values:  # not a part of another
                     unmapped.setdefault(_cloud(planned.source_type), Counter())[planned.source_type] += 1
                 continue
             mapped.setdefault(mapping.provider, Counter())
@@ -136,6 +156,12 @@ def _resource(state: _Plan, planned: Planned, mapping: TypeMapping) -> Resource:
     region = read_path(values, mapping.region) if mapping.region else None
     related = state.related(planned, mapping)
     related["plan"] = plan_mark(state.plan, planned)
+    for key, value in list(document.items()):  # a key the plan cannot tell: unreadable, as a collector says
+        if isinstance(value, NotInPlan):
+            unreadable[key] = f"not decided by this plan: {value}"
+            document = {k: v for k, v in document.items() if k != key}
+    for key, why in (mapping.related_outside or {}).items():
+        unreadable[f"related.{key}"] = f"not decided by this plan: {why}"
     return Resource(
         id=planned.address, type=mapping.resource_type, provider=mapping.provider, account="",
         region=region if isinstance(region, str) and not isinstance(region, AfterApply) else "",

@@ -15,6 +15,13 @@ one entry per covered resource type::
           EnableNetworkIsolation: {from: enable_network_isolation}
         related:                            # optional: ids of the planned resources an attribute references
           kms_keys: [kms_key_arn]
+        when_created: {...}                 # optional: document keys the plan leaves unset, on a created
+        when_existing: {...}                #   resource (the service's defaults) and on one that exists
+        related_outside: {key: why}         # optional: related keys the plan cannot tell (rules: ERROR)
+
+An entry with ``part_of: {reference: ATTR}`` maps a resource that is part of another planned resource's
+document (``aws_s3_bucket_public_access_block`` of its bucket): its document's keys are merged into that of
+the resource of the entry's ``resource_type`` that ATTR references (or names), and it is not judged itself.
 
 A field specification takes its value ``from`` an attribute path (dots; a Terraform block, a list of one,
 is stepped into), is a constant ``value``, an ``object`` of fields read from the same attributes, or
@@ -64,6 +71,10 @@ class TypeMapping:
     match_attribute: str = ""
     match_pattern: re.Pattern[str] | None = None
     file: str = ""
+    when_created: Mapping[str, Any] | None = None  # document keys the plan leaves unset: on a created resource
+    when_existing: Mapping[str, Any] | None = None  # ... and on one that exists before the plan
+    part_of: str = ""  # a part of another planned resource's document (an S3 bucket's encryption): the attribute
+    related_outside: Mapping[str, str] | None = None  # related keys the plan cannot tell: key -> why
 
     @property
     def provider(self) -> str:
@@ -117,7 +128,10 @@ def load_mappings(files: Iterable[Path]) -> Mappings:
                 document=entry["document"], name=entry.get("name", "name"), region=entry.get("region", ""),
                 decode_json=tuple(entry.get("decode_json", ())),
                 related={k: tuple(v) for k, v in (entry.get("related") or {}).items()},
-                match_attribute=match.get("attribute", ""), match_pattern=pattern, file=str(path))
+                match_attribute=match.get("attribute", ""), match_pattern=pattern, file=str(path),
+                when_created=entry.get("when_created"), when_existing=entry.get("when_existing"),
+                part_of=(entry.get("part_of") or {}).get("reference", ""),
+                related_outside=entry.get("related_outside"))
             entries = by_source.setdefault((fmt, mapping.source), [])
             if any(e.match_pattern is None for e in entries):
                 raise doc.error(f"'{mapping.source}' is mapped already, without 'match'",
