@@ -73,6 +73,15 @@ class _Service:
         self.resources = {r.id: r for r in inventory.resources}
         self.created = {self._own_key(p) for p in plan.changes
                         if p.source_type in names.service_types and p.action == "create"}
+        self.children: dict[str, list[Planned]] = {}  # per service: what its APIs' links come from
+        for p in plan.changes:
+            if p.action not in _LIVE:
+                continue
+            if p.source_type == names.service_policy:
+                self.children.setdefault(self.key(p, names.policy_service), []).append(p)
+            elif p.source_type in (names.api_policy, names.product_api) or (
+                    p.address in self.resources and self.resources[p.address].type == BACKEND):
+                self.children.setdefault(self.key(p, names.service), []).append(p)
 
     def _own_key(self, service: Planned) -> str:
         return (_known(service.values.get(self.names.service_name)) or service.address).lower()
@@ -153,21 +162,18 @@ def _api(resource: Resource, planned: Planned, plan: Plan, services: _Service) -
     own_failure = service_failure = None
     backends: dict[str, Mapping[str, Any]] = {}
     products: list[dict[str, Any]] = []
-    for other in plan.changes:
-        if other.action not in _LIVE:
-            continue
-        if other.source_type == names.api_policy and services.key(other, names.service) == service \
-                and services.child_name(other, names.api) == api_name:
-            own, own_failure = _policy(other, names)
-        elif other.source_type == names.service_policy and services.key(other, names.policy_service) == service:
+    for other in services.children.get(service, ()):
+        if other.source_type == names.api_policy:
+            if services.child_name(other, names.api) == api_name:
+                own, own_failure = _policy(other, names)
+        elif other.source_type == names.service_policy:
             service_policy, service_failure = _policy(other, names)
-        elif other.address in services.resources and services.resources[other.address].type == BACKEND \
-                and services.key(other, names.service) == service:
+        elif other.source_type == names.product_api:
+            if services.child_name(other, names.api) == api_name:
+                products.append(_product(other, services))
+        else:
             backend = services.resources[other.address]
             backends[backend.name.lower()] = backend.document
-        elif other.source_type == names.product_api and services.key(other, names.service) == service \
-                and services.child_name(other, names.api) == api_name:
-            products.append(_product(other, services))
     created = service in services.created
     unreadable = dict(resource.unreadable)
     policy: dict[str, Any] | None = None

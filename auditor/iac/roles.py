@@ -15,6 +15,7 @@ plan time"), an ERROR, never a PASS on half the picture.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -48,6 +49,7 @@ SCOPE_TYPES: Mapping[str, str] = {
     "azurerm_subscription": "subscription",
     "azure-native:subscription:Alias": "subscription",
 }
+_INDEX = re.compile(r"\[[^\]]*\]$")
 NOT_KNOWN = "role assignments made outside this plan are not known at plan time; scan the estate to judge them"
 
 
@@ -57,6 +59,9 @@ def link_role_assignments(inventory: Inventory, plans: Sequence[Plan]) -> Invent
     if not endpoints:
         return inventory
     granted: dict[str, list[dict[str, Any]]] = {address: [] for address in endpoints}
+    by_base: dict[str, list[str]] = {}  # aws_x.y[0] and aws_x.y["a"] under aws_x.y: what a reference names
+    for address in endpoints:
+        by_base.setdefault(_INDEX.sub("", address), []).append(address)
     for plan in plans:
         by_address = {p.address: p for p in plan.changes}
         for planned in plan.changes:
@@ -64,9 +69,8 @@ def link_role_assignments(inventory: Inventory, plans: Sequence[Plan]) -> Invent
             if attributes is None or planned.action not in ("create", "update", "replace", "no-op"):
                 continue
             for target in planned.references.get(attributes[0], ()):
-                for address in endpoints:
-                    if address == target or address.startswith(f"{target}["):
-                        granted[address].append(_summary(planned, attributes, by_address))
+                for address in ([target] if target in endpoints else by_base.get(target, [])):
+                    granted[address].append(_summary(planned, attributes, by_address))
     out = []
     for resource in inventory.resources:
         if resource.id in granted:
