@@ -6,8 +6,9 @@
    --json``) of ``--resources`` planned resources each, in the mix an ML platform's stack has: SageMaker
    endpoint configs (capture keys referencing planned KMS keys, some values known only after apply),
    models, endpoints referencing their configs, KMS keys, Azure ML workspaces, online endpoints (azapi) with
-   role assignments on their identities, serverless endpoints, and a quarter of types no mapping covers
-   (VPC subnets, S3 objects), with a delete and a replace every hundred.
+   role assignments on their identities, serverless endpoints, API Management APIs with their policies and
+   backends in front of those endpoints, and types no mapping covers (VPC subnets, S3 objects), with a delete
+   and a replace every hundred groups.
 2. Runs ``python -m auditor scan plan FILE --format ... --out DIR --quiet`` on each as a subprocess,
    ``--repeat`` times, and prints wall time, CPU time and peak RSS against the targets: under 5 s and
    300 MB. The time judged is the CPU time (user + system) of the process, which a shared machine does not
@@ -39,8 +40,15 @@ WS = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ml/prov
      "Microsoft.MachineLearningServices/workspaces/ws"
 
 
+PER_GROUP = 13  # planned resources per group below
+
+
+def policy(i: int) -> str:
+    return f'<policies><inbound><base /><set-backend-service backend-id="b{i}" /></inbound></policies>'
+
+
 def _groups(total: int) -> list[int]:
-    return list(range(max(1, total // 10)))
+    return list(range(max(1, total // PER_GROUP)))
 
 
 def terraform_plan(total: int) -> dict[str, Any]:
@@ -98,8 +106,20 @@ def terraform_plan(total: int) -> dict[str, Any]:
             "type": "Microsoft.MachineLearningServices/workspaces/serverlessEndpoints@2024-04-01", "name": f"se{i}",
             "parent_id": WS, "location": "westeurope",
             "body": {"properties": {"authMode": "Key", "contentSafety": {"contentSafetyStatus": "Enabled"}}}})
+        add("azurerm_api_management_api", f"api{i}", {
+            "name": f"api{i}", "api_management_name": "gw", "path": f"p{i}", "protocols": ["https"],
+            "subscription_required": i % 2 == 0},
+            {"service_url": True}, {"service_url": [f"azapi_resource.oe{i}"]})
+        add("azurerm_api_management_backend", f"b{i}", {
+            "name": f"b{i}", "api_management_name": "gw", "protocol": "http",
+            "tls": [{"validate_certificate_chain": True}]},
+            {"url": True}, {"url": [f"azapi_resource.oe{i}"]})
+        add("azurerm_api_management_api_policy", f"pol{i}", {
+            "api_management_name": "gw", "api_name": f"api{i}",
+            "xml_content": policy(i)})
         add("aws_subnet", f"s{i}", {"cidr_block": f"10.{i % 250}.0.0/24"}, {"id": True})
         add("aws_s3_object", f"o{i}", {"bucket": "b", "key": f"k{i}"}, {"etag": True})
+    add("azurerm_api_management", "gw", {"name": "gw", "location": "westeurope", "sku_name": "Developer_1"})
     return {"format_version": "1.2", "terraform_version": "1.9.8", "resource_changes": changes,
             "configuration": {"root_module": {"resources": configuration}}, "applyable": True, "complete": True,
             "errored": False}
@@ -134,7 +154,8 @@ def pulumi_preview(total: int) -> dict[str, Any]:
         add("azure-native:machinelearningservices:Workspace", f"w{i}",
             {"workspaceName": f"w{i}", "publicNetworkAccess": "Disabled" if i % 2 else "Enabled"})
         online = "azure-native:machinelearningservices:OnlineEndpoint"
-        add(online, f"oe{i}", {"endpointName": f"oe{i}", "identity": {"type": "SystemAssigned"},
+        add(online, f"oe{i}", {"endpointName": f"oe{i}", "location": "westeurope",
+                               "identity": {"type": "SystemAssigned"},
                                "onlineEndpointProperties": {"authMode": "AADToken", "publicNetworkAccess": "Disabled"}})
         add("azure-native:authorization:RoleAssignment", f"ra{i}",
             {"principalId": UNKNOWN, "scope": "/subscriptions/s/resourceGroups/ml",
@@ -142,8 +163,18 @@ def pulumi_preview(total: int) -> dict[str, Any]:
             {"principalId": [urn(online, f"oe{i}")]})
         add("azure-native:machinelearningservices:ServerlessEndpoint", f"se{i}",
             {"name": f"se{i}", "serverlessEndpointProperties": {"authMode": "AAD"}})
+        api = "azure-native:apimanagement:Api"
+        add(api, f"api{i}", {"apiId": f"api{i}", "serviceName": "gw", "path": f"p{i}", "protocols": ["https"],
+                             "subscriptionRequired": i % 2 == 0, "serviceUrl": UNKNOWN},
+            {"serviceUrl": [urn(online, f"oe{i}")]})
+        add("azure-native:apimanagement:Backend", f"b{i}", {"backendId": f"b{i}", "serviceName": "gw", "url": UNKNOWN,
+                                                             "protocol": "http"}, {"url": [urn(online, f"oe{i}")]})
+        add("azure-native:apimanagement:ApiPolicy", f"pol{i}", {
+            "serviceName": "gw", "apiId": f"api{i}", "format": "xml",
+            "value": policy(i)})
         add("aws:ec2/subnet:Subnet", f"s{i}", {"cidrBlock": "10.0.0.0/24"})
         add("aws:s3/bucketObjectv2:BucketObjectv2", f"o{i}", {"bucket": "b", "key": f"k{i}"})
+    add("azure-native:apimanagement:ApiManagementService", "gw", {"serviceName": "gw", "location": "westeurope"})
     return {"config": {}, "steps": steps, "duration": 1, "changeSummary": {"create": len(steps)}}
 
 

@@ -85,7 +85,8 @@ class _Plan:
 
         def via(reference: str, path: str) -> Any:
             for target in self.referenced(planned, reference):
-                if target in self.mapping and target not in self.building:
+                if target in self.mapping and target not in self.building and \
+                        self.by_address[target].action in LIVE:
                     return read_path(self.document(target)[0], path)
             unreadable[path.split(".", 1)[0]] = (f"'{reference}' names a resource that is not part of this plan; "
                                                  "scan the estate to judge it")

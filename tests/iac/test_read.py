@@ -258,3 +258,13 @@ def test_an_api_of_a_service_outside_the_plan_has_an_unknown_service_policy() ->
     inventory = link(inventory_of(plan))
     [finding] = list(evaluate(inventory, [CATALOG["azure.apim.api.model_endpoint_protected"]]))
     assert finding.status is Status.ERROR and "service-level policy" in finding.message
+
+
+def test_an_endpoint_whose_planned_config_is_deleted_is_not_judged_with_it() -> None:
+    plan = terraform_plan([
+        {"type": "aws_sagemaker_endpoint", "after": {"name": "e"}, "unknown": {"endpoint_config_name": True},
+         "refs": {"endpoint_config_name": ["old"]}},
+        {"type": "aws_sagemaker_endpoint_configuration", "name": "old", "actions": ["delete"],
+         "before": {"name": "old", "data_capture_config": [{"enable_capture": True}]}}])
+    capture = findings_of(plan)[("aws.sagemaker.endpoint.data_capture_enabled", "aws_sagemaker_endpoint.main")]
+    assert capture.status is Status.ERROR and "not part of this plan" in capture.message
