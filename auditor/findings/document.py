@@ -236,9 +236,12 @@ def finding_from(entry: Mapping[str, Any], index: int, source: str) -> Finding:
 def resource_from(r: Mapping[str, Any], *, copy_tags: bool = True) -> Resource:
     """An inventory entry; ``copy_tags`` False: the entry's tags mapping is the resource's (read-only) own."""
     uses = r.get("uses", {})
+    related = _related_from(uses)
+    if "plan" in r:  # a planned resource (auditor scan plan): its findings' plan marks come from it
+        related["plan"] = dict(r["plan"])
     return Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
                     name=r["name"], document={}, tags=dict(r["tags"]) if copy_tags else r["tags"],
-                    related=_related_from(uses), unreadable=_unread_from(uses))
+                    related=related, unreadable=_unread_from(uses))
 
 
 def baseline_mark(mark: Mapping[str, Any]) -> FindingBaseline:

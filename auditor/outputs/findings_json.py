@@ -242,6 +242,8 @@ def _inventory_doc(resource: Resource) -> dict[str, Any]:
     relations = USES.get(resource.type)
     if relations:
         doc["uses"] = {name: _uses(resource, name) for name in relations}
+    if isinstance(resource.related.get("plan"), Mapping):  # auditor scan plan: what the plan does to it
+        doc["plan"] = resource.related["plan"]
     return doc
 
 

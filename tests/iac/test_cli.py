@@ -138,3 +138,19 @@ def test_sarif_points_at_the_program_line_pulumi_records(tmp_path: Path) -> None
     result = json.loads((tmp_path / "o" / "report.sarif").read_text())["runs"][0]["results"][0]
     physical = result["locations"][0]["physicalLocation"]
     assert physical == {"artifactLocation": {"uri": "infra/__main__.py"}, "region": {"startLine": 42}}
+
+
+def test_a_plan_scan_re_rendered_from_its_findings_file_keeps_its_plan_marks(tmp_path: Path) -> None:
+    assert run(str(FIXTURES / "terraform_sagemaker.json"), "--format", "json", "--format", "sarif",
+               "--out", str(tmp_path / "scan")) == 1
+    with pytest.raises(SystemExit):
+        main(["report", str(tmp_path / "scan" / "findings.json"), "--format", "json", "--format", "sarif",
+              "--out", str(tmp_path / "again"), "--quiet"])
+    for name in ("findings.json", "report.sarif"):
+        first = json.loads((tmp_path / "scan" / name).read_text())
+        second = json.loads((tmp_path / "again" / name).read_text())
+        if name == "report.sarif":
+            first, second = first["runs"][0]["results"], second["runs"][0]["results"]
+        else:
+            first, second = first["findings"], second["findings"]
+        assert [r.get("plan") or r["locations"] for r in first] == [r.get("plan") or r["locations"] for r in second]
