@@ -137,7 +137,7 @@ def plan_inventory(plans: Sequence[Plan], mappings: Mappings) -> Inventory:
             mapping = state.mapping.get(planned.address)
             if mapping is None:
                 if planned.action in JUDGED and planned.address not in state.values:  # not a part of another
-                    unmapped.setdefault(_cloud(planned.source_type), Counter())[planned.source_type] += 1
+                    unmapped.setdefault(_cloud(planned.source_type), Counter())[_label(planned)] += 1
                 continue
             mapped.setdefault(mapping.provider, Counter())
             if planned.action not in JUDGED:
@@ -182,6 +182,12 @@ def plan_mark(plan: Plan, planned: Planned) -> dict[str, Any]:
     return mark
 
 
+def _label(planned: Planned) -> str:
+    """An unmapped type as the coverage row names it: azapi's generic resource with its Resource Manager type."""
+    arm_type = planned.values.get("type") if planned.source_type.startswith("azapi_") else None
+    return f"{planned.source_type} ({arm_type.split('@')[0]})" if isinstance(arm_type, str) else planned.source_type
+
+
 def _cloud(source_type: str) -> str:
     return "azure" if source_type.startswith(_AZURE) else "aws"
 
@@ -192,7 +198,7 @@ def _coverage(plan: Plan, mapped: Mapping[str, Counter[str]],
                         scope_id=plan.file, resource_types=tuple(sorted(types)), resources=sum(types.values()))
             for cloud, types in sorted(mapped.items())]
     for cloud, types in sorted(unmapped.items()):
-        listed = [f"{t} ({n})" if n > 1 else t for t, n in sorted(types.items())]
+        listed = [f"{t} x{n}" if n > 1 else t for t, n in sorted(types.items())]
         more = f" and {len(listed) - MAX_LISTED} more" if len(listed) > MAX_LISTED else ""
         rows.append(CoverageRow(provider=cloud, account="", region="",
                                 service=f"{plan.format} plan, not judged (no plan mapping): "

@@ -268,3 +268,12 @@ def test_an_endpoint_whose_planned_config_is_deleted_is_not_judged_with_it() -> 
          "before": {"name": "old", "data_capture_config": [{"enable_capture": True}]}}])
     capture = findings_of(plan)[("aws.sagemaker.endpoint.data_capture_enabled", "aws_sagemaker_endpoint.main")]
     assert capture.status is Status.ERROR and "not part of this plan" in capture.message
+
+
+def test_an_azapi_resource_of_an_unmapped_type_is_named_by_its_resource_manager_type() -> None:
+    deployments = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"
+    inventory = inventory_of(terraform_plan([{"type": "azapi_resource", "after": {
+        "type": f"{deployments}@2024-04-01", "name": "blue", "body": {"properties": {}}}}]))
+    [row] = inventory.coverage
+    assert row.service.endswith(f"azapi_resource ({deployments})") and row.provider == "azure"
+    assert inventory.resources == ()
