@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -142,7 +142,7 @@ def load_mappings(files: Iterable[Path]) -> Mappings:
 
 # -- the interpreter -----------------------------------------------------------------------------------------
 
-Lookup = Any  # (attribute path) -> the mapped document of the planned resource it references, or None
+Lookup = Callable[[str, str], Any]  # (reference attribute, document path) -> that value of the referenced resource
 
 
 def read_path(values: Any, path: str) -> Any:

@@ -277,3 +277,21 @@ def test_an_azapi_resource_of_an_unmapped_type_is_named_by_its_resource_manager_
     [row] = inventory.coverage
     assert row.service.endswith(f"azapi_resource ({deployments})") and row.provider == "azure"
     assert inventory.resources == ()
+
+
+def test_references_inside_a_module_name_the_module_s_own_resources() -> None:
+    plan = terraform_plan([
+        {"type": "aws_sagemaker_endpoint", "after": {"name": "e"}, "unknown": {"endpoint_config_name": True}},
+        {"type": "aws_sagemaker_endpoint_configuration", "name": "c", "after": {
+            "name": "c", "data_capture_config": [{"enable_capture": False}]}}])
+    for change in plan["resource_changes"]:
+        change["address"] = f"module.serving.{change['address']}"
+        change["module_address"] = "module.serving"
+    resources = plan["configuration"]["root_module"].pop("resources")
+    resources[0]["expressions"] = {"endpoint_config_name": {
+        "references": ["aws_sagemaker_endpoint_configuration.c.name", "aws_sagemaker_endpoint_configuration.c"]}}
+    plan["configuration"]["root_module"]["module_calls"] = {
+        "serving": {"source": "./serving", "module": {"resources": resources}}}
+    found = findings_of(plan)
+    capture = found[("aws.sagemaker.endpoint.data_capture_enabled", "module.serving.aws_sagemaker_endpoint.main")]
+    assert capture.status is Status.FAIL  # judged with the module's config: capture off
