@@ -16,6 +16,7 @@ from auditor.outputs import formats
 from tests.iac.plans import pulumi_preview, terraform_plan, text
 
 FIXTURES = Path(__file__).with_name("fixtures")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plans"  # the samples double as fixtures
 SARIF_SCHEMA = Path(__file__).parents[1] / "fixtures" / "sarif" / "sarif-schema-2.1.0.json"
 
 
@@ -32,7 +33,7 @@ def write(tmp_path: Path, name: str, document: dict[str, Any]) -> str:
 
 
 def test_a_failing_plan_gates_the_build(tmp_path: Path) -> None:
-    assert run(str(FIXTURES / "terraform_sagemaker.json"), "--out", str(tmp_path / "o")) == 1
+    assert run(str(EXAMPLES / "sagemaker-kms-capture.terraform.json"), "--out", str(tmp_path / "o")) == 1
     doc = json.loads((tmp_path / "o" / "findings.json").read_text())
     gating = [f for f in doc["findings"] if f["gating"]]
     assert [(f["rule_id"], f["resource_id"], f["plan"]["action"]) for f in gating] == [
@@ -80,9 +81,9 @@ def test_waivers_match_addresses_and_urns_with_globs(tmp_path: Path) -> None:
         "  - rules: [aws.sagemaker.endpoint_config.kms_volume_encryption]\n"
         "    resources: ['urn:pulumi:dev::ml-serving::*EndpointConfiguration::batch']\n"
         "    reason: same, in Pulumi\n    owner: ml@example.com\n    expires: 2099-01-01\n    broad: true\n")
-    for fixture in ("terraform_sagemaker.json", "pulumi_sagemaker.json"):
+    for fixture in ("sagemaker-kms-capture.terraform.json", "sagemaker-kms-capture.pulumi.json"):
         out = tmp_path / fixture
-        assert run(str(FIXTURES / fixture), "--waivers", str(waivers), "--out", str(out)) == 0, fixture
+        assert run(str(EXAMPLES / fixture), "--waivers", str(waivers), "--out", str(out)) == 0, fixture
         muted = [f for f in json.loads((out / "findings.json").read_text())["findings"] if f["status"] == "MUTED"]
         assert len(muted) == 1 and muted[0]["resource_id"].endswith("batch")
 
@@ -99,9 +100,10 @@ def test_a_waiver_names_an_indexed_address_as_written(tmp_path: Path) -> None:
 
 
 def test_a_baseline_marks_what_the_plan_adds(tmp_path: Path) -> None:
-    assert run(str(FIXTURES / "terraform_sagemaker.json"), "--out", str(tmp_path / "a")) == 1
-    assert run(str(FIXTURES / "terraform_sagemaker.json"), "--baseline", str(tmp_path / "a" / "findings.json"),
-               "--fail-on-new", "--out", str(tmp_path / "b")) == 0
+    plan = str(EXAMPLES / "sagemaker-kms-capture.terraform.json")
+    assert run(plan, "--out", str(tmp_path / "a")) == 1
+    assert run(plan, "--baseline", str(tmp_path / "a" / "findings.json"), "--fail-on-new",
+               "--out", str(tmp_path / "b")) == 0
     doc = json.loads((tmp_path / "b" / "findings.json").read_text())
     assert {f["baseline"]["state"] for f in doc["findings"] if f["status"] == "FAIL"} == {"still_failing"}
 
@@ -109,7 +111,8 @@ def test_a_baseline_marks_what_the_plan_adds(tmp_path: Path) -> None:
 def test_every_output_format_renders_a_plan_scan(tmp_path: Path) -> None:
     out = tmp_path / "o"
     args = [a for f in formats.NAMES for a in ("--format", f)]
-    assert run(str(FIXTURES / "terraform_sagemaker.json"), str(FIXTURES / "pulumi_sagemaker.json"),
+    assert run(str(EXAMPLES / "sagemaker-kms-capture.terraform.json"),
+               str(EXAMPLES / "sagemaker-kms-capture.pulumi.json"),
                str(FIXTURES / "terraform_azure_ml.json"), *args, "--out", str(out)) == 2
     for f in formats.FORMATS:
         assert (out / f.filename).stat().st_size > 0, f.name
@@ -124,8 +127,8 @@ def test_every_output_format_renders_a_plan_scan(tmp_path: Path) -> None:
                  == "aws_sagemaker_endpoint_configuration.batch")
     location = batch["locations"][0]
     assert location["logicalLocations"][0]["properties"]["action"] == "replace"
-    assert location["physicalLocation"]["artifactLocation"]["uri"].endswith("terraform_sagemaker.json")
-    lines = (FIXTURES / "terraform_sagemaker.json").read_text().splitlines()
+    assert location["physicalLocation"]["artifactLocation"]["uri"].endswith("sagemaker-kms-capture.terraform.json")
+    lines = (EXAMPLES / "sagemaker-kms-capture.terraform.json").read_text().splitlines()
     line = location["physicalLocation"]["region"]["startLine"]
     assert '"aws_sagemaker_endpoint_configuration.batch"' in lines[line - 1]
 
@@ -141,7 +144,7 @@ def test_sarif_points_at_the_program_line_pulumi_records(tmp_path: Path) -> None
 
 
 def test_a_plan_scan_re_rendered_from_its_findings_file_keeps_its_plan_marks(tmp_path: Path) -> None:
-    assert run(str(FIXTURES / "terraform_sagemaker.json"), "--format", "json", "--format", "sarif",
+    assert run(str(EXAMPLES / "sagemaker-kms-capture.terraform.json"), "--format", "json", "--format", "sarif",
                "--out", str(tmp_path / "scan")) == 1
     with pytest.raises(SystemExit):
         main(["report", str(tmp_path / "scan" / "findings.json"), "--format", "json", "--format", "sarif",

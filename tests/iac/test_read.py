@@ -21,6 +21,7 @@ from auditor.model import Finding, Inventory, Status
 from tests.iac.plans import pulumi_preview, terraform_plan, text, urn
 
 FIXTURES = Path(__file__).with_name("fixtures")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plans"  # the samples double as fixtures
 CATALOG = load_catalog()
 
 
@@ -35,8 +36,8 @@ def findings_of(document: dict[str, Any]) -> dict[tuple[str, str], Finding]:
 # -- the format ----------------------------------------------------------------------------------------------
 
 def test_the_format_is_told_from_the_content() -> None:
-    assert read_plan(FIXTURES / "terraform_sagemaker.json").format == "terraform"
-    assert read_plan(FIXTURES / "pulumi_sagemaker.json").format == "pulumi"
+    assert read_plan(EXAMPLES / "sagemaker-kms-capture.terraform.json").format == "terraform"
+    assert read_plan(EXAMPLES / "sagemaker-kms-capture.pulumi.json").format == "pulumi"
 
 
 @pytest.mark.parametrize("content", ['{"resources": []}', "[]", '{"version": 3, "deployment": {}}'])
@@ -66,7 +67,7 @@ def test_a_format_version_this_auditor_does_not_read() -> None:
     (lambda p: p.__setitem__("resource_changes", {}), "resource_changes"),
 ])
 def test_malformed_terraform_names_file_and_json_path(change: Any, field: str) -> None:
-    plan = json.loads((FIXTURES / "terraform_sagemaker.json").read_text())
+    plan = json.loads((EXAMPLES / "sagemaker-kms-capture.terraform.json").read_text())
     change(plan)
     with pytest.raises(ConfigError) as e:
         parse_plan(json.dumps(plan), "tf.json")
@@ -79,7 +80,7 @@ def test_malformed_terraform_names_file_and_json_path(change: Any, field: str) -
     (lambda p: p["steps"][2].pop("newState"), "steps[2].newState"),
 ])
 def test_malformed_pulumi_names_file_and_json_path(change: Any, field: str) -> None:
-    plan = json.loads((FIXTURES / "pulumi_sagemaker.json").read_text())
+    plan = json.loads((EXAMPLES / "sagemaker-kms-capture.pulumi.json").read_text())
     change(plan)
     with pytest.raises(ConfigError) as e:
         parse_plan(json.dumps(plan), "preview.json")
@@ -87,8 +88,8 @@ def test_malformed_pulumi_names_file_and_json_path(change: Any, field: str) -> N
 
 
 def test_each_entry_has_its_line_in_the_plan_file() -> None:
-    plan = read_plan(FIXTURES / "terraform_sagemaker.json")
-    lines = (FIXTURES / "terraform_sagemaker.json").read_text().splitlines()
+    plan = read_plan(EXAMPLES / "sagemaker-kms-capture.terraform.json")
+    lines = (EXAMPLES / "sagemaker-kms-capture.terraform.json").read_text().splitlines()
     for planned in plan.changes:
         assert f'"address": "{planned.address}"' in lines[planned.line - 1]
 
@@ -96,12 +97,12 @@ def test_each_entry_has_its_line_in_the_plan_file() -> None:
 # -- values known only after apply ---------------------------------------------------------------------------
 
 def test_terraform_after_unknown_and_pulumi_unknowns_become_after_apply() -> None:
-    tf = read_plan(FIXTURES / "terraform_sagemaker.json").changes
+    tf = read_plan(EXAMPLES / "sagemaker-kms-capture.terraform.json").changes
     config = next(p for p in tf if p.address == "aws_sagemaker_endpoint_configuration.scoring")
     assert config.values["kms_key_arn"] is AFTER_APPLY
     assert config.values["data_capture_config"][0]["kms_key_id"] is AFTER_APPLY
     assert config.values["data_capture_config"][0]["enable_capture"] is True
-    pulumi = read_plan(FIXTURES / "pulumi_sagemaker.json").changes
+    pulumi = read_plan(EXAMPLES / "sagemaker-kms-capture.pulumi.json").changes
     config = next(p for p in pulumi if p.address.endswith("EndpointConfiguration::scoring"))
     assert isinstance(config.values["kmsKeyArn"], AfterApply)
 
@@ -150,7 +151,7 @@ def test_a_mapping_may_say_what_an_unknown_becomes(tmp_path: Path) -> None:
 # -- references ----------------------------------------------------------------------------------------------
 
 def test_a_config_names_the_planned_keys_it_references_and_each_key_is_judged_as_planned() -> None:
-    inventory = plan_inventory([read_plan(FIXTURES / "terraform_sagemaker.json")], shipped_mappings())
+    inventory = plan_inventory([read_plan(EXAMPLES / "sagemaker-kms-capture.terraform.json")], shipped_mappings())
     config = inventory.by_id()["aws_sagemaker_endpoint_configuration.scoring"]
     assert config.related["kms_keys"] == ["aws_kms_key.volume", "aws_kms_key.capture"]
     assert config.related["models"] == ["aws_sagemaker_model.scoring"]
@@ -160,7 +161,7 @@ def test_a_config_names_the_planned_keys_it_references_and_each_key_is_judged_as
 
 
 def test_an_endpoint_is_judged_with_the_data_capture_of_the_planned_config_it_references() -> None:
-    found = findings_of(json.loads((FIXTURES / "terraform_sagemaker.json").read_text()))
+    found = findings_of(json.loads((EXAMPLES / "sagemaker-kms-capture.terraform.json").read_text()))
     assert found[("aws.sagemaker.endpoint.data_capture_encrypted", "aws_sagemaker_endpoint.scoring")].status \
         is Status.PASS  # the config's capture key is aws_kms_key.capture's ARN, known after apply
 
@@ -193,8 +194,8 @@ def test_assignments_of_an_identity_that_exists_before_the_plan_are_not_known() 
 # -- deleted, replaced, unsupported --------------------------------------------------------------------------
 
 def test_deleted_resources_get_no_finding_and_replaced_ones_are_judged_as_planned() -> None:
-    for fixture in ("terraform_sagemaker.json", "pulumi_sagemaker.json"):
-        inventory = plan_inventory([read_plan(FIXTURES / fixture)], shipped_mappings())
+    for fixture in ("sagemaker-kms-capture.terraform.json", "sagemaker-kms-capture.pulumi.json"):
+        inventory = plan_inventory([read_plan(EXAMPLES / fixture)], shipped_mappings())
         ids = {r.id: r for r in inventory.resources}
         assert not [i for i in ids if i.endswith(("legacy", "::legacy"))], fixture
         batch = next(r for i, r in ids.items() if i.endswith(("batch", "::batch")))
@@ -211,7 +212,7 @@ def test_unchanged_resources_are_not_judged() -> None:
 
 
 def test_types_no_mapping_covers_are_listed_in_a_coverage_row_and_never_judged() -> None:
-    inventory = plan_inventory([read_plan(FIXTURES / "terraform_sagemaker.json")], shipped_mappings())
+    inventory = plan_inventory([read_plan(EXAMPLES / "sagemaker-kms-capture.terraform.json")], shipped_mappings())
     [row] = [c for c in inventory.coverage if "not judged" in c.service]
     assert "aws_iam_role_policy_attachment" in row.service and row.resources == 1 and row.collected
     assert row.resource_types == ()
@@ -230,7 +231,7 @@ def test_pulumi_secrets_are_read_from_their_plaintext() -> None:
 def test_an_apim_api_in_front_of_a_planned_endpoint_is_linked_as_at_run_time() -> None:
     from auditor.pipeline import link
 
-    inventory = link(plan_inventory([read_plan(FIXTURES / "terraform_apim.json")], shipped_mappings()))
+    inventory = link(plan_inventory([read_plan(EXAMPLES / "apim-front.terraform.json")], shipped_mappings()))
     by_id = inventory.by_id()
     for api in ("azurerm_api_management_api.score", "azurerm_api_management_api.score_secure"):
         [front] = by_id[api].related["fronts"]
