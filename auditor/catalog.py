@@ -47,6 +47,7 @@ from auditor.yamlio import LocatedYaml, field_name, load_yaml
 
 PLUGIN_GROUP = "auditor.rules"
 FRAMEWORKS_DIR = "frameworks"
+PLAN_DIR = "plan"  # rules/plan/<format>/*.yaml: the plan mappings, not rules
 CASES_DIRS = frozenset({"cases", "rule_cases"})
 CASES_SUFFIX = ".cases.yaml"
 
@@ -241,14 +242,14 @@ def pack_files(directory: Path) -> tuple[list[Path], list[Path]]:
     frameworks: list[Path] = []
     for path in sorted(directory.rglob("*.yaml")):
         relative = path.relative_to(directory)
-        if is_case_file(relative):
+        if is_case_file(relative) or relative.parts[0] == PLAN_DIR:  # plan/: plan mappings (auditor.iac)
             continue
         (frameworks if relative.parts[0] == FRAMEWORKS_DIR else rules).append(path)
     return rules, frameworks
 
 
 def read_pack(directory: Path) -> Pack:
-    """Rules: every ``*.yaml`` under ``directory`` (any depth) except case files and ``frameworks/``.
+    """Rules: every ``*.yaml`` under ``directory`` (any depth) except case files, ``frameworks/`` and ``plan/``.
 
     Frameworks: ``frameworks/*.yaml``. The shipped catalog is a pack like any other.
     """

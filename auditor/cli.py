@@ -224,6 +224,25 @@ def _scan_commands() -> None:
 _scan_commands()
 
 
+@scan.command("plan")
+@click.argument("plan_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@_common_scan_options
+@rule_filter_options
+def scan_plan(plan_files: tuple[Path, ...], out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
+              waivers_file: Path | None, fail_on: str, baseline_file: Path | None, fail_on_new: bool,
+              history_file: Path | None, console: Console, rule_filter: RuleFilter, max_waiver_days: int) -> None:
+    """Judge planned changes before they are applied: the JSON of `terraform show -json PLANFILE` or of
+    `pulumi preview --json`, with the same rules, waivers, outputs and exit codes as a scan."""
+    from auditor.iac.collect import plan_collector
+
+    tracking = _tracking(baseline_file, fail_on_new, history_file)
+    _check_out(out_dir)
+    collect = plan_collector(plan_files)  # every file read and checked first: exit 3 names file and field
+    result = _scan({"plan": collect}, policy_file, waivers_file, fail_on, console, tracking, rule_filter,
+                   max_waiver_days)
+    _finish(result, out_dir, formats, console, tracking)
+
+
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-out"),
               show_default=True, help="Directory for the outputs.")

@@ -17,6 +17,10 @@ documents absence as the non-compliant default (Azure's ``publicNetworkAccess`` 
 when not set). Presence operators (present, absent, truthy, falsy, empty,
 not_empty) treat "nothing" as an answer. A path whose first key the collector could not read
 raises MissingData naming why.
+
+A planned change (``auditor scan plan``) may hold values known only after apply
+(:class:`~auditor.iac.values.AfterApply`): ``present``, ``absent``, ``empty`` and ``not_empty`` count them as
+present; every other operator needs the value itself and raises MissingData "known only after apply".
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ import jmespath.exceptions
 from jmespath.parser import ParsedResult
 
 from auditor.errors import MissingData
+from auditor.iac.values import (
+    AFTER_APPLY_TEXT,
+    NotInPlan,
+    field_names,
+    holds_after_apply,
+    lead_chain,
+    plan_gap,
+    unknown_under,
+)
 from auditor.model import Resource, Verdict
 from auditor.yamlio import brief
 
@@ -40,6 +53,7 @@ _LEADING_KEY = re.compile(r'^\s*(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))')
 PRESENCE_OPS = frozenset({"present", "absent", "truthy", "falsy", "empty", "not_empty"})
 VALUE_OPS = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "matches"})
 OPERATORS = PRESENCE_OPS | VALUE_OPS
+SHAPE_OPS = frozenset({"present", "absent", "empty", "not_empty"})  # decided by a value known only after apply
 
 
 class ConditionSyntaxError(ValueError):
@@ -131,12 +145,16 @@ class _Test:
     fields: tuple[str, ...] | None = None  # the keys of a plain ``a.b.c`` path, read without the interpreter
     related: bool = False  # the path starts with ``related.``
     lead: str | None = None  # the ``unreadable`` key the path starts in (see _leading_key)
+    chain: tuple[str, ...] = ()  # the field lookups the path starts with (``a.b`` of ``a.b[?c]``)
+    names: frozenset[str] = frozenset()  # every field the path reads (filters included)
 
     def evaluate(self, resource: Resource, params: Mapping[str, Any]) -> Verdict:
         _check_readable(self.lead, resource)
         root = {"related": resource.related} if self.related else resource.document
-        actual = self.compiled.search(root) if self.fields is None else _walk(root, self.fields)
+        actual = self._search(root)
         evidence = {self.path: actual}
+        if self.op not in SHAPE_OPS and holds_after_apply(actual):
+            raise MissingData(f"'{self.path}' is {AFTER_APPLY_TEXT}")
         if self.op in _PRESENCE:
             passed = _PRESENCE[self.op](actual)
         else:
@@ -147,6 +165,29 @@ class _Test:
             expected = _resolve(self.value, params)
             passed = _COMPARE[self.op](actual, expected)
         return Verdict(passed, f"{self.path} {self.op} {_describe(self.value)}", evidence)
+
+    def _search(self, root: Any) -> Any:
+        """The path's value. In a planned change (:mod:`auditor.iac.values`): a plain path whose value is known
+        only after apply has that value (present, of unknown value); a path through one, or an expression reading
+        one, cannot be answered (MissingData "known only after apply"); a value the plan cannot tell raises
+        MissingData saying why."""
+        gap, depth = plan_gap(root, self.chain) if self.chain else (None, 0)
+        if isinstance(gap, NotInPlan):
+            raise MissingData(f"'{self.path}' is not decided by this plan: {gap}")
+        if gap is not None:
+            if self.fields is not None and depth == len(self.fields):
+                return gap
+            raise MissingData(f"'{self.path}' is {AFTER_APPLY_TEXT}")
+        if self.fields is not None:
+            return _walk(root, self.fields)
+        if self.names and unknown_under(root, self.names):
+            raise MissingData(f"'{self.path}' reads values {AFTER_APPLY_TEXT}")
+        try:
+            return self.compiled.search(root)
+        except jmespath.exceptions.JMESPathError as e:
+            if holds_after_apply(root):  # a function given a value the plan does not know yet
+                raise MissingData(f"'{self.path}' depends on values {AFTER_APPLY_TEXT}") from e
+            raise
 
     def paths(self) -> tuple[str, ...]:
         return (self.path,)
@@ -337,7 +378,7 @@ def compile_condition(spec: Any, field: str = "expect", *, negated: bool = False
     except jmespath.exceptions.JMESPathError as e:
         raise ConditionSyntaxError(f"bad JMESPath expression: {e}", f"{field}.path") from e
     return _Test(path, str(op), value, compiled, on_missing, _field_chain(compiled.parsed), _reads_related(path),
-                 _leading_key(path))
+                 _leading_key(path), lead_chain(compiled.parsed), frozenset(field_names(compiled.parsed)))
 
 
 def params_used(spec: Any) -> set[str]:

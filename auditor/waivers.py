@@ -169,8 +169,11 @@ def load_waivers(path: Path, known_rule_ids: Iterable[str] | None = None, *, tod
 def _matches(waiver: Waiver, finding: Finding) -> bool:
     provider = finding.provider
     rid = resource_key(provider, finding.resource_id)
+    # An id equal to the pattern matches as written: a Terraform address's index (``aws_kms_key.k["a"]``,
+    # ``module.m[0].x``) would otherwise read as a glob's character class.
     return any(fnmatch.fnmatchcase(finding.rule_id, p) for p in waiver.rules) and any(
-        fnmatch.fnmatchcase(rid, resource_key(provider, p)) for p in waiver.resources
+        rid == resource_key(provider, p) or fnmatch.fnmatchcase(rid, resource_key(provider, p))
+        for p in waiver.resources
     )
 
 

@@ -257,9 +257,12 @@ def resource_from(r: Mapping[str, Any], *, copy_tags: bool = True) -> Resource:
     unreadable = _unread_from(uses)
     if "tags_unread" in r:
         unreadable["tags"] = r["tags_unread"]
+    related = _related_from(uses)
+    if "plan" in r:  # a planned resource (auditor scan plan): its findings' plan marks come from it
+        related["plan"] = dict(r["plan"])
     return Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
                     name=r["name"], document={}, tags=dict(r["tags"]) if copy_tags else r["tags"],
-                    related=_related_from(uses), unreadable=unreadable)
+                    related=related, unreadable=unreadable)
 
 
 def baseline_mark(mark: Mapping[str, Any]) -> FindingBaseline:

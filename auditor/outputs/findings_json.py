@@ -135,7 +135,7 @@ def _document(result: ScanResult) -> dict[str, Any]:
         },
         "rules": {rule_id: rule_document(rule) for rule_id, rule in sorted(rules.items())},
         "frameworks": framework_summary.to_documents(result),
-        "findings": _finding_docs(findings, shared, gating, result.baseline),
+        "findings": _finding_docs(findings, shared, gating, result.baseline, _planned(result.resources)),
         "inventory": (_inventory_doc(r) for r in sorted(result.resources, key=lambda r: (r.type, r.id))),
     }
     if result.owner_tag:
@@ -157,8 +157,14 @@ def _active_waiver_doc(a: ActiveWaiver) -> dict[str, Any]:
             "days_left": a.days_left, "expiring_soon": a.expiring_soon}
 
 
+def _planned(resources: Sequence[Resource]) -> dict[str, Mapping[str, Any]]:
+    """A planned change's resources (``auditor scan plan``): id -> what the plan does to it and where."""
+    return {r.id: r.related["plan"] for r in resources if isinstance(r.related.get("plan"), Mapping)}
+
+
 def _finding_docs(findings: Sequence[Finding], shared: Mapping[str, Mapping[str, Any]], gating: set[str],
-                  baseline: BaselineComparison | None) -> Iterator[dict[str, Any]]:
+                  baseline: BaselineComparison | None,
+                  planned: Mapping[str, Mapping[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
     states = baseline.findings if baseline is not None else None
     marks: dict[tuple[str, str | None, str | None], dict[str, Any]] = {}  # a few dozen, shared (read-only)
     owners: dict[Owner, dict[str, Any]] = {}  # likewise: one per owner
@@ -166,6 +172,8 @@ def _finding_docs(findings: Sequence[Finding], shared: Mapping[str, Mapping[str,
         doc = _finding_doc(f, shared[f.rule_id], f.id in gating)
         if f.owner is not None:
             doc["owner"] = owners.get(f.owner) or owners.setdefault(f.owner, owner_doc(f.owner))
+        if planned and f.resource_id in planned:
+            doc["plan"] = planned[f.resource_id]
         if states is not None:
             mark = _finding_baseline_doc(f, states.get(f.id))
             doc["baseline"] = marks.setdefault((mark["state"], mark["previous_status"], mark["previous_severity"]),
@@ -247,6 +255,8 @@ def _inventory_doc(resource: Resource) -> dict[str, Any]:
     relations = USES.get(resource.type)
     if relations:
         doc["uses"] = {name: _uses(resource, name) for name in relations}
+    if isinstance(resource.related.get("plan"), Mapping):  # auditor scan plan: what the plan does to it
+        doc["plan"] = resource.related["plan"]
     return doc
 
 

@@ -294,13 +294,15 @@ def _result(f: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
         "level": "error" if status == Status.ERROR.value else LEVEL[f["severity"]],
         "message": {"text": _message(f)},
         "locations": [{
-            "physicalLocation": {"artifactLocation": {"uri": artifact_uri(f)}, "region": {"startLine": 1}},
+            "physicalLocation": _physical(f),
             "logicalLocations": [{
                 "name": name,
                 "fullyQualifiedName": f["resource_id"],
                 "kind": "resource",
                 "properties": {"resource_type": f["resource_type"], "provider": f["provider"],
-                               "account": f["account"], "region": f["region"]},
+                               "account": f["account"], "region": f["region"],
+                               **({"action": f["plan"]["action"], "planned_type": f["plan"]["type"]}
+                                  if "plan" in f else {})},
             }],
         }],
         "partialFingerprints": {FINGERPRINT: f["id"]},
@@ -327,6 +329,18 @@ def _result(f: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
             "properties": {"owner": waiver["owner"], "expires": waiver["expires"]},
         }]
     return result
+
+
+def _physical(f: Mapping[str, Any]) -> dict[str, Any]:
+    """Where a result is: for a planned change (``auditor scan plan``) the program's line when the plan input
+    gives one (Pulumi's sourcePosition), else the resource's entry in the plan file; for a cloud resource
+    a stable URI made from its id (:func:`artifact_uri`)."""
+    plan = f.get("plan")
+    if plan is None:
+        return {"artifactLocation": {"uri": artifact_uri(f)}, "region": {"startLine": 1}}
+    where = plan.get("source") or {"file": plan["file"], "line": plan.get("line", 1)}
+    return {"artifactLocation": {"uri": quote(str(where["file"]).replace("\\", "/"), safe="/:._-~")},
+            "region": {"startLine": int(where["line"])}}
 
 
 def _evidence(evidence: Mapping[str, Any]) -> Mapping[str, Any]:

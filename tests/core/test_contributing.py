@@ -26,5 +26,5 @@ def test_every_path_it_names_exists() -> None:
 
 def test_it_covers_each_kind_of_addition() -> None:
     headings = re.findall(r"^## (.+)$", TEXT, flags=re.MULTILINE)
-    for kind in ("rule", "resource type", "remediator", "output format", "provider"):
+    for kind in ("rule", "resource type", "remediator", "output format", "provider", "plan mapping"):
         assert any(kind in h.lower() for h in headings), kind
