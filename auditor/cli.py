@@ -230,7 +230,8 @@ _scan_commands()
 @rule_filter_options
 def scan_plan(plan_files: tuple[Path, ...], out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
               waivers_file: Path | None, fail_on: str, baseline_file: Path | None, fail_on_new: bool,
-              history_file: Path | None, console: Console, rule_filter: RuleFilter, max_waiver_days: int) -> None:
+              history_file: Path | None, console: Console, rule_filter: RuleFilter, max_waiver_days: int,
+              owner_tag: str) -> None:
     """Judge planned changes before they are applied: the JSON of `terraform show -json PLANFILE` or of
     `pulumi preview --json`, with the same rules, waivers, outputs and exit codes as a scan."""
     from auditor.iac.collect import plan_collector
@@ -239,7 +240,7 @@ def scan_plan(plan_files: tuple[Path, ...], out_dir: Path, formats: tuple[str, .
     _check_out(out_dir)
     collect = plan_collector(plan_files)  # every file read and checked first: exit 3 names file and field
     result = _scan({"plan": collect}, policy_file, waivers_file, fail_on, console, tracking, rule_filter,
-                   max_waiver_days)
+                   max_waiver_days, owner_tag)
     _finish(result, out_dir, formats, console, tracking)
 
 
