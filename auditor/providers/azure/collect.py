@@ -6,8 +6,8 @@ under each workspace its computes, online endpoints with their deployments, serv
 v1 web services; the role assignments of every online endpoint's managed identities, with role
 names (pooled across every scanned subscription and management group when there are several:
 :mod:`auditor.providers.azure.role_pool`); the API Management services of the same subscriptions with
-their APIs, backends, products and policies (:mod:`auditor.providers.azure.apim`). The pipeline links each API to the model endpoints it
-fronts once every cloud is collected (:func:`auditor.providers.azure.apim_links.link_gateways`, through
+their APIs, backends, products and policies (:mod:`auditor.providers.azure.apim`). The pipeline links each
+API to the model endpoints it fronts once every cloud is collected (:func:`auditor.providers.azure.apim_links.link_gateways`, through
 ``auditor.pipeline.link``), so a gateway in front of SageMaker is linked too. Documents are the raw Resource
 Manager JSON (see :mod:`auditor.providers.azure.ml` for the SDK decision), with secret values redacted.
 
