@@ -1,15 +1,16 @@
 """Collect the Azure Machine Learning estate an ML-serving audit needs: the public entry point of the Azure layer.
 
 Workspaces of every subscription asked for (or every subscription the credential can list, or every one
-under ``--management-group``: :mod:`auditor.providers.azure.scopes` decides, before anything else is read), and
-under each workspace its computes, online endpoints with their deployments, serverless endpoints and
-v1 web services; the role assignments of every online endpoint's managed identities, with role
-names (pooled across every scanned subscription and management group when there are several:
+under ``--management-group``: :mod:`auditor.providers.azure.scopes` decides, before anything else is read),
+and under each workspace its computes, online endpoints with their deployments, serverless endpoints and
+v1 web services; the role assignments of every online endpoint's managed identities, with role names
+(pooled across every scanned subscription and management group when there are several:
 :mod:`auditor.providers.azure.role_pool`); the API Management services of the same subscriptions with
-their APIs, backends, products and policies (:mod:`auditor.providers.azure.apim`). The pipeline links each
-API to the model endpoints it fronts once every cloud is collected (:func:`auditor.providers.azure.apim_links.link_gateways`, through
-``auditor.pipeline.link``), so a gateway in front of SageMaker is linked too. Documents are the raw Resource
-Manager JSON (see :mod:`auditor.providers.azure.ml` for the SDK decision), with secret values redacted.
+their APIs, backends, products and policies (:mod:`auditor.providers.azure.apim`). The pipeline links
+each API to the model endpoints it fronts once every cloud is collected
+(:func:`auditor.providers.azure.apim_links.link_gateways`, through ``auditor.pipeline.link``), so a
+gateway in front of SageMaker is linked too. Documents are the raw Resource Manager JSON (see
+:mod:`auditor.providers.azure.ml` for the SDK decision), with secret values redacted.
 
 One credential and one token serve the scan (a thread-safe cache in front of the azure-identity
 credential), each SDK client is built once and shared, and one bounded pool runs the work with a
