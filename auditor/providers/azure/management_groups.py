@@ -59,8 +59,11 @@ class GroupTree:
         return (*chain, *self.above)
 
     def scopes(self) -> tuple[str, ...]:
-        """The scopes of every group of the tree and above it: where management-group role assignments sit."""
-        return tuple(group_scope(g) for g in (*self.groups, *self.above))
+        """The scopes of every group of the tree, whose role assignments the scan reads with ``atScope()``.
+
+        The groups above ``group`` are not listed: ``atScope()`` at ``group`` returns the assignments at it and
+        above it, with the permission the scanner holds at ``group`` (it may hold none higher up)."""
+        return tuple(group_scope(g) for g in self.groups)
 
 
 def _name_of(parent: Any) -> str | None:

@@ -7,7 +7,8 @@ on a management group that is not above its subscription. So when a scan covers 
 management group, :class:`AssignmentPool` also reads, once each, on the scan's pool:
 
 * the whole role-assignment list of every pooled subscription (no filter: at, above and below it);
-* the assignments at each management-group scope of the tree (``$filter=atScope()``).
+* the assignments at each management group of the tree (``$filter=atScope()``: at the group and above it, so
+  the named group's list also carries the groups above it and the root).
 
 :meth:`AssignmentPool.apply` then adds to each online endpoint's ``related.role_assignments`` the pooled
 assignments of its principals (role names resolved through the same definition cache), and names every pooled
