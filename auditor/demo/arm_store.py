@@ -16,17 +16,18 @@ import base64
 import binascii
 import bisect
 import copy
-import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from auditor.demo.arm_authz import ensure_principal, list_assignments, put_assignment, role_definitions
+from auditor.demo.arm_groups import NAMESPACE as GROUPS_NAMESPACE
+from auditor.demo.arm_groups import ManagementGroups
 from auditor.demo.arm_model import (
     AUTHZ,
-    DEMO_TENANT,
     Json,
     PathInfo,
     Reply,
@@ -78,30 +79,6 @@ def _with_state(doc: Json, state: str) -> Json:
                                   "provisioningState": state}}
 
 
-def _ensure_principal(identity: Any, old: Any, stored_ids: Callable[[str], Mapping[str, Any]]) -> Any:
-    """Give an identity the ids Azure gives it: a system-assigned identity a principal id (and tenant), each
-    user-assigned identity its principal and client ids. An identity keeps the ids it had: a PUT or PATCH body
-    carries each user-assigned identity as ``{}`` (its ids are read-only), and Azure fills them in from the
-    identity itself (``stored_ids(identity id)``: those of the stored identity resource, else stable ones)."""
-    if not isinstance(identity, dict):
-        return identity
-    previous = old if isinstance(old, dict) else {}
-    new = dict(identity)
-    if "systemassigned" in str(identity.get("type", "")).lower():
-        new.update(principalId=identity.get("principalId") or previous.get("principalId") or str(uuid.uuid4()),
-                   tenantId=identity.get("tenantId") or previous.get("tenantId") or DEMO_TENANT)
-    users = identity.get("userAssignedIdentities")
-    if isinstance(users, dict):
-        before = previous.get("userAssignedIdentities")
-        known = {str(k).lower(): v for k, v in before.items() if isinstance(v, dict)} if isinstance(before, dict) \
-            else {}
-        new["userAssignedIdentities"] = {
-            key: {**stored_ids(key), **known.get(key.lower(), {}),
-                  **{k: v for k, v in (value if isinstance(value, dict) else {}).items() if v}}
-            for key, value in users.items() if value is not None}  # PATCH {id: null} removes an identity
-    return new
-
-
 @dataclass
 class _Operation:
     resource_key: str
@@ -125,6 +102,7 @@ class ArmStore:
         self._assignments: list[str] = []
         self._role_defs: dict[str, Json] = {}
         self._ops: dict[str, _Operation] = {}
+        self.groups = ManagementGroups()  # the management-group tree (arm_groups)
         seeded = [copy.deepcopy(dict(doc)) for doc in docs]
         for doc in seeded:
             if not all(isinstance(doc.get(k), str) and doc[k] for k in ("id", "name", "type")):
@@ -234,11 +212,13 @@ class ArmStore:
         if len(segs) == 4 and f"/{segs[0]}/{segs[1]}".lower() == _OPS_PREFIX.lower():
             return self._poll(segs[2], segs[3], query)
         authz = (info.namespace or "").lower() == AUTHZ.lower() and len(info.types) == 1
+        if (info.namespace or "").lower() == GROUPS_NAMESPACE.lower() and info.namespace_index == 0:
+            return self.groups.get(info, query, self._page)
         with self._lock:
             if authz and info.types[0].lower() == "roleassignments" and info.is_collection:
-                return self._list_assignments(info, query)
+                return list_assignments(self._assignments, self._docs, info, query, self.groups.above, self._page)
             if authz and info.types[0].lower() == "roledefinitions":
-                return self._role_definitions(info, query)
+                return role_definitions(self._role_defs, info, query, self._page)
             if info.is_collection:
                 missing = self._missing_parent(info.segments)
                 return missing or self._page(self._lists.get(info.key, []), info, query)
@@ -278,50 +258,6 @@ class ArmStore:
             body["nextLink"] = f"{self.link_base(info.key)}/{'/'.join(info.segments)}?" + "&".join(
                 f"{quote(k, safe='$')}={quote(v, safe='')}" for k, v in params)
         return Reply(200, body)
-
-    def _list_assignments(self, info: PathInfo, query: Mapping[str, str]) -> Reply:
-        scope = info.scope().lower()
-        principal, at_scope = None, False
-        for term in re.split(r"\s+and\s+", query.get("$filter", "").strip(), flags=re.IGNORECASE):
-            if match := re.fullmatch(r"(?:principalId\s+eq\s+'([^']*)'|assignedTo\('([^']*)'\))", term, re.I):
-                principal = (match.group(1) or match.group(2) or "").lower()
-            elif re.fullmatch(r"atScope\(\)", term, re.IGNORECASE):
-                at_scope = True
-            elif term:
-                return error(400, "UnsupportedQuery", f"The filter '{term}' is not supported.")
-        keys = []
-        for key in self._assignments:
-            props = self._docs[key].get("properties", {})
-            own = "/" + str(props.get("scope", "")).strip("/").lower()
-            own = own.rstrip("/") or "/"
-            related = own == scope or own == "/" or scope.startswith(own + "/") or (
-                not at_scope and own.startswith(scope + "/"))
-            if related and (principal is None or str(props.get("principalId", "")).lower() == principal):
-                keys.append(key)
-        return self._page(keys, info, query)
-
-    def _role_definitions(self, info: PathInfo, query: Mapping[str, str]) -> Reply:
-        scope = "/".join(info.segments[:info.namespace_index])
-        prefix = f"/{scope}" if scope else ""
-
-        def scoped(doc: Json) -> Json:
-            return {**doc, "id": f"{prefix}/providers/{AUTHZ}/roleDefinitions/{doc['name']}"}
-
-        if not info.is_collection:
-            found = self._role_defs.get(info.segments[-1].lower())
-            if found is None:
-                return error(404, "RoleDefinitionDoesNotExist", "The specified role definition does not exist.")
-            return Reply(200, scoped(found))
-        wanted: dict[str, str] = {}
-        for term in re.split(r"\s+and\s+", query.get("$filter", "").strip(), flags=re.IGNORECASE):
-            if match := re.fullmatch(r"(roleName|type)\s+eq\s+'([^']*)'", term, re.IGNORECASE):
-                wanted[match.group(1).lower()] = match.group(2).lower()
-            elif term:
-                return error(400, "UnsupportedQuery", f"The filter '{term}' is not supported.")
-        docs = {k: scoped(d) for k, d in sorted(self._role_defs.items()) if all(
-            str(d.get("properties", {}).get("roleName" if f == "rolename" else "type", "")).lower() == v
-            for f, v in wanted.items())}
-        return self._page(list(docs), info, query, docs)
 
     # -- writes ---------------------------------------------------------------------------------------
     def _precondition(self, doc: Json | None, if_match: str | None, if_none_match: str | None) -> Reply | None:
@@ -377,7 +313,7 @@ class ArmStore:
             if failed:
                 return failed
             if rtype.lower() == f"{AUTHZ}/roleAssignments".lower():
-                return self._put_assignment(info, body, old)
+                return put_assignment(self._assignments, self._docs, info, body, old, self._insert)
             new = {k: v for k, v in body.items() if k not in ("id", "name", "type", "etag", "systemData")}
             new = {"id": old["id"] if old else doc_id, "name": old["name"] if old else name,
                    "type": old["type"] if old else rtype, **new, "etag": _new_etag()}
@@ -392,7 +328,7 @@ class ArmStore:
                 props.update(scoringUri=f"https://{host}/score", swaggerUri=f"https://{host}/swagger.json")
             new["properties"] = props
             if "identity" in new:
-                new["identity"] = _ensure_principal(new["identity"], old.get("identity") if old else None,
+                new["identity"] = ensure_principal(new["identity"], old.get("identity") if old else None,
                                                     self._identity_ids)
             lro = _LRO.get(rtype.lower())
             if lro is None:
@@ -403,22 +339,6 @@ class ArmStore:
             status_url = self._operation(info.key, "operationStatuses", "succeed", api_version)
             return Reply(lro[0], new, {"ETag": new["etag"], "Azure-AsyncOperation": status_url,
                                        "retry-after-ms": str(self.poll_delay_ms)})
-
-    def _put_assignment(self, info: PathInfo, body: Json, old: Json | None) -> Reply:
-        props = body.get("properties")
-        if not isinstance(props, dict) or not props.get("roleDefinitionId") or not props.get("principalId"):
-            return error(400, "InvalidRoleAssignmentRequest", "properties.roleDefinitionId and principalId are needed.")
-        scope = info.scope()
-        for key in self._assignments:
-            other = self._docs[key]["properties"]
-            same = all(str(other.get(f, "")).lower() == str(props[f]).lower() for f in ("principalId",
-                                                                                         "roleDefinitionId"))
-            if key != info.key and same and str(other.get("scope", "")).lower() == scope.lower():
-                return error(409, "RoleAssignmentExists", "The role assignment already exists.")
-        new = {"id": "/" + "/".join(info.segments), "name": info.segments[-1], "type": f"{AUTHZ}/roleAssignments",
-               "properties": {"principalType": "ServicePrincipal", **props, "scope": scope}}
-        self._insert(new)
-        return Reply(200 if old else 201, new)
 
     def patch(self, info: PathInfo, body: Any, headers: Mapping[str, str], api_version: str) -> Reply:
         if info.is_collection or not isinstance(body, dict):
@@ -439,7 +359,7 @@ class ArmStore:
                 before: Json = current if isinstance(current, dict) else {}
                 new[key] = {**before, **value} if merge else value
             if "identity" in body:
-                new["identity"] = _ensure_principal(new["identity"], old.get("identity"), self._identity_ids)
+                new["identity"] = ensure_principal(new["identity"], old.get("identity"), self._identity_ids)
             new["etag"] = _new_etag()
             lro = _LRO.get(old["type"].lower())
             if lro is None or not lro[1]:

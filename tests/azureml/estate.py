@@ -170,7 +170,7 @@ def _services() -> list[dict[str, Any]]:
 def _role_assignments() -> list[dict[str, Any]]:
     return [
         role_assignment_document(STORAGE, P_AAD, "Storage Blob Data Reader"),
-        role_assignment_document(f"/subscriptions/{SUB_B}", P_AAD, "Owner"),  # another subscription: not joined
+        role_assignment_document(f"/subscriptions/{SUB_B}", P_AAD, "Owner"),  # another scanned subscription: pooled
         role_assignment_document(f"/subscriptions/{SUB_A}", P_OWNER, "Owner"),
         role_assignment_document(WS_SECURE, P_UA, "Contributor"),
         role_assignment_document(RG_PROD, P_UA, "Reader"),
@@ -210,7 +210,7 @@ EXPECTED: dict[tuple[str, str], str] = {
                                       "ws-b1": "F F F F", "ws-b2": "F F F F", "ws-b3": "P P P P"}),
     **_table("compute", ("local_auth_disabled",), {"ci-secure": "P", "ci-open": "F", "cluster": "F", "aks": "N",
                                                    "ci-dev": "P"}),
-    **_table("online_endpoint", _ENDPOINT_RULES, {"ep-aad": "P P P", "ep-owner": "P F F", "ep-key": "F F P",
+    **_table("online_endpoint", _ENDPOINT_RULES, {"ep-aad": "P P F", "ep-owner": "P F F", "ep-key": "F F P",
                                                   "ep-none": "F P N", "ep-b": "P P F"}),
     **_table("online_deployment", _DEPLOYMENT_RULES, {"blue": "P P P", "green": "F F F", "k8s": "N F P",
                                                       "main": "P F P"}),

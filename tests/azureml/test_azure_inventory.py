@@ -110,11 +110,16 @@ def test_related_shapes(scan: Scan) -> None:
     assert aad["workspace"] == WS_SECURE and aad["principal_ids"] == [P_AAD]
     assert aad["deployments"] == sorted(d.id for d in deployments.values() if d.id.startswith(EP_AAD + "/"))
     assert len(aad["deployments"]) == 3
-    assert aad["role_assignments"] == [{  # the Owner it holds in the other subscription is not joined
+    assert aad["role_assignments"] == [{
         "id": aad["role_assignments"][0]["id"],
         "roleDefinitionId": f"/subscriptions/{SUB_A}/providers/Microsoft.Authorization/roleDefinitions/"
                             f"{BUILTIN_ROLES['Storage Blob Data Reader']}",
-        "roleName": "Storage Blob Data Reader", "scope": STORAGE, "scope_level": "resource", "principalId": P_AAD}]
+        "roleName": "Storage Blob Data Reader", "scope": STORAGE, "scope_level": "resource", "principalId": P_AAD,
+    }, {  # the Owner it holds in the other scanned subscription is pooled in
+        "id": aad["role_assignments"][1]["id"],
+        "roleDefinitionId": f"/subscriptions/{SUB_B}/providers/Microsoft.Authorization/roleDefinitions/"
+                            f"{BUILTIN_ROLES['Owner']}",
+        "roleName": "Owner", "scope": f"/subscriptions/{SUB_B}", "scope_level": "subscription", "principalId": P_AAD}]
 
     owner = endpoints[EP_OWNER].related
     assert owner["principal_ids"] == [P_OWNER, P_UA]  # system-assigned first, then every user-assigned
@@ -188,9 +193,14 @@ def test_every_list_follows_next_link_and_nothing_is_read_twice(scan: Scan, arm:
     assert requests[("GET", SHAPE + "/services")] == expected(azure_ml.LEGACY_SERVICE, ws_ids)
     assert requests[("GET", SHAPE + "/onlineEndpoints/{}/deployments")] == expected(
         "deployments", [e.id for e in endpoints])
-    # one role-assignment listing per distinct principal (P_UA, shared by two endpoints, has two pages),
+    # one role-assignment listing per distinct principal (P_UA, shared by two endpoints, has two pages), and,
+    # three subscriptions being scanned, each subscription's whole list once (pooled across subscriptions);
     # one read per distinct role definition
-    assert requests[("GET", "/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments")] == 1 + 1 + 2 + 1
+    seeded = [d["properties"]["scope"].lower() for d in build_estate() if d["type"].endswith("/roleAssignments")]
+    whole = sum(pages(sum(scope.startswith(f"/subscriptions/{sub}") for scope in seeded))
+                for sub in (SUB_A, SUB_B, SUB_C))
+    assert requests[("GET", "/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments")] == (
+        1 + 1 + 2 + 1 + whole)
     assert requests[("GET", "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}")] == 5
     assert requests[("GET", "/metadata/{}")] == 1
     # the shapes above, plus the API Management service list (this estate has no gateway): no item GET
@@ -218,7 +228,10 @@ def test_permissions_cover_every_request_the_scan_makes(scan: Scan, arm: ArmServ
     # This estate has no API Management gateway: only the service list of the APIM actions is used
     # (tests/apim checks the rest); every request maps to a declared action.
     apim = {p for p in PERMISSIONS if p.startswith("Microsoft.ApiManagement/")}
-    assert actions == set(PERMISSIONS) - apim | {"Microsoft.ApiManagement/service/read"}
+    groups = {p for p in PERMISSIONS if p.startswith("Microsoft.Management/")}  # with --management-group only
+    assert groups == {"Microsoft.Management/managementGroups/read",
+                      "Microsoft.Management/managementGroups/descendants/read"}
+    assert actions == set(PERMISSIONS) - apim - groups | {"Microsoft.ApiManagement/service/read"}
     assert list(PERMISSIONS) == sorted(PERMISSIONS)
 
 

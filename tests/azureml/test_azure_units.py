@@ -84,7 +84,7 @@ def test_permissions_are_generated_from_the_declared_types() -> None:
     assert tuple(sorted({resource_types.authorized_as(c) for c in calls})) == collect_azure.PERMISSIONS
     assert all(t.list for t in resource_types.TYPES)  # every type is listed by some call
     apim = [p for p in collect_azure.PERMISSIONS if p.startswith("Microsoft.ApiManagement/")]
-    assert len(collect_azure.PERMISSIONS) == 9 + len(apim) and len(apim) == 7
+    assert len(collect_azure.PERMISSIONS) == 11 + len(apim) and len(apim) == 7
     assert all(p.endswith("/read") for p in collect_azure.PERMISSIONS)
     assert set(azure_ml.RESOURCE_TYPES) | set(azure_apim.RESOURCE_TYPES) == {t.id for t in resource_types.TYPES}
 

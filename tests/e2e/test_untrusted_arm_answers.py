@@ -101,7 +101,11 @@ def test_a_next_link_to_another_host_gets_no_token_and_is_a_failed_read(
     where = f"https://127.0.0.1:{foreign.server_port}"
     refused = f"nextLink points at {where}, outside the endpoint {arm.url}"
     errors = [f for f in doc["findings"] if f["status"] == "ERROR"]
-    assert errors and all(f["account"] == PROD or PROD in f["resource_id"] for f in errors)
+    # PROD's role assignments are pooled for DEV's identities too: when they could not be read, a DEV identity with
+    # nothing broad is not known to be least-privilege (ERROR naming the refused read); nothing else of DEV is.
+    pooled_unread = "Microsoft.ApiManagement" not in prefix
+    assert errors and all(f["account"] == PROD or PROD in f["resource_id"]
+                          or (pooled_unread and f["rule_id"] == IDENTITY) for f in errors)
     assert any(refused in f["message"] and "not followed (no token sent)" in f["message"] for f in errors)
     failed = [c for c in doc["coverage"] if c["status"] != "collected"]
     assert {c["service"] for c in failed} == failed_services
@@ -110,7 +114,8 @@ def test_a_next_link_to_another_host_gets_no_token_and_is_a_failed_read(
         assert {f["rule_id"] for f in errors} == {IDENTITY}
         assert all(refused in f["message"] for f in errors)
     assert refused in r.stderr
-    dev = {k: v for k, v in estate.expected.items() if k[1].startswith(f"/subscriptions/{DEV}/")}
+    dev = {k: ("ERROR" if pooled_unread and k[0] == IDENTITY and v == "PASS" else v)
+           for k, v in estate.expected.items() if k[1].startswith(f"/subscriptions/{DEV}/")}
     assert {(f["rule_id"], f["resource_id"]): f["status"] for f in doc["findings"]
             if f["resource_id"].startswith(f"/subscriptions/{DEV}/")} == dev
 

@@ -1,13 +1,16 @@
 """Collect the Azure Machine Learning estate an ML-serving audit needs: the public entry point of the Azure layer.
 
-Workspaces of every subscription asked for (or every subscription the credential can list), and
-under each workspace its computes, online endpoints with their deployments, serverless endpoints and
-v1 web services; the role assignments of every online endpoint's managed identities, with role
-names; the API Management services of the same subscriptions with their APIs, backends, products and
-policies (:mod:`auditor.providers.azure.apim`). The pipeline links each API to the model endpoints it
-fronts once every cloud is collected (:func:`auditor.providers.azure.apim_links.link_gateways`, through
-``auditor.pipeline.link``), so a gateway in front of SageMaker is linked too. Documents are the raw Resource
-Manager JSON (see :mod:`auditor.providers.azure.ml` for the SDK decision), with secret values redacted.
+Workspaces of every subscription asked for (or every subscription the credential can list, or every one
+under ``--management-group``: :mod:`auditor.providers.azure.scopes` decides, before anything else is read),
+and under each workspace its computes, online endpoints with their deployments, serverless endpoints and
+v1 web services; the role assignments of every online endpoint's managed identities, with role names
+(pooled across every scanned subscription and management group when there are several:
+:mod:`auditor.providers.azure.role_pool`); the API Management services of the same subscriptions with
+their APIs, backends, products and policies (:mod:`auditor.providers.azure.apim`). The pipeline links
+each API to the model endpoints it fronts once every cloud is collected
+(:func:`auditor.providers.azure.apim_links.link_gateways`, through ``auditor.pipeline.link``), so a
+gateway in front of SageMaker is linked too. Documents are the raw Resource Manager JSON (see
+:mod:`auditor.providers.azure.ml` for the SDK decision), with secret values redacted.
 
 One credential and one token serve the scan (a thread-safe cache in front of the azure-identity
 credential), each SDK client is built once and shared, and one bounded pool runs the work with a
@@ -32,10 +35,13 @@ from auditor.providers import CollectionSetupError
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure import session as azure_session
 from auditor.providers.azure.apim import ApimClient, ApimSubscription
-from auditor.providers.azure.arm import AzureCallError, failure_from, one_line
+from auditor.providers.azure.arm import one_line
+from auditor.providers.azure.management_groups import group_scope
 from auditor.providers.azure.ml import WORKSPACES_SERVICE, MlSubscription
 from auditor.providers.azure.resource_types import scan_actions
+from auditor.providers.azure.role_pool import AssignmentPool
 from auditor.providers.azure.roles import RoleCollector
+from auditor.providers.azure.scopes import ScanScopes, ScopeError, plan_scopes
 from auditor.providers.azure.session import CREDENTIAL_KINDS, AzureClients, CachingCredential
 from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
@@ -64,6 +70,7 @@ class AzureOptions:
     credential: str = "default"  # default|cli|managed-identity|workload-identity|environment
     arm_endpoint: str | None = None  # else env AUDITOR_ARM_ENDPOINT, else https://management.azure.com
     max_workers: int = 16
+    management_group: str | None = None  # scan every subscription under it (nested groups included)
 
 
 def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
@@ -84,7 +91,7 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
     try:
         session = azure_session.make_session(options.max_workers)
     except ImportError as exc:
-        return _not_collected(asked, f"the Azure SDK is not installed: {exc}")
+        return _not_collected(asked, f"the Azure SDK is not installed: {exc}", options.management_group)
 
     owned = credential is None
     cache: CachingCredential | None = None
@@ -96,9 +103,13 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
             cache = CachingCredential(credential if credential is not None else _make_credential(options.credential))
             _first_token(cache, scope, kind)
         except CollectionSetupError as exc:
-            return _not_collected(asked, str(exc))
+            return _not_collected(asked, str(exc), options.management_group)
         clients = AzureClients(cache, endpoint, scope, session)
-        return _scan(clients, ApimClient(clients), asked, options.max_workers, progress)
+        try:
+            scopes = plan_scopes(clients, asked, (options.management_group or "").strip() or None)
+        except ScopeError as exc:
+            return _scope_failed(exc.scope, exc.reason)
+        return _scan(clients, ApimClient(clients), scopes, options.max_workers, progress)
     finally:
         if clients is not None:
             clients.close()
@@ -132,25 +143,11 @@ def _first_token(cache: CachingCredential, scope: str, kind: str) -> None:
         ) from exc
 
 
-def _list_subscriptions(clients: AzureClients) -> tuple[str, ...]:
-    """Every subscription the credential can list (deleted ones excepted); AzureCallError on failure."""
-    try:
-        found = [(str(s.subscription_id), str(s.state or "")) for s in clients.subscriptions.subscriptions.list()
-                 if s.subscription_id]
-    except Exception as exc:
-        failure = failure_from("list subscriptions", exc)
-        if failure is None:
-            raise
-        raise AzureCallError(failure) from exc
-    return tuple(dict.fromkeys(sid for sid, state in found if state.lower() != "deleted"))
-
-
-def _listing_failed(reason: str) -> Inventory:
-    return _not_collected((), f"cannot list subscriptions: {reason}; pass --subscription")
-
-
-def _not_collected(asked: tuple[str, ...], reason: str) -> Inventory:
-    """Nothing could be read: one failed row per subscription asked for, or ``/subscriptions`` for all."""
+def _not_collected(asked: tuple[str, ...], reason: str, group: str | None = None) -> Inventory:
+    """Nothing could be read: one failed row per subscription asked for, or ``/subscriptions`` for all (the
+    management group, when one was named)."""
+    if group and group.strip():
+        return _scope_failed(group_scope(group.strip()), reason)
     error = one_line(reason or "the collection could not start (no reason given)", 1000)
     types = ids(declared.TYPES)  # every type: what a subscription holds is unknown
     rows = tuple(CoverageRow("azure", sub, "*", WORKSPACES_SERVICE, f"/subscriptions/{sub}", types, 0, error)
@@ -159,26 +156,27 @@ def _not_collected(asked: tuple[str, ...], reason: str) -> Inventory:
     return Inventory(resources=(), coverage=rows, scopes=tuple(f"azure:{sub}" for sub in asked) or ("azure:*",))
 
 
-def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_workers: int,
-          progress: Progress | None) -> Inventory:
-    subscriptions = asked
-    if not subscriptions:
-        try:
-            subscriptions = _list_subscriptions(clients)
-        except AzureCallError as exc:
-            reason = exc.failure.reason
-            if exc.failure.kind == "unreachable":
-                reason = f"could not connect to the Resource Manager at {clients.endpoint}: {reason}"
-            return _listing_failed(reason)
-        if not subscriptions:
-            return _listing_failed("the credential can list no subscription")
+def _scope_failed(scope_id: str, reason: str) -> Inventory:
+    """The scan's scopes could not be known: one failed row naming ``scope_id`` (``/subscriptions`` or a group)."""
+    if scope_id == "/subscriptions":
+        return _not_collected((), reason)
+    error = one_line(reason or "the collection could not start (no reason given)", 1000)
+    row = CoverageRow("azure", "*", "*", WORKSPACES_SERVICE, scope_id, ids(declared.TYPES), 0, error)
+    return Inventory(resources=(), coverage=(row,), scopes=("azure:*",))
 
+
+def _scan(clients: AzureClients, apim: ApimClient, scopes: ScanScopes, max_workers: int,
+          progress: Progress | None) -> Inventory:
+    subscriptions = scopes.subscriptions
     pool = TaskPool(max_workers, progress)
     roles = RoleCollector(clients, pool)
+    pooled = AssignmentPool(clients, pool, roles) if scopes.pools_assignments else None
     scanners: list[MlSubscription | ApimSubscription] = [
         MlSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
     scanners += [ApimSubscription(subscription, apim, pool) for subscription in subscriptions]
     try:
+        if pooled is not None:
+            pooled.start(scopes.pooled, scopes.group_scopes)
         for scanner in scanners:
             scanner.start()
     finally:
@@ -190,9 +188,13 @@ def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_w
         found = scanner.resources()
         resources.extend(found)
         coverage.extend(scanner.coverage(found))
+    if pooled is not None:
+        resources = pooled.apply(resources)
+    types = ids(declared.TYPES)
+    coverage += [CoverageRow("azure", sub, "*", WORKSPACES_SERVICE, f"/subscriptions/{sub}", types, 0,
+                             one_line(reason, 1000)) for sub, reason in scopes.missing]
     return Inventory(
         resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
         coverage=tuple(sorted(coverage, key=lambda c: (c.service, c.account, c.scope_id.lower()))),
-        scopes=tuple(f"azure:{subscription}" for subscription in subscriptions),
+        scopes=tuple(f"azure:{subscription}" for subscription in (*subscriptions, *(m[0] for m in scopes.missing))),
     )
-

@@ -17,12 +17,15 @@ def scan_role() -> dict[str, Any]:
         "Name": "auditor read-only scanner",
         "IsCustom": True,
         "Description": "Reads what auditor scans: Azure ML workspaces, computes, endpoints, deployments, "
-                       "v1 services, role assignments and definitions. No write, no key listing.",
+                       "v1 services, role assignments and definitions; with --management-group, the group, its "
+                       "descendants and the role assignments at its scopes (assign the role at the group: its "
+                       "subscriptions inherit it). No write, no key listing.",
         "Actions": sorted(set(PERMISSIONS)),
         "NotActions": [],
         "DataActions": [],
         "NotDataActions": [],
-        "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000000"],
+        "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000000",
+                             "/providers/Microsoft.Management/managementGroups/00000000-0000-0000-0000-000000000000"],
     }
 
 

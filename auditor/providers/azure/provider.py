@@ -28,6 +28,9 @@ CLI = CliSpec(
     options=(
         CliOption("subscriptions", ("--subscription",), "Subscription id to scan (repeatable). Default: every "
                   "subscription the credential sees.", multiple=True),
+        CliOption("management_group", ("--management-group",), "Management group id: scan every subscription "
+                  "under it, nested groups included (with --subscription: only those of them named), and count the "
+                  "role assignments of its groups and subscriptions for identity least privilege."),
         CliOption("credential", ("--credential",), "How azure-identity authenticates.", choices=CREDENTIAL_KINDS,
                   default="default"),
         CliOption("arm_endpoint", ("--arm-endpoint",), "Resource Manager endpoint (sovereign clouds, Azure Stack, "
@@ -45,7 +48,8 @@ class AzureProvider:
 
         return AzureOptions(subscriptions=tuple(values.get("subscriptions") or ()),
                             credential=str(values.get("credential") or "default"),
-                            arm_endpoint=values.get("arm_endpoint"))
+                            arm_endpoint=values.get("arm_endpoint"),
+                            management_group=values.get("management_group") or None)
 
     def collect(self, options: AzureOptions, progress: Progress | None = None) -> Inventory:
         from auditor.providers.azure.collect import collect_azure

@@ -23,8 +23,12 @@ CHILDREN_SERVICE = "ml-workspace-children"
 SERVICES_SERVICE = "apim-services"
 SERVICE_CHILDREN_SERVICE = "apim-service-children"
 
-# The subscription listing, only when no --subscription is given.
-PROVIDER_CALLS: tuple[str, ...] = ("GET Microsoft.Resources/subscriptions",)
+MANAGEMENT = "Microsoft.Management"
+# The subscription listing, only when no --subscription is given; with --management-group, the group (with its
+# ancestors) and its descendants. The role assignments at the group's scopes are GET .../roleAssignments, which
+# ONLINE_ENDPOINT declares.
+PROVIDER_CALLS: tuple[str, ...] = ("GET Microsoft.Resources/subscriptions", f"GET {MANAGEMENT}/managementGroups",
+                                   f"GET {MANAGEMENT}/managementGroups/descendants")
 
 WORKSPACE = ResourceType(id="azure.ml.workspace", coverage=WORKSPACES_SERVICE, list=(f"GET {ML}/workspaces",),
                          live=(f"GET {ML}/workspaces",))

@@ -135,9 +135,10 @@ class RoleCollector:
         listing.done = True
         for role_definition_id in dict.fromkeys(str(a["roleDefinitionId"] or "") for a in found):
             if role_definition_id:
-                self._request_definition(role_definition_id, lane)
+                self.request_definition(role_definition_id, lane)
 
-    def _request_definition(self, role_definition_id: str, lane: Lane) -> None:
+    def request_definition(self, role_definition_id: str, lane: Lane) -> None:
+        """Read role definition ``role_definition_id`` (once, whoever asks) on the pool."""
         key = _definition_key(role_definition_id)
         with self._lock:
             if key in self._definitions:
@@ -170,6 +171,11 @@ class RoleCollector:
             definition = self._definitions.get(_definition_key(str(assignment["roleDefinitionId"] or "")))
             out.append({**assignment, "roleName": definition.name if definition else None})
         return sorted_assignments(out), None
+
+    def role_name(self, role_definition_id: str) -> str | None:
+        """The name of a role definition read through :meth:`request_definition`; None when not known."""
+        definition = self._definitions.get(_definition_key(role_definition_id))
+        return definition.name if definition else None
 
     def unresolved(self) -> list[tuple[str, str]]:
         """(role definition GUID, reason) of every definition that could not be read."""
