@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from auditor.pipeline import Collect, Tracking
     from auditor.providers import CliOption
     from auditor.selection import RuleFilter
+    from auditor.shard import Shard
 
 SEVERITIES = tuple(s.value for s in Severity)
 
@@ -69,8 +70,18 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
                      help="Lowest severity of a FAIL that makes the exit code 1."),
         *_tracking_options(),
+        click.option("--shard", callback=_shard_value, metavar="K/N",
+                     help="Read only shard K of N: a stable share of the scopes (AWS account and region, Azure "
+                          "subscription); 'auditor merge' joins the N shards' findings into one result."),
     ]
     return console_options(_options(options)(f))
+
+
+def _shard_value(context: click.Context, parameter: click.Parameter, value: str | None) -> Shard:
+    """--shard K/N (1 <= K <= N; exit 3 otherwise); none given: the whole scan (1/1)."""
+    from auditor.shard import WHOLE, Shard
+
+    return WHOLE if value is None else Shard.parse(value)
 
 
 def _baseline_option() -> Decorator:
@@ -129,12 +140,15 @@ def _check_out(out_dir: Path) -> None:
 
 
 def _scan(collectors: Mapping[str, Collect], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-          console: Console, tracking: Tracking, rule_filter: RuleFilter, max_waiver_days: int) -> ScanResult:
+          console: Console, tracking: Tracking, rule_filter: RuleFilter, max_waiver_days: int,
+          shard: Shard | None = None, arguments: Mapping[str, Any] | None = None) -> ScanResult:
     """Validate the policy, the rule filters and the waivers before any API call, collect, then evaluate."""
     from auditor.pipeline import scan
+    from auditor.shard import WHOLE
 
     return scan(collectors, fail_on=Severity(fail_on), waivers_file=waivers_file, policy_file=policy_file,
-                rule_filter=rule_filter, max_waiver_days=max_waiver_days, tracking=tracking, console=console)
+                rule_filter=rule_filter, max_waiver_days=max_waiver_days, tracking=tracking, console=console,
+                shard=shard or WHOLE, arguments=arguments)
 
 
 def _tracking(baseline_file: Path | None, fail_on_new: bool, history_file: Path | None) -> Tracking:
@@ -164,13 +178,21 @@ def _click_option(option: CliOption) -> Decorator:
     return click.option(*option.flags, option.param, **kwargs)
 
 
-def _collector(name: str, values: Mapping[str, Any]) -> Collect:
+def _collector(name: str, values: Mapping[str, Any], shard: Shard) -> Collect:
     """Provider ``name``'s collection with its options from the command line (checked now: exit 3 before any call)."""
     from auditor.providers import get
 
     provider = get(name)
-    options = provider.options({option.param: values[option.param] for option in provider.cli.options})
+    options = provider.options({**{option.param: values[option.param] for option in provider.cli.options},
+                                "shard": shard})
     return lambda progress: provider.collect(options, progress)
+
+
+def _arguments(providers: Sequence[str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The scan's arguments as findings.json records them (shards merge only when they are equal)."""
+    from auditor.shard import recorded_arguments
+
+    return recorded_arguments(providers, values)
 
 
 def _scan_command(command_name: str, providers: Sequence[str], help_text: str) -> None:
@@ -178,11 +200,12 @@ def _scan_command(command_name: str, providers: Sequence[str], help_text: str) -
 
     def command(out_dir: Path, formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None,
                 fail_on: str, baseline_file: Path | None, fail_on_new: bool, history_file: Path | None,
-                console: Console, rule_filter: RuleFilter, max_waiver_days: int, **values: Any) -> None:
+                console: Console, rule_filter: RuleFilter, max_waiver_days: int, shard: Shard,
+                **values: Any) -> None:
         tracking = _tracking(baseline_file, fail_on_new, history_file)
         _check_out(out_dir)
-        result = _scan({name: _collector(name, values) for name in providers}, policy_file, waivers_file, fail_on,
-                       console, tracking, rule_filter, max_waiver_days)
+        result = _scan({name: _collector(name, values, shard) for name in providers}, policy_file, waivers_file,
+                       fail_on, console, tracking, rule_filter, max_waiver_days, shard, _arguments(providers, values))
         _finish(result, out_dir, formats, console, tracking)
 
     command.__doc__ = help_text
@@ -287,6 +310,35 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
         console.line(f"left {path} as it is: it is the input", event="left_out", path=str(path))
     sys.exit(summarise(console, done.result, done.outputs.written, rerendered=True, failed=done.outputs.failed,
                        replaced_links=done.outputs.replaced_links))
+
+
+@cli.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="DIR...")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the merged outputs.")
+@click.option("--format", "formats", type=click.Choice(output_formats.NAMES), multiple=True,
+              help=f"Output format (repeatable). Default: {' and '.join(output_formats.DEFAULTS)}.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
+              help="Lowest severity of a FAIL that makes the exit code 1.")
+@_options(_tracking_options())
+@console_options
+def merge(shards: tuple[Path, ...], out_dir: Path, formats: tuple[str, ...], fail_on: str,
+          baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, console: Console) -> None:
+    """Merge the findings of a sharded scan (each DIR a shard's --out, or its findings.json) into one result.
+
+    Written and gated as a scan is (exit 0, 1, 2 or 3). A missing or duplicated shard makes the result
+    incomplete (exit 2); shards of another N, tool version or scan arguments, or evaluated with another
+    catalog, policy or waivers, are refused (exit 3, naming the field).
+    """
+    from auditor import merge as merging
+    from auditor.pipeline import compare
+
+    tracking = _tracking(baseline_file, fail_on_new, history_file)
+    _check_out(out_dir)
+    merging.check_not_input(out_dir, shards)
+    merged = merging.merge_files(shards, Severity(fail_on))
+    merging.report(console, merged)
+    _finish(compare(merged.result, tracking), out_dir, formats, console, tracking)
 
 
 @cli.command()

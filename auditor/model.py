@@ -20,6 +20,7 @@ from auditor.untrusted import service_text
 if TYPE_CHECKING:
     from auditor.fingerprint import Fingerprint
     from auditor.scope_model import PolicyScope
+    from auditor.shard import Provenance
 
 
 MAX_ERROR_TEXT = 2000  # a bound for error texts kept in the model; collectors keep theirs shorter
@@ -430,6 +431,7 @@ class ScanResult:
     baseline: BaselineComparison | None = None  # set by auditor.baseline.compare (--baseline)
     history: RunHistory | None = None  # set by auditor.history (--history)
     policy_scope: PolicyScope | None = None  # with --policy: what its scope left out
+    provenance: Provenance | None = None  # the shard, its scopes, arguments and digests (auditor.shard)
 
     @property
     def complete(self) -> bool:

@@ -35,6 +35,7 @@ from auditor.providers.aws import tags as aws_tags
 from auditor.providers.aws.resource_types import scan_actions
 from auditor.providers.aws.session import AwsCallError, AwsClients, Identity, one_line
 from auditor.providers.pool import TaskPool
+from auditor.shard import WHOLE, Shard, aws_scope
 
 if TYPE_CHECKING:
     import boto3
@@ -54,6 +55,7 @@ class AwsOptions:
     regions: tuple[str, ...] = ()
     profile: str | None = None
     max_workers: int = 16
+    shard: Shard = WHOLE  # --shard K/N: only the regions (account x region scopes) this shard owns
 
 
 def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
@@ -94,6 +96,7 @@ def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
         if reason:
             error = f"cannot discover regions (ec2:DescribeRegions): {reason}; pass --region"
             return _not_collected(identity, (), error, f"not collected: SageMaker regions unknown: {error}")
+    regions = options.shard.select(regions, key=partial(aws_scope, identity.account))
     return _scan(clients, identity, home, regions, options.max_workers, progress)
 
 

@@ -39,6 +39,7 @@ from auditor.providers.azure.roles import RoleCollector
 from auditor.providers.azure.session import CREDENTIAL_KINDS, AzureClients, CachingCredential
 from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
+from auditor.shard import WHOLE, Shard, azure_scope
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -64,6 +65,7 @@ class AzureOptions:
     credential: str = "default"  # default|cli|managed-identity|workload-identity|environment
     arm_endpoint: str | None = None  # else env AUDITOR_ARM_ENDPOINT, else https://management.azure.com
     max_workers: int = 16
+    shard: Shard = WHOLE  # --shard K/N: only the subscriptions this shard owns
 
 
 def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
@@ -98,7 +100,7 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
         except CollectionSetupError as exc:
             return _not_collected(asked, str(exc))
         clients = AzureClients(cache, endpoint, scope, session)
-        return _scan(clients, ApimClient(clients), asked, options.max_workers, progress)
+        return _scan(clients, ApimClient(clients), asked, options.max_workers, progress, options.shard)
     finally:
         if clients is not None:
             clients.close()
@@ -160,7 +162,7 @@ def _not_collected(asked: tuple[str, ...], reason: str) -> Inventory:
 
 
 def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_workers: int,
-          progress: Progress | None) -> Inventory:
+          progress: Progress | None, shard: Shard = WHOLE) -> Inventory:
     subscriptions = asked
     if not subscriptions:
         try:
@@ -172,6 +174,7 @@ def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_w
             return _listing_failed(reason)
         if not subscriptions:
             return _listing_failed("the credential can list no subscription")
+    subscriptions = shard.select(subscriptions, key=azure_scope)
 
     pool = TaskPool(max_workers, progress)
     roles = RoleCollector(clients, pool)
