@@ -127,5 +127,16 @@ def recorded_arguments(providers: Iterable[str], values: Mapping[str, Any]) -> d
             value = list(value)
         if value is not None and any(word in name for word in _DIGESTED):
             value = "sha256:" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()
+        elif isinstance(value, str):
+            value = _without_userinfo(value)
         recorded[name] = value
     return recorded
+
+
+def _without_userinfo(value: str) -> str:
+    """A URL's ``user:password@`` replaced by ``<redacted>@`` (an endpoint option could carry one)."""
+    scheme, sep, rest = value.partition("://")
+    host, at, tail = rest.partition("@")
+    if not sep or not at or "/" in host:
+        return value
+    return f"{scheme}://<redacted>@{tail}"
