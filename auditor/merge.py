@@ -107,6 +107,8 @@ class _Fold:
     scope_counts: list[PolicyScope] = field(default_factory=list)
     started: list[Any] = field(default_factory=list)
     finished: list[Any] = field(default_factory=list)
+    listed: dict[str, None] = field(default_factory=dict)  # every scope key some shard listed
+    owned: dict[Shard, set[str]] = field(default_factory=dict)  # what each shard read
 
     def add(self, result: ScanResult, source: str) -> None:
         if self.first is None:
@@ -116,6 +118,9 @@ class _Fold:
         shard = _shard_of(result)
         self.shards.append(shard)
         self.sources.setdefault(shard, []).append(source)
+        if result.provenance is not None:
+            self.listed.update(dict.fromkeys(map(_key, result.provenance.listed or result.provenance.owned)))
+            self.owned.setdefault(shard, set()).update(map(_key, result.provenance.owned))
         label = str(shard) if shard not in self.sources or len(self.sources[shard]) == 1 else f"{shard} ({source})"
         for f in result.findings:
             self._add_finding(f, label)
@@ -157,7 +162,8 @@ class _Fold:
         resources = tuple(sorted(self.resources.values(), key=lambda r: (r.type, r.id)))
         coverage = [_merged_row(rows, resources) for rows in self.coverage.values()]
         providers = sorted({row.provider for row in coverage}) or sorted({r.provider for r in self.rules.values()})
-        coverage += _shard_rows(missing, duplicated, self.sources, providers or ["aws"])
+        coverage += _shard_rows(missing, duplicated, self.sources, providers or ["aws"], self._owners(total))
+        coverage += self._unread(total)
         provenance = first.provenance
         active = {i: w for i, w in sorted(self.active.items()) if i not in self.expired}
         result = ScanResult(
@@ -183,6 +189,28 @@ class _Fold:
                 merged_from=tuple(sorted(self.shards))),
         )
         return Merged(result, tuple(self.shards), missing, duplicated, disagreements)
+
+    def _owners(self, total: int) -> dict[Shard, list[str]]:
+        """The scopes some shard listed, by the shard that owns them."""
+        owners: dict[Shard, list[str]] = {}
+        for scope in self.listed:
+            owner = next(Shard(k, total) for k in range(1, total + 1) if Shard(k, total).owns(scope))
+            owners.setdefault(owner, []).append(scope)
+        return owners
+
+    def _unread(self, total: int) -> list[CoverageRow]:
+        """A failed row for each scope a shard listed whose owner (given) did not read it: the shards listed
+        different scopes (an account or subscription appeared between their runs), so nobody read it."""
+        rows = []
+        for shard, scopes in sorted(self._owners(total).items()):
+            if shard not in self.owned:
+                continue  # a missing shard: its row says so
+            for scope in scopes:
+                if scope not in self.owned[shard]:
+                    rows.append(_scope_row(scope, f"not read: shard {shard} owns this scope but did not list it "
+                                                  "(the scopes changed between the shards' runs); run the scan "
+                                                  f"of shard {shard} again"))
+        return rows
 
     def _findings(self) -> tuple[tuple[Disagreement, ...], tuple[Finding, ...]]:
         disagreements: list[Disagreement] = []
@@ -261,11 +289,28 @@ def _count(row: CoverageRow, resources: Iterable[Resource]) -> int:
                and r.account.lower() == row.account.lower() and (not regional or r.region == row.region))
 
 
+def _key(scope: str) -> str:
+    """A scope key as :mod:`auditor.shard` hashes it (Azure subscription ids in lower case)."""
+    return scope.lower() if scope.startswith("azure:") else scope
+
+
+def _scope_row(scope: str, error: str) -> CoverageRow:
+    provider, _, rest = scope.partition(":")
+    account, _, region = rest.partition(":")
+    return CoverageRow(provider=provider if provider in ("aws", "azure") else "aws", account=account or "*",
+                       region=region or "*", service=SHARD_SERVICE, scope_id=scope, resource_types=(), resources=0,
+                       error=error)
+
+
 def _shard_rows(missing: Sequence[Shard], duplicated: Sequence[Shard], sources: Mapping[Shard, Sequence[str]],
-                providers: Sequence[str]) -> list[CoverageRow]:
+                providers: Sequence[str], owners: Mapping[Shard, Sequence[str]]) -> list[CoverageRow]:
     """A failed row per provider for each missing or duplicated shard: the merged result is incomplete."""
-    problems = [(s, f"shard {s} missing: the scopes it owns were not read (no findings file of shard {s} was "
-                    "given)") for s in missing]
+    def owned(shard: Shard) -> str:
+        scopes = owners.get(shard, ())
+        return f" ({', '.join(scopes[:10])}{' ...' if len(scopes) > 10 else ''})" if scopes else ""
+
+    problems = [(s, f"shard {s} missing: the scopes it owns were not read{owned(s)}; no findings file of "
+                    f"shard {s} was given") for s in missing]
     problems += [(s, f"shard {s} given {len(sources[s])} times ({', '.join(sources[s])}): pass each shard's "
                      "findings once") for s in duplicated]
     return [CoverageRow(provider=p, account="*", region="*", service=SHARD_SERVICE, scope_id=f"shard {s}",

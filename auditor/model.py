@@ -123,6 +123,7 @@ class Inventory:
     resources: tuple[Resource, ...]
     coverage: tuple[CoverageRow, ...]
     scopes: tuple[str, ...] = ()  # what was asked for, e.g. "aws:123456789012:eu-west-1"
+    listed: tuple[str, ...] = ()  # with --shard: every scope key listed, before the shard kept its own (scopes)
 
     def of_type(self, resource_type: str) -> tuple[Resource, ...]:
         return tuple(r for r in self.resources if r.type == resource_type)

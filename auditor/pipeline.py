@@ -121,15 +121,18 @@ def merge(inventories: Sequence[Inventory]) -> Inventory:
     resources: dict[str, Resource] = {}
     coverage: list[CoverageRow] = []
     scopes: list[str] = []
+    listed: list[str] = []
     for inv in inventories:
         for r in inv.resources:
             resources.setdefault(f"{r.type}\n{r.id}", r)
         coverage.extend(inv.coverage)
         scopes.extend(inv.scopes)
+        listed.extend(inv.listed)
     return Inventory(
         resources=tuple(sorted(resources.values(), key=lambda r: (r.type, r.id))),
         coverage=tuple(coverage),
         scopes=tuple(scopes),
+        listed=tuple(listed),
     )
 
 
@@ -222,7 +225,7 @@ def scan(collectors: Mapping[str, Collect], *, fail_on: Severity, waivers_file: 
     started = datetime.now(UTC)
     inventory = link(collect(collectors, console))
     result = evaluate_inventory(inputs, inventory, started)
-    provenance = Provenance(shard=shard, owned=inventory.scopes, digests=digests,
+    provenance = Provenance(shard=shard, owned=inventory.scopes, digests=digests, listed=inventory.listed,
                             arguments=dict(arguments) if arguments is not None else {"providers": list(collectors)})
     return compare(replace(result, provenance=provenance), tracking or Tracking())
 

@@ -110,6 +110,7 @@ class Provenance:
     arguments: Mapping[str, Any]
     digests: Digests | None
     merged_from: tuple[Shard, ...] = field(default=())
+    listed: tuple[str, ...] = ()  # sharded: every scope key the shard listed (its share is ``owned``)
 
 
 # Options whose values are recorded as their digest: an external id is no secret, but nothing that might be one

@@ -139,6 +139,7 @@ def _provenance_from(scan: Mapping[str, Any]) -> Provenance | None:
         arguments=dict(scan.get("arguments", {})),
         digests=Digests(digests["catalog"], digests["policy"], digests["waivers"]) if digests is not None else None,
         merged_from=tuple(Shard(s["index"], s["total"]) for s in scan.get("merged_from", ())),
+        listed=tuple(shard.get("listed", ())),
     )
 
 

@@ -155,6 +155,8 @@ def provenance_doc(provenance: Provenance) -> dict[str, Any]:
     shard = provenance.shard
     doc: dict[str, Any] = {"shard": {"index": shard.index, "total": shard.total, "scopes": list(provenance.owned)},
                            "arguments": dict(provenance.arguments)}
+    if provenance.listed:
+        doc["shard"]["listed"] = list(provenance.listed)
     if provenance.digests is not None:
         doc["digests"] = provenance.digests.as_dict()
     if provenance.merged_from:

@@ -174,3 +174,24 @@ def test_merge_refuses_to_write_over_a_shard(scans: Scans, tmp_path: Path) -> No
 def test_merge_of_nothing_usable_is_exit_3(tmp_path: Path) -> None:
     assert run(["merge", str(tmp_path / "absent"), "--out", str(tmp_path / "out")]) == 3
     assert run(["merge", "--out", str(tmp_path / "out")]) == 3  # no DIR: a usage error
+
+
+def test_a_scope_its_owner_did_not_list_is_caught(scans: Scans, tmp_path: Path) -> None:
+    """The shards listed different scopes (a subscription appeared between their runs): the scope whose owner did
+    not see it was read by nobody, and the merge says so (exit 2) instead of looking complete."""
+    assert "listed" not in _doc(scans.full)["scan"]["shard"]  # 1/1: what it listed is what it read
+    k = next(k for k in (1, 2) if _doc(scans.shard(k, 2))["scan"]["shard"]["scopes"])  # a shard that read something
+    other = 3 - k
+    doc = _doc(scans.shard(k, 2))
+    assert doc["scan"]["shard"]["listed"] == _doc(scans.shard(other, 2))["scan"]["shard"]["listed"]
+    unseen = doc["scan"]["shard"]["scopes"][0]
+    doc["scan"]["shard"]["scopes"].remove(unseen)
+    doc["scan"]["shard"]["listed"].remove(unseen)
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    (edited / "findings.json").write_text(json.dumps(doc), encoding="utf-8")
+    assert run(["merge", str(scans.shard(other, 2)), str(edited), "--out", str(tmp_path / "out"), "--format", "json",
+                "--quiet"]) == 2
+    rows = [c for c in _doc(tmp_path / "out")["coverage"] if c["service"] == "shard"]
+    assert [c["scope_id"] for c in rows] == [unseen.lower() if unseen.startswith("azure:") else unseen]
+    assert f"shard {k}/2 owns this scope but did not list it" in rows[0]["error"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -96,8 +96,11 @@ def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
         if reason:
             error = f"cannot discover regions (ec2:DescribeRegions): {reason}; pass --region"
             return _not_collected(identity, (), error, f"not collected: SageMaker regions unknown: {error}")
+    if options.shard.whole:
+        return _scan(clients, identity, home, regions, options.max_workers, progress)
+    listed = tuple(aws_scope(identity.account, region) for region in regions)
     regions = options.shard.select(regions, key=partial(aws_scope, identity.account))
-    return _scan(clients, identity, home, regions, options.max_workers, progress)
+    return replace(_scan(clients, identity, home, regions, options.max_workers, progress), listed=listed)
 
 
 def _setup(options: AwsOptions, regions: tuple[str, ...],

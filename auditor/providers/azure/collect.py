@@ -174,6 +174,7 @@ def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_w
             return _listing_failed(reason)
         if not subscriptions:
             return _listing_failed("the credential can list no subscription")
+    listed = () if shard.whole else tuple(azure_scope(subscription) for subscription in subscriptions)
     subscriptions = shard.select(subscriptions, key=azure_scope)
 
     pool = TaskPool(max_workers, progress)
@@ -197,5 +198,6 @@ def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_w
         resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
         coverage=tuple(sorted(coverage, key=lambda c: (c.service, c.account, c.scope_id.lower()))),
         scopes=tuple(f"azure:{subscription}" for subscription in subscriptions),
+        listed=listed,
     )
 
