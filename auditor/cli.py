@@ -188,13 +188,6 @@ def _collector(name: str, values: Mapping[str, Any], shard: Shard) -> Collect:
     return lambda progress: provider.collect(options, progress)
 
 
-def _arguments(providers: Sequence[str], values: Mapping[str, Any]) -> dict[str, Any]:
-    """The scan's arguments as findings.json records them (shards merge only when they are equal)."""
-    from auditor.shard import recorded_arguments
-
-    return recorded_arguments(providers, values)
-
-
 def _scan_command(command_name: str, providers: Sequence[str], help_text: str) -> None:
     """``auditor scan COMMAND_NAME``: the providers' options, then the common scan options."""
 
@@ -202,10 +195,13 @@ def _scan_command(command_name: str, providers: Sequence[str], help_text: str) -
                 fail_on: str, baseline_file: Path | None, fail_on_new: bool, history_file: Path | None,
                 console: Console, rule_filter: RuleFilter, max_waiver_days: int, shard: Shard,
                 **values: Any) -> None:
+        from auditor.shard import recorded_arguments
+
         tracking = _tracking(baseline_file, fail_on_new, history_file)
         _check_out(out_dir)
+        arguments = recorded_arguments(providers, values)  # recorded before the shard's scopes are decided
         result = _scan({name: _collector(name, values, shard) for name in providers}, policy_file, waivers_file,
-                       fail_on, console, tracking, rule_filter, max_waiver_days, shard, _arguments(providers, values))
+                       fail_on, console, tracking, rule_filter, max_waiver_days, shard, arguments)
         _finish(result, out_dir, formats, console, tracking)
 
     command.__doc__ = help_text
@@ -324,12 +320,8 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
 @console_options
 def merge(shards: tuple[Path, ...], out_dir: Path, formats: tuple[str, ...], fail_on: str,
           baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, console: Console) -> None:
-    """Merge the findings of a sharded scan (each DIR a shard's --out, or its findings.json) into one result.
-
-    Written and gated as a scan is (exit 0, 1, 2 or 3). A missing or duplicated shard makes the result
-    incomplete (exit 2); shards of another N, tool version or scan arguments, or evaluated with another
-    catalog, policy or waivers, are refused (exit 3, naming the field).
-    """
+    """Merge a sharded scan's findings (each DIR a shard's --out, or its findings.json) into one result, gated as a
+    scan (a missing or duplicated shard: exit 2; shards of other arguments, catalog, policy or waivers: exit 3)."""
     from auditor import merge as merging
     from auditor.pipeline import compare
 
