@@ -121,7 +121,7 @@ class _Fold:
         if result.provenance is not None:
             self.listed.update(dict.fromkeys(map(_key, result.provenance.listed or result.provenance.owned)))
             self.owned.setdefault(shard, set()).update(map(_key, result.provenance.owned))
-        label = str(shard) if shard not in self.sources or len(self.sources[shard]) == 1 else f"{shard} ({source})"
+        label = str(shard) if len(self.sources[shard]) == 1 else f"{shard} ({source})"  # a duplicate: by file
         for f in result.findings:
             self._add_finding(f, label)
         for row in result.coverage:
