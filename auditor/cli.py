@@ -26,7 +26,7 @@ from auditor.cli_console import console_options
 from auditor.cli_filters import rule_filter_options
 from auditor.cli_remediate import remediate
 from auditor.cli_rules import rules
-from auditor.errors import AuditorError, ConfigProblemsError
+from auditor.errors import AuditorError, ConfigError, ConfigProblemsError
 from auditor.model import ScanResult, Severity
 from auditor.outputs import formats as output_formats
 from auditor.providers import names as provider_names
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from auditor.pipeline import Collect, Tracking
     from auditor.providers import CliOption
     from auditor.selection import RuleFilter
+    from auditor.shard import Shard
 
 SEVERITIES = tuple(s.value for s in Severity)
 
@@ -70,6 +71,9 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Lowest severity of a FAIL that makes the exit code 1."),
         *_tracking_options(),
         _owner_tag_option(),
+        click.option("--shard", callback=_shard_value, metavar="K/N",
+                     help="Read only shard K of N: a stable share of the scopes (AWS account and region, Azure "
+                          "subscription); 'auditor merge' joins the N shards' findings into one result."),
     ]
     return console_options(_options(options)(f))
 
@@ -87,6 +91,13 @@ def _owner_tag_option(default: str | None = "owner") -> Decorator:
                              "(Owner, OWNER and owner are one tag, as in Azure). No such tag: unowned; tags that "
                              "could not be read: unknown." + ("" if default else
                              " Re-reads the owners by this tag from the file's inventory (default: as recorded)."))
+
+
+def _shard_value(context: click.Context, parameter: click.Parameter, value: str | None) -> Shard:
+    """--shard K/N (1 <= K <= N; exit 3 otherwise); none given: the whole scan (1/1)."""
+    from auditor.shard import WHOLE, Shard
+
+    return WHOLE if value is None else Shard.parse(value)
 
 
 def _baseline_option() -> Decorator:
@@ -146,13 +157,14 @@ def _check_out(out_dir: Path) -> None:
 
 def _scan(collectors: Mapping[str, Collect], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
           console: Console, tracking: Tracking, rule_filter: RuleFilter, max_waiver_days: int,
-          owner_tag: str) -> ScanResult:
+          owner_tag: str, shard: Shard | None = None, arguments: Mapping[str, Any] | None = None) -> ScanResult:
     """Validate the policy, the rule filters and the waivers before any API call, collect, then evaluate."""
     from auditor.pipeline import scan
+    from auditor.shard import WHOLE
 
     return scan(collectors, fail_on=Severity(fail_on), waivers_file=waivers_file, policy_file=policy_file,
                 rule_filter=rule_filter, max_waiver_days=max_waiver_days, tracking=tracking, console=console,
-                owner_tag=owner_tag)
+                owner_tag=owner_tag, shard=shard or WHOLE, arguments=arguments)
 
 
 def _tracking(baseline_file: Path | None, fail_on_new: bool, history_file: Path | None) -> Tracking:
@@ -184,12 +196,13 @@ def _click_option(option: CliOption) -> Decorator:
     return click.option(*option.flags, option.param, **kwargs)
 
 
-def _collector(name: str, values: Mapping[str, Any]) -> Collect:
+def _collector(name: str, values: Mapping[str, Any], shard: Shard) -> Collect:
     """Provider ``name``'s collection with its options from the command line (checked now: exit 3 before any call)."""
     from auditor.providers import get
 
     provider = get(name)
-    options = provider.options({option.param: values[option.param] for option in provider.cli.options})
+    options = provider.options({**{option.param: values[option.param] for option in provider.cli.options},
+                                "shard": shard})
     return lambda progress: provider.collect(options, progress)
 
 
@@ -198,12 +211,15 @@ def _scan_command(command_name: str, providers: Sequence[str], help_text: str) -
 
     def command(out_dir: Path, formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None,
                 fail_on: str, baseline_file: Path | None, fail_on_new: bool, history_file: Path | None,
-                console: Console, rule_filter: RuleFilter, max_waiver_days: int, owner_tag: str,
+                console: Console, rule_filter: RuleFilter, max_waiver_days: int, owner_tag: str, shard: Shard,
                 **values: Any) -> None:
+        from auditor.shard import recorded_arguments
+
         tracking = _tracking(baseline_file, fail_on_new, history_file)
         _check_out(out_dir)
-        result = _scan({name: _collector(name, values) for name in providers}, policy_file, waivers_file, fail_on,
-                       console, tracking, rule_filter, max_waiver_days, owner_tag)
+        arguments = recorded_arguments(providers, values)  # recorded before the shard's scopes are decided
+        result = _scan({name: _collector(name, values, shard) for name in providers}, policy_file, waivers_file,
+                       fail_on, console, tracking, rule_filter, max_waiver_days, owner_tag, shard, arguments)
         _finish(result, out_dir, formats, console, tracking)
 
     command.__doc__ = help_text
@@ -231,11 +247,14 @@ _scan_commands()
 def scan_plan(plan_files: tuple[Path, ...], out_dir: Path, formats: tuple[str, ...], policy_file: Path | None,
               waivers_file: Path | None, fail_on: str, baseline_file: Path | None, fail_on_new: bool,
               history_file: Path | None, console: Console, rule_filter: RuleFilter, max_waiver_days: int,
-              owner_tag: str) -> None:
+              owner_tag: str, shard: Shard) -> None:
     """Judge planned changes before they are applied: the JSON of `terraform show -json PLANFILE` or of
     `pulumi preview --json`, with the same rules, waivers, outputs and exit codes as a scan."""
     from auditor.iac.collect import plan_collector
 
+    if shard.total != 1:
+        raise ConfigError("a plan scan reads files, not cloud scopes: scan each plan in its own job instead",
+                          field="--shard")
     tracking = _tracking(baseline_file, fail_on_new, history_file)
     _check_out(out_dir)
     collect = plan_collector(plan_files)  # every file read and checked first: exit 3 names file and field
@@ -331,6 +350,31 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
         console.line(f"left {path} as it is: it is the input", event="left_out", path=str(path))
     sys.exit(summarise(console, done.result, done.outputs.written, rerendered=True, failed=done.outputs.failed,
                        replaced_links=done.outputs.replaced_links))
+
+
+@cli.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="DIR...")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the merged outputs.")
+@click.option("--format", "formats", type=click.Choice(output_formats.NAMES), multiple=True,
+              help=f"Output format (repeatable). Default: {' and '.join(output_formats.DEFAULTS)}.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
+              help="Lowest severity of a FAIL that makes the exit code 1.")
+@_options(_tracking_options())
+@console_options
+def merge(shards: tuple[Path, ...], out_dir: Path, formats: tuple[str, ...], fail_on: str,
+          baseline_file: Path | None, fail_on_new: bool, history_file: Path | None, console: Console) -> None:
+    """Merge a sharded scan's findings (each DIR a shard's --out, or its findings.json) into one result, gated as a
+    scan (a missing or duplicated shard: exit 2; shards of other arguments, catalog, policy or waivers: exit 3)."""
+    from auditor import merge as merging
+    from auditor.pipeline import compare
+
+    tracking = _tracking(baseline_file, fail_on_new, history_file)
+    _check_out(out_dir)
+    merging.check_not_input(out_dir, shards)
+    merged = merging.merge_files(shards, Severity(fail_on))
+    merging.report(console, merged)
+    _finish(compare(merged.result, tracking), out_dir, formats, console, tracking)
 
 
 @cli.command()

@@ -20,6 +20,7 @@ from auditor.untrusted import service_text
 if TYPE_CHECKING:
     from auditor.fingerprint import Fingerprint
     from auditor.scope_model import PolicyScope
+    from auditor.shard import Provenance
 
 
 MAX_ERROR_TEXT = 2000  # a bound for error texts kept in the model; collectors keep theirs shorter
@@ -122,6 +123,7 @@ class Inventory:
     resources: tuple[Resource, ...]
     coverage: tuple[CoverageRow, ...]
     scopes: tuple[str, ...] = ()  # what was asked for, e.g. "aws:123456789012:eu-west-1"
+    listed: tuple[str, ...] = ()  # with --shard: every scope key listed, before the shard kept its own (scopes)
 
     def of_type(self, resource_type: str) -> tuple[Resource, ...]:
         return tuple(r for r in self.resources if r.type == resource_type)
@@ -494,6 +496,7 @@ class ScanResult:
     history: RunHistory | None = None  # set by auditor.history (--history)
     policy_scope: PolicyScope | None = None  # with --policy: what its scope left out
     owner_tag: str = ""  # the tag the findings' owners were read from (--owner-tag); "": none was
+    provenance: Provenance | None = None  # the shard, its scopes, arguments and digests (auditor.shard)
 
     @property
     def complete(self) -> bool:

@@ -26,9 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.digests import scan_digests
 from auditor.engine import evaluate
 from auditor.errors import ConfigError
 from auditor.history import HistoryStore
@@ -38,6 +39,7 @@ from auditor.owners import assign as assign_owners
 from auditor.policy import Policy, base_policy, load_policy
 from auditor.progress import NoProgress, Progress
 from auditor.selection import RuleFilter, narrow
+from auditor.shard import WHOLE, Provenance, Shard
 from auditor.waivers import DEFAULT_MAX_WAIVER_DAYS, apply_waivers, load_waivers
 
 if TYPE_CHECKING:
@@ -121,15 +123,18 @@ def merge(inventories: Sequence[Inventory]) -> Inventory:
     resources: dict[str, Resource] = {}
     coverage: list[CoverageRow] = []
     scopes: list[str] = []
+    listed: list[str] = []
     for inv in inventories:
         for r in inv.resources:
             resources.setdefault(f"{r.type}\n{r.id}", r)
         coverage.extend(inv.coverage)
         scopes.extend(inv.scopes)
+        listed.extend(inv.listed)
     return Inventory(
         resources=tuple(sorted(resources.values(), key=lambda r: (r.type, r.id))),
         coverage=tuple(coverage),
         scopes=tuple(scopes),
+        listed=tuple(listed),
     )
 
 
@@ -210,14 +215,23 @@ def track(result: ScanResult, tracking: Tracking) -> ScanResult:
 def scan(collectors: Mapping[str, Collect], *, fail_on: Severity, waivers_file: Path | None = None,
          policy_file: Path | None = None, rule_filter: RuleFilter | None = None,
          max_waiver_days: int = DEFAULT_MAX_WAIVER_DAYS, tracking: Tracking | None = None,
-         console: Console | None = None, owner_tag: str = DEFAULT_OWNER_TAG) -> ScanResult:
+         console: Console | None = None, owner_tag: str = DEFAULT_OWNER_TAG, shard: Shard = WHOLE,
+         arguments: Mapping[str, Any] | None = None) -> ScanResult:
     """Validate every user input first (policy, rule filters, waivers; the caller opened ``tracking`` and checked
     the output directory), collect each provider with its progress on ``console``, link, evaluate, scope,
-    waive, and compare with the baseline. :func:`finish` then records the run in the history and writes it."""
+    waive, and compare with the baseline. :func:`finish` then records the run in the history and writes it.
+
+    ``shard`` is the share of the scopes the collectors were told to read; it is recorded with the scan's
+    ``arguments`` (default: the providers' names) and the digests of its catalog, policy and waivers, which
+    ``auditor merge`` checks its shards against."""
     inputs = prepare_policy(policy_file, waivers_file, fail_on, rule_filter, max_waiver_days)
+    digests = scan_digests(policy_file, waivers_file, rule_filter)
     started = datetime.now(UTC)
     inventory = link(collect(collectors, console))
-    return compare(evaluate_inventory(inputs, inventory, started, owner_tag=owner_tag), tracking or Tracking())
+    result = evaluate_inventory(inputs, inventory, started, owner_tag=owner_tag)
+    provenance = Provenance(shard=shard, owned=inventory.scopes, digests=digests, listed=inventory.listed,
+                            arguments=dict(arguments) if arguments is not None else {"providers": list(collectors)})
+    return compare(replace(result, provenance=provenance), tracking or Tracking())
 
 
 @dataclass(frozen=True, slots=True)

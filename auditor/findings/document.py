@@ -51,6 +51,7 @@ from auditor.model import (
 from auditor.paths import schemas_dir
 from auditor.schemacheck import FastValidator, StreamChecks, UnsupportedSchemaError, stream_checks
 from auditor.scope_model import PolicyScope
+from auditor.shard import Digests, Provenance, Shard
 
 SCHEMA_FILE = "findings.schema.json"
 # Waivers rebuilt from a finding's {reason, owner, expires} of an older file, which does not record their number.
@@ -126,6 +127,23 @@ def assemble(doc: Mapping[str, Any], rules: dict[str, Rule], findings: tuple[Fin
         history=_history_from(doc.get("history"), source),
         policy_scope=_policy_scope_from(doc.get("policy_scope")),
         owner_tag=scan.get("owner_tag", ""),
+        provenance=_provenance_from(scan),
+    )
+
+
+def _provenance_from(scan: Mapping[str, Any]) -> Provenance | None:
+    """``scan.shard`` and what goes with it; None for a file written before shards were recorded."""
+    shard = scan.get("shard")
+    if shard is None:
+        return None
+    digests = scan.get("digests")
+    return Provenance(
+        shard=Shard(shard["index"], shard["total"]),
+        owned=tuple(shard["scopes"]),
+        arguments=dict(scan.get("arguments", {})),
+        digests=Digests(digests["catalog"], digests["policy"], digests["waivers"]) if digests is not None else None,
+        merged_from=tuple(Shard(s["index"], s["total"]) for s in scan.get("merged_from", ())),
+        listed=tuple(shard.get("listed", ())),
     )
 
 

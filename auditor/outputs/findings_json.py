@@ -49,6 +49,7 @@ from auditor.model import (
 )
 from auditor.outputs.owner_view import owner_doc
 from auditor.scope_model import USES, PolicyScope
+from auditor.shard import Provenance
 from auditor.waiver_view import ActiveWaiver, active_waivers, nearest_resources
 
 SCHEMA_VERSION = "1.0"
@@ -142,6 +143,8 @@ def _document(result: ScanResult) -> dict[str, Any]:
         document["scan"]["owner_tag"] = result.owner_tag
     if result.baseline is not None or result.fail_on_new:  # meaningful with a baseline only: written with one
         document["scan"]["fail_on_new"] = result.fail_on_new
+    if result.provenance is not None:
+        document["scan"].update(provenance_doc(result.provenance))
     if result.policy_scope is not None:
         document["policy_scope"] = _policy_scope_doc(result.policy_scope)
     if result.baseline is not None:
@@ -149,6 +152,21 @@ def _document(result: ScanResult) -> dict[str, Any]:
     if result.history is not None:
         document["history"] = _history_doc(result.history)
     return document
+
+
+def provenance_doc(provenance: Provenance) -> dict[str, Any]:
+    """``scan.shard``, ``scan.arguments``, ``scan.digests`` (and ``scan.merged_from``): what ``auditor merge``
+    checks shards against (:mod:`auditor.shard`)."""
+    shard = provenance.shard
+    doc: dict[str, Any] = {"shard": {"index": shard.index, "total": shard.total, "scopes": list(provenance.owned)},
+                           "arguments": dict(provenance.arguments)}
+    if provenance.listed:
+        doc["shard"]["listed"] = list(provenance.listed)
+    if provenance.digests is not None:
+        doc["digests"] = provenance.digests.as_dict()
+    if provenance.merged_from:
+        doc["merged_from"] = [{"index": s.index, "total": s.total} for s in provenance.merged_from]
+    return doc
 
 
 def _active_waiver_doc(a: ActiveWaiver) -> dict[str, Any]:

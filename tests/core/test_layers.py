@@ -30,6 +30,7 @@ MODEL_LAYER: Mapping[str, str] = {
     "auditor.errors": "the error classes",
     "auditor.atomic": "writing a file atomically",
     "auditor.paths": "where the shipped data files are",
+    "auditor.shard": "a scan's shard (--shard K/N), its scope keys and the Provenance a ScanResult holds",
 }
 
 # A package (or module) and what it may import besides its own modules: module names or package prefixes.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from auditor.providers.aws import tags as aws_tags
 from auditor.providers.aws.resource_types import scan_actions
 from auditor.providers.aws.session import AwsCallError, AwsClients, Identity, one_line
 from auditor.providers.pool import TaskPool
+from auditor.shard import WHOLE, Shard, aws_scope
 
 if TYPE_CHECKING:
     import boto3
@@ -55,6 +56,7 @@ class AwsOptions:
     regions: tuple[str, ...] = ()
     profile: str | None = None
     max_workers: int = 16
+    shard: Shard = WHOLE  # --shard K/N: only the regions (account x region scopes) this shard owns
 
 
 def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
@@ -95,7 +97,11 @@ def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
         if reason:
             error = f"cannot discover regions (ec2:DescribeRegions): {reason}; pass --region"
             return _not_collected(identity, (), error, f"not collected: SageMaker regions unknown: {error}")
-    return _scan(clients, identity, home, regions, options.max_workers, progress)
+    if options.shard.whole:
+        return _scan(clients, identity, home, regions, options.max_workers, progress)
+    listed = tuple(aws_scope(identity.account, region) for region in regions)
+    regions = options.shard.select(regions, key=partial(aws_scope, identity.account))
+    return replace(_scan(clients, identity, home, regions, options.max_workers, progress), listed=listed)
 
 
 def _setup(options: AwsOptions, regions: tuple[str, ...],

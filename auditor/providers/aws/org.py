@@ -23,7 +23,7 @@ import gc
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,7 @@ from auditor.providers.aws.resource_types import TYPES
 from auditor.providers.aws.session import AwsCallError, AwsClients, Identity, one_line
 from auditor.providers.declared import ids
 from auditor.providers.pool import TaskGroup, TaskPool
+from auditor.shard import Shard, aws_scope
 
 if TYPE_CHECKING:
     import boto3
@@ -93,6 +94,15 @@ def plan_scopes(regions: Mapping[str, Sequence[str]], failed: Mapping[str, str])
     filter of what this returns."""
     pairs = sorted({(account, region) for account, names in regions.items() for region in names})
     return ScanPlan(pairs=tuple(pairs), failed=tuple(sorted(failed.items())))
+
+
+def owned_by(plan: ScanPlan, shard: Shard) -> ScanPlan:
+    """The share of ``plan`` shard ``shard`` reads: the pairs whose scope ``aws:<account>:<region>`` it owns, and
+    the failed accounts whose scope ``aws:<account>:*`` it owns (each reported by exactly one shard)."""
+    if shard.whole:
+        return plan
+    return ScanPlan(pairs=shard.select(plan.pairs, key=lambda pair: aws_scope(*pair)),
+                    failed=tuple(f for f in plan.failed if shard.owns(f"aws:{f[0]}:*")))
 
 
 @dataclass(frozen=True)
@@ -170,10 +180,13 @@ def collect_org(options: AwsOrgOptions, progress: Progress | None = None, *,
         setup.submit_many(("sts", home), [partial(reach, t.account) for t in wanted if not t.error])
         setup.wait()
         plan = plan_scopes({a: r.regions for a, r in reached.items()}, failed)
+        listed_scopes = () if base.shard.whole else plan.scopes
+        plan = owned_by(plan, base.shard)
         inventories = _collect_accounts(pool, plan, reached, home, base.max_workers, clients)
     finally:
         pool.wait()
-    return _merge(inventories, _accounts_not_read(caller.partition, dict(plan.failed), plan.scopes))
+    merged = _merge(inventories, _accounts_not_read(caller.partition, dict(plan.failed), plan.scopes))
+    return replace(merged, listed=listed_scopes) if listed_scopes else merged
 
 
 def _collect_accounts(pool: TaskPool, plan: ScanPlan, reached: Mapping[str, _Reach], home: str,

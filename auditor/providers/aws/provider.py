@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.identity import resource_key
 from auditor.providers import CliOption, CliSpec, Provider, Purpose
+from auditor.shard import WHOLE
 
 if TYPE_CHECKING:
     from auditor.model import Inventory
@@ -52,7 +53,7 @@ class AwsProvider:
 
         regions = tuple(values.get("regions") or ())
         check_aws_regions(regions)  # a mistyped --region is exit 3 now, not minutes of retries
-        base = AwsOptions(regions=regions, profile=values.get("profile"))
+        base = AwsOptions(regions=regions, profile=values.get("profile"), shard=values.get("shard") or WHOLE)
         return org_options(base, values) or base
 
     def collect(self, options: AwsOptions | AwsOrgOptions, progress: Progress | None = None) -> Inventory:

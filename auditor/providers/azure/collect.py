@@ -45,6 +45,7 @@ from auditor.providers.azure.scopes import ScanScopes, ScopeError, plan_scopes
 from auditor.providers.azure.session import CREDENTIAL_KINDS, AzureClients, CachingCredential
 from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
+from auditor.shard import WHOLE, Shard, azure_scope
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -71,6 +72,7 @@ class AzureOptions:
     arm_endpoint: str | None = None  # else env AUDITOR_ARM_ENDPOINT, else https://management.azure.com
     max_workers: int = 16
     management_group: str | None = None  # scan every subscription under it (nested groups included)
+    shard: Shard = WHOLE  # --shard K/N: only the subscriptions this shard owns
 
 
 def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
@@ -109,7 +111,11 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
             scopes = plan_scopes(clients, asked, (options.management_group or "").strip() or None)
         except ScopeError as exc:
             return _scope_failed(exc.scope, exc.reason)
-        return _scan(clients, ApimClient(clients), scopes, options.max_workers, progress)
+        shard = options.shard
+        listed = () if shard.whole else tuple(azure_scope(s) for s in (*scopes.subscriptions,
+                                                                       *(m[0] for m in scopes.missing)))
+        share = scopes.owned(lambda subscription: shard.owns(azure_scope(subscription)))
+        return _scan(clients, ApimClient(clients), share, options.max_workers, progress, listed)
     finally:
         if clients is not None:
             clients.close()
@@ -166,7 +172,7 @@ def _scope_failed(scope_id: str, reason: str) -> Inventory:
 
 
 def _scan(clients: AzureClients, apim: ApimClient, scopes: ScanScopes, max_workers: int,
-          progress: Progress | None) -> Inventory:
+          progress: Progress | None, listed: tuple[str, ...] = ()) -> Inventory:
     subscriptions = scopes.subscriptions
     pool = TaskPool(max_workers, progress)
     roles = RoleCollector(clients, pool)
@@ -197,4 +203,5 @@ def _scan(clients: AzureClients, apim: ApimClient, scopes: ScanScopes, max_worke
         resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
         coverage=tuple(sorted(coverage, key=lambda c: (c.service, c.account, c.scope_id.lower()))),
         scopes=tuple(f"azure:{subscription}" for subscription in (*subscriptions, *(m[0] for m in scopes.missing))),
+        listed=listed,
     )

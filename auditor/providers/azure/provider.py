@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.identity import resource_key
 from auditor.providers import CliOption, CliSpec, Provider, Purpose
 from auditor.providers.azure.session import CREDENTIAL_KINDS
+from auditor.shard import WHOLE
 
 if TYPE_CHECKING:
     from auditor.model import Inventory
@@ -49,7 +50,8 @@ class AzureProvider:
         return AzureOptions(subscriptions=tuple(values.get("subscriptions") or ()),
                             credential=str(values.get("credential") or "default"),
                             arm_endpoint=values.get("arm_endpoint"),
-                            management_group=values.get("management_group") or None)
+                            management_group=values.get("management_group") or None,
+                            shard=values.get("shard") or WHOLE)
 
     def collect(self, options: AzureOptions, progress: Progress | None = None) -> Inventory:
         from auditor.providers.azure.collect import collect_azure
