@@ -1,8 +1,8 @@
-"""azure.ml.online_endpoint.identity_least_privilege.
+"""azure.ml.online_endpoint.identity_least_privilege and azure.ai.account.identity_least_privilege.
 
-Reads ``related.role_assignments``, which the collector fills with every role assignment of the
-endpoint's managed identities (system- and user-assigned) at subscription, resource-group and
-resource scope, each with its role name resolved and ``scope_level`` classified.
+Reads ``related.role_assignments``, which the collectors fill with every role assignment of the
+online endpoint's (or AI Services account's) managed identities (system- and user-assigned) at
+subscription, resource-group and resource scope, each with its role name resolved and ``scope_level`` classified.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from auditor.progress import Progress
 from auditor.providers import CollectionSetupError
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure import session as azure_session
+from auditor.providers.azure.ai import AiSubscription
 from auditor.providers.azure.apim import ApimClient, ApimSubscription
 from auditor.providers.azure.arm import AzureCallError, failure_from, one_line
 from auditor.providers.azure.ml import WORKSPACES_SERVICE, MlSubscription
@@ -175,9 +176,10 @@ def _scan(clients: AzureClients, apim: ApimClient, asked: tuple[str, ...], max_w
 
     pool = TaskPool(max_workers, progress)
     roles = RoleCollector(clients, pool)
-    scanners: list[MlSubscription | ApimSubscription] = [
+    scanners: list[MlSubscription | ApimSubscription | AiSubscription] = [
         MlSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
     scanners += [ApimSubscription(subscription, apim, pool) for subscription in subscriptions]
+    scanners += [AiSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
     try:
         for scanner in scanners:
             scanner.start()
