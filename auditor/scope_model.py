@@ -17,6 +17,7 @@ USES: Mapping[str, tuple[str, ...]] = {
     "aws.sagemaker.endpoint_config": ("models", "kms_keys", "capture_bucket"),
     "aws.sagemaker.model": ("execution_role",),
     "azure.ml.online_endpoint": ("workspace", "deployments"),
+    "azure.ai.account": ("deployments",),
 }
 # resource type -> the ``related`` key naming the resource it is a part of. API Management's APIs, backends
 # and products cannot carry tags of their own: they are in the scope of their service.

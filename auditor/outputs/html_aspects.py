@@ -50,6 +50,13 @@ _RULES: dict[str, tuple[str, str, str, str]] = {
                                                         "plaintext in environment"),
     "azure.ml.serverless_endpoint.content_safety_enabled": ("other", "content safety", "on", "off"),
     "azure.ml.legacy_service.retired": ("other", "v1 service", "", "retired: must migrate"),
+    "azure.ai.account.local_auth_disabled": ("auth", "keys", "disabled (Entra ID only)", "enabled"),
+    "azure.ai.account.identity_least_privilege": ("identity", "account identity", "least privilege",
+                                                  "over-privileged"),
+    "azure.ai.account.cmk_encryption": ("encryption", "account", "customer-managed key", "Microsoft-managed key"),
+    "azure.ai.account.public_network_access_disabled": ("network", "public access", "restricted", "open"),
+    "azure.ai.deployment.content_filter": ("other", "content filter", "blocks all four harms",
+                                           "does not block every harm"),
 }
 _ORDER = {rule_id: i for i, rule_id in enumerate(_RULES)}
 # What NOT_APPLICABLE means for a rule, where "not applicable" says too little.
@@ -64,6 +71,7 @@ _NOT_APPLICABLE = {
 _NOUNS = {
     "aws.sagemaker.endpoint_config": "configs", "aws.sagemaker.model": "models", "aws.iam.role": "roles",
     "aws.kms.key": "keys", "aws.s3.bucket": "buckets", "azure.ml.online_deployment": "deployments",
+    "azure.ai.deployment": "deployments",
     "azure.ml.workspace": "workspaces",
 }
 _PASS, _FAIL, _ERROR, _MUTED, _NA = (Status.PASS.value, Status.FAIL.value, Status.ERROR.value, Status.MUTED.value,
