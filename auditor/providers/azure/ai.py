@@ -30,8 +30,9 @@ redaction policy (:mod:`auditor.redaction`) as its page arrives.
 
 ``rai_policy`` is None when the named policy is not among the account's policies (a built-in default
 policy is judged by name: :data:`BUILTIN_POLICIES`). Errors are data: a failed accounts list errors the
-subscription's ``ai-accounts`` row; a failed deployments list errors the account's ``ai-account-children``
-row; a failed policies list is ``unreadable["related.rai_policy"]`` on each deployment of the account.
+subscription's ``ai-accounts`` row; a failed deployments or policies list errors the account's
+``ai-account-children`` row, and a failed policies list is also ``unreadable["related.rai_policy"]`` on each
+deployment of the account (its content filter finding is ERROR unless it names a built-in policy).
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ class AiSubscription:
         if reason:
             with self._lock:
                 account.policy_failure = f"content filter policies list failed: {reason}"
+                account.failures.append(account.policy_failure)
 
     # --- results (after the pool has drained) --------------------------------------------------------
 
@@ -184,8 +186,9 @@ class AiSubscription:
         related, unreadable = account_related(
             account.document, lambda principal: self.roles.assignments(self.subscription, principal))
         related["deployments"] = sorted(str(d["id"]) for d in account.deployments.values())
-        if account.failures:
-            unreadable["related.deployments"] = one_line("; ".join(account.failures))
+        listing = [f for f in account.failures if f != account.policy_failure]
+        if listing:
+            unreadable["related.deployments"] = one_line("; ".join(listing))
         out = [self._resource(ACCOUNT, account.document, account.location, related, unreadable)]
         for doc in account.deployments.values():
             deployment_unreadable: dict[str, str] = {}
