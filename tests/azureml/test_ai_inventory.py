@@ -69,7 +69,7 @@ def test_every_account_is_inventoried_and_each_rule_reaches_the_seeded_verdict(a
     assert inventory.complete, [c.error for c in inventory.coverage if c.error]
     accounts = {r.name: r for r in inventory.of_type("azure.ai.account")}
     assert set(accounts) == {"oai-nw-prod-weu", "ais-nw-prod-eus", "oai-nw-dev", "face-nw-dev"}
-    assert accounts["face-nw-dev"].related == {"serves_models": False}  # inventoried, its rules NOT_APPLICABLE
+    assert accounts["face-nw-dev"].related == {"serves_models": False, "deployments": []}  # its rules: N/A
     assert len(inventory.of_type("azure.ai.deployment")) == 5
     assert ai_verdicts(inventory) == dict(ESTATE.expected)
     statuses = {rule: {s for (r, _), s in ESTATE.expected.items() if r == rule} for rule, _ in ESTATE.expected}

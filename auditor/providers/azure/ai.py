@@ -24,6 +24,8 @@ redaction policy (:mod:`auditor.redaction`) as its page arrives.
 
     {"serves_models": bool, "principal_ids": [...], "role_assignments": [...], "deployments": [ids]}
 
+(only ``serves_models`` and an empty ``deployments`` for an account of another kind).
+
 ``related`` of a deployment::
 
     {"account": ACCOUNT_ID, "rai_policy": {"name", "basePolicyName", "mode", "contentFilters"} or None}
@@ -182,7 +184,8 @@ class AiSubscription:
 
     def _account_resources(self, account: _Account) -> list[Resource]:
         if not serves_models(account.document):
-            return [self._resource(ACCOUNT, account.document, account.location, {"serves_models": False})]
+            return [self._resource(ACCOUNT, account.document, account.location,
+                                   {"serves_models": False, "deployments": []})]
         related, unreadable = account_related(
             account.document, lambda principal: self.roles.assignments(self.subscription, principal))
         related["deployments"] = sorted(str(d["id"]) for d in account.deployments.values())
