@@ -37,6 +37,7 @@ from auditor.model import (
     FrameworkRef,
     ManualProcedure,
     Remediation,
+    ReportWords,
     Rule,
     Severity,
 )
@@ -198,6 +199,7 @@ def parse_rule(doc: LocatedYaml, *, extra_checks: Collection[str] = (), named_fi
         references=tuple(data.get("references") or ()),
         messages=dict(data["messages"]),
         source=doc.file,
+        report=ReportWords.from_json(data["report"]) if "report" in data else None,
     )
 
 

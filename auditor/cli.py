@@ -69,8 +69,24 @@ def _common_scan_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
                      help="Lowest severity of a FAIL that makes the exit code 1."),
         *_tracking_options(),
+        _owner_tag_option(),
     ]
     return console_options(_options(options)(f))
+
+
+def _owner_tag_option(default: str | None = "owner") -> Decorator:
+    """--owner-tag: the tag each finding's owner is read from (auditor.owners)."""
+    def checked(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        from auditor.owners import check_tag_name
+
+        return None if value is None else check_tag_name(value)
+
+    return click.option("--owner-tag", "owner_tag", default=default, show_default=default is not None,
+                        callback=checked, metavar="NAME",
+                        help="Tag naming a resource's owner, shown with its findings; matched case-insensitively "
+                             "(Owner, OWNER and owner are one tag, as in Azure). No such tag: unowned; tags that "
+                             "could not be read: unknown." + ("" if default else
+                             " Re-reads the owners by this tag from the file's inventory (default: as recorded)."))
 
 
 def _baseline_option() -> Decorator:
@@ -129,12 +145,14 @@ def _check_out(out_dir: Path) -> None:
 
 
 def _scan(collectors: Mapping[str, Collect], policy_file: Path | None, waivers_file: Path | None, fail_on: str,
-          console: Console, tracking: Tracking, rule_filter: RuleFilter, max_waiver_days: int) -> ScanResult:
+          console: Console, tracking: Tracking, rule_filter: RuleFilter, max_waiver_days: int,
+          owner_tag: str) -> ScanResult:
     """Validate the policy, the rule filters and the waivers before any API call, collect, then evaluate."""
     from auditor.pipeline import scan
 
     return scan(collectors, fail_on=Severity(fail_on), waivers_file=waivers_file, policy_file=policy_file,
-                rule_filter=rule_filter, max_waiver_days=max_waiver_days, tracking=tracking, console=console)
+                rule_filter=rule_filter, max_waiver_days=max_waiver_days, tracking=tracking, console=console,
+                owner_tag=owner_tag)
 
 
 def _tracking(baseline_file: Path | None, fail_on_new: bool, history_file: Path | None) -> Tracking:
@@ -161,6 +179,8 @@ def _click_option(option: CliOption) -> Decorator:
         kwargs.update(default=option.default, show_default=True)
     if option.envvar is not None:
         kwargs["envvar"] = option.envvar
+    if option.flag:
+        kwargs["is_flag"] = True
     return click.option(*option.flags, option.param, **kwargs)
 
 
@@ -178,11 +198,12 @@ def _scan_command(command_name: str, providers: Sequence[str], help_text: str) -
 
     def command(out_dir: Path, formats: tuple[str, ...], policy_file: Path | None, waivers_file: Path | None,
                 fail_on: str, baseline_file: Path | None, fail_on_new: bool, history_file: Path | None,
-                console: Console, rule_filter: RuleFilter, max_waiver_days: int, **values: Any) -> None:
+                console: Console, rule_filter: RuleFilter, max_waiver_days: int, owner_tag: str,
+                **values: Any) -> None:
         tracking = _tracking(baseline_file, fail_on_new, history_file)
         _check_out(out_dir)
         result = _scan({name: _collector(name, values) for name in providers}, policy_file, waivers_file, fail_on,
-                       console, tracking, rule_filter, max_waiver_days)
+                       console, tracking, rule_filter, max_waiver_days, owner_tag)
         _finish(result, out_dir, formats, console, tracking)
 
     command.__doc__ = help_text
@@ -222,11 +243,12 @@ _scan_commands()
               help="With --serve: write the endpoints and environment as JSON to this file once the estate is up "
                    "(removed when it stops).")
 @_options(_tracking_options())
+@_owner_tag_option()
 @console_options
 @rule_filter_options
 def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Path | None, waivers_file: Path | None,
          max_waiver_days: int, serve: bool, port_file: Path | None, baseline_file: Path | None, fail_on_new: bool,
-         history_file: Path | None, console: Console, rule_filter: RuleFilter) -> None:
+         history_file: Path | None, owner_tag: str, console: Console, rule_filter: RuleFilter) -> None:
     """Scan an embedded demo estate served on loopback (no cloud account, no network), or serve it (--serve)."""
     if serve or port_file is not None:
         _serve_demo(port_file)
@@ -234,7 +256,8 @@ def demo(out_dir: Path, formats: tuple[str, ...], fail_on: str, policy_file: Pat
 
     tracking = _tracking(baseline_file, fail_on_new, history_file)  # before the demo's servers start
     _check_out(out_dir)
-    result = run_demo(Severity(fail_on), console, policy_file, tracking, rule_filter, waivers_file, max_waiver_days)
+    result = run_demo(Severity(fail_on), console, policy_file, tracking, rule_filter, waivers_file, max_waiver_days,
+                      owner_tag)
     _finish(result, out_dir, formats, console, tracking)
     # _finish exits; the report location is printed there
 
@@ -266,9 +289,10 @@ def _serve_demo(port_file: Path | None) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for the outputs (the findings file itself is never written over).")
 @_baseline_option()
+@_owner_tag_option(default=None)
 @console_options
 def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baseline_file: Path | None,
-           console: Console) -> None:
+           owner_tag: str | None, console: Console) -> None:
     """Re-render outputs from a findings file; exit with the exit code of the scan that wrote it.
 
     A re-rendered report never looks cleaner than its scan (0, 1 or 2 as the scan) and appends nothing to a
@@ -282,7 +306,7 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
 
     _check_out(out_dir)
     done = rerender(findings_file, list(formats) or list(output_formats.DEFAULTS), out_dir, explicit=bool(formats),
-                    baseline_file=baseline_file)
+                    baseline_file=baseline_file, owner_tag=owner_tag)
     for path in done.left_out:
         console.line(f"left {path} as it is: it is the input", event="left_out", path=str(path))
     sys.exit(summarise(console, done.result, done.outputs.written, rerendered=True, failed=done.outputs.failed,
@@ -293,10 +317,23 @@ def report(findings_file: Path, formats: tuple[str, ...], out_dir: Path, baselin
 @click.argument("provider", type=click.Choice(provider_names()))
 @click.option("--remediate", "for_remediation", is_flag=True,
               help="The write permissions 'auditor remediate apply/rollback' need, separate from the scan's.")
-def permissions(provider: str, for_remediation: bool) -> None:
+@click.option("--org", is_flag=True, help="aws: the policies of 'scan aws --org' (the member role's and the "
+              "caller's) and a CloudFormation StackSet template deploying the member role (needs --role-name).")
+@click.option("--role-name", help="aws --org: the member role's name.")
+@click.option("--external-id", help="aws --org: the sts:ExternalId the member role's trust policy requires.")
+@click.option("--trusted-principal", help="aws --org: the template's default trusted principal (the caller's "
+              "account id, or its role's ARN).")
+def permissions(provider: str, for_remediation: bool, org: bool, role_name: str | None, external_id: str | None,
+                trusted_principal: str | None) -> None:
     """Print the least-privilege IAM policy (aws) or custom role (azure): read-only for the scan by default."""
     from auditor.providers import get
 
+    if org or role_name or external_id or trusted_principal:
+        from auditor.providers.aws.options import org_permission_options
+
+        click.echo(json.dumps(org_permission_options(provider, org, for_remediation, role_name, external_id,
+                                                     trusted_principal), indent=2))
+        return
     click.echo(json.dumps(get(provider).permissions("remediate" if for_remediation else "scan"), indent=2))
 
 

@@ -228,6 +228,46 @@ class Condition(Protocol):
         ...
 
 
+REPORT_ASPECTS = ("auth", "identity", "encryption", "capture", "network", "other")  # the endpoint inventory's
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWords:
+    """How report.html's endpoint inventory words a rule (a rule file's ``report:`` key).
+
+    ``aspect``: the column its line is filed under; ``order``: the line's place among the lines of an endpoint
+    (lower first; rules without one come after); ``label`` and the words for PASS, FAIL and NOT_APPLICABLE
+    (``label: words``; "" leaves the default: compliant, non-compliant, not applicable); ``noun``: what
+    several resources of the rule's type are called ("off on 1 of 2 models").
+    """
+
+    aspect: str
+    order: int | None = None
+    label: str = ""
+    passed: str = ""
+    failed: str = ""
+    not_applicable: str = ""
+    noun: str = ""
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> ReportWords:
+        """From a rule file's ``report:`` key or findings.json's ``rules.<id>.report`` (both schema-validated)."""
+        return cls(aspect=entry["aspect"], order=entry.get("order"), label=entry.get("label", ""),
+                   passed=entry.get("pass", ""), failed=entry.get("fail", ""),
+                   not_applicable=entry.get("not_applicable", ""), noun=entry.get("noun", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        """As a rule file writes it: the keys that are set."""
+        doc: dict[str, Any] = {"aspect": self.aspect}
+        if self.order is not None:
+            doc["order"] = self.order
+        for key, value in (("label", self.label), ("pass", self.passed), ("fail", self.failed),
+                           ("not_applicable", self.not_applicable), ("noun", self.noun)):
+            if value:
+                doc[key] = value
+        return doc
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One catalog entry, loaded from rules/<provider>/<id>.yaml.
@@ -254,6 +294,7 @@ class Rule:
     messages: Mapping[str, str] = field(default_factory=dict)  # "pass"/"fail"/"not_applicable" -> template
     source: str = ""  # the file it was loaded from
     severity_override: SeverityOverride | None = None  # set when a policy changed ``severity``
+    report: ReportWords | None = None  # how report.html's endpoint inventory words it; None: from its id
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +328,22 @@ class Waiver:
         return doc
 
 
+class OwnerState(enum.StrEnum):
+    """Whose a finding's resource is, by its owner tag (``--owner-tag``; :mod:`auditor.owners` decides it)."""
+
+    OWNED = "owned"  # the resource carries the tag, with a value
+    UNOWNED = "unowned"  # its tags were read and it carries no such tag (or an empty one)
+    UNKNOWN = "unknown"  # its tags could not be read (or disagree): never presented as a fact
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    state: OwnerState
+    value: str = ""  # the tag's value (OWNED only)
+    tag: str = ""  # the tag's key as the resource spells it (OWNED only: ``Owner`` for --owner-tag owner)
+    reason: str = ""  # why it is UNKNOWN
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
@@ -302,6 +359,7 @@ class Finding:
     resource_name: str = ""
     waiver: Waiver | None = None  # set iff status is MUTED
     fingerprint: Fingerprint | None = None  # the resource's state as the scan read it (auditor.fingerprint)
+    owner: Owner | None = None  # None: not resolved (a findings file of an older version): shown as unknown
 
     @property
     def id(self) -> str:
@@ -356,6 +414,11 @@ class PreviousFailure:
     severity: Severity
     status: Status | None = None
     reason: str = ""
+    # What the baseline said of its resource, to name it (auditor.outputs.names); "" in files of older versions.
+    provider: str = ""
+    account: str = ""
+    region: str = ""
+    resource_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +493,7 @@ class ScanResult:
     baseline: BaselineComparison | None = None  # set by auditor.baseline.compare (--baseline)
     history: RunHistory | None = None  # set by auditor.history (--history)
     policy_scope: PolicyScope | None = None  # with --policy: what its scope left out
+    owner_tag: str = ""  # the tag the findings' owners were read from (--owner-tag); "": none was
 
     @property
     def complete(self) -> bool:

@@ -33,6 +33,8 @@ from auditor.engine import evaluate
 from auditor.errors import ConfigError
 from auditor.history import HistoryStore
 from auditor.model import CoverageRow, Inventory, Resource, Rule, ScanResult, Severity, Waiver
+from auditor.owners import DEFAULT_OWNER_TAG
+from auditor.owners import assign as assign_owners
 from auditor.policy import Policy, base_policy, load_policy
 from auditor.progress import NoProgress, Progress
 from auditor.selection import RuleFilter, narrow
@@ -141,8 +143,9 @@ def link(inventory: Inventory) -> Inventory:
 # -- evaluate, scope, waive ----------------------------------------------------------------------------------
 
 def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: datetime,
-                       today: datetime | None = None) -> ScanResult:
-    """Evaluate the selected rules of the scanned providers, keep the findings in scope, apply waivers.
+                       today: datetime | None = None, owner_tag: str = DEFAULT_OWNER_TAG) -> ScanResult:
+    """Evaluate the selected rules of the scanned providers, keep the findings in scope, apply waivers, and
+    record each finding's owner (its resource's ``owner_tag`` tag, :mod:`auditor.owners`).
 
     ``inventory`` is linked already (:func:`link`)."""
     policy = inputs.policy or base_policy(inputs.rules)
@@ -155,7 +158,7 @@ def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: dateti
         started_at=started,
         finished_at=datetime.now(UTC),
         scopes=inventory.scopes,
-        findings=outcome.findings,
+        findings=assign_owners(outcome.findings, inventory.resources, owner_tag),
         coverage=inventory.coverage,
         rules=rules,
         fail_on=inputs.fail_on,
@@ -166,6 +169,7 @@ def evaluate_inventory(inputs: ScanInputs, inventory: Inventory, started: dateti
         frameworks=policy.frameworks,
         excluded_rules=policy.excluded,
         policy_scope=left_out if policy.source else None,
+        owner_tag=owner_tag,
     )
 
 
@@ -206,14 +210,14 @@ def track(result: ScanResult, tracking: Tracking) -> ScanResult:
 def scan(collectors: Mapping[str, Collect], *, fail_on: Severity, waivers_file: Path | None = None,
          policy_file: Path | None = None, rule_filter: RuleFilter | None = None,
          max_waiver_days: int = DEFAULT_MAX_WAIVER_DAYS, tracking: Tracking | None = None,
-         console: Console | None = None) -> ScanResult:
+         console: Console | None = None, owner_tag: str = DEFAULT_OWNER_TAG) -> ScanResult:
     """Validate every user input first (policy, rule filters, waivers; the caller opened ``tracking`` and checked
     the output directory), collect each provider with its progress on ``console``, link, evaluate, scope,
     waive, and compare with the baseline. :func:`finish` then records the run in the history and writes it."""
     inputs = prepare_policy(policy_file, waivers_file, fail_on, rule_filter, max_waiver_days)
     started = datetime.now(UTC)
     inventory = link(collect(collectors, console))
-    return compare(evaluate_inventory(inputs, inventory, started), tracking or Tracking())
+    return compare(evaluate_inventory(inputs, inventory, started, owner_tag=owner_tag), tracking or Tracking())
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,16 +32,22 @@ class Rerendered:
 
 
 def rerender(findings_file: Path, formats: Sequence[str], out_dir: Path, *, explicit: bool,
-             baseline_file: Path | None = None) -> Rerendered:
+             baseline_file: Path | None = None, owner_tag: str | None = None) -> Rerendered:
     """Read ``findings_file``, compare it with ``baseline_file`` if given, write ``formats`` into ``out_dir``.
 
-    ``explicit``: the formats were asked for with ``--format`` (not the defaults).
+    ``explicit``: the formats were asked for with ``--format`` (not the defaults). ``owner_tag``: re-read each
+    finding's owner by this tag from the tags the file's inventory holds (:func:`auditor.owners.reassign`);
+    None: the owners as the file records them.
     """
     from auditor.findings.read import read_findings
     from auditor.outputs import write_outputs
     from auditor.pipeline import compare, open_tracking
 
     result = read_findings(findings_file)
+    if owner_tag is not None:
+        from auditor.owners import reassign
+
+        result = replace(result, findings=reassign(result.findings, result.resources, owner_tag), owner_tag=owner_tag)
     if baseline_file is not None:  # the file's own --fail-on-new setting still decides what gates
         result = compare(result, replace(open_tracking(baseline_file), fail_on_new=result.fail_on_new))
     inputs = [findings_file] if baseline_file is None else [findings_file, baseline_file]

@@ -96,6 +96,22 @@
   var account = resourceDimension(R.account);
   var rtype = resourceDimension(R.type);
   var region = resourceDimension(R.region);
+  // Owners (auditor/owners.py): the owner tag's values in order, then "unowned" and "unknown" (tags not read).
+  var ownerOrder = DATA.owners.map(function (o, k) { return k; }).sort(function (a, b) {
+    var x = DATA.owners[a].toLowerCase(), y = DATA.owners[b].toLowerCase();
+    return x < y ? -1 : x > y ? 1 : a - b;
+  });
+  var ownerPosition = new Int32Array(DATA.owners.length);
+  ownerOrder.forEach(function (o, k) { ownerPosition[o] = k; });
+  var UNOWNED_AT = DATA.owners.length, UNKNOWN_AT = DATA.owners.length + 1;
+  var ownerLabels = ownerOrder.map(function (o) { return DATA.owners[o]; }).concat(["unowned", "unknown"]);
+  var owner = Int32Array.from(F.owner, function (o) { return o >= 0 ? ownerPosition[o] : o === -1 ? UNOWNED_AT : UNKNOWN_AT; });
+  function ownerName(i) { return ownerLabels[owner[i]]; }
+  function ownerTitle(i) {
+    if (owner[i] === UNOWNED_AT) return "The resource has no " + (DATA.owner_tag || "owner") + " tag";
+    if (owner[i] === UNKNOWN_AT) return "Not known: the resource's tags could not be read";
+    return "Tag " + (DATA.owner_tag || "owner") + " of the resource";
+  }
   var ruleFrameworks = RULES.map(function (r) {
     return Array.from(new Set(r.frameworks.map(function (ref) { return ref[0]; })));
   });
@@ -108,7 +124,8 @@
     {key: "account", label: "Account / subscription", labels: account.labels, col: account.col},
     {key: "type", label: "Resource type", labels: rtype.labels, col: rtype.col},
     {key: "region", label: "Region", labels: region.labels, col: region.col},
-    {key: "framework", label: "Framework", labels: DATA.frameworks.map(function (f) { return f[1]; }), multi: true}
+    {key: "framework", label: "Framework", labels: DATA.frameworks.map(function (f) { return f[1]; }), multi: true},
+    {key: "owner", label: "Owner" + (DATA.owner_tag ? " (tag " + DATA.owner_tag + ")" : ""), labels: ownerLabels, col: owner}
   ];
   if (DATA.baseline_states.length) {
     var baselineCol = Int32Array.from(baseline, function (b) { return b < 0 ? DATA.baseline_states.length : b; });
@@ -133,7 +150,7 @@
     });
     ruleText = RULES.map(function (r) { return (r.id + "\n" + r.title).toLowerCase(); });
     messageText = new Array(N);
-    for (var i = 0; i < N; i++) messageText[i] = (message(i) + "\n" + F.id[i]).toLowerCase();
+    for (var i = 0; i < N; i++) messageText[i] = (message(i) + "\n" + F.id[i] + "\n" + ownerName(i)).toLowerCase();
   }
   function textMatches(i, tokens) {
     for (var t = 0; t < tokens.length; t++) {
@@ -155,11 +172,12 @@
     account: function (i) { return account.col[i]; },
     region: function (i) { return region.col[i]; },
     baseline: function (i) { return baseline[i] < 0 ? 127 : baseline[i]; },
+    owner: function (i) { return owner[i]; },
     message: null,
     id: null
   };
   var GROUPS = {status: "Status", severity: "Severity", rule: "Rule", provider: "Provider",
-                account: "Account / subscription", type: "Resource type"};
+                account: "Account / subscription", type: "Resource type", owner: "Owner"};
   var state = {query: "", tokens: [], gatingOnly: false, only: null, sort: "status", dir: 1, group: "", page: 0,
                pageSize: 100, expanded: new Set(), collapsed: new Set()};
   var view = new Int32Array(0);     // matching findings, sorted
@@ -174,6 +192,7 @@
       case "provider": return provider.col[i];
       case "account": return account.col[i];
       case "type": return rtype.col[i];
+      case "owner": return owner[i];
       default: return 0;
     }
   }
@@ -185,6 +204,7 @@
       case "provider": return provider.labels[g];
       case "account": return account.labels[g];
       case "type": return rtype.labels[g];
+      case "owner": return ownerLabels[g];
       default: return "";
     }
   }
@@ -386,7 +406,9 @@
       h("td", {class: "col-rule"}, ruleDoc.title || ruleDoc.id, h("code", {class: "block"}, breakable(ruleDoc.id))),
       h("td", {class: "col-resource"}, resourceLabel(R.name[r], R.id[r]),
         h("span", {class: "res-more muted-text"}, h("code", null, breakable(S[R.type[r]])), " \u00b7 ",
-          h("span", {class: "acct", title: S[R.account[r]]}, S[R.account[r]]), " \u00b7 " + S[R.region[r]])),
+          h("span", {class: "acct", title: S[R.account[r]]}, S[R.account[r]]), " \u00b7 " + S[R.region[r]]),
+        h("span", {class: "owner-line block" + (owner[i] >= UNOWNED_AT ? " muted-text" : ""), title: ownerTitle(i)},
+          "owner: ", h("span", {class: "owner-name"}, ownerName(i)))),
       h("td", {class: "col-type"}, h("code", null, breakable(S[R.type[r]]))),
       h("td", {class: "col-account"}, h("code", {title: S[R.account[r]]}, S[R.account[r]]),
         h("span", {class: "block muted-text"}, S[R.region[r]])),
@@ -433,7 +455,7 @@
           h("h5", null, "Resource"),
           h("table", {class: "kv"}, h("tbody", null,
             [["id", R.id[r]], ["name", R.name[r]], ["type", S[R.type[r]]], ["provider", S[R.provider[r]]],
-             ["account", S[R.account[r]]], ["region", S[R.region[r]]]].map(function (row) {
+             ["account", S[R.account[r]]], ["region", S[R.region[r]]], ["owner", ownerName(i)]].map(function (row) {
               return h("tr", null, h("th", {scope: "row"}, row[0]), h("td", null, h("code", null, row[1])));
             }))),
           tags.length ? h("ul", {class: "tags"}, tags.map(function (t) {

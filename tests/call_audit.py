@@ -42,7 +42,8 @@ def _scan_calls(provider: str) -> frozenset[str]:
     from auditor.providers.declared import scan_calls
 
     declared = import_module(f"auditor.providers.{provider}.resource_types")
-    return frozenset(scan_calls(declared.TYPES, declared.PROVIDER_CALLS))
+    # ORG_CALLS: a provider's calls of an organisation-wide scan, made with the caller's credentials.
+    return frozenset(scan_calls(declared.TYPES, declared.PROVIDER_CALLS + getattr(declared, "ORG_CALLS", ())))
 
 
 @cache

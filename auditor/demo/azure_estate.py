@@ -103,6 +103,7 @@ class Deployment:
     collector: Mapping[str, str] | None = None  # collection name -> dataCollectionMode
     env: Mapping[str, str] = field(default_factory=dict)
     secret_env: Mapping[str, str] = field(default_factory=dict)  # variables seeded with a secret value
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Serverless:
     name: str
     auth: str  # Key | KeyAndAAD | AAD
     content_safety: str | None = None  # contentSafetyStatus; None: no contentSafety
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -322,7 +324,7 @@ class _Builder:
         if not d.kubernetes:
             properties["egressPublicNetworkAccess"] = d.egress
         doc = as_resource(body, rid, location=w.location, kind=kind, sku={"name": "Default", "capacity": 2},
-                          tags={}, properties=properties)
+                          tags=dict(d.tags), properties=properties)
         self.add("online_deployment", f"{e.name}/{d.name}", doc)
         self.verdict("online_deployment", "egress_public_network_disabled", rid,
                      None if d.kubernetes else d.egress == "Disabled")
@@ -334,7 +336,7 @@ class _Builder:
         w = self.ws[s.workspace]
         rid = f"{w.id}/serverlessEndpoints/{s.name}"
         body = _clean(example_body("Workspace/ServerlessEndpoint/get.json"))
-        doc = as_resource(body, rid, location=w.location, kind="ServerlessEndpoint", tags={}, properties={
+        doc = as_resource(body, rid, location=w.location, kind="ServerlessEndpoint", tags=dict(s.tags), properties={
             "authMode": s.auth, "endpointState": "Online",
             "contentSafety": {"contentSafetyStatus": s.content_safety} if s.content_safety else None,
             "modelSettings": {"modelId": f"azureml://registries/azureml-meta/models/{s.name}/versions/4"},

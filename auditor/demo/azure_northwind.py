@@ -88,7 +88,8 @@ def northwind_spec() -> AzureSpec:
         identities=(scoring,),
         endpoints=(
             Endpoint(WEU, "churn-predictor", "AADToken", False, grants=(read, pull)),
-            Endpoint(WEU, "fraud-scoring-v3", "AMLToken", False, user_identity=scoring.name, grants=(read,)),
+            Endpoint(WEU, "fraud-scoring-v3", "AMLToken", False, user_identity=scoring.name, grants=(read,),
+                     tags={"owner": "risk-ml"}),
             Endpoint(WEU, "recsys-ranker", "AMLToken", True, grants=(Grant("Contributor", rg_weu),)),
             Endpoint(WEU, "demand-forecast", "Key", False, system_identity=False, user_identity=scoring.name),
             Endpoint(WEU, "price-elasticity-api", "AADToken", False, system_identity=False,
@@ -106,10 +107,12 @@ def northwind_spec() -> AzureSpec:
                      grants=(Grant("Reader", f"/subscriptions/{DEV}/resourceGroups/rg-nw-ml-sandbox"),)),
         ),
         deployments=(
-            Deployment("churn-predictor", "blue", collector=both, env=_harmless("churn-xgb")),
-            Deployment("churn-predictor", "green", collector=inputs_only, env=_harmless("churn-xgb")),
+            Deployment("churn-predictor", "blue", collector=both, env=_harmless("churn-xgb"),
+                       tags={"owner": "churn-squad"}),
+            Deployment("churn-predictor", "green", collector=inputs_only, env=_harmless("churn-xgb"),
+                       tags={"owner": "churn-squad"}),
             Deployment("fraud-scoring-v3", "main", collector=both, env=_harmless("fraud-xgb"),
-                       secret_env={"DB_PASSWORD": DB_PASSWORD}),
+                       secret_env={"DB_PASSWORD": DB_PASSWORD}, tags={"owner": "risk-ml"}),
             Deployment("recsys-ranker", "blue", egress="Enabled", env=_harmless("recsys-torch"),
                        secret_env={"FEATURE_STORE_CONNECTION": STORAGE_CONNECTION}),
             Deployment("demand-forecast", "main", collector=both, env=_harmless("forecast-lgbm")),
@@ -126,8 +129,8 @@ def northwind_spec() -> AzureSpec:
             Deployment("image-moderation-sbx", "main", collector=both, env=_harmless("moderation-vit")),
         ),
         serverless=(
-            Serverless(WEU, "llama-support-chat", "AAD", "Enabled"),
-            Serverless(EUS, "phi3-summarize", "KeyAndAAD", "Enabled"),
+            Serverless(WEU, "llama-support-chat", "AAD", "Enabled", tags={"Owner": "genai-team"}),  # any case
+            Serverless(EUS, "phi3-summarize", "KeyAndAAD", "Enabled", tags={"owner": "genai-team"}),
             Serverless(DEV_WS, "mistral-playground-dev", "Key", "Disabled"),
             Serverless(SBX_WS, "llama-sbx", "AAD"),
         ),

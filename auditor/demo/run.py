@@ -44,7 +44,7 @@ def _apply(changes: Mapping[str, str | None]) -> None:
 
 def run_demo(fail_on: Severity, console: Console | None = None, policy_file: Path | None = None,
              tracking: Tracking | None = None, rule_filter: RuleFilter | None = None,
-             waivers_file: Path | None = None, max_waiver_days: int = 365) -> ScanResult:
+             waivers_file: Path | None = None, max_waiver_days: int = 365, owner_tag: str = "owner") -> ScanResult:
     """Serve both demo estates on loopback and scan them with the real collectors into one report.
 
     AWS: moto with Northwind's SageMaker estate, read through boto3 with fake credentials and no
@@ -67,7 +67,7 @@ def run_demo(fail_on: Severity, console: Console | None = None, policy_file: Pat
             {"demo aws": lambda p: collect_aws(AwsOptions(regions=served.aws_regions), p),
              "demo azure": lambda p: collect_azure(azure, p)},
             fail_on=fail_on, console=console, policy_file=policy_file, tracking=tracking, rule_filter=rule_filter,
-            waivers_file=waivers_file, max_waiver_days=max_waiver_days,
+            waivers_file=waivers_file, max_waiver_days=max_waiver_days, owner_tag=owner_tag,
         )
 
 

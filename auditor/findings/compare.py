@@ -88,7 +88,8 @@ def with_baseline(result: ScanResult, baseline: ScanResult, file: str, fail_on_n
 
 def _previous(f: Finding, *, status: Status | None = None, reason: str = "") -> PreviousFailure:
     return PreviousFailure(id=f.id, rule_id=f.rule_id, resource_id=f.resource_id, severity=f.severity,
-                           status=status, reason=reason)
+                           status=status, reason=reason, provider=f.provider, account=f.account, region=f.region,
+                           resource_name=f.resource_name)
 
 
 def _order(p: PreviousFailure) -> tuple[int, str, str, str]:

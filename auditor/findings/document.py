@@ -32,8 +32,11 @@ from auditor.model import (
     Finding,
     FindingBaseline,
     FrameworkRef,
+    Owner,
+    OwnerState,
     PreviousFailure,
     Remediation,
+    ReportWords,
     Resource,
     Rule,
     RunHistory,
@@ -122,6 +125,7 @@ def assemble(doc: Mapping[str, Any], rules: dict[str, Rule], findings: tuple[Fin
         baseline=_baseline_from(doc.get("baseline"), findings, marks, source),
         history=_history_from(doc.get("history"), source),
         policy_scope=_policy_scope_from(doc.get("policy_scope")),
+        owner_tag=scan.get("owner_tag", ""),
     )
 
 
@@ -185,6 +189,7 @@ def rule_from(entry: Mapping[str, Any], rule_id: str, source: str) -> Rule:
         ),
         source=source,
         severity_override=_override_from(entry.get("severity_override")),
+        report=ReportWords.from_json(entry["report"]) if "report" in entry else None,
     )
 
 
@@ -230,15 +235,31 @@ def finding_from(entry: Mapping[str, Any], index: int, source: str) -> Finding:
         resource_name=entry["resource_name"],
         waiver=waiver,
         fingerprint=Fingerprint.from_json(entry["resource_fingerprint"]) if "resource_fingerprint" in entry else None,
+        owner=_owner_of(entry.get("owner")),
     )
+
+
+def _owner_of(doc: Mapping[str, Any] | None) -> Owner | None:
+    """The finding's recorded owner; the owners of 100,000 findings are a few dozen, shared."""
+    if doc is None:
+        return None
+    return _owner_cached(doc["state"], doc.get("value", ""), doc.get("tag", ""), doc.get("reason", ""))
+
+
+@lru_cache(maxsize=4096)
+def _owner_cached(state: str, value: str, tag: str, reason: str) -> Owner:
+    return Owner(OwnerState(state), value=value, tag=tag, reason=reason)
 
 
 def resource_from(r: Mapping[str, Any], *, copy_tags: bool = True) -> Resource:
     """An inventory entry; ``copy_tags`` False: the entry's tags mapping is the resource's (read-only) own."""
     uses = r.get("uses", {})
+    unreadable = _unread_from(uses)
+    if "tags_unread" in r:
+        unreadable["tags"] = r["tags_unread"]
     return Resource(id=r["id"], type=r["type"], provider=r["provider"], account=r["account"], region=r["region"],
                     name=r["name"], document={}, tags=dict(r["tags"]) if copy_tags else r["tags"],
-                    related=_related_from(uses), unreadable=_unread_from(uses))
+                    related=_related_from(uses), unreadable=unreadable)
 
 
 def baseline_mark(mark: Mapping[str, Any]) -> FindingBaseline:
@@ -266,12 +287,16 @@ def _baseline_from(summary: Mapping[str, Any] | None, findings: Sequence[Finding
         findings=states,
         resolved=tuple(
             PreviousFailure(id=p["id"], rule_id=p["rule_id"], resource_id=p["resource_id"],
-                            severity=Severity(p["severity"]), status=Status(p["status"]) if p["status"] else None)
+                            severity=Severity(p["severity"]), status=Status(p["status"]) if p["status"] else None,
+                            provider=p.get("provider", ""), account=p.get("account", ""),
+                            region=p.get("region", ""), resource_name=p.get("resource_name", ""))
             for p in summary["resolved"]
         ),
         unverified=tuple(
             PreviousFailure(id=p["id"], rule_id=p["rule_id"], resource_id=p["resource_id"],
-                            severity=Severity(p["severity"]), reason=p["reason"])
+                            severity=Severity(p["severity"]), reason=p["reason"], provider=p.get("provider", ""),
+                            account=p.get("account", ""), region=p.get("region", ""),
+                            resource_name=p.get("resource_name", ""))
             for p in summary["unverified"]
         ),
     )

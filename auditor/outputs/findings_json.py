@@ -17,7 +17,8 @@ With ``--baseline`` (``auditor.findings.compare``) every finding carries ``basel
 previous_severity}``, the top-level ``baseline`` names the baseline file and start and lists the previous
 failures that are resolved or could not be re-checked, and ``scan.fail_on_new`` is written; reading keeps
 all of it except ``baseline.counts``, which is derived. With ``--history`` (``auditor.history``) the
-top-level ``history`` holds the trend of the stored runs, read back as it is.
+top-level ``history`` holds the trend of the stored runs, read back as it is. Every finding of a scan carries
+its ``owner`` (``auditor.owners``; ``auditor.outputs.owner_view``) and ``scan.owner_tag`` names the tag.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from auditor.model import (
     CoverageRow,
     Finding,
     FindingBaseline,
+    Owner,
     PreviousFailure,
     Remediation,
     Resource,
@@ -45,6 +47,7 @@ from auditor.model import (
     Severity,
     Status,
 )
+from auditor.outputs.owner_view import owner_doc
 from auditor.scope_model import USES, PolicyScope
 from auditor.waiver_view import ActiveWaiver, active_waivers, nearest_resources
 
@@ -135,6 +138,8 @@ def _document(result: ScanResult) -> dict[str, Any]:
         "findings": _finding_docs(findings, shared, gating, result.baseline),
         "inventory": (_inventory_doc(r) for r in sorted(result.resources, key=lambda r: (r.type, r.id))),
     }
+    if result.owner_tag:
+        document["scan"]["owner_tag"] = result.owner_tag
     if result.baseline is not None or result.fail_on_new:  # meaningful with a baseline only: written with one
         document["scan"]["fail_on_new"] = result.fail_on_new
     if result.policy_scope is not None:
@@ -156,8 +161,11 @@ def _finding_docs(findings: Sequence[Finding], shared: Mapping[str, Mapping[str,
                   baseline: BaselineComparison | None) -> Iterator[dict[str, Any]]:
     states = baseline.findings if baseline is not None else None
     marks: dict[tuple[str, str | None, str | None], dict[str, Any]] = {}  # a few dozen, shared (read-only)
+    owners: dict[Owner, dict[str, Any]] = {}  # likewise: one per owner
     for f in findings:
         doc = _finding_doc(f, shared[f.rule_id], f.id in gating)
+        if f.owner is not None:
+            doc["owner"] = owners.get(f.owner) or owners.setdefault(f.owner, owner_doc(f.owner))
         if states is not None:
             mark = _finding_baseline_doc(f, states.get(f.id))
             doc["baseline"] = marks.setdefault((mark["state"], mark["previous_status"], mark["previous_severity"]),
@@ -178,6 +186,8 @@ def _finding_baseline_doc(f: Finding, entry: FindingBaseline | None) -> dict[str
 def _previous_doc(p: PreviousFailure, *, reason: bool) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": p.id, "rule_id": p.rule_id, "resource_id": p.resource_id,
                            "severity": p.severity.value}
+    if p.provider:  # what names the resource (an older baseline comparison read back has none)
+        doc.update(provider=p.provider, account=p.account, region=p.region, resource_name=p.resource_name)
     if reason:
         doc["reason"] = p.reason
     else:
@@ -231,6 +241,9 @@ def _inventory_doc(resource: Resource) -> dict[str, Any]:
         "tags": resource.tags if _sorted_strings(resource.tags) else {
             str(k): str(v) for k, v in sorted(resource.tags.items())},
     }
+    unread = resource.unreadable.get("tags") or resource.unreadable.get("*")
+    if unread is not None:
+        doc["tags_unread"] = unread
     relations = USES.get(resource.type)
     if relations:
         doc["uses"] = {name: _uses(resource, name) for name in relations}
@@ -320,6 +333,8 @@ def rule_document(rule: Rule) -> dict[str, Any]:
             for ref in rule.frameworks
         ],
     }
+    if rule.report is not None:
+        doc["report"] = rule.report.to_json()
     if rule.severity_override is not None:
         doc["severity_override"] = {
             "original": rule.severity_override.original.value,

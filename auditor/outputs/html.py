@@ -41,7 +41,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from auditor.model import ScanResult
-from auditor.outputs import findings_json, html_endpoints, html_view
+from auditor.outputs import findings_json, html_endpoints, html_view, owner_view
 from auditor.paths import reports_dir
 
 TEMPLATE = "report.html.j2"
@@ -179,7 +179,8 @@ def page_data(doc: Mapping[str, Any]) -> Any:
     ``rule``, ``resource``, ``waiver``, ``evidence`` and ``message`` refer to entries of ``rules``,
     ``resources``, ``waivers``, ``evidence`` and ``strings``; ``status``, ``severity`` and ``baseline``
     to the ``statuses``, ``severities`` and ``baseline_states`` lists, ``previous`` (the status in the
-    baseline) to ``statuses``; -1 means none. A message is
+    baseline) to ``statuses``; -1 means none; ``owner`` to ``owners`` (the owner tag's values; the tag is
+    ``owner_tag``), -1 unowned, -2 unknown. A message is
     ``strings[m]``, or for ``-(m + 1)`` the template ``strings[m]`` with each U+0000 replaced by the
     resource's name. A waiver is [reason, owner, expires, its number in the waivers file or null].
     Evidence is a list of [key, value as JSON text] pairs in key order. A resource's
@@ -193,7 +194,7 @@ def page_data(doc: Mapping[str, Any]) -> Any:
 
 _KNOWN = 4096  # evidence mappings _evidence keeps by identity
 _INT_COLUMNS = ("rule", "resource", "status", "severity", "message", "evidence", "waiver", "baseline", "previous",
-                "gating")
+                "gating", "owner")
 
 
 def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None] | None = None) -> list[str]:
@@ -201,7 +202,7 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
     document's inventory and then one over its findings: either may be an iterator, each entry is read
     once and dropped, and only the page's compact columns and tables are kept (each finding's document is
     given to ``also`` as it passes). The big parts are encoded as they are done with."""
-    strings, tagsets, evidence, waivers = _Table(), _Table(), _Table(), _Table()
+    strings, tagsets, evidence, waivers, owners = _Table(), _Table(), _Table(), _Table(), _Table()
     statuses = [s.value for s in html_view.STATUS_ORDER]
     status_index = {s: i for i, s in enumerate(statuses)}
     severity_index = {s.value: i for i, s in enumerate(html_view.SEVERITY_ORDER)}
@@ -210,7 +211,7 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
     framework_titles = {f["id"]: f["title"] for f in doc.get("frameworks", ())}
     framework_ids = sorted({ref["framework"] for r in doc["rules"].values() for ref in r["frameworks"]})
 
-    endpoints = html_endpoints.EndpointRows()
+    endpoints = html_endpoints.EndpointRows(rules=doc["rules"])
     tags: dict[tuple[str, str], Mapping[str, str]] = {}
     for entry in doc.get("inventory", ()):
         endpoints.add_entry(entry)
@@ -241,6 +242,7 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
         previous = f["baseline"].get("previous_status") if state is not None else None
         columns["previous"].append(status_index.get(previous, -1) if isinstance(previous, str) else -1)
         columns["gating"].append(1 if f["gating"] else 0)
+        columns["owner"].append(_owner(f, owners))
     del evidence_seen, evidence_known
 
     states = sorted(marks, key=lambda s: (s not in html_view.BASELINE_STATES,
@@ -287,6 +289,8 @@ def _data_text(doc: Mapping[str, Any], also: Callable[[Mapping[str, Any]], None]
         "findings": findings,
         "inventory": inventory,
         "gateways": _ENCODER.encode(endpoints.links),
+        "owners": _ENCODER.encode(owners.values),
+        "owner_tag": _ENCODER.encode(doc["scan"].get("owner_tag", "")),
     })
 
 
@@ -364,6 +368,13 @@ def _evidence(value: Mapping[str, Any], table: _Table, seen: dict[str, int],
         known.clear()
     known[id(value)] = (value, found)
     return found
+
+
+def _owner(f: Mapping[str, Any], owners: _Table) -> int:
+    """The finding's owner: a position in ``owners`` (the tag values), -1 unowned, -2 unknown (or not recorded)."""
+    if owner_view.is_owned(f):
+        return owners.ref(owner_view.owner_name(f))
+    return -1 if owner_view.owner_name(f) == owner_view.UNOWNED else -2
 
 
 def _baseline_state(f: Mapping[str, Any]) -> str | None:

@@ -98,7 +98,10 @@ class EndpointRows:
     each finding document by once, and the rows keep only what they read of it (rule, status, resource and
     evidence), so 100,000 findings' documents never exist at once."""
 
-    def __init__(self, doc: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, doc: Mapping[str, Any] | None = None,
+                 rules: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """``rules``: the document's ``rules`` (their ``report`` words each line); with ``doc``, its own."""
+        self._words = html_aspects.Words(doc["rules"] if doc is not None else rules or {})
         self._number: dict[Key, int] = {}  # each resource's number: the inventory's in order, then the findings'
         self._keys: list[Key] = []  # the key of each number
         self._entries: list[_Entry | None] = []  # the inventory entry of each number (None: not in it)
@@ -243,13 +246,13 @@ class EndpointRows:
             fixed = _FIXED.get((kind, aspect))
             if fixed is not None:
                 aspects[aspect].append({"rule": "", "text": fixed, "status": "", "findings": []})
-        for rule_id in sorted(by_rule, key=html_aspects.line_order):
+        for rule_id in sorted(by_rule, key=self._words.line_order):
             found = by_rule[rule_id]
             if len(found) > 1:
                 found.sort(key=resource_id.__getitem__)
             docs = [self._finding(i) for i in found]
-            aspects[html_aspects.aspect_of(rule_id)].append({
-                "rule": rule_id, "text": html_aspects.describe(rule_id, docs),
+            aspects[self._words.aspect_of(rule_id)].append({
+                "rule": rule_id, "text": self._words.describe(rule_id, docs),
                 "status": html_aspects.worst([f["status"] for f in docs]), "findings": found})
         return aspects
 

@@ -47,6 +47,7 @@ from typing import Any
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import TOOL_NAME, to_document
 from auditor.outputs.names import display_name
+from auditor.outputs.owner_view import owner_name
 
 COVERAGE_SUITE = f"{TOOL_NAME}.coverage"
 BASELINE_SUITE = f"{TOOL_NAME}.baseline"
@@ -200,6 +201,7 @@ def _details(f: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
         *([f"Baseline: {baseline_phrase(f['baseline'])}"] if "baseline" in f else []),
         f"Resource: {f['resource_id']}",
         f"Account: {f['account']}  Region: {f['region']}",
+        f"Owner: {owner_name(f)}",
         f"Finding id: {f['id']}",
     ]
     if f["evidence"]:

@@ -34,6 +34,7 @@ from typing import Any
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import to_document
 from auditor.outputs.names import display_name
+from auditor.outputs.owner_view import UNOWNED, failures_by_owner
 from auditor.scope_model import describe
 from auditor.waiver_view import EXPIRING_SOON_DAYS
 
@@ -302,6 +303,8 @@ def _sections(doc: Mapping[str, Any]) -> list[_Section]:
         cells=_finding_cells,
         empty=f"No {'new ' if scan.get('fail_on_new') else ''}finding at or above `{scan['fail_on']}` failed.",
     ))
+    if scan.get("owner_tag"):  # a scan that recorded owners (older files did not)
+        sections.append(_owners_section(scan["owner_tag"], findings))
     if "baseline" in doc:
         sections.extend(_baseline_sections(doc))
     waivers = doc["waivers"]
@@ -322,6 +325,16 @@ def _sections(doc: Mapping[str, Any]) -> list[_Section]:
                          ", ".join(code(r) for r in w.get("nearest", ())) or "none near"],
     ))
     return sections
+
+
+def _owners_section(tag: str, findings: Sequence[Mapping[str, Any]]) -> _Section:
+    def cells(r: Mapping[str, Any]) -> list[str]:
+        name = escape_text(r["owner"], CELL_ID) if r["owned"] else (
+            f"_unowned_ (no {code(tag)} tag)" if r["owner"] == UNOWNED else "_unknown_ (tags not read)")
+        return [name, str(r["failed"]), str(r["gating"])]
+
+    return _Section(title=f"Failures by owner (tag {code(tag, in_table=False)})", intro="",
+                    header=("Owner", "FAIL", "Failing the build"), rows=failures_by_owner(findings), cells=cells)
 
 
 def _active_waivers_section(active: Sequence[Mapping[str, Any]]) -> _Section:
@@ -383,7 +396,7 @@ def _baseline_sections(doc: Mapping[str, Any]) -> list[_Section]:
             intro="",
             header=("Severity", "Rule", "Resource", "Now"),
             rows=baseline["resolved"],
-            cells=lambda p: [p["severity"], code(p["rule_id"]), code(p["resource_id"]),
+            cells=lambda p: [p["severity"], code(p["rule_id"]), _previous_resource(p),
                              p["status"] or "gone (its scope was scanned)"],
         ),
         _Section(
@@ -391,10 +404,19 @@ def _baseline_sections(doc: Mapping[str, Any]) -> list[_Section]:
             intro="Not counted as resolved: their state is unknown.",
             header=("Severity", "Rule", "Resource", "Why"),
             rows=baseline["unverified"],
-            cells=lambda p: [p["severity"], code(p["rule_id"]), code(p["resource_id"]),
+            cells=lambda p: [p["severity"], code(p["rule_id"]), _previous_resource(p),
                              escape_text(p["reason"], CELL_TEXT)],
         ),
     ]
+
+
+def _previous_resource(p: Mapping[str, Any]) -> str:
+    """A baseline failure's resource by its display name, as the other tables name theirs; by its id when the
+    comparison does not record what names it (a findings file of an older version)."""
+    if not p.get("provider"):
+        return code(p["resource_id"])
+    name = display_name(p["provider"], p["account"], p["region"], p["resource_id"], p["resource_name"])
+    return code(name, CELL_RESOURCE)
 
 
 def _state_cell(mark: Mapping[str, Any]) -> str:

@@ -63,6 +63,7 @@ from auditor.identity import resource_key
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import TOOL_NAME, to_document
 from auditor.outputs.markdown import escape_block, escape_text
+from auditor.outputs.owner_view import owner_name
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -309,6 +310,7 @@ def _result(f: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
             "gating": f["gating"],
             "finding_id": f["id"],
             "evidence": _evidence(f["evidence"]),
+            "owner": owner_name(f),
         },
     }
     mark = f.get("baseline")

@@ -67,6 +67,7 @@ class CliOption:
     choices: tuple[str, ...] | None = None
     default: str | None = None
     envvar: str | None = None
+    flag: bool = False  # an on/off switch taking no value (``--org``)
 
 
 @dataclass(frozen=True)

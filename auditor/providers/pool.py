@@ -1,7 +1,8 @@
 """The thread pool every provider's collectors share for one scan.
 
 :class:`TaskPool`: one thread pool for a whole scan with fair, work-conserving scheduling across
-(service, region) lanes.
+(service, region) lanes. :class:`TaskGroup`: one part of a scan (an AWS account of an organisation)
+submitting into a shared pool under its own lanes and waiting for its own tasks only.
 """
 
 from __future__ import annotations
@@ -142,3 +143,71 @@ class TaskPool:
                         self._progress.lane_done(lane, calls)
                 if self._outstanding == 0:
                     self._idle.notify_all()
+
+
+class TaskGroup(TaskPool):
+    """The tasks of one part of a scan (one account of an organisation) in a shared :class:`TaskPool`.
+
+    A collector written for a pool of its own takes a group unchanged: :meth:`submit_many` queues into the
+    shared pool under the lane ``(service, "<name>/<region>")``, so every account and region is a lane of
+    its own and the pool's round-robin keeps one large account from starving the others; :meth:`wait`
+    blocks until this group's tasks (and the tasks they submit) have finished, then re-raises the first
+    exception one of them raised, leaving the shared pool open for the other groups. The shared pool's
+    owner calls its ``wait`` once every group is done.
+
+    Only the scheduling state of the shared pool is used: the attributes of :class:`TaskPool` are not set.
+    """
+
+    def __init__(self, pool: TaskPool, name: str) -> None:
+        # Deliberately no super().__init__(): a group owns no executor, it delegates to ``pool``.
+        self._pool = pool
+        self._name = name
+        self._group_lock = threading.Lock()
+        self._done = threading.Condition(self._group_lock)
+        self._pending = 0
+        self._failures: list[BaseException] = []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def submit_many(self, lane: Lane, tasks: Iterable[Task]) -> None:
+        batch = [self._tracked(task) for task in tasks]
+        if not batch:
+            return
+        with self._group_lock:
+            self._pending += len(batch)
+        try:
+            self._pool.submit_many((lane[0], f"{self._name}/{lane[1]}"), batch)
+        except BaseException:
+            with self._group_lock:
+                self._pending -= len(batch)
+                self._done.notify_all()
+            raise
+
+    def wait(self) -> None:
+        """Block until every task of this group has finished; the shared pool stays open."""
+        with self._group_lock:
+            while self._pending:
+                self._done.wait()
+            failures = list(self._failures)
+        if failures:
+            raise failures[0]
+
+    def shutdown(self) -> None:
+        """A group does not own the shared pool: nothing to shut down."""
+
+    def _tracked(self, task: Task) -> Task:
+        def run() -> None:
+            try:
+                task()
+            except BaseException as exc:  # noqa: BLE001 - a bug in a task; re-raised by wait()
+                with self._group_lock:
+                    self._failures.append(exc)
+            finally:
+                with self._group_lock:
+                    self._pending -= 1
+                    if not self._pending:
+                        self._done.notify_all()
+
+        return run

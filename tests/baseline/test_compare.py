@@ -345,7 +345,8 @@ class TestFindingsDocument:
             "counts": {"new": 0, "still_failing": 0, "regressed": 1, "newly_waived": 1, "resolved": 1, "unknown": 1,
                        "unchanged": 0},
             "resolved": [{"id": finding(ISOLATION, arn("model", "gone"), Status.FAIL).id, "rule_id": ISOLATION,
-                          "resource_id": arn("model", "gone"), "severity": "critical", "status": None}],
+                          "resource_id": arn("model", "gone"), "severity": "critical", "status": None,
+                          "provider": "aws", "account": "123456789012", "region": "eu-west-1", "resource_name": ""}],
             "unverified": [],
         }
 

@@ -5,12 +5,14 @@ waivers). Each payload, if it ever ran, would set ``window.__pwned``."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from auditor.catalog import load_catalog, load_frameworks
 from auditor.model import CoverageRow, Finding, Resource, ScanResult, Severity, Status, Waiver
 from auditor.outputs.findings_json import to_document
+from auditor.owners import assign as assign_owners
 
 ACCOUNTS = ("111111111111", "222222222222")
 SUBSCRIPTION = "5d0f3e1a-7c2b-4a9e-9f10-2b6c8d4e0a01"
@@ -30,6 +32,19 @@ SAGEMAKER_ENDPOINTS = 40
 ONLINE_ENDPOINTS = 12
 # The endpoint whose config could not be read: its row cannot show what serves it.
 UNREAD_CONFIG = 37
+# The endpoint whose tags could not be read: its owner is unknown, not unowned.
+UNREAD_TAGS = 21
+HOSTILE_OWNER = "<img src=x onerror=window.__pwned=7>"
+
+
+def endpoint_tags(i: int) -> dict[str, str]:
+    """SageMaker endpoint i's tags: an owner for most (one hostile), none for every fifth."""
+    tags = {"team": "ml", "notes": HOSTILE_TAG} if i == 7 else {"team": "ml"}
+    if i == 7:
+        tags["owner"] = HOSTILE_OWNER
+    elif i % 5:
+        tags["owner"] = "ml-platform" if i % 2 else "recsys"
+    return tags
 
 
 def sm_arn(account: str, kind: str, name: str) -> str:
@@ -102,9 +117,10 @@ def build() -> ScanResult:
         resources += [
             Resource(id=endpoint, type="aws.sagemaker.endpoint", provider="aws", account=account,
                      region=REGION, name=name, document={},
-                     tags={"team": "ml", "notes": HOSTILE_TAG} if i == 7 else {"team": "ml"},
+                     tags=endpoint_tags(i),
                      related={"endpoint_config": None if i == UNREAD_CONFIG else config},
-                     unreadable={"related.endpoint_config": "AccessDenied"} if i == UNREAD_CONFIG else {}),
+                     unreadable={"related.endpoint_config": "AccessDenied"} if i == UNREAD_CONFIG
+                     else {"tags": "AccessDenied"} if i == UNREAD_TAGS else {}),
             resource(config, "aws.sagemaker.endpoint_config", f"churn-{i:02d}-cfg", account, models=[model],
                      kms_keys=[], capture_bucket=None if not capture else f"arn:aws:s3:::capture-{account}"),
             resource(model, "aws.sagemaker.model", f"churn-{i:02d}-model", account, execution_role=role),
@@ -129,8 +145,9 @@ def build() -> ScanResult:
                  Status.FAIL if i % 3 == 1 else Status.PASS, {}, "blue"),
         ]
         resources += [
-            resource(endpoint, "azure.ml.online_endpoint", name, SUBSCRIPTION, workspace=WS,
-                     deployments=[f"{endpoint}/deployments/blue"]),
+            replace(resource(endpoint, "azure.ml.online_endpoint", name, SUBSCRIPTION, workspace=WS,
+                             deployments=[f"{endpoint}/deployments/blue"]),
+                    tags={"Owner": "scoring-team"} if i % 2 else {}),
             resource(f"{endpoint}/deployments/blue", "azure.ml.online_deployment", "blue", SUBSCRIPTION,
                      endpoint=endpoint),
         ]
@@ -158,7 +175,7 @@ def build() -> ScanResult:
         tool_version="0.1.0", started_at=datetime(2026, 6, 2, 3, 0, tzinfo=UTC),
         finished_at=datetime(2026, 6, 2, 3, 2, tzinfo=UTC),
         scopes=(f"aws:{ACCOUNTS[0]}:{REGION}", f"aws:{ACCOUNTS[1]}:{REGION}", f"azure:{SUBSCRIPTION}"),
-        findings=tuple(findings), coverage=coverage,
+        findings=assign_owners(findings, resources, "owner"), coverage=coverage, owner_tag="owner",
         rules={rule_id: rule for rule_id, rule in catalog.items() if rule_id in {f.rule_id for f in findings}},
         fail_on=Severity.HIGH, resources=tuple(resources), frameworks=load_frameworks(),
     )

@@ -117,9 +117,11 @@ def _setup(options: AwsOptions, regions: tuple[str, ...],
 
 
 def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str, ...],
-          max_workers: int, progress: Progress | None) -> Inventory:
+          max_workers: int, progress: Progress | None, pool: TaskPool | None = None) -> Inventory:
+    """One account's inventory; ``pool``: a share of a pool other accounts use too (an organisation's scan,
+    :class:`~auditor.providers.pool.TaskGroup`), or None for a pool of its own."""
     account, partition = identity.account, identity.partition
-    pool = TaskPool(max_workers, progress)
+    pool = pool or TaskPool(max_workers, progress)
     iam = aws_iam.IamCollector(clients, pool, account, home)
     kms = aws_kms.KmsCollector(clients, pool, account)
     s3 = aws_s3.S3Collector(clients, pool, account, home, partition)

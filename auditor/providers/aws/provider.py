@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from auditor.providers import ProviderOptions
     from auditor.providers.aws.collect import AwsOptions
     from auditor.providers.aws.live import AwsContext
+    from auditor.providers.aws.org import AwsOrgOptions
 
 
 CLI = CliSpec(
@@ -27,6 +28,15 @@ CLI = CliSpec(
         CliOption("regions", ("--region",), "AWS region to scan (repeatable). Default: every enabled region where "
                   "SageMaker is offered.", multiple=True),
         CliOption("profile", ("--profile",), "AWS profile from the shared config (default: the standard chain)."),
+        CliOption("org", ("--org",), "Scan every ACTIVE account of the organisation (organizations:ListAccounts, "
+                  "from the management or a delegated administrator account) through --role-name.", flag=True),
+        CliOption("role_name", ("--role-name",), "The role assumed in each member account (--org, --account): "
+                  "arn:<partition>:iam::<account>:role/NAME. The caller's own account uses the caller's credentials."),
+        CliOption("external_id", ("--external-id",), "The sts:ExternalId the member role's trust policy requires."),
+        CliOption("accounts", ("--account",), "Account id to scan through --role-name (repeatable); with --org, "
+                  "only these of the organisation.", multiple=True),
+        CliOption("exclude_accounts", ("--exclude-account",), "Account id to leave out of --org (repeatable).",
+                  multiple=True),
     ),
 )
 
@@ -35,17 +45,22 @@ class AwsProvider:
     name: str = "aws"
     cli: CliSpec = CLI
 
-    def options(self, values: Mapping[str, Any]) -> AwsOptions:
+    def options(self, values: Mapping[str, Any]) -> AwsOptions | AwsOrgOptions:
         from auditor.providers.aws.collect import AwsOptions
+        from auditor.providers.aws.options import org_options
         from auditor.regions import check_aws_regions
 
         regions = tuple(values.get("regions") or ())
         check_aws_regions(regions)  # a mistyped --region is exit 3 now, not minutes of retries
-        return AwsOptions(regions=regions, profile=values.get("profile"))
+        base = AwsOptions(regions=regions, profile=values.get("profile"))
+        return org_options(base, values) or base
 
-    def collect(self, options: AwsOptions, progress: Progress | None = None) -> Inventory:
+    def collect(self, options: AwsOptions | AwsOrgOptions, progress: Progress | None = None) -> Inventory:
         from auditor.providers.aws.collect import collect_aws
+        from auditor.providers.aws.org import AwsOrgOptions, collect_org
 
+        if isinstance(options, AwsOrgOptions):
+            return collect_org(options, progress)
         return collect_aws(options, progress)
 
     def connect(self, options: ProviderOptions) -> AwsContext:

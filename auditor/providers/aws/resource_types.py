@@ -94,3 +94,9 @@ def actions(calls: Iterable[str]) -> tuple[str, ...]:
 def scan_actions() -> tuple[str, ...]:
     """The read-only actions of ``auditor scan aws``: what every declared type and the provider itself call."""
     return actions(scan_calls(TYPES, PROVIDER_CALLS))
+
+
+# Calls of an organisation's scan (``--org``, ``--account``), made with the caller's credentials only: list the
+# organisation's accounts, and assume the auditor's role in each member account. They make the caller's policy
+# (``auditor permissions aws --org``); the member role needs only :func:`scan_actions`.
+ORG_CALLS: tuple[str, ...] = ("organizations:ListAccounts", "sts:AssumeRole")

@@ -264,6 +264,14 @@ class AwsClients:
             return client
 
 
+    def close(self) -> None:
+        """Close every client's connections (an organisation's scan, once an account is done) and forget them."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+
 def drop_account_prefix_for_local_host(request: Any, **kwargs: Any) -> None:
     """Keep s3control usable behind an endpoint override such as ``AWS_ENDPOINT_URL=http://127.0.0.1:5000``.
 

@@ -1,0 +1,214 @@
+"""Benchmark `auditor scan aws --org` against an organisation of many accounts served by moto on loopback.
+
+    python benchmarks/scan_aws_org.py [--accounts 40] [--endpoints 25] [--regions 2] [--latency-ms 50]
+                                      [--workers 16] [--repeat 1]
+
+Creates an organisation (moto's default account as the management account) of ``--accounts`` member accounts
+and seeds each, through a role assumed in it, with ``--endpoints`` endpoints per region (each with its config and
+model) sharing ~10 execution roles, ~5 KMS keys and ~4 capture buckets (``scan_aws.scaled_spec``, bucket names
+made unique per account). Then times, each in a subprocess with the same environment, alternating:
+
+- the scan: ``python -m auditor scan aws --org --role-name R --region ... --format json --quiet``;
+- the floor: a plain boto3 loop on ``--workers`` threads that assumes the role in every member account, lists
+  (paginated) and describes every endpoint, endpoint config and model, and reads every distinct execution role
+  (GetRole), KMS key (DescribeKey) and capture bucket (GetBucketEncryption) the configs and models name, each
+  once: one read of each needed thing across all accounts, the least any scanner has to do.
+
+Reports wall time, CPU, API calls per operation and the peak RSS of each child's process tree, with the machinery
+of ``scan_aws.py`` (which explains how each is measured), and checks the scan's verdicts against the verdicts the
+seeded estates imply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scan_aws
+
+ROLE = "AuditorScan"
+MANAGEMENT = "123456789012"  # moto's default account: the caller
+
+
+def member_spec(account_index: int, endpoints_per_region: int, regions: Sequence[str]) -> Any:
+    """``scan_aws.scaled_spec`` with bucket names unique to the account (S3 names are global)."""
+    spec = scan_aws.scaled_spec(endpoints_per_region * len(regions), regions)
+    rename = {b.name: f"a{account_index:03d}-{b.name}" for b in spec.buckets}
+    buckets = tuple(dataclasses.replace(b, name=rename[b.name]) for b in spec.buckets)
+    configs = tuple(dataclasses.replace(c, capture=dataclasses.replace(c.capture, bucket=rename[c.capture.bucket]))
+                    if c.capture else c for c in spec.configs)
+    return dataclasses.replace(spec, buckets=buckets, configs=configs)
+
+
+def assume(sts: Any, account: str, role: str) -> dict[str, str]:
+    answer = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="bench")["Credentials"]
+    return {"aws_access_key_id": answer["AccessKeyId"], "aws_secret_access_key": answer["SecretAccessKey"],
+            "aws_session_token": answer["SessionToken"]}
+
+
+def seed_organisation(url: str, accounts: int, endpoints: int, regions: Sequence[str]) -> dict[Any, str]:
+    """The organisation and its member estates; returns the verdicts every estate implies, merged."""
+    import boto3
+
+    from auditor.demo import aws_estate
+    from auditor.demo.moto_server import aws_environment
+
+    expected: dict[Any, str] = {}
+    with aws_environment(url, regions[0]):
+        orgs = boto3.client("organizations")
+        orgs.create_organization(FeatureSet="ALL")
+        members = [str(orgs.create_account(AccountName=f"m{i}", Email=f"m{i}@example.com")
+                       ["CreateAccountStatus"]["AccountId"]) for i in range(accounts)]
+        sts = boto3.client("sts")
+        for i, account in enumerate(members):
+            credentials = assume(sts, account, "OrganizationAccountAccessRole")
+            os.environ.update({"AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+                               "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+                               "AWS_SESSION_TOKEN": credentials["aws_session_token"]})
+            estate = aws_estate._Seeder(url, member_spec(i, endpoints, regions), 4).run()
+            expected.update(estate.expected)
+    return expected
+
+
+# -- the floor ---------------------------------------------------------------------------------------
+_KINDS = {"list_endpoints": ("Endpoints", "EndpointName", "describe_endpoint"),
+          "list_endpoint_configs": ("EndpointConfigs", "EndpointConfigName", "describe_endpoint_config"),
+          "list_models": ("Models", "ModelName", "describe_model")}
+
+
+def floor(regions: Sequence[str], workers: int, role: str) -> None:
+    """Assume, list, describe, then read each referenced role, key and bucket once, on ``workers`` threads."""
+    import boto3
+    from botocore.config import Config
+
+    base = boto3.session.Session()
+    config = Config(max_pool_connections=workers, retries={"mode": "standard", "total_max_attempts": 10})
+    accounts = [a["Id"] for page in base.client("organizations").get_paginator("list_accounts").paginate()
+                for a in page["Accounts"] if a["Status"] == "ACTIVE" and a["Id"] != MANAGEMENT]
+    sts = base.client("sts", config=config)
+
+    def clients(account: str) -> dict[str, Any]:
+        session = boto3.session.Session(**assume(sts, account, role))
+        made = {r: session.client("sagemaker", region_name=r, config=config) for r in regions}
+        made.update({f"kms/{r}": session.client("kms", region_name=r, config=config) for r in regions})
+        made["iam"] = session.client("iam", region_name=regions[0], config=config)
+        made["s3"] = session.client("s3", region_name=regions[0], config=config)
+        return made
+
+    with ThreadPoolExecutor(workers) as pool:
+        reach = dict(zip(accounts, pool.map(clients, accounts), strict=True))
+
+        def listing(job: tuple[str, str, str]) -> list[tuple[str, str, str, dict[str, str]]]:
+            account, region, method = job
+            key, field, describe = _KINDS[method]
+            pages = reach[account][region].get_paginator(method).paginate()
+            return [(account, region, describe, {field: item[field]}) for page in pages for item in page[key]]
+
+        def describe(item: tuple[str, str, str, dict[str, str]]) -> dict[str, Any]:
+            account, region, method, params = item
+            return {"account": account, "region": region, **getattr(reach[account][region], method)(**params)}
+
+        lists = pool.map(listing, [(a, r, m) for a in accounts for r in regions for m in _KINDS])
+        items = [item for found in lists for item in found]
+        documents = list(pool.map(describe, items))
+        needed: set[tuple[str, str, str]] = set()
+        for doc in documents:
+            if doc.get("ExecutionRoleArn"):
+                needed.add((doc["account"], "iam", doc["ExecutionRoleArn"].rsplit("/", 1)[-1]))
+            capture = doc.get("DataCaptureConfig") or {}
+            for key in (doc.get("KmsKeyId"), capture.get("KmsKeyId")):
+                if key:
+                    needed.add((doc["account"], f"kms/{doc['region']}", key))
+            if capture.get("DestinationS3Uri"):
+                needed.add((doc["account"], "s3", capture["DestinationS3Uri"].split("/")[2]))
+
+        def read(thing: tuple[str, str, str]) -> None:
+            account, service, name = thing
+            client = reach[account][service]
+            if service == "iam":
+                client.get_role(RoleName=name)
+            elif service == "s3":
+                client.get_bucket_encryption(Bucket=name)
+            else:
+                client.describe_key(KeyId=name)
+
+        list(pool.map(read, sorted(needed)))
+    print(json.dumps({"accounts": len(accounts), "described": len(items), "referenced": len(needed)}))
+
+
+def scan_argv(out: Path, regions: Sequence[str]) -> list[str]:
+    region_args = [arg for r in regions for arg in ("--region", r)]
+    return [sys.executable, "-m", "auditor", "scan", "aws", "--org", "--role-name", ROLE, *region_args,
+            "--out", str(out), "--format", "json", "--quiet"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=40)
+    parser.add_argument("--endpoints", type=int, default=25, help="endpoints per region per account")
+    parser.add_argument("--regions", type=int, default=2, choices=range(1, len(scan_aws.REGIONS) + 1))
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="server-side delay per request")
+    parser.add_argument("--workers", type=int, default=16, help="threads of the floor")
+    parser.add_argument("--repeat", type=int, default=1, help="scan/floor pairs to time, alternating")
+    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)  # the floor's own child
+    args = parser.parse_args(argv)
+    regions = scan_aws.REGIONS[: args.regions]
+    if args.floor:
+        floor(regions, args.workers, ROLE)
+        return 0
+
+    from auditor.demo.moto_server import (
+        ApiConditions,
+        RequestCounter,
+        apply_environment,
+        demo_environment,
+        running_moto,
+    )
+
+    counter, conditions = RequestCounter(), ApiConditions()
+    with running_moto(counter=counter, conditions=conditions) as url, tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        expected = seed_organisation(url, args.accounts, args.endpoints, regions)
+        print(f"seeded {args.accounts} accounts x {len(regions)} regions x {args.endpoints} endpoints in "
+              f"{time.perf_counter() - started:.1f} s ({counter.total} calls)")
+        env = apply_environment(demo_environment(url, regions[0]), os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scan_aws.REPO), env.get("PYTHONPATH")]))
+        conditions.latency_ms = args.latency_ms
+        floor_argv = [sys.executable, __file__, "--floor", "--regions", str(args.regions),
+                      "--workers", str(args.workers)]
+        pairs: list[tuple[scan_aws.Run, scan_aws.Run]] = []
+        outs = []
+        for i in range(args.repeat):
+            out = Path(tmp, f"scan-{i}")
+            out.mkdir()
+            outs.append(out)
+            pairs.append((scan_aws.run_child("scan", scan_argv(out, regions), env, counter),
+                          scan_aws.run_child("floor", floor_argv, env, counter)))
+        runs = [run for pair in pairs for run in pair]
+        scan_aws.report(runs[:2])
+        for r in runs:
+            if r.code not in (0, 1) or "Traceback" in r.stderr:
+                print(f"\n{r.label} exited {r.code}:\n{r.stderr[-3000:]}")
+        scan, base = pairs[0]
+        print(f"\nfloor: {base.stdout.strip()}")
+        print(f"scan/floor wall-time ratio: {scan.wall_s / base.wall_s:.2f}, "
+              f"API-call ratio: {sum(scan.calls.values()) / max(1, sum(base.calls.values())):.2f}; "
+              f"peak RSS of the scan's process tree: {max(s.peak_tree_rss_mb for s, _ in pairs):.0f} MB")
+        scan_aws.print_pairs(pairs)
+        print("verdicts:")
+        return 0 if scan_aws.compare("scan vs seeded truth", scan_aws.verdicts(outs[0]), expected) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
