@@ -39,6 +39,8 @@ SECRET_FIELDS = frozenset(name.lower() for name in (
     "password", "adminPassword", "adminUserPassword", "privateKeyData", "privateKey", "sslKey", "primaryKey",
     "secondaryKey", "relayConnectionString", "serviceBusConnectionString", "databricksAccessToken",
     "connectionString", "accountKey", "accessKey", "secretKey", "sasToken", "clientSecret", "secret",
+    # Azure AI Services accounts' apiProperties (QnA Maker's search key, the metrics event hub and storage)
+    "qnaAzureSearchEndpointKey", "eventHubConnectionString", "storageAccountConnectionString",
 ))
 # (parent field, field): secrets under a name too common to redact everywhere (AKS compute TLS key).
 SECRET_CHILDREN = frozenset({("sslconfiguration", "key")})

@@ -18,6 +18,7 @@ USES: Mapping[str, tuple[str, ...]] = {
     "aws.sagemaker.model": ("execution_role",),
     "aws.sagemaker.inference_component": ("models",),
     "azure.ml.online_endpoint": ("workspace", "deployments"),
+    "azure.ai.account": ("deployments",),
 }
 # resource type -> the ``related`` key naming the resource it is a part of. API Management's APIs, backends
 # and products cannot carry tags of their own: they are in the scope of their service.

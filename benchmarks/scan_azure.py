@@ -2,12 +2,14 @@
 
     python benchmarks/scan_azure.py [--endpoints 1000] [--subscriptions 2] [--workspaces 6] [--page-size 50]
                                     [--latency-ms 0] [--workers 16] [--throttle 0.15 --errors 0.03] [--seed 7]
-                                    [--repeat 1]
+                                    [--repeat 1] [--ai-accounts N]
 
 Seeds N online endpoints over the workspaces of a few subscriptions (``auditor.demo.azure_estate``
 documents): one or two deployments each, computes, serverless endpoints and v1 services per workspace,
 system-assigned identities with their own scoped role assignments, and a few user-assigned identities
-shared by many endpoints. Then times, each in a subprocess against the same server:
+shared by many endpoints; and AI Services / Azure OpenAI accounts (``auditor.demo.ai_estate``; one per 20
+endpoints unless ``--ai-accounts`` says otherwise) with two deployments and two content filter policies each.
+Then times, each in a subprocess against the same server:
 
 - the scan: ``python -m auditor scan azure --credential cli --arm-endpoint URL --subscription S ...
   --format json --quiet``, with the fake ``az`` first on PATH and the stand-in's CA in REQUESTS_CA_BUNDLE
@@ -15,6 +17,7 @@ shared by many endpoints. Then times, each in a subprocess against the same serv
 - the floor: a plain ``requests`` loop on ``--workers`` threads that reads everything once: the
   workspaces of each subscription, then every workspace's computes, online endpoints, serverless
   endpoints and v1 services, then every endpoint's deployments and every principal's role assignments,
+  and the AI accounts of each subscription with every model-serving account's deployments and policies,
   each list followed through its nextLinks.
 
 For each: wall time, requests counted by the server per (method, path shape), peak RSS of the process
@@ -44,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scan_aws import Run, compare, print_pairs, run_child, verdicts  # noqa: E402 - the measuring harness is shared
 
 NS = "Microsoft.MachineLearningServices"
+AI_NS, AI_API = "Microsoft.CognitiveServices", "2025-06-01"
 API, LEGACY_API, AUTHZ_API = "2025-12-01", "2021-07-01", "2022-04-01"
 FLOOR_TOKEN = "bench-floor-token"
 
@@ -91,6 +95,29 @@ def scaled_spec(endpoints: int, subscriptions: int, workspaces: int) -> Any:
                        tuple(serverless), tuple(services), tags={"team": "bench"})
 
 
+def scaled_ai(accounts: int, subscriptions: Sequence[str]) -> Any:
+    """``accounts`` AI accounts round-robin over ``subscriptions``: OpenAI and AIServices (every tenth a Face
+    account, not audited), settings varied so each rule has PASS and FAIL, two deployments and policies each."""
+    from auditor.demo import ai_estate as ai
+
+    policies = (ai.AiPolicy("bench-strict"), ai.AiPolicy("bench-relaxed", off=(("Hate", "Prompt"),)))
+    found = []
+    for i in range(accounts):
+        sub = subscriptions[i % len(subscriptions)]
+        kind = "Face" if i % 10 == 9 else ("OpenAI", "AIServices")[i % 2]
+        reader = ("Storage Blob Data Reader", f"/subscriptions/{sub}/resourceGroups/rg-bench-data/providers/"
+                                              "Microsoft.Storage/storageAccounts/stbench")
+        grants = (("Contributor", f"/subscriptions/{sub}/resourceGroups/rg-bench-ai"),) if i % 7 == 0 else (reader,)
+        deployments = tuple(ai.AiDeployment(f"dep-{j}", "gpt-4o", "2024-11-20",
+                                            ("Microsoft.DefaultV2", "bench-strict", "bench-relaxed", None)[(i + j) % 4])
+                            for j in range(2)) if kind != "Face" else ()
+        found.append(ai.AiAccount(sub, "rg-bench-ai", f"ai-bench-{i:04d}", kind, "swedencentral",
+                                  local_auth_disabled=i % 2 == 0, public_network=("Disabled", "Enabled", "Deny")[i % 3],
+                                  cmk=i % 3 == 0, system_identity=i % 5 != 4, grants=grants, deployments=deployments,
+                                  policies=policies if kind != "Face" else ()))
+    return ai.build_ai_estate(ai.AiSpec(accounts=tuple(found), tags={"team": "bench"}))
+
+
 # -- the floor ---------------------------------------------------------------------------------------
 def floor(url: str, ca_bundle: str, subscriptions: Sequence[str], workers: int) -> None:
     """Read every workspace, child list, deployment list and principal's role assignments once."""
@@ -123,11 +150,17 @@ def floor(url: str, ca_bundle: str, subscriptions: Sequence[str], workers: int) 
         endpoints = [e for kind, found in children if kind == "onlineEndpoints" for e in found]
         principals = {(e["id"].split("/")[2], p) for e in endpoints for p in _principals(e.get("identity") or {})}
         reads: list[tuple[str, str, dict[str, str]]] = [(f"{e['id']}/deployments", API, {}) for e in endpoints]
+        accounts = [a for found in pool.map(lambda s: items(f"/subscriptions/{s}/providers/{AI_NS}/accounts", AI_API),
+                                            subscriptions) for a in found]
+        serving = [a for a in accounts if str(a.get("kind", "")).lower() in ("openai", "aiservices")]
+        principals |= {(a["id"].split("/")[2], p) for a in serving for p in _principals(a.get("identity") or {})}
+        reads += [(f"{a['id']}/{kind}", AI_API, {}) for a in serving for kind in ("deployments", "raiPolicies")]
         reads += [(f"/subscriptions/{s}/providers/Microsoft.Authorization/roleAssignments", AUTHZ_API,
                    {"$filter": f"principalId eq '{p}'"}) for s, p in principals]
         read = sum(len(found) for found in pool.map(lambda job: items(*job), reads))
     print(json.dumps({"workspaces": len(spaces), "children": sum(len(f) for _, f in children),
-                      "endpoints": len(endpoints), "principals": len(principals), "deployments_and_roles": read}))
+                      "endpoints": len(endpoints), "ai_accounts": len(accounts), "principals": len(principals),
+                      "deployments_policies_and_roles": read}))
 
 
 def _principals(identity: dict[str, Any]) -> list[str]:
@@ -161,6 +194,7 @@ def report(runs: Sequence[Run]) -> None:
     for method, shape in sorted({op for r in runs for op in r.calls}):
         short = shape.replace("/providers/Microsoft.MachineLearningServices/", "/.../ML/")
         short = short.replace("/providers/Microsoft.Authorization/", "/.../Authz/")
+        short = short.replace(f"/providers/{AI_NS}/", "/.../AI/")
         print(f"{method + ' ' + short:<100}" + "".join(f"{r.calls.get((method, shape), 0):>14}" for r in runs))
 
 
@@ -179,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--errors", type=float, default=0.0, help="fraction answered 503 in a third run")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the fault injection")
     parser.add_argument("--repeat", type=int, default=1, help="scan/floor pairs to time (the median ratio is printed)")
+    parser.add_argument("--ai-accounts", type=int, default=None,
+                        help="AI Services / OpenAI accounts (default: one per 20 endpoints)")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)  # the floor's own child
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--ca", help=argparse.SUPPRESS)
@@ -195,10 +231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     estate = build_estate(scaled_spec(args.endpoints, args.subscriptions, args.workspaces))
-    with ArmServer(estate.documents, subscriptions=estate.subscription_documents, page_size=args.page_size,
+    ai = scaled_ai(args.endpoints // 20 if args.ai_accounts is None else args.ai_accounts, estate.subscriptions)
+    documents = [*estate.documents, *ai.documents]
+    with ArmServer(documents, subscriptions=estate.subscription_documents, page_size=args.page_size,
                    seed=args.seed) as arm, tempfile.TemporaryDirectory() as tmp:
-        print(f"seeded {({k: len(v) for k, v in estate.ids.items()})}, {len(estate.documents)} documents, "
-              f"in {time.perf_counter() - started:.1f} s")
+        seeded = {**{k: len(v) for k, v in estate.ids.items()}, **{f"ai_{k}": len(v) for k, v in ai.ids.items()}}
+        print(f"seeded {seeded}, {len(documents)} documents, in {time.perf_counter() - started:.1f} s")
         write_fake_az(Path(tmp, "az"))
         env = dict(os.environ)
         for key, value in demo_azure_environment(arm.ca_bundle, str(Path(tmp, "az"))).items():
@@ -237,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_pairs(pairs)
         print("verdicts:")
         clean = verdicts(Path(tmp, "scan"))
-        ok = compare("scan vs seeded truth", clean, dict(estate.expected))
+        ok = compare("scan vs seeded truth", clean, {**estate.expected, **ai.expected})
         if len(runs) == 3:
             ok = compare(f"faulty scan (throttle {args.throttle}, errors {args.errors}) vs fault-free scan",
                          verdicts(Path(tmp, "scan+faults")), clean) and ok

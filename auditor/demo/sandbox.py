@@ -92,6 +92,7 @@ def serving_demo() -> Iterator[DemoSandbox]:
 
     Needs the demo extra (moto, cryptography): an ImportError says which module is missing.
     """
+    from auditor.demo.ai_estate import build_ai_estate, northwind_ai_spec
     from auditor.demo.apim_estate import build_gateway
     from auditor.demo.arm_server import ArmServer
     from auditor.demo.aws_northwind import seed_demo_estate
@@ -107,6 +108,9 @@ def serving_demo() -> Iterator[DemoSandbox]:
         # Northwind's gateway fronts Azure ML endpoints and a SageMaker endpoint of the AWS estate.
         arm.add_resources(build_gateway(azure.subscriptions[0], list(azure.documents), aws.regions[0],
                                         {"env": "prod", "team": "ml-platform"}))
+        # Azure AI Services / OpenAI accounts, one of them behind that gateway.
+        prod, dev = azure.subscriptions[:2]
+        arm.add_resources(build_ai_estate(northwind_ai_spec(prod, dev, {"team": "ai-platform"})).documents)
         environment = {**dict.fromkeys(_AZURE_UNSET), **demo_environment(endpoint, aws.regions[0]),
                        **demo_azure_environment(arm.ca_bundle, az_dir), "AUDITOR_ARM_ENDPOINT": arm.url,
                        **_AZURE_CLI_ONLY}

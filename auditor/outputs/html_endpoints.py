@@ -32,6 +32,7 @@ ENDPOINT_KINDS: dict[str, str] = {
     "azure.ml.online_endpoint": "Azure ML online endpoint",
     "azure.ml.serverless_endpoint": "Azure ML serverless endpoint",
     "azure.ml.legacy_service": "Azure ML v1 service",
+    "azure.ai.account": "Azure AI Services / OpenAI account",
 }
 ASPECTS: tuple[str, ...] = html_aspects.ASPECTS
 UNKNOWN = "UNKNOWN"

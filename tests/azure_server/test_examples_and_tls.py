@@ -21,7 +21,7 @@ def test_every_example_is_listed_with_its_source_and_license() -> None:
     assert "MIT License" in sources and "Copyright (c) Microsoft Corporation" in sources
     rows = dict(re.findall(r"^\| `([^`]+)` \| `specification/[^`]+` \| `([0-9a-f]{40})` \|", sources, re.MULTILINE))
     assert set(rows) == set(example_paths())
-    assert len(rows) == 38
+    assert len(rows) == 42
 
 
 def test_examples_resolve_by_unique_suffix() -> None:

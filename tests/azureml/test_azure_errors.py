@@ -14,6 +14,7 @@ from auditor.demo.arm_server import ArmServer
 from auditor.engine import evaluate
 from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Finding, Inventory, Rule, Status
+from auditor.providers.azure import ai as azure_ai
 from auditor.providers.azure import apim as azure_apim
 from auditor.providers.azure import ml as azure_ml
 from auditor.providers.azure.collect import AzureOptions, collect_azure
@@ -118,7 +119,7 @@ def test_subscription_listing_failure_is_one_error_row(scan: Scan, arm: ArmServe
     (only,) = inventory.coverage
     assert (only.provider, only.account, only.region, only.service, only.scope_id) == (
         "azure", "*", "*", "ml-workspaces", "/subscriptions")
-    assert only.resource_types == (*azure_ml.RESOURCE_TYPES, *azure_apim.RESOURCE_TYPES)
+    assert only.resource_types == (*azure_ml.RESOURCE_TYPES, *azure_apim.RESOURCE_TYPES, *azure_ai.RESOURCE_TYPES)
     assert only.error is not None and "cannot list subscriptions" in only.error and "HTTP 403" in only.error
     findings = [f for f in findings_of(inventory) if f.rule_id.startswith("azure.ml.")]
     assert len(findings) == 16 and all(f.status is Status.ERROR and f.resource_id == "/subscriptions"

@@ -203,9 +203,11 @@ def test_every_list_follows_next_link_and_nothing_is_read_twice(scan: Scan, arm:
         1 + 1 + 2 + 1 + whole)
     assert requests[("GET", "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}")] == 5
     assert requests[("GET", "/metadata/{}")] == 1
-    # the shapes above, plus the API Management service list (this estate has no gateway): no item GET
-    assert len(requests) == 11
+    # the shapes above, plus the API Management service and AI Services account lists (this estate has neither
+    # gateway nor AI account): no item GET
+    assert len(requests) == 12
     assert requests[("GET", "/subscriptions/{}/providers/Microsoft.ApiManagement/service")] == 3
+    assert requests[("GET", "/subscriptions/{}/providers/Microsoft.CognitiveServices/accounts")] == 3
     assert {method for method, _ in requests} == {"GET"}  # never listKeys, getKeys or a token API
     versions = {(shape.rsplit("/", 1)[-1], version) for shape, version in arm.api_versions
                 if "MachineLearningServices" in shape}
@@ -225,13 +227,16 @@ def test_permissions_cover_every_request_the_scan_makes(scan: Scan, arm: ArmServ
             continue
         resource_type = parse_path(shape.replace("{}", "x")).resource_type
         actions.add(f"{resource_type}/read")
-    # This estate has no API Management gateway: only the service list of the APIM actions is used
-    # (tests/apim checks the rest); every request maps to a declared action.
+    # This estate has no API Management gateway and no AI account: only the service and account lists of their
+    # actions are used (tests/apim and tests/azureml/test_ai_inventory.py check the rest); every request maps to a
+    # declared action.
     apim = {p for p in PERMISSIONS if p.startswith("Microsoft.ApiManagement/")}
     groups = {p for p in PERMISSIONS if p.startswith("Microsoft.Management/")}  # with --management-group only
     assert groups == {"Microsoft.Management/managementGroups/read",
                       "Microsoft.Management/managementGroups/descendants/read"}
-    assert actions == set(PERMISSIONS) - apim - groups | {"Microsoft.ApiManagement/service/read"}
+    ai = {p for p in PERMISSIONS if p.startswith("Microsoft.CognitiveServices/")}
+    assert actions == set(PERMISSIONS) - apim - groups - ai | {"Microsoft.ApiManagement/service/read",
+                                                               "Microsoft.CognitiveServices/accounts/read"}
     assert list(PERMISSIONS) == sorted(PERMISSIONS)
 
 

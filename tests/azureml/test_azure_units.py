@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.providers.azure import ai as azure_ai
 from auditor.providers.azure import apim as azure_apim
 from auditor.providers.azure import collect as collect_azure
 from auditor.providers.azure import ml as azure_ml
@@ -84,9 +85,13 @@ def test_permissions_are_generated_from_the_declared_types() -> None:
     assert tuple(sorted({resource_types.authorized_as(c) for c in calls})) == collect_azure.PERMISSIONS
     assert all(t.list for t in resource_types.TYPES)  # every type is listed by some call
     apim = [p for p in collect_azure.PERMISSIONS if p.startswith("Microsoft.ApiManagement/")]
-    assert len(collect_azure.PERMISSIONS) == 11 + len(apim) and len(apim) == 7
+    ai = [p for p in collect_azure.PERMISSIONS if p.startswith("Microsoft.CognitiveServices/")]
+    assert len(collect_azure.PERMISSIONS) == 11 + len(apim) + len(ai) and len(apim) == 7
+    assert ai == ["Microsoft.CognitiveServices/accounts/deployments/read",
+                  "Microsoft.CognitiveServices/accounts/raiPolicies/read", "Microsoft.CognitiveServices/accounts/read"]
     assert all(p.endswith("/read") for p in collect_azure.PERMISSIONS)
-    assert set(azure_ml.RESOURCE_TYPES) | set(azure_apim.RESOURCE_TYPES) == {t.id for t in resource_types.TYPES}
+    assert set(azure_ml.RESOURCE_TYPES) | set(azure_apim.RESOURCE_TYPES) | set(azure_ai.RESOURCE_TYPES) == {
+        t.id for t in resource_types.TYPES}
 
 
 class _Client:

@@ -145,10 +145,12 @@ AUDITED = {
     "azure.apim.api": "APIs",
     "azure.apim.backend": "backends",
     "azure.apim.product": "products",
+    "azure.ai.account": "accounts",
+    "azure.ai.deployment": "model deployments",
 }
 SERVICES = {"aws.sagemaker": "AWS SageMaker", "aws.iam": "AWS SageMaker", "aws.kms": "AWS SageMaker",
             "aws.s3": "AWS SageMaker", "azure.ml": "Azure Machine Learning",
-            "azure.apim": "Azure API Management"}
+            "azure.apim": "Azure API Management", "azure.ai": "Azure AI Services"}
 
 
 def test_the_readme_it_audits_list_names_every_resource_type_of_the_catalog():

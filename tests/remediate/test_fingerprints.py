@@ -6,6 +6,7 @@ an unchanged resource gives the same fingerprint read either way (collector vs `
 
 from __future__ import annotations
 
+from auditor.demo.ai_estate import build_ai_estate, northwind_ai_spec
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.aws_estate import DemoEstate
 from auditor.fingerprint import fingerprint
@@ -43,6 +44,7 @@ def test_aws_scan_and_live_read_fingerprint_alike(aws_estate: DemoEstate) -> Non
 
 def test_azure_scan_and_live_read_fingerprint_alike(arm: ArmServer) -> None:
     types = _fixed_types("azure")
+    arm.add_resources(build_ai_estate(northwind_ai_spec(SUB, SUB)).documents)  # the AI accounts' fixes
     inventory = collect_azure(AzureOptions(subscriptions=(SUB,), arm_endpoint=arm.url), credential=FixedCredential())
     scanned = [r for r in inventory.resources if r.type in types]
     assert {r.type for r in scanned} == types

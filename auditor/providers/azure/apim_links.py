@@ -28,11 +28,13 @@ literal ``base-url``. :func:`link_gateways` (run on the finished inventory, Azur
 not) matches every route against the Azure ML online endpoints' scoring hosts and SageMaker runtime
 URLs and stores ``related.fronts`` on each API::
 
-    [{"kind": "azure.ml.online_endpoint" | "aws.sagemaker.endpoint", "id": ID or None,
+    [{"kind": "azure.ml.online_endpoint" | "aws.sagemaker.endpoint" | "azure.ai.account"
+              | "azure.ml.serverless_endpoint", "id": ID or None,
       "name": NAME or None, "host": HOST, "via": "serviceUrl" | "backend:<backend-id>" | "base-url"}]
 
 ``id`` is None when the endpoint is not in the inventory (a managed online endpoint is still
-recognised by its ``*.inference.ml.azure.com`` host). It is idempotent: it recomputes ``fronts`` from
+recognised by its ``*.inference.ml.azure.com`` host; AI Services / Azure OpenAI accounts and serverless
+model endpoints by theirs, :mod:`auditor.providers.azure.ai_links`). It is idempotent: it recomputes ``fronts`` from
 ``related.routes`` each time.
 """
 
@@ -48,6 +50,7 @@ from xml.parsers import expat
 
 from auditor.model import Inventory, Resource
 from auditor.providers.azure import resource_types as declared
+from auditor.providers.azure.ai_links import ai_front, ai_hosts
 
 __all__ = ["API", "BACKEND", "PolicyError", "PolicyFacts", "api_routes", "clean_url", "effective_policy",
            "link_gateways", "parse_policy"]
@@ -283,11 +286,14 @@ def _ml_hosts(inventory: Inventory) -> dict[str, Resource]:
 
 
 def _front(url: str, ml_hosts: Mapping[str, Resource],
-           sagemaker: Mapping[tuple[str, str], Resource]) -> dict[str, Any] | None:
+           sagemaker: Mapping[tuple[str, str], Resource],
+           ai_hosts: Mapping[str, Resource] | None = None) -> dict[str, Any] | None:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if not host:
         return None
+    if (ai := ai_front(host, ai_hosts or {})) is not None:
+        return ai
     if host in ml_hosts:
         endpoint = ml_hosts[host]
         return {"kind": ML_ENDPOINT, "id": endpoint.id, "name": endpoint.name, "host": host}
@@ -304,11 +310,12 @@ def _front(url: str, ml_hosts: Mapping[str, Resource],
 
 
 def fronts_of(routes: Iterable[Mapping[str, Any]], ml_hosts: Mapping[str, Resource],
-              sagemaker: Mapping[tuple[str, str], Resource]) -> list[dict[str, Any]]:
+              sagemaker: Mapping[tuple[str, str], Resource],
+              ai_hosts: Mapping[str, Resource] | None = None) -> list[dict[str, Any]]:
     fronts: dict[tuple[Any, ...], dict[str, Any]] = {}
     for route in routes:
         url = route.get("url")
-        front = _front(url, ml_hosts, sagemaker) if isinstance(url, str) else None
+        front = _front(url, ml_hosts, sagemaker, ai_hosts) if isinstance(url, str) else None
         if front is not None:
             front["via"] = str(route.get("via"))
             fronts.setdefault((front["kind"], front["id"], front["name"], front["host"], front["via"]), front)
@@ -323,11 +330,12 @@ def link_gateways(inventory: Inventory) -> Inventory:
     """
     ml_hosts = _ml_hosts(inventory)
     sagemaker = {(r.name.lower(), r.region.lower()): r for r in inventory.of_type(SAGEMAKER_ENDPOINT)}
+    ai = ai_hosts(inventory)
     resources: list[Resource] = []
     for resource in inventory.resources:
         routes = resource.related.get("routes") if resource.type == API else None
         if isinstance(routes, list):
-            related = {**resource.related, "fronts": fronts_of(routes, ml_hosts, sagemaker)}
+            related = {**resource.related, "fronts": fronts_of(routes, ml_hosts, sagemaker, ai)}
             resource = replace(resource, related=related)
         resources.append(resource)
     return replace(inventory, resources=tuple(resources))

@@ -34,6 +34,7 @@ from auditor.progress import Progress
 from auditor.providers import CollectionSetupError
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure import session as azure_session
+from auditor.providers.azure.ai import AiSubscription
 from auditor.providers.azure.apim import ApimClient, ApimSubscription
 from auditor.providers.azure.arm import one_line
 from auditor.providers.azure.management_groups import group_scope
@@ -177,9 +178,10 @@ def _scan(clients: AzureClients, apim: ApimClient, scopes: ScanScopes, max_worke
     pool = TaskPool(max_workers, progress)
     roles = RoleCollector(clients, pool)
     pooled = AssignmentPool(clients, pool, roles) if scopes.pools_assignments else None
-    scanners: list[MlSubscription | ApimSubscription] = [
+    scanners: list[MlSubscription | ApimSubscription | AiSubscription] = [
         MlSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
     scanners += [ApimSubscription(subscription, apim, pool) for subscription in subscriptions]
+    scanners += [AiSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
     try:
         if pooled is not None:
             pooled.start(scopes.pooled, scopes.group_scopes)

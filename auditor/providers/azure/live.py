@@ -21,6 +21,7 @@ from auditor.errors import ConfigError
 from auditor.model import Resource
 from auditor.providers.azure import arm as azure_arm
 from auditor.providers.azure import session as azure_session
+from auditor.providers.azure.ai import API_VERSION as AI_API_VERSION
 from auditor.providers.azure.apim import API_VERSION as APIM_API_VERSION
 from auditor.providers.azure.ml import API_VERSION, LEGACY_API_VERSION, LEGACY_SERVICE
 from auditor.providers.azure.ml_endpoints import ONLINE_ENDPOINT, endpoint_related, redact
@@ -201,6 +202,8 @@ class AzureContext:
             return self.resource(resource_type, resource_id, APIM_API_VERSION)
         if resource_type == LEGACY_SERVICE:
             return self.resource(resource_type, resource_id, LEGACY_API_VERSION)
+        if resource_type.startswith("azure.ai."):
+            return self.resource(resource_type, resource_id, AI_API_VERSION)
         return self.resource(resource_type, resource_id)
 
     def resource(self, resource_type: str, resource_id: str, api_version: str = ML_API_VERSION) -> Resource | None:

@@ -17,7 +17,8 @@ def scan_role() -> dict[str, Any]:
         "Name": "auditor read-only scanner",
         "IsCustom": True,
         "Description": "Reads what auditor scans: Azure ML workspaces, computes, endpoints, deployments, "
-                       "v1 services, role assignments and definitions; with --management-group, the group, its "
+                       "v1 services, AI Services accounts, their deployments and content filter policies, "
+                       "role assignments and definitions; with --management-group, the group, its "
                        "descendants and the role assignments at its scopes (assign the role at the group: its "
                        "subscriptions inherit it). No write, no key listing.",
         "Actions": sorted(set(PERMISSIONS)),
@@ -37,7 +38,8 @@ def remediation_role() -> dict[str, Any]:
         "Name": "auditor remediation",
         "IsCustom": True,
         "Description": "Applies and rolls back reviewed auditor remediation plans: updates Azure ML endpoints and "
-                       "workspaces, removes and recreates role assignments. Deletes no resource and lists no key.",
+                       "workspaces and AI Services accounts, removes and recreates role assignments. Deletes no "
+                       "resource and lists no key.",
         "Actions": list(write_permissions("azure")),
         "NotActions": [],
         "DataActions": [],

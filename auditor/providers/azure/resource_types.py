@@ -15,6 +15,7 @@ from auditor.providers.declared import ResourceType, scan_calls
 ML = "Microsoft.MachineLearningServices"
 APIM = "Microsoft.ApiManagement"
 AUTHORIZATION = "Microsoft.Authorization"
+AI = "Microsoft.CognitiveServices"
 
 # Coverage rows: a subscription's list of workspaces (or services), and one row per workspace (or service)
 # for the lists under it.
@@ -22,6 +23,8 @@ WORKSPACES_SERVICE = "ml-workspaces"
 CHILDREN_SERVICE = "ml-workspace-children"
 SERVICES_SERVICE = "apim-services"
 SERVICE_CHILDREN_SERVICE = "apim-service-children"
+AI_ACCOUNTS_SERVICE = "ai-accounts"
+AI_CHILDREN_SERVICE = "ai-account-children"
 
 MANAGEMENT = "Microsoft.Management"
 # The subscription listing, only when no --subscription is given; with --management-group, the group (with its
@@ -57,8 +60,19 @@ APIM_BACKEND = ResourceType(id="azure.apim.backend", coverage=SERVICE_CHILDREN_S
 APIM_PRODUCT = ResourceType(id="azure.apim.product", coverage=SERVICE_CHILDREN_SERVICE,
                             list=(f"GET {APIM}/service/products",), describe=(f"GET {APIM}/service/products/apis",))
 
+# Azure AI Services / Azure OpenAI accounts (Microsoft.CognitiveServices): an account's identities' role
+# assignments as for online endpoints; a deployment's content filter policy comes from its account's raiPolicies.
+AI_ACCOUNT = ResourceType(
+    id="azure.ai.account", coverage=AI_ACCOUNTS_SERVICE, list=(f"GET {AI}/accounts",),
+    describe=(f"GET {AUTHORIZATION}/roleAssignments", f"GET {AUTHORIZATION}/roleDefinitions"),
+    live=(f"GET {AI}/accounts",),
+)
+AI_DEPLOYMENT = ResourceType(id="azure.ai.deployment", coverage=AI_CHILDREN_SERVICE,
+                             list=(f"GET {AI}/accounts/deployments",), describe=(f"GET {AI}/accounts/raiPolicies",))
+
 TYPES: tuple[ResourceType, ...] = (WORKSPACE, COMPUTE, ONLINE_ENDPOINT, ONLINE_DEPLOYMENT, SERVERLESS_ENDPOINT,
-                                   LEGACY_SERVICE, APIM_SERVICE, APIM_API, APIM_BACKEND, APIM_PRODUCT)
+                                   LEGACY_SERVICE, APIM_SERVICE, APIM_API, APIM_BACKEND, APIM_PRODUCT,
+                                   AI_ACCOUNT, AI_DEPLOYMENT)
 
 _VERBS = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
 

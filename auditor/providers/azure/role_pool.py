@@ -34,6 +34,8 @@ from auditor.providers.azure.roles import ROLE_ASSIGNMENTS_API, RoleCollector, a
 from auditor.providers.azure.session import AzureClients
 from auditor.providers.pool import TaskPool
 
+_HOLDERS = frozenset({declared.ONLINE_ENDPOINT.id, declared.AI_ACCOUNT.id})
+
 UNREAD_SCOPES = "related.role_assignment_scopes"
 _LANE: Lane = ("azure-roles", "pool")
 
@@ -89,12 +91,12 @@ class AssignmentPool:
         return dict(sorted(self._failed.items()))
 
     def apply(self, resources: Iterable[Resource]) -> list[Resource]:
-        """The resources, each online endpoint with its principals' pooled assignments added."""
+        """The resources, each online endpoint and AI Services account with its principals' pooled assignments
+        added (the two types whose identity_least_privilege rules read them)."""
         unread = "; ".join(f"{scope}: {reason}" for scope, reason in self.failures().items())
         out = []
         for resource in resources:
-            principals = resource.related.get("principal_ids") if resource.type == declared.ONLINE_ENDPOINT.id \
-                else None
+            principals = resource.related.get("principal_ids") if resource.type in _HOLDERS else None
             if not principals:
                 out.append(resource)
                 continue
