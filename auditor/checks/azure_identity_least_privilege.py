@@ -1,8 +1,8 @@
 """azure.ml.online_endpoint.identity_least_privilege and azure.ai.account.identity_least_privilege.
 
-Reads ``related.role_assignments``, which the collector fills with every role assignment of the
-online endpoint's (or AI Services account's) managed identities (system- and user-assigned) it could see, each with its role name resolved
-and ``scope_level`` classified: at, above (management groups, the root) and below the endpoint's own
+Reads ``related.role_assignments``, which the collectors fill with every role assignment of the online
+endpoint's (or AI Services account's) managed identities (system- and user-assigned) they could see, each with
+its role name resolved and ``scope_level`` classified: at, above (management groups, the root) and below the endpoint's own
 subscription, and, when the scan covers several subscriptions or a management group, those the identities
 hold in the other scanned subscriptions and on the group's management groups.
 
