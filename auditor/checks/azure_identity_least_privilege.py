@@ -2,8 +2,8 @@
 
 Reads ``related.role_assignments``, which the collectors fill with every role assignment of the online
 endpoint's (or AI Services account's) managed identities (system- and user-assigned) they could see, each with
-its role name resolved and ``scope_level`` classified: at, above (management groups, the root) and below the endpoint's own
-subscription, and, when the scan covers several subscriptions or a management group, those the identities
+its role name resolved and ``scope_level`` classified: at, above (management groups, the root) and below the
+endpoint's own subscription, and, when the scan covers several subscriptions or a management group, those the identities
 hold in the other scanned subscriptions and on the group's management groups.
 
 Verdicts: FAIL when a forbidden role sits at a forbidden scope level anywhere in that list (even when some
