@@ -30,9 +30,10 @@ from auditor.providers.aws import iam as aws_iam
 from auditor.providers.aws import kms as aws_kms
 from auditor.providers.aws import s3 as aws_s3
 from auditor.providers.aws import sagemaker as aws_sagemaker
+from auditor.providers.aws import services as aws_services
 from auditor.providers.aws import session as aws_session
 from auditor.providers.aws import tags as aws_tags
-from auditor.providers.aws.resource_types import scan_actions
+from auditor.providers.aws.resource_types import TYPES, scan_actions
 from auditor.providers.aws.session import AwsCallError, AwsClients, Identity, one_line
 from auditor.providers.pool import TaskPool
 
@@ -148,12 +149,16 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
             return
         tags[region] = {arn: dict(value) for arn, value in found.items()}
 
-    scanners = [aws_sagemaker.SageMakerRegion(region, account, clients, pool, on_config, on_model)
+    scanners = [aws_sagemaker.SageMakerRegion(region, account, clients, pool, on_config, on_model, partition)
                 for region in regions]
+    # Every other service with types declared with paging or settings: the generic regional collector.
+    generic = aws_services.GenericServices(TYPES, (aws_sagemaker.SERVICE,), clients, pool, account, partition,
+                                           regions)
     try:
         for scanner in scanners:
             scanner.start()
             pool.submit(("tagging", scanner.region), partial(fetch_tags, scanner.region))
+        generic.start()
     finally:
         pool.wait()
 
@@ -161,6 +166,7 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
     for scanner in scanners:
         resources.extend(scanner.resources(kms.link, s3.link, iam.link, tags.get(scanner.region, {}),
                                            tags_failed.get(scanner.region)))
+    resources.extend(generic.resources(tags, tags_failed))
     resources.extend(iam.resources())
     resources.extend(kms.resources())
     resources.extend(s3.resources())
@@ -198,6 +204,7 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
             resources=sum(count(t, region) for t in aws_sagemaker.RESOURCE_TYPES),
             error=scanner.failed,
         ))
+    coverage.extend(generic.coverage(count))
     kms_failures = kms.failures()
     for region in sorted(set(regions) | kms.regions()):
         coverage.append(CoverageRow(
@@ -266,6 +273,8 @@ def _not_collected(identity: Identity, regions: tuple[str, ...], error: str, dep
         rows.append(CoverageRow("aws", account, region, "sagemaker",
                                 f"arn:{partition}:sagemaker:{region}:{account}:*",
                                 aws_sagemaker.RESOURCE_TYPES, 0, error))
+    rows.extend(aws_services.not_collected(TYPES, (aws_sagemaker.SERVICE,), account, partition, regions or ("*",),
+                                           error))
     rows.sort(key=lambda c: (c.service, c.account, c.region))
     return Inventory(resources=(), coverage=tuple(rows),
                      scopes=tuple(f"aws:{account}:{region}" for region in regions or ("*",)))
