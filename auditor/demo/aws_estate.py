@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from auditor.demo import aws_bedrock_estate as bedrock
 from auditor.demo.moto_server import aws_environment
 
 Statement = tuple[tuple[str, ...], str]  # (actions, resource) of one Allow statement
@@ -131,6 +132,7 @@ class EstateSpec:
     configs: tuple[ConfigSpec, ...]
     endpoints: tuple[EndpointSpec, ...]
     tags: Mapping[str, str] = field(default_factory=dict)  # on every resource that takes tags
+    bedrock: bedrock.BedrockSpec | None = None  # logging settings, custom models and guardrails
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ class DemoEstate:
     isolated_models: tuple[str, ...]
     hostile: tuple[HostileValue, ...]
     expected: Mapping[tuple[str, str], str]  # (rule id, resource ARN) -> PASS | FAIL | NOT_APPLICABLE
+    bedrock: bedrock.BedrockSeeded | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -183,7 +186,8 @@ def _policy(statements: Iterable[Statement]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": allow})
 
 
-_WARM_UP = {"sagemaker": "list_models", "kms": "list_keys", "s3": "list_buckets", "iam": "list_roles"}
+_WARM_UP = {"sagemaker": "list_models", "kms": "list_keys", "s3": "list_buckets", "iam": "list_roles",
+            "bedrock": "list_custom_models", "logs": "describe_log_groups"}
 _TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
@@ -198,7 +202,8 @@ class _Seeder:
         config = Config(max_pool_connections=workers, retries={"mode": "standard", "total_max_attempts": 3})
         self._clients: dict[tuple[str, str], Any] = {(service, region): session.client(service, region_name=region,
                                                            endpoint_url=endpoint_url, config=config)
-                         for service in ("sagemaker", "kms", "s3") for region in spec.regions}
+                         for service in ("sagemaker", "kms", "s3", *(("bedrock", "logs") if spec.bedrock else ()))
+                         for region in spec.regions}
         self._clients["iam", "global"] = session.client("iam", region_name=spec.regions[0],
                                                         endpoint_url=endpoint_url, config=config)
         sts = session.client("sts", region_name=spec.regions[0], endpoint_url=endpoint_url, config=config)
@@ -208,6 +213,7 @@ class _Seeder:
         self.models: dict[str, str] = {}
         self.configs: dict[str, str] = {}
         self.endpoints: dict[str, str] = {}
+        self.bedrock: bedrock.BedrockSeeded | None = None
 
     def client(self, service: str, region: str) -> Any:
         return self._clients[service, region]
@@ -237,6 +243,8 @@ class _Seeder:
         self._parallel(partial(self._model, m) for m in spec.models)
         self._parallel(partial(self._config, c) for c in spec.configs)
         self._parallel(partial(self._endpoint, e) for e in spec.endpoints)
+        if spec.bedrock:
+            self.bedrock = bedrock.seed_bedrock(self.client, spec.bedrock, self.account, self.keys, spec.tags)
         isolated = [m for m in spec.models if m.isolated]
         self._isolate(isolated)
         used = {e.config for e in spec.endpoints}
@@ -247,7 +255,7 @@ class _Seeder:
             orphaned_configs=tuple(c.name for c in spec.configs if c.name not in used),
             serverless_configs=tuple(c.name for c in spec.configs if c.serverless),
             isolated_models=tuple(m.name for m in isolated),
-            hostile=self._hostile(), expected=self._expected())
+            hostile=self._hostile(), expected=self._expected(), bedrock=self.bedrock)
 
     def _role(self, role: RoleSpec) -> None:
         iam = self.client("iam", "global")
@@ -381,11 +389,19 @@ class _Seeder:
                     out["aws.kms.key.rotation_enabled", self.keys[c.region, key.alias]] = (
                         "NOT_APPLICABLE" if key.imported else verdict(key.rotation))
         buckets = {b.name: b for b in spec.buckets}
+
+        def bucket_verdicts(name: str) -> dict[str, str]:
+            return {"aws.s3.bucket.kms_default_encryption": verdict(bool(buckets[name].sse_kms_key)),
+                    "aws.s3.bucket.public_access_blocked": verdict(buckets[name].block == (True, True, True, True))}
+
         for name in {c.capture.bucket for c in spec.configs if c.capture}:
-            out["aws.s3.bucket.kms_default_encryption", f"arn:aws:s3:::{name}"] = verdict(
-                bool(buckets[name].sse_kms_key))
-            out["aws.s3.bucket.public_access_blocked", f"arn:aws:s3:::{name}"] = verdict(
-                buckets[name].block == (True, True, True, True))
+            for rule, status in bucket_verdicts(name).items():
+                out[rule, f"arn:aws:s3:::{name}"] = status
+        if spec.bedrock and self.bedrock:
+            out.update(bedrock.expected(
+                spec.bedrock, self.bedrock, self.keys, bucket_verdicts=bucket_verdicts,
+                key_rotation=lambda region, alias: ("NOT_APPLICABLE" if keys[region, alias].imported
+                                                    else verdict(keys[region, alias].rotation))))
         return out
 
     def _isolate(self, models: list[ModelSpec]) -> None:

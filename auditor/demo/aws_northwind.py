@@ -2,7 +2,8 @@
 
 ``seed_demo_estate(url)`` seeds ``demo_spec()`` into the moto server at ``url``: two regions, 32
 SageMaker endpoints with their configs and models, orphaned and serverless configs, execution roles,
-KMS keys and data-capture buckets, in a mix where every AWS rule has PASS, FAIL and (where the rule
+KMS keys and data-capture buckets, and Bedrock's invocation logging, custom models and guardrails in both
+regions, in a mix where every AWS rule has PASS, FAIL and (where the rule
 has an applicability condition) NOT_APPLICABLE findings.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from auditor.demo.aws_bedrock_estate import BedrockSpec, CustomModelSpec, GuardrailSpec, LoggingSpec
 from auditor.demo.aws_estate import (
     BucketSpec,
     Capture,
@@ -67,6 +69,7 @@ _KEYS = (
     KeySpec("nw-feature-store", EU, rotation=False, description="Feature store tables (no SageMaker use)"),
     KeySpec("nw-ml-volumes", US, description="SageMaker ML storage volumes"),
     KeySpec("nw-ml-capture", US, description="SageMaker data capture"),
+    KeySpec("nw-genai", EU, rotation=False, description="Bedrock invocation logs, custom models, guardrails"),
 )
 _ON = (True, True, True, True)
 _BUCKETS = (
@@ -75,6 +78,16 @@ _BUCKETS = (
     BucketSpec("northwind-llm-transcripts-eu", EU, sse_kms_key="nw-legacy-ml"),
     BucketSpec("northwind-ds-model-artifacts-eu-west-1", EU, block=_ON),
     BucketSpec("northwind-ds-model-artifacts-us-east-1", US, block=_ON),
+    BucketSpec("northwind-genai-invocation-logs-eu-west-1", EU, sse_kms_key="nw-genai", block=_ON),
+    BucketSpec("northwind-genai-invocation-logs-us-east-1", US, block=(True, True, False, False)),
+)
+# Bedrock: Europe logs text to an SSE-KMS bucket and a log group with a key (both rules PASS); the US logs to
+# an SSE-S3 bucket with text delivery off (both FAIL). One custom model and one guardrail each way.
+_BEDROCK = BedrockSpec(
+    logging=(LoggingSpec(EU, _BUCKETS[5].name, "/northwind/bedrock/invocations", "nw-genai"),
+             LoggingSpec(US, _BUCKETS[6].name, text=False)),
+    models=(CustomModelSpec("nw-support-tone-titan", EU, "nw-genai"), CustomModelSpec("nw-catalog-titan-us", US)),
+    guardrails=(GuardrailSpec("nw-support-assistant", EU, "nw-genai"), GuardrailSpec("nw-shopping-assistant-us", US)),
 )
 _SUMMARIZER_ENV = {"HF_MODEL_ID": "/opt/ml/model", "SM_NUM_GPUS": "4", "MAX_INPUT_LENGTH": "3072",
                    "PROMPT_SUFFIX": "</textarea><img src=x onerror=alert(document.domain)>"}
@@ -156,6 +169,6 @@ def demo_spec() -> EstateSpec:
         regions=(EU, US), roles=_ROLES, keys=_KEYS, buckets=_BUCKETS,
         models=tuple(i for i in items if isinstance(i, ModelSpec)),
         configs=tuple(i for i in items if isinstance(i, ConfigSpec)),
-        endpoints=tuple(i for i in items if isinstance(i, EndpointSpec)),
+        endpoints=tuple(i for i in items if isinstance(i, EndpointSpec)), bedrock=_BEDROCK,
         tags={"team": "data-science", "cost-center": "CC-4410", "managed-by": "terraform",
               "owner": "@ds-platform-oncall"})  # "@..." is valid in AWS tags, and a CSV formula trigger

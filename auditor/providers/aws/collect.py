@@ -26,6 +26,7 @@ from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Inventory, Resource
 from auditor.progress import Progress
 from auditor.providers import CollectionSetupError
+from auditor.providers.aws import bedrock as aws_bedrock
 from auditor.providers.aws import iam as aws_iam
 from auditor.providers.aws import kms as aws_kms
 from auditor.providers.aws import s3 as aws_s3
@@ -152,8 +153,9 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
     scanners = [aws_sagemaker.SageMakerRegion(region, account, clients, pool, on_config, on_model, partition)
                 for region in regions]
     # Every other service with types declared with paging or settings: the generic regional collector.
+    bedrock = aws_bedrock.BedrockJoins(clients, pool, kms, s3)
     generic = aws_services.GenericServices(TYPES, (aws_sagemaker.SERVICE,), clients, pool, account, partition,
-                                           regions)
+                                           regions, joins={aws_bedrock.SERVICE: bedrock})
     try:
         for scanner in scanners:
             scanner.start()
@@ -206,13 +208,17 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
         ))
     coverage.extend(generic.coverage(count))
     kms_failures = kms.failures()
+    # What Bedrock references (bucket, log group key, model and guardrail keys) is unknown where it failed.
+    bedrock_failed, log_groups_failed = generic.dependent_errors(aws_bedrock.SERVICE), bedrock.failures()
+    through_bedrock = (*found_through, f"arn:{partition}:bedrock:*:{account}:*")
     for region in sorted(set(regions) | kms.regions()):
         coverage.append(CoverageRow(
             provider="aws", account=account, region=region, service="kms",
             scope_id=f"arn:{partition}:kms:{region}:{account}:*", resource_types=aws_kms.RESOURCE_TYPES,
             resources=sum(count(t, region) for t in aws_kms.RESOURCE_TYPES),
-            error=_join([listing_failed.get(region), configs_unread.get(region), kms_failures.get(region)]),
-            found_through=found_through,
+            error=_join([listing_failed.get(region), configs_unread.get(region), kms_failures.get(region),
+                         bedrock_failed.get(region), log_groups_failed.get(region)]),
+            found_through=through_bedrock,
         ))
     coverage.append(CoverageRow(
         provider="aws", account=account, region="global", service="iam",
@@ -225,8 +231,8 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
         provider="aws", account=account, region="global", service="s3",
         scope_id=f"arn:{partition}:s3:::*", resource_types=aws_s3.RESOURCE_TYPES,
         resources=sum(count(t) for t in aws_s3.RESOURCE_TYPES),
-        error=_join([*listing_failed.values(), *configs_unread.values()]),
-        found_through=found_through,
+        error=_join([*listing_failed.values(), *configs_unread.values(), *bedrock_failed.values()]),
+        found_through=through_bedrock,
     ))
     return Inventory(
         resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
@@ -261,15 +267,16 @@ def _not_collected(identity: Identity, regions: tuple[str, ...], error: str, dep
     account, partition = identity.account, identity.partition
     error, dependent = one_line(error, MAX_ROW_ERROR), one_line(dependent, MAX_ROW_ERROR)
     found_through = _found_through(partition, account)
+    through_bedrock = (*found_through, f"arn:{partition}:bedrock:*:{account}:*")
     rows = [
         CoverageRow("aws", account, "global", "iam", f"arn:{partition}:iam::{account}:*",
                     aws_iam.RESOURCE_TYPES, 0, dependent, found_through),
         CoverageRow("aws", account, "global", "s3", f"arn:{partition}:s3:::*",
-                    aws_s3.RESOURCE_TYPES, 0, dependent, found_through),
+                    aws_s3.RESOURCE_TYPES, 0, dependent, through_bedrock),
     ]
     for region in regions or ("*",):
         rows.append(CoverageRow("aws", account, region, "kms", f"arn:{partition}:kms:{region}:{account}:*",
-                                aws_kms.RESOURCE_TYPES, 0, dependent, found_through))
+                                aws_kms.RESOURCE_TYPES, 0, dependent, through_bedrock))
         rows.append(CoverageRow("aws", account, region, "sagemaker",
                                 f"arn:{partition}:sagemaker:{region}:{account}:*",
                                 aws_sagemaker.RESOURCE_TYPES, 0, error))

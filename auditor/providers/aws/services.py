@@ -88,11 +88,23 @@ class GenericServices:
                                                   None if own else failed))
         return out
 
-    def failures(self, service: str) -> dict[str, str]:
-        """Per region, why ``service``'s inventory there is incomplete: what its resources reference is unknown."""
-        out = {c.region: f"not collected: {service} inventory of {c.region} failed: {c.failed}"
-               for c in self.collectors if c.coverage == service and c.failed}
-        out.update({region: not_offered(service, region) for region in self.skipped.get(service, ())})
+    def dependent_errors(self, service: str) -> dict[str, str]:
+        """Per region read, why what ``service``'s resources there reference (keys, buckets) is not all known: its
+        listing failed, or some of its resources could not be described."""
+        out: dict[str, str] = {}
+        for c in self.collectors:
+            if c.coverage != service:
+                continue
+            reasons = [f"not collected: {service} inventory of {c.region} failed: {c.failed}"] if c.failed else []
+            for kind in c.kinds:
+                unread = c.unreadable(kind.type)
+                if unread:
+                    more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+                    reasons.append(f"not collected: {service} could not describe {len(unread)} {kind.type} in "
+                                   f"{c.region}, so what they reference is unknown: {unread[0][0]}{more}: "
+                                   f"{unread[0][1]}")
+            if reasons:
+                out[c.region] = "; ".join(reasons)
         return out
 
     def coverage(self, count: Callable[[str, str], int]) -> list[CoverageRow]:
