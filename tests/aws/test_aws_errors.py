@@ -18,7 +18,7 @@ from auditor.providers.aws import sagemaker as aws_sagemaker
 from auditor.providers.aws.collect import PERMISSIONS, AwsOptions, collect_aws
 
 from .conftest import CallLog, Moto, json_error, sent
-from .estates import two_regions
+from .estates import bedrock, two_regions
 from .seeding import ACCOUNT, Seeder, policy
 
 Scan = Callable[..., tuple[Inventory, CallLog]]
@@ -44,15 +44,24 @@ def least_privilege_session(moto: Moto, seed: Seeder, without: tuple[str, ...] =
 
 def test_least_privilege_policy_is_enough(moto: Moto, seed: Seeder, scan: Scan) -> None:
     two_regions(seed)
+    b = bedrock(seed)
     session = least_privilege_session(moto, seed)
 
     inventory, log = scan(regions=(), session=session)  # with region discovery
 
     assert inventory.complete, [c for c in inventory.coverage if c.error]
     assert [r for r in inventory.resources if r.unreadable] == []
-    assert len(inventory.of_type(aws_iam.ROLE)) == 2 and len(inventory.of_type(aws_kms.KEY)) == 3
-    assert len(inventory.of_type(aws_s3.BUCKET)) == 2
+    # SageMaker's 3 keys and Bedrock's (the log group's, the model's and the guardrail's); 2 capture buckets
+    # and Bedrock's log bucket.
+    assert len(inventory.of_type(aws_iam.ROLE)) == 2 and len(inventory.of_type(aws_kms.KEY)) == 4
+    assert len(inventory.of_type(aws_s3.BUCKET)) == 3
     assert log.count("DescribeRegions") == 1
+    bedrock_found = {r.id for r in inventory.resources if r.type.startswith("aws.bedrock.")}
+    assert {b.logging["us-east-1"], b.logging["eu-west-1"], *b.models.values(), *b.guardrails.values()
+            } <= bedrock_found
+    settings = inventory.by_id()[b.logging["us-east-1"]]
+    assert settings.related["s3_bucket"] == "arn:aws:s3:::bedrock-logs"
+    assert settings.related["log_group"]["kmsKeyId"] == b.key and settings.related["kms_keys"] == [b.key]
 
 
 def test_denied_sub_reads_mark_document_keys_unreadable(moto: Moto, seed: Seeder, scan: Scan) -> None:
