@@ -130,6 +130,9 @@ def identify(environ: Mapping[str, Any], form: Mapping[str, list[str]]) -> tuple
     if service == "s3":
         segments = [s for s in path.split("/", 2)[1:] if s]
         path = "/" + "/".join(["{Bucket}", "{Key}"][: len(segments)])
+    elif service in REST_JSON:  # /guardrails/abc123 -> /guardrails/{id}: one row per operation
+        collection, _, rest = path.lstrip("/").partition("/")
+        path = f"/{collection}/{{id}}" if rest else f"/{collection}"
     return service, f"{environ.get('REQUEST_METHOD', 'GET')} {path}{'?' + keys if keys else ''}"
 
 

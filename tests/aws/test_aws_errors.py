@@ -138,7 +138,8 @@ def test_sagemaker_denied_everywhere_with_moto_iam(moto: Moto, seed: Seeder, sca
 
     inventory, _ = scan(regions=BOTH, session=session)
 
-    assert inventory.resources == ()
+    # Nothing SageMaker references is read; only each region's Bedrock logging settings, read on their own.
+    assert [r.type for r in inventory.resources] == ["aws.bedrock.invocation_logging"] * 2
     coverage = rows(inventory)
     error = str(coverage[("sagemaker", "eu-west-1")].error)
     # moto's XML denial is answered in SageMaker's JSON protocol by the tests' moto fixes (iam_actions), as AWS
@@ -312,9 +313,9 @@ def test_unreachable_sts_is_reported_per_scope_not_raised(moto: Moto, scan: Scan
 
     assert inventory.resources == () and not inventory.complete
     assert inventory.scopes == ("aws:unknown:us-east-1", "aws:unknown:eu-west-1")
-    assert sorted(rows(inventory)) == [("iam", "global"), ("kms", "eu-west-1"), ("kms", "us-east-1"),
-                                       ("s3", "global"), ("sagemaker", "eu-west-1"),
-                                       ("sagemaker", "us-east-1")]
+    assert sorted(rows(inventory)) == [("bedrock", "eu-west-1"), ("bedrock", "us-east-1"), ("iam", "global"),
+                                       ("kms", "eu-west-1"), ("kms", "us-east-1"), ("s3", "global"),
+                                       ("sagemaker", "eu-west-1"), ("sagemaker", "us-east-1")]
     west = rows(inventory)[("sagemaker", "eu-west-1")]
     assert west.scope_id == "arn:aws:sagemaker:eu-west-1:unknown:*"
     assert str(west.error).startswith("cannot identify the AWS account (sts:GetCallerIdentity): unreachable")
@@ -328,8 +329,8 @@ def test_no_credentials_is_every_scope_failed_naming_the_cause(moto: Moto, monke
     inventory = collect_aws(AwsOptions(regions=("us-east-1",)), session=boto3.Session(region_name="us-east-1"))
 
     assert inventory.resources == () and not inventory.complete
-    assert sorted(rows(inventory)) == [("iam", "global"), ("kms", "us-east-1"), ("s3", "global"),
-                                       ("sagemaker", "us-east-1")]
+    assert sorted(rows(inventory)) == [("bedrock", "us-east-1"), ("iam", "global"), ("kms", "us-east-1"),
+                                       ("s3", "global"), ("sagemaker", "us-east-1")]
     for row in inventory.coverage:
         assert str(row.error).startswith("cannot identify the AWS account (sts:GetCallerIdentity): no valid")
         assert "Unable to locate credentials" in str(row.error) and "--profile" in str(row.error)

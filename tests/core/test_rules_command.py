@@ -134,6 +134,9 @@ AUDITED = {
     "aws.iam.role": "IAM\n  execution roles",
     "aws.kms.key": "customer-managed KMS keys",
     "aws.s3.bucket": "S3 buckets",
+    "aws.bedrock.invocation_logging": "model invocation logging",
+    "aws.bedrock.custom_model": "custom models",
+    "aws.bedrock.guardrail": "guardrails",
     "azure.ml.workspace": "workspaces",
     "azure.ml.compute": "computes",
     "azure.ml.online_endpoint": "online endpoints",
@@ -145,7 +148,7 @@ AUDITED = {
     "azure.apim.product": "products",
 }
 SERVICES = {"aws.sagemaker": "AWS SageMaker", "aws.iam": "AWS SageMaker", "aws.kms": "AWS SageMaker",
-            "aws.s3": "AWS SageMaker", "azure.ml": "Azure Machine Learning",
+            "aws.s3": "AWS SageMaker", "aws.bedrock": "Amazon Bedrock", "azure.ml": "Azure Machine Learning",
             "azure.apim": "Azure API Management"}
 
 
