@@ -71,6 +71,7 @@ class BedrockJoins:
         self._log_groups: dict[str, _LogGroup] = {}  # by logging settings ARN
 
     def on_document(self, resource_type: str, region: str, arn: str, document: Mapping[str, Any]) -> None:
+        """Request what ``document`` references; the document itself is kept as read (None)."""
         if resource_type == INVOCATION_LOGGING:
             uri = s3_destination(document)
             if uri:

@@ -27,8 +27,9 @@ from auditor.providers.declared import ResourceType, Tags
 from auditor.providers.pool import TaskPool
 from auditor.redaction import redact_document, redact_tags
 
-# (resource type, region, resource ARN, document) of every resource described.
-DocumentCallback = Callable[[str, str, str, Mapping[str, Any]], None]
+# (resource type, region, resource ARN, document) of every resource described; a document it returns replaces the
+# one read (a collector that must drop values as soon as they are read, e.g. container environment values).
+DocumentCallback = Callable[[str, str, str, Mapping[str, Any]], Mapping[str, Any] | None]
 
 
 @dataclass
@@ -170,14 +171,16 @@ class RegionalCollector:
             else:
                 item.failure = exc.failure
             return
+        if self._on_document is not None:
+            replaced = self._on_document(kind.type, self.region, item.arn, document)
+            if replaced is not None:
+                document = dict(replaced)
         item.document = document
         if kind.settings:  # a settings resource exists once it has been read
             with self._lock:
                 self.items[kind.type][item.name] = item
         if kind.tags is not None:
             self._pool.submit(self.lane, partial(self._tags, kind.tags, item))
-        if self._on_document is not None:
-            self._on_document(kind.type, self.region, item.arn, document)
 
     def _tags(self, spec: Tags, item: Item) -> None:
         tags: dict[str, str] = {}

@@ -59,6 +59,7 @@ class SageMakerRegion:
         self._reader.start()
 
     def _described(self, resource_type: str, region: str, arn: str, document: Mapping[str, Any]) -> None:
+        """Hand configs and models to the collectors of what they reference; the document is kept as read."""
         if resource_type == ENDPOINT_CONFIG:
             self._on_config(region, arn, document)
         elif resource_type == MODEL:

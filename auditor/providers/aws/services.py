@@ -23,8 +23,9 @@ from auditor.providers.pool import TaskPool
 class Joins(Protocol):
     """What a service's collector adds to the generic reads: requests on each document, links at the end."""
 
-    def on_document(self, resource_type: str, region: str, arn: str, document: Mapping[str, Any]) -> None:
-        """Called once a resource is described (from a pool thread)."""
+    def on_document(self, resource_type: str, region: str, arn: str,
+                    document: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """Called once a resource is described (from a pool thread); a document returned replaces the one read."""
 
     def related(self, resource_type: str, item: Item) -> tuple[dict[str, Any], dict[str, str]]:
         """(related, unreadable) of a described resource, after the pool has drained."""
