@@ -4,13 +4,15 @@
                                   [--throttle 0.15 --errors 0.03] [--seed 7] [--library] [--repeat 1]
 
 Seeds N endpoints (each with its config and model) spread over the regions, sharing ~10 execution
-roles, ~5 KMS keys and ~4 capture buckets the way a real estate does, then times, each in a
+roles, ~5 KMS keys and ~4 capture buckets the way a real estate does, and Bedrock at proportional counts
+(logging settings in every region, N/20 custom models and N/20 guardrails), then times, each in a
 subprocess with the same environment:
 
 - the scan: ``python -m auditor scan aws --region R ... --format json --quiet`` (``--library``:
   ``auditor.providers.aws.collect.collect_aws`` + the engine, for when the CLI is not there);
 - the floor: a plain boto3 loop on ``--workers`` threads that lists (paginated) and describes every
-  endpoint, endpoint config and model once: what any scanner must at least do.
+  endpoint, endpoint config and model, and every Bedrock custom model and guardrail, once and reads each
+  region's Bedrock logging settings: what any scanner must at least do.
 
 For each: wall time, API calls counted by the server per service and operation, and peak RSS of the
 process tree (VmRSS of the child and its descendants, summed, polled every 10 ms). Not ru_maxrss:
@@ -77,8 +79,23 @@ def scaled_spec(endpoints: int, regions: Sequence[str]) -> Any:
         volume_key = region_keys[i % len(region_keys)] if i % 4 and not variant.serverless_mb else None
         configs.append(e.ConfigSpec(f"{name}-cfg", region, (variant,), volume_key, capture))
         eps.append(e.EndpointSpec(name, region, f"{name}-cfg"))
+    # Bedrock at proportional counts: logging settings in every region (to the region's first capture bucket,
+    # every other region with text delivery), and one custom model and one guardrail per 20 endpoints, every
+    # other one with a region key.
+    from auditor.demo import aws_bedrock_estate as b
+
+    def key_of(region: str, i: int) -> str | None:
+        return next(k.alias for k in keys if k.region == region) if i % 2 == 0 else None
+
+    bedrock = b.BedrockSpec(
+        logging=tuple(b.LoggingSpec(r, next(x.name for x in buckets if x.region == r), text=j % 2 == 0)
+                      for j, r in enumerate(regions)),
+        models=tuple(b.CustomModelSpec(f"bench-custom-{i:04d}", regions[i % len(regions)],
+                                       key_of(regions[i % len(regions)], i)) for i in range(endpoints // 20)),
+        guardrails=tuple(b.GuardrailSpec(f"bench-guardrail-{i:04d}", regions[i % len(regions)],
+                                         key_of(regions[i % len(regions)], i + 1)) for i in range(endpoints // 20)))
     return e.EstateSpec(tuple(regions), roles, keys, buckets, tuple(models), tuple(configs), tuple(eps),
-                      tags={"team": "bench"})
+                      tags={"team": "bench"}, bedrock=bedrock)
 
 
 # -- measuring a child process ----------------------------------------------------------------------
@@ -150,7 +167,8 @@ def run_child(label: str, argv: Sequence[str], env: dict[str, str], counter: Any
 
 # -- the floor ---------------------------------------------------------------------------------------
 def floor(regions: Sequence[str], workers: int) -> None:
-    """List (paginated) and describe every endpoint, endpoint config and model once."""
+    """List (paginated) and describe every endpoint, endpoint config and model, and every Bedrock custom model
+    and guardrail once, and read each region's Bedrock logging settings."""
     import boto3
     from botocore.config import Config
 
@@ -170,11 +188,28 @@ def floor(regions: Sequence[str], workers: int) -> None:
         region, method, params = item
         getattr(clients[region], method)(**params)
 
+    bedrock = {r: session.client("bedrock", region_name=r, config=config) for r in regions}
+    bedrock_kinds = {"list_custom_models": ("modelSummaries", "modelName", "get_custom_model", "modelIdentifier"),
+                     "list_guardrails": ("guardrails", "id", "get_guardrail", "guardrailIdentifier")}
+
+    def bedrock_listing(region: str, method: str) -> list[tuple[str, str, dict[str, str]]]:
+        key, field, describe, param = bedrock_kinds[method]
+        pages = bedrock[region].get_paginator(method).paginate()
+        return [(region, describe, {param: item[field]}) for page in pages for item in page[key]]
+
+    def bedrock_describe(item: tuple[str, str, dict[str, str]]) -> None:
+        region, method, params = item
+        getattr(bedrock[region], method)(**params)
+
     with ThreadPoolExecutor(workers) as pool:
         lists = pool.map(lambda job: listing(*job), [(r, m) for r in regions for m in kinds])
+        bedrock_lists = pool.map(lambda job: bedrock_listing(*job), [(r, m) for r in regions for m in bedrock_kinds])
+        settings = pool.map(lambda r: bedrock[r].get_model_invocation_logging_configuration(), regions)
         items = [item for found in lists for item in found]
+        bedrock_items = [item for each in bedrock_lists for item in each]
         list(pool.map(describe, items))
-    print(json.dumps({"described": len(items)}))
+        list(pool.map(bedrock_describe, bedrock_items))
+    print(json.dumps({"described": len(items) + len(bedrock_items) + len(list(settings))}))
 
 _LIBRARY_SCAN = """
 import sys

@@ -25,6 +25,7 @@ from typing import Any
 
 from auditor.demo import aws_serving
 from auditor.demo.aws_serving import AsyncOutput, ComponentSpec
+from auditor.demo import aws_bedrock_estate as bedrock
 from auditor.demo.moto_server import aws_environment
 
 Statement = tuple[tuple[str, ...], str]  # (actions, resource) of one Allow statement
@@ -136,6 +137,7 @@ class EstateSpec:
     endpoints: tuple[EndpointSpec, ...]
     tags: Mapping[str, str] = field(default_factory=dict)  # on every resource that takes tags
     components: tuple[ComponentSpec, ...] = ()  # inference components, on endpoints of this spec
+    bedrock: bedrock.BedrockSpec | None = None  # logging settings, custom models and guardrails
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class DemoEstate:
     hostile: tuple[HostileValue, ...]
     expected: Mapping[tuple[str, str], str]  # (rule id, resource ARN) -> PASS | FAIL | NOT_APPLICABLE
     components: Mapping[str, str] = field(default_factory=dict)  # inference component name -> ARN
+    bedrock: bedrock.BedrockSeeded | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -189,7 +192,8 @@ def _policy(statements: Iterable[Statement]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": allow})
 
 
-_WARM_UP = {"sagemaker": "list_models", "kms": "list_keys", "s3": "list_buckets", "iam": "list_roles"}
+_WARM_UP = {"sagemaker": "list_models", "kms": "list_keys", "s3": "list_buckets", "iam": "list_roles",
+            "bedrock": "list_custom_models", "logs": "describe_log_groups"}
 _TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
@@ -204,7 +208,8 @@ class _Seeder:
         config = Config(max_pool_connections=workers, retries={"mode": "standard", "total_max_attempts": 3})
         self._clients: dict[tuple[str, str], Any] = {(service, region): session.client(service, region_name=region,
                                                            endpoint_url=endpoint_url, config=config)
-                         for service in ("sagemaker", "kms", "s3") for region in spec.regions}
+                         for service in ("sagemaker", "kms", "s3", *(("bedrock", "logs") if spec.bedrock else ()))
+                         for region in spec.regions}
         self._clients["iam", "global"] = session.client("iam", region_name=spec.regions[0],
                                                         endpoint_url=endpoint_url, config=config)
         sts = session.client("sts", region_name=spec.regions[0], endpoint_url=endpoint_url, config=config)
@@ -215,6 +220,7 @@ class _Seeder:
         self.configs: dict[str, str] = {}
         self.endpoints: dict[str, str] = {}
         self.components: dict[str, str] = {}
+        self.bedrock: bedrock.BedrockSeeded | None = None
 
     def client(self, service: str, region: str) -> Any:
         return self._clients[service, region]
@@ -232,8 +238,12 @@ class _Seeder:
         spec = self.spec
         # moto sets a service up on its first request: make that request once per client before the
         # parallel phases, or every worker queues behind it (measured: 2.4 s instead of 0.2 s).
+        # Bedrock's and Logs' first requests come after everything else: a request draws from moto's seeded
+        # generator too, and the keys' ids (drawn next) must not depend on whether the estate has Bedrock.
+        late = ("bedrock", "logs")
         for (service, _region), client in self._clients.items():
-            getattr(client, _WARM_UP[service])()
+            if service not in late:
+                getattr(client, _WARM_UP[service])()
         _add_aws_managed_policies(self.account, {name for role in spec.roles for name in role.managed})
         # Keys one by one, first: moto draws their ids from its seeded generator, so a fixed order gives
         # the same key ids (and finding ids) every demo run.
@@ -245,6 +255,11 @@ class _Seeder:
         self._parallel(partial(self._config, c) for c in spec.configs)
         self._parallel(partial(self._endpoint, e) for e in spec.endpoints)
         self._parallel(partial(self._component, c) for c in spec.components)
+        if spec.bedrock:
+            for (service, _region), client in self._clients.items():
+                if service in late:
+                    getattr(client, _WARM_UP[service])()
+            self.bedrock = bedrock.seed_bedrock(self.client, spec.bedrock, self.account, self.keys, spec.tags)
         isolated = [m for m in spec.models if m.isolated]
         self._isolate(isolated)
         used = {e.config for e in spec.endpoints}
@@ -255,7 +270,7 @@ class _Seeder:
             orphaned_configs=tuple(c.name for c in spec.configs if c.name not in used),
             serverless_configs=tuple(c.name for c in spec.configs if c.serverless),
             isolated_models=tuple(m.name for m in isolated),
-            hostile=self._hostile(), expected=self._expected(), components=self.components)
+            hostile=self._hostile(), expected=self._expected(), components=self.components, bedrock=self.bedrock)
 
     def _role(self, role: RoleSpec) -> None:
         iam = self.client("iam", "global")
@@ -398,14 +413,22 @@ class _Seeder:
                     out["aws.kms.key.rotation_enabled", self.keys[c.region, key.alias]] = (
                         "NOT_APPLICABLE" if key.imported else verdict(key.rotation))
         buckets = {b.name: b for b in spec.buckets}
+
+        def bucket_verdicts(name: str) -> dict[str, str]:
+            return {"aws.s3.bucket.kms_default_encryption": verdict(bool(buckets[name].sse_kms_key)),
+                    "aws.s3.bucket.public_access_blocked": verdict(buckets[name].block == (True, True, True, True))}
+
         for name in {c.capture.bucket for c in spec.configs if c.capture} | {
                 b for c in spec.configs for b in aws_serving.async_buckets(c)}:
-            out["aws.s3.bucket.kms_default_encryption", f"arn:aws:s3:::{name}"] = verdict(
-                bool(buckets[name].sse_kms_key))
-            out["aws.s3.bucket.public_access_blocked", f"arn:aws:s3:::{name}"] = verdict(
-                buckets[name].block == (True, True, True, True))
+            for rule, status in bucket_verdicts(name).items():
+                out[rule, f"arn:aws:s3:::{name}"] = status
         kinds = {"config": self.configs, "model": self.models, "component": self.components}
         out.update(aws_serving.expected(spec, lambda kind, name: kinds[kind][name]))
+        if spec.bedrock and self.bedrock:
+            out.update(bedrock.expected(
+                spec.bedrock, self.bedrock, self.keys, bucket_verdicts=bucket_verdicts,
+                key_rotation=lambda region, alias: ("NOT_APPLICABLE" if keys[region, alias].imported
+                                                    else verdict(keys[region, alias].rotation))))
         return out
 
     def _isolate(self, models: list[ModelSpec]) -> None:

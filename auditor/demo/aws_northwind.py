@@ -3,7 +3,8 @@
 ``seed_demo_estate(url)`` seeds ``demo_spec()`` into the moto server at ``url``: two regions, 35
 SageMaker endpoints with their configs and models, orphaned and serverless configs, shadow variants,
 asynchronous inference, inference components, execution roles, KMS keys and data-capture and async
-output buckets, in a mix where every AWS rule has PASS, FAIL and (where the rule
+output buckets, and Bedrock's invocation logging, custom models and guardrails in both regions, in a mix
+where every AWS rule has PASS, FAIL and (where the rule
 has an applicability condition) NOT_APPLICABLE findings.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from auditor.demo.aws_bedrock_estate import BedrockSpec, CustomModelSpec, GuardrailSpec, LoggingSpec
 from auditor.demo.aws_estate import (
     BucketSpec,
     Capture,
@@ -69,6 +71,7 @@ _KEYS = (
     KeySpec("nw-feature-store", EU, rotation=False, description="Feature store tables (no SageMaker use)"),
     KeySpec("nw-ml-volumes", US, description="SageMaker ML storage volumes"),
     KeySpec("nw-ml-capture", US, description="SageMaker data capture"),
+    KeySpec("nw-genai", EU, rotation=False, description="Bedrock invocation logs, custom models, guardrails"),
 )
 _ON = (True, True, True, True)
 _BUCKETS = (
@@ -79,6 +82,16 @@ _BUCKETS = (
     BucketSpec("northwind-ds-model-artifacts-us-east-1", US, block=_ON),
     BucketSpec("northwind-ds-async-eu-west-1", EU, sse_kms_key="nw-ml-capture", block=_ON),
     BucketSpec("northwind-ds-async-us-east-1", US),
+    BucketSpec("northwind-genai-invocation-logs-eu-west-1", EU, sse_kms_key="nw-genai", block=_ON),
+    BucketSpec("northwind-genai-invocation-logs-us-east-1", US, block=(True, True, False, False)),
+)
+# Bedrock: Europe logs text to an SSE-KMS bucket and a log group with a key (both rules PASS); the US logs to
+# an SSE-S3 bucket with text delivery off (both FAIL). One custom model and one guardrail each way.
+_BEDROCK = BedrockSpec(
+    logging=(LoggingSpec(EU, "northwind-genai-invocation-logs-eu-west-1", "/northwind/bedrock/invocations", "nw-genai"),
+             LoggingSpec(US, "northwind-genai-invocation-logs-us-east-1", text=False)),
+    models=(CustomModelSpec("nw-support-tone-titan", EU, "nw-genai"), CustomModelSpec("nw-catalog-titan-us", US)),
+    guardrails=(GuardrailSpec("nw-support-assistant", EU, "nw-genai"), GuardrailSpec("nw-shopping-assistant-us", US)),
 )
 _SUMMARIZER_ENV = {"HF_MODEL_ID": "/opt/ml/model", "SM_NUM_GPUS": "4", "MAX_INPUT_LENGTH": "3072",
                    "PROMPT_SUFFIX": "</textarea><img src=x onerror=alert(document.domain)>"}
@@ -184,5 +197,6 @@ def demo_spec() -> EstateSpec:
         models=tuple(i for i in items if isinstance(i, ModelSpec)),
         configs=tuple(i for i in items if isinstance(i, ConfigSpec)),
         endpoints=tuple(i for i in items if isinstance(i, EndpointSpec)), components=_COMPONENTS,
+        bedrock=_BEDROCK,
         tags={"team": "data-science", "cost-center": "CC-4410", "managed-by": "terraform",
               "owner": "@ds-platform-oncall"})  # "@..." is valid in AWS tags, and a CSV formula trigger

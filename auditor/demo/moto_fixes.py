@@ -11,6 +11,8 @@ benchmarks run are corrected, in this process, before they answer:
   DescribeEndpoint's ``DataCaptureConfig`` summary (``CaptureStatus``, ``CurrentSamplingPercentage``) as
   SageMaker answers it, so every automatic fix can be rehearsed against the demo (``auditor demo --serve``);
   and endpoint configs' ``ShadowProductionVariants`` and inference components, which moto drops or lacks.
+* :func:`auditor.demo.moto_bedrock.install`: Bedrock guardrails, which moto lacks, and custom models' KMS key
+  as the customization job named it (moto makes one up).
 
 Installing is idempotent and lasts for the process: the fixes only make moto answer as AWS does.
 """
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from auditor.demo import moto_sagemaker
+from auditor.demo import moto_bedrock, moto_sagemaker
 
 _lock = threading.Lock()
 _installed = False
@@ -36,6 +38,7 @@ def install() -> None:
             return
         _tagging_arns()
         moto_sagemaker.install()
+        moto_bedrock.install()
         _installed = True
 
 

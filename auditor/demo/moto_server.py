@@ -35,6 +35,8 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 DEMO_REGION = "eu-west-1"
+# Services of the REST-JSON protocol (no X-Amz-Target): their errors are JSON documents too.
+REST_JSON = frozenset({"bedrock"})
 _JSON_ERROR = {"throttle": (400, "ThrottlingException", "Rate exceeded"),
                "error": (500, "InternalFailure", "We encountered an internal error. Please try again.")}
 _QUERY_ERROR = {"throttle": (400, "Throttling", "Rate exceeded"),
@@ -128,6 +130,9 @@ def identify(environ: Mapping[str, Any], form: Mapping[str, list[str]]) -> tuple
     if service == "s3":
         segments = [s for s in path.split("/", 2)[1:] if s]
         path = "/" + "/".join(["{Bucket}", "{Key}"][: len(segments)])
+    elif service in REST_JSON:  # /guardrails/abc123 -> /guardrails/{id}: one row per operation
+        collection, _, rest = path.lstrip("/").partition("/")
+        path = f"/{collection}/{{id}}" if rest else f"/{collection}"
     return service, f"{environ.get('REQUEST_METHOD', 'GET')} {path}{'?' + keys if keys else ''}"
 
 
@@ -183,7 +188,8 @@ class ApiEmulation:
             time.sleep(self.conditions.latency_ms / 1000.0)
         if fault is None:
             return self.app(environ, start_response)
-        status, content_type, body = fault_response(service, "HTTP_X_AMZ_TARGET" in environ, fault)
+        json_protocol = "HTTP_X_AMZ_TARGET" in environ or service in REST_JSON
+        status, content_type, body = fault_response(service, json_protocol, fault)
         reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Slow Down"}[status]
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         start_response(f"{status} {reason}", headers)

@@ -31,6 +31,31 @@ class Paging:
     name_key: str
     id_key: str
     name_param: str
+    # The item's key whose value the describe call takes as ``name_param`` (its name when empty).
+    param_key: str = ""
+    page_size: int = 100  # the list call's page size (its paginator's PageSize)
+    tags: Tags | None = None  # a call reading each item's tags, for a type the tagging API does not read
+
+
+@dataclass(frozen=True)
+class Tags:
+    """A per-resource tag read: ``call`` takes the item's ARN as ``arn_param`` and answers the tags under
+    ``result_key``, as a list of ``{key_field: .., value_field: ..}`` or (``key_field`` empty) a mapping."""
+
+    call: str
+    arn_param: str
+    result_key: str
+    key_field: str = ""
+    value_field: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A type with one resource per account and region, read by its first ``describe`` call with no argument
+    (a service's regional settings). ``resource``: the resource part of its ARN
+    (``arn:<partition>:<service>:<region>:<account>:<resource>``), also its name."""
+
+    resource: str
 
 
 @dataclass(frozen=True)
@@ -41,7 +66,9 @@ class ResourceType:
     that counts it. ``list``: the calls that find its resources; ``describe``: the calls that read each one
     (tags and the sub-reads behind ``related`` included); ``live``: the calls reading one again at apply (verify
     and stale checks), empty when the provider does not read it back. ``paging``: set when the first ``list``
-    call pages through the resources and the first ``describe`` call reads one, as a generic collector does.
+    call pages through the resources and the first ``describe`` call reads one, as the generic regional
+    collector (:mod:`auditor.providers.aws.regional`) does for a type of any service. ``settings``: set
+    instead for a type read once per region by its first ``describe`` call.
     ``tag_filter``: AWS, the Resource Groups Tagging API's filter for the type, when its tags are read that way.
     """
 
@@ -52,6 +79,7 @@ class ResourceType:
     live: tuple[str, ...] = ()
     paging: Paging | None = None
     tag_filter: str = ""
+    settings: Settings | None = None
 
     @property
     def calls(self) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .seeding import Seeder, policy
+from .seeding import ACCOUNT, Seeder, policy
 
 
 @dataclass
@@ -135,3 +135,48 @@ def serving(seed: Seeder) -> Serving:
     west.client("sagemaker").delete_model(ModelName="m-doomed")
     del s.models["m-doomed"]
     return s
+
+
+@dataclass
+class Bedrock:
+    """Bedrock in us-east-1 (logging to an SSE-KMS bucket and a log group with a key, a custom model and a
+    guardrail with that key) and in eu-west-1 (logging off, a custom model without a key)."""
+
+    key: str = ""  # us-east-1, rotation on: the log group's, the model's and the guardrail's
+    bucket_key: str = ""
+    logging: dict[str, str] = field(default_factory=dict)  # region -> settings ARN
+    models: dict[str, str] = field(default_factory=dict)
+    guardrails: dict[str, str] = field(default_factory=dict)
+
+
+LOG_GROUP = "/bedrock/invocations"
+
+
+def custom_model(seed: Seeder, name: str, key: str | None = None) -> str:
+    bedrock = seed.client("bedrock")
+    request = {"jobName": f"{name}-job", "customModelName": name, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/br",
+               "baseModelIdentifier": "amazon.titan-text-express-v1", "hyperParameters": {},
+               "trainingDataConfig": {"s3Uri": "s3://data/train"}, "outputDataConfig": {"s3Uri": "s3://data/out"},
+               "customModelTags": [{"key": "team", "value": "genai"}]}
+    bedrock.create_model_customization_job(**request, **({"customModelKmsKeyId": key} if key else {}))
+    return str(bedrock.get_custom_model(modelIdentifier=name)["modelArn"])
+
+
+def bedrock(seed: Seeder) -> Bedrock:
+    east, west = seed, seed.in_region("eu-west-1")
+    b = Bedrock()
+    b.key = east.key(alias="alias/genai", rotation=True)["Arn"]
+    b.bucket_key = east.key()["Arn"]
+    east.bucket("bedrock-logs", kms_key_arn=b.bucket_key, block_public=True)
+    east.client("logs").create_log_group(logGroupName=LOG_GROUP, kmsKeyId=b.key)
+    east.client("bedrock").put_model_invocation_logging_configuration(loggingConfig={
+        "s3Config": {"bucketName": "bedrock-logs", "keyPrefix": "inv/"}, "textDataDeliveryEnabled": True,
+        "cloudWatchConfig": {"logGroupName": LOG_GROUP, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/br"}})
+    for region in ("us-east-1", "eu-west-1"):
+        b.logging[region] = f"arn:aws:bedrock:{region}:{ACCOUNT}:model-invocation-logging"
+    b.models["tuned"] = custom_model(east, "tuned", b.key)
+    b.models["plain"] = custom_model(west, "plain")
+    b.guardrails["guard"] = str(east.client("bedrock").create_guardrail(
+        name="guard", blockedInputMessaging="no", blockedOutputsMessaging="no", kmsKeyId=b.key,
+        tags=[{"key": "team", "value": "genai"}])["guardrailArn"])
+    return b

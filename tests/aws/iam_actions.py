@@ -12,7 +12,8 @@ AWS action differs from moto's guess; every other request keeps moto's action, w
 name mapped to the IAM service prefix (the tagging API signs as ``tagging``, IAM calls it ``tag``).
 An S3 request that the table does not know is checked as ``s3:Unmapped(<method> <path>)``, which
 no policy grants: a test that makes a new S3 call under enforcement fails naming the request. It also
-makes moto answer a denied JSON-protocol call in JSON, as AWS does (the collectors know no moto spelling).
+makes moto answer a denied JSON-protocol call in JSON, as AWS does (the collectors know no moto spelling),
+and makes moto check the signature of a bodiless request (Bedrock's REST-JSON reads) over what was signed.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def install() -> Callable[[], None]:
     """
     original: Callable[..., None] = access_control.IAMRequestBase.check_action_permitted
     authorize: Callable[..., None] = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+    rebuild: Callable[..., Any] = access_control.IAMRequestBase._create_aws_request
+
+    def create_aws_request(self: Any) -> Any:
+        # moto recomputes the signature of a bodiless request (a REST-JSON GET: Bedrock's reads) over its
+        # request headers as if they were a form body, so no such request ever matches: sign what was sent.
+        request = rebuild(self)
+        if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+            request.data = b""
+        return request
 
     def check_action_permitted(self: Any, resource: str) -> None:
         self._action = aws_action(self._service, self._method, self._path, self._action)
@@ -78,10 +88,12 @@ def install() -> Callable[[], None]:
             raise exc.to_json() from exc
 
     access_control.IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+    access_control.IAMRequestBase._create_aws_request = create_aws_request  # type: ignore[method-assign]
     ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize_in_protocol  # type: ignore[method-assign]
 
     def restore() -> None:
         access_control.IAMRequestBase.check_action_permitted = original  # type: ignore[method-assign]
+        access_control.IAMRequestBase._create_aws_request = rebuild  # type: ignore[method-assign]
         ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
 
     return restore

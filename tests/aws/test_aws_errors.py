@@ -19,7 +19,7 @@ from auditor.providers.aws.collect import PERMISSIONS, AwsOptions, collect_aws
 from auditor.providers.aws.sagemaker_serving import INFERENCE_COMPONENT
 
 from .conftest import CallLog, Moto, json_error, sent
-from .estates import serving, two_regions
+from .estates import bedrock, serving, two_regions
 from .seeding import ACCOUNT, Seeder, policy
 
 Scan = Callable[..., tuple[Inventory, CallLog]]
@@ -46,16 +46,25 @@ def least_privilege_session(moto: Moto, seed: Seeder, without: tuple[str, ...] =
 def test_least_privilege_policy_is_enough(moto: Moto, seed: Seeder, scan: Scan) -> None:
     two_regions(seed)
     serving(seed)  # async inference output key and buckets, shadow variants, inference components
+    b = bedrock(seed)
     session = least_privilege_session(moto, seed)
 
     inventory, log = scan(regions=(), session=session)  # with region discovery
 
     assert inventory.complete, [c for c in inventory.coverage if c.error]
     assert [r for r in inventory.resources if r.unreadable] == []
-    assert len(inventory.of_type(aws_iam.ROLE)) == 3 and len(inventory.of_type(aws_kms.KEY)) == 4
-    assert len(inventory.of_type(aws_s3.BUCKET)) == 4
+    # SageMaker's 3 keys, the async output key and Bedrock's (the log group's, the model's and the guardrail's);
+    # 2 capture buckets, the 2 async output buckets and Bedrock's log bucket.
+    assert len(inventory.of_type(aws_iam.ROLE)) == 3 and len(inventory.of_type(aws_kms.KEY)) == 5
+    assert len(inventory.of_type(aws_s3.BUCKET)) == 5
     assert len(inventory.of_type(INFERENCE_COMPONENT)) == 3 and log.count("DescribeInferenceComponent") == 3
     assert log.count("DescribeRegions") == 1
+    bedrock_found = {r.id for r in inventory.resources if r.type.startswith("aws.bedrock.")}
+    assert {b.logging["us-east-1"], b.logging["eu-west-1"], *b.models.values(), *b.guardrails.values()
+            } <= bedrock_found
+    settings = inventory.by_id()[b.logging["us-east-1"]]
+    assert settings.related["s3_bucket"] == "arn:aws:s3:::bedrock-logs"
+    assert settings.related["log_group"]["kmsKeyId"] == b.key and settings.related["kms_keys"] == [b.key]
 
 
 def test_denied_sub_reads_mark_document_keys_unreadable(moto: Moto, seed: Seeder, scan: Scan) -> None:
@@ -133,7 +142,8 @@ def test_sagemaker_denied_everywhere_with_moto_iam(moto: Moto, seed: Seeder, sca
 
     inventory, _ = scan(regions=BOTH, session=session)
 
-    assert inventory.resources == ()
+    # Nothing SageMaker references is read; only each region's Bedrock logging settings, read on their own.
+    assert [r.type for r in inventory.resources] == ["aws.bedrock.invocation_logging"] * 2
     coverage = rows(inventory)
     error = str(coverage[("sagemaker", "eu-west-1")].error)
     # moto's XML denial is answered in SageMaker's JSON protocol by the tests' moto fixes (iam_actions), as AWS
@@ -307,9 +317,9 @@ def test_unreachable_sts_is_reported_per_scope_not_raised(moto: Moto, scan: Scan
 
     assert inventory.resources == () and not inventory.complete
     assert inventory.scopes == ("aws:unknown:us-east-1", "aws:unknown:eu-west-1")
-    assert sorted(rows(inventory)) == [("iam", "global"), ("kms", "eu-west-1"), ("kms", "us-east-1"),
-                                       ("s3", "global"), ("sagemaker", "eu-west-1"),
-                                       ("sagemaker", "us-east-1")]
+    assert sorted(rows(inventory)) == [("bedrock", "eu-west-1"), ("bedrock", "us-east-1"), ("iam", "global"),
+                                       ("kms", "eu-west-1"), ("kms", "us-east-1"), ("s3", "global"),
+                                       ("sagemaker", "eu-west-1"), ("sagemaker", "us-east-1")]
     west = rows(inventory)[("sagemaker", "eu-west-1")]
     assert west.scope_id == "arn:aws:sagemaker:eu-west-1:unknown:*"
     assert str(west.error).startswith("cannot identify the AWS account (sts:GetCallerIdentity): unreachable")
@@ -323,8 +333,8 @@ def test_no_credentials_is_every_scope_failed_naming_the_cause(moto: Moto, monke
     inventory = collect_aws(AwsOptions(regions=("us-east-1",)), session=boto3.Session(region_name="us-east-1"))
 
     assert inventory.resources == () and not inventory.complete
-    assert sorted(rows(inventory)) == [("iam", "global"), ("kms", "us-east-1"), ("s3", "global"),
-                                       ("sagemaker", "us-east-1")]
+    assert sorted(rows(inventory)) == [("bedrock", "us-east-1"), ("iam", "global"), ("kms", "us-east-1"),
+                                       ("s3", "global"), ("sagemaker", "us-east-1")]
     for row in inventory.coverage:
         assert str(row.error).startswith("cannot identify the AWS account (sts:GetCallerIdentity): no valid")
         assert "Unable to locate credentials" in str(row.error) and "--profile" in str(row.error)

@@ -13,7 +13,7 @@ from auditor.providers.aws import sagemaker as aws_sagemaker
 from auditor.providers.declared import scan_calls
 
 from .conftest import CallLog, Moto
-from .estates import dangling, serving, two_regions
+from .estates import bedrock, dangling, serving, two_regions
 from .seeding import ACCOUNT, ALL_BLOCKED, Seeder
 
 Scan = Callable[..., tuple[Inventory, CallLog]]
@@ -148,8 +148,10 @@ def test_two_regions_documents_and_relations(seed: Seeder, scan: Scan) -> None:
     assert plain.document["PublicAccessBlockConfiguration"] is None
 
     rows = {(c.service, c.region): c for c in inventory.coverage}
-    assert list(rows) == [("iam", "global"), ("kms", "eu-west-1"), ("kms", "us-east-1"), ("s3", "global"),
+    assert list(rows) == [("bedrock", "eu-west-1"), ("bedrock", "us-east-1"), ("iam", "global"),
+                          ("kms", "eu-west-1"), ("kms", "us-east-1"), ("s3", "global"),
                           ("sagemaker", "eu-west-1"), ("sagemaker", "us-east-1")]
+    assert rows[("bedrock", "eu-west-1")].resources == 1  # the region's (empty) invocation logging settings
     assert rows[("sagemaker", "us-east-1")].scope_id == f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:*"
     assert rows[("sagemaker", "us-east-1")].resource_types == aws_sagemaker.RESOURCE_TYPES
     assert rows[("sagemaker", "us-east-1")].resources == 5 and rows[("sagemaker", "eu-west-1")].resources == 5
@@ -237,6 +239,7 @@ def test_permissions_are_exactly_what_the_collection_calls(seed: Seeder, scan: S
 
     two_regions(seed)
     serving(seed)  # async inference output, shadow variants and inference components: their reads too
+    bedrock(seed)  # logging to a bucket and a log group with a key, a custom model and a guardrail
     _, log = scan(regions=())  # region discovery too
     # botocore's operation names -> IAM actions through the declarations' own map (resource_types.authorized_as);
     # the least-privilege test (test_aws_errors) checks that map against moto's enforcement of AWS's names.

@@ -116,10 +116,11 @@ def test_every_declared_type_has_a_collector_and_a_rule(provider: str) -> None:
     assert set(ids) - rules_of == ({"azure.apim.service"} if provider == "azure" else set())
     for resource_type in declared.TYPES:
         assert resource_type.list or resource_type.describe, resource_type.id
-        if resource_type.paging is not None:  # read by the SageMaker collector's client
+        if resource_type.paging is not None:  # listed and described by one client of the generic collector
             assert resource_type.list and resource_type.describe, resource_type.id
-            assert (resource_type.coverage, resource_type.list[0].split(":")[0],
-                    resource_type.describe[0].split(":")[0]) == ("sagemaker",) * 3, resource_type.id
+            assert resource_type.list[0].split(":")[0] == resource_type.describe[0].split(":")[0], resource_type.id
+        if resource_type.settings is not None:  # read once a region by its first describe call, never listed
+            assert resource_type.describe and not resource_type.list and resource_type.paging is None
     # The coverage rows of a scan that could not start name every declared type: each has a collector row.
     from auditor.model import Inventory
 

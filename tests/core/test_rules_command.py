@@ -136,6 +136,9 @@ AUDITED = {
     "aws.iam.role": "IAM\n  execution roles",
     "aws.kms.key": "customer-managed KMS keys",
     "aws.s3.bucket": "S3 buckets",
+    "aws.bedrock.invocation_logging": "model invocation logging",
+    "aws.bedrock.custom_model": "custom models",
+    "aws.bedrock.guardrail": "guardrails",
     "azure.ml.workspace": "workspaces",
     "azure.ml.compute": "computes",
     "azure.ml.online_endpoint": "online endpoints",
@@ -149,7 +152,7 @@ AUDITED = {
     "azure.ai.deployment": "model deployments",
 }
 SERVICES = {"aws.sagemaker": "AWS SageMaker", "aws.iam": "AWS SageMaker", "aws.kms": "AWS SageMaker",
-            "aws.s3": "AWS SageMaker", "azure.ml": "Azure Machine Learning",
+            "aws.s3": "AWS SageMaker", "aws.bedrock": "Amazon Bedrock", "azure.ml": "Azure Machine Learning",
             "azure.apim": "Azure API Management", "azure.ai": "Azure AI Services"}
 
 

@@ -24,8 +24,11 @@ def _names(session: boto3.Session, region: str, method: str, key: str, field: st
 def test_counts_and_regions(estate: DemoEstate, aws: boto3.Session) -> None:
     assert estate.regions == (EU, US)
     assert estate.account_id == "123456789012"
-    assert estate.counts == {"endpoints": 35, "endpoint_configs": 38, "models": 39, "roles": 6, "keys": 7,
-                             "buckets": 7}
+    assert estate.counts == {"endpoints": 35, "endpoint_configs": 38, "models": 39, "roles": 6, "keys": 8,
+                             "buckets": 9}
+    assert estate.bedrock is not None  # Bedrock in both regions: logging settings, a custom model, a guardrail
+    assert sorted(estate.bedrock.logging) == [EU, US]
+    assert len(estate.bedrock.models) == len(estate.bedrock.guardrails) == 2
     per_region = {r: _names(aws, r, "list_endpoints", "Endpoints", "EndpointName") for r in estate.regions}
     assert sorted(per_region[EU] + per_region[US]) == sorted(estate.endpoints)
     assert len(per_region[EU]) == 20 and len(per_region[US]) == 15

@@ -75,7 +75,7 @@ def test_service_and_severity_narrow_a_policy_file_after_its_overrides(tmp_path)
 @pytest.mark.parametrize(("args", "field", "named"), [
     (["--rule", "aws.sagemaker.model.nope"], "--rule", "aws.sagemaker.model.vpc"),
     (["--rule", "aws.s3.*", "--rule", "gcp.*"], "--rule", "azure.apim.api.https_only"),
-    (["--service", "sagemakr"], "--service", "known services: ai, apim, iam, kms, ml, s3, sagemaker"),
+    (["--service", "sagemakr"], "--service", "known services: ai, apim, bedrock, iam, kms, ml, s3, sagemaker"),
 ], ids=["unknown rule id", "glob matching nothing", "unknown service"])
 def test_an_unknown_filter_is_exit_3_before_any_api_call_naming_the_known_ones(tmp_path, args, field, named):
     out = tmp_path / "o"

@@ -82,7 +82,8 @@ def test_scan_plan_apply_rescan_rollback_rescan(aws_estate: DemoEstate, tmp_path
     assert automatic == fixed_pairs(aws_estate) | {(CONFIG_RULE, aws_estate.endpoint_configs["scorer-cfg"])}
     manual = {s["finding"]["rule_id"] for s in plan["steps"] if s["mode"] == "manual"}
     assert manual == {"aws.sagemaker.model.network_isolation", "aws.sagemaker.model.vpc",
-                      "aws.sagemaker.endpoint.data_capture_enabled", "aws.sagemaker.model.no_plaintext_secrets"}
+                      "aws.sagemaker.endpoint.data_capture_enabled", "aws.sagemaker.model.no_plaintext_secrets",
+                      "aws.bedrock.invocation_logging_enabled"}  # the region's Bedrock logging is off in moto
     assert all(not s["api_calls"] and s["manual_procedure"] for s in plan["steps"] if s["mode"] == "manual")
     config_step = next(s for s in plan["steps"] if s["finding"]["rule_id"] == CONFIG_RULE)
     assert config_step["disruption"]["class"] == "rolling"

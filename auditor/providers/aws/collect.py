@@ -26,14 +26,16 @@ from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Inventory, Resource
 from auditor.progress import Progress
 from auditor.providers import CollectionSetupError
+from auditor.providers.aws import bedrock as aws_bedrock
 from auditor.providers.aws import iam as aws_iam
 from auditor.providers.aws import kms as aws_kms
 from auditor.providers.aws import s3 as aws_s3
 from auditor.providers.aws import sagemaker as aws_sagemaker
 from auditor.providers.aws import sagemaker_serving as aws_serving
+from auditor.providers.aws import services as aws_services
 from auditor.providers.aws import session as aws_session
 from auditor.providers.aws import tags as aws_tags
-from auditor.providers.aws.resource_types import scan_actions
+from auditor.providers.aws.resource_types import TYPES, scan_actions
 from auditor.providers.aws.session import AwsCallError, AwsClients, Identity, one_line
 from auditor.providers.pool import TaskPool
 from auditor.shard import WHOLE, Shard, aws_scope
@@ -158,12 +160,17 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
             return
         tags[region] = {arn: dict(value) for arn, value in found.items()}
 
-    scanners = [aws_sagemaker.SageMakerRegion(region, account, clients, pool, on_config, on_model)
+    scanners = [aws_sagemaker.SageMakerRegion(region, account, clients, pool, on_config, on_model, partition)
                 for region in regions]
+    # Every other service with types declared with paging or settings: the generic regional collector.
+    bedrock = aws_bedrock.BedrockJoins(clients, pool, kms, s3)
+    generic = aws_services.GenericServices(TYPES, (aws_sagemaker.SERVICE,), clients, pool, account, partition,
+                                           regions, joins={aws_bedrock.SERVICE: bedrock})
     try:
         for scanner in scanners:
             scanner.start()
             pool.submit(("tagging", scanner.region), partial(fetch_tags, scanner.region))
+        generic.start()
     finally:
         pool.wait()
 
@@ -171,6 +178,7 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
     for scanner in scanners:
         resources.extend(scanner.resources(kms.link, s3.link, iam.link, tags.get(scanner.region, {}),
                                            tags_failed.get(scanner.region)))
+    resources.extend(generic.resources(tags, tags_failed))
     resources.extend(iam.resources())
     resources.extend(kms.resources())
     resources.extend(s3.resources())
@@ -209,14 +217,19 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
             resources=sum(count(t, region) for t in aws_sagemaker.RESOURCE_TYPES),
             error=scanner.failed,
         ))
+    coverage.extend(generic.coverage(count))
     kms_failures = kms.failures()
+    # What Bedrock references (bucket, log group key, model and guardrail keys) is unknown where it failed.
+    bedrock_failed, log_groups_failed = generic.dependent_errors(aws_bedrock.SERVICE), bedrock.failures()
+    through_bedrock = (*found_through, f"arn:{partition}:bedrock:*:{account}:*")
     for region in sorted(set(regions) | kms.regions()):
         coverage.append(CoverageRow(
             provider="aws", account=account, region=region, service="kms",
             scope_id=f"arn:{partition}:kms:{region}:{account}:*", resource_types=aws_kms.RESOURCE_TYPES,
             resources=sum(count(t, region) for t in aws_kms.RESOURCE_TYPES),
-            error=_join([listing_failed.get(region), configs_unread.get(region), kms_failures.get(region)]),
-            found_through=found_through,
+            error=_join([listing_failed.get(region), configs_unread.get(region), kms_failures.get(region),
+                         bedrock_failed.get(region), log_groups_failed.get(region)]),
+            found_through=through_bedrock,
         ))
     coverage.append(CoverageRow(
         provider="aws", account=account, region="global", service="iam",
@@ -229,8 +242,8 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
         provider="aws", account=account, region="global", service="s3",
         scope_id=f"arn:{partition}:s3:::*", resource_types=aws_s3.RESOURCE_TYPES,
         resources=sum(count(t) for t in aws_s3.RESOURCE_TYPES),
-        error=_join([*listing_failed.values(), *configs_unread.values()]),
-        found_through=found_through,
+        error=_join([*listing_failed.values(), *configs_unread.values(), *bedrock_failed.values()]),
+        found_through=through_bedrock,
     ))
     return Inventory(
         resources=tuple(sorted(resources, key=lambda r: (r.type, r.id))),
@@ -265,18 +278,21 @@ def _not_collected(identity: Identity, regions: tuple[str, ...], error: str, dep
     account, partition = identity.account, identity.partition
     error, dependent = one_line(error, MAX_ROW_ERROR), one_line(dependent, MAX_ROW_ERROR)
     found_through = _found_through(partition, account)
+    through_bedrock = (*found_through, f"arn:{partition}:bedrock:*:{account}:*")
     rows = [
         CoverageRow("aws", account, "global", "iam", f"arn:{partition}:iam::{account}:*",
                     aws_iam.RESOURCE_TYPES, 0, dependent, found_through),
         CoverageRow("aws", account, "global", "s3", f"arn:{partition}:s3:::*",
-                    aws_s3.RESOURCE_TYPES, 0, dependent, found_through),
+                    aws_s3.RESOURCE_TYPES, 0, dependent, through_bedrock),
     ]
     for region in regions or ("*",):
         rows.append(CoverageRow("aws", account, region, "kms", f"arn:{partition}:kms:{region}:{account}:*",
-                                aws_kms.RESOURCE_TYPES, 0, dependent, found_through))
+                                aws_kms.RESOURCE_TYPES, 0, dependent, through_bedrock))
         rows.append(CoverageRow("aws", account, region, "sagemaker",
                                 f"arn:{partition}:sagemaker:{region}:{account}:*",
                                 aws_sagemaker.RESOURCE_TYPES, 0, error))
+    rows.extend(aws_services.not_collected(TYPES, (aws_sagemaker.SERVICE,), account, partition, regions or ("*",),
+                                           error))
     rows.sort(key=lambda c: (c.service, c.account, c.region))
     return Inventory(resources=(), coverage=tuple(rows),
                      scopes=tuple(f"aws:{account}:{region}" for region in regions or ("*",)))

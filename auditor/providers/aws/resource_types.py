@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from auditor.providers.declared import Paging, ResourceType, scan_calls
+from auditor.providers.declared import Paging, ResourceType, Settings, Tags, scan_calls
 
 # Calls the scan makes for no one type: who the caller is, and which regions are enabled (only when no
 # --region is given).
@@ -69,7 +69,28 @@ BUCKET = ResourceType(
           "s3control:GetPublicAccessBlock", "s3:GetBucketTagging"),
 )
 
+# Amazon Bedrock, read by the generic regional collector where botocore's endpoint data offers it; its
+# invocation logging destinations (bucket, log group and its key) and its resources' keys are joined by
+# ``bedrock.py``. Tags are Bedrock's own ListTagsForResource.
+_BEDROCK_TAGS = Tags("bedrock:ListTagsForResource", "resourceARN", "tags", "key", "value")
+INVOCATION_LOGGING = ResourceType(
+    id="aws.bedrock.invocation_logging", coverage="bedrock",
+    describe=("bedrock:GetModelInvocationLoggingConfiguration", "logs:DescribeLogGroups"),
+    settings=Settings("model-invocation-logging"),
+)
+CUSTOM_MODEL = ResourceType(
+    id="aws.bedrock.custom_model", coverage="bedrock",
+    list=("bedrock:ListCustomModels",), describe=("bedrock:GetCustomModel", "bedrock:ListTagsForResource"),
+    paging=Paging("modelSummaries", "modelName", "modelArn", "modelIdentifier", tags=_BEDROCK_TAGS),
+)
+GUARDRAIL = ResourceType(
+    id="aws.bedrock.guardrail", coverage="bedrock",
+    list=("bedrock:ListGuardrails",), describe=("bedrock:GetGuardrail", "bedrock:ListTagsForResource"),
+    paging=Paging("guardrails", "name", "arn", "guardrailIdentifier", param_key="id", tags=_BEDROCK_TAGS),
+)
+
 TYPES: tuple[ResourceType, ...] = (ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, KEY, BUCKET, INFERENCE_COMPONENT)
+TYPES += (INVOCATION_LOGGING, CUSTOM_MODEL, GUARDRAIL)
 
 # Calls AWS authorizes with an action of another name (or with more than one action). Every other call
 # ``service:Operation`` is authorized as ``service:Operation`` (S3 Control's as ``s3:``).

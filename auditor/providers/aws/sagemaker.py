@@ -1,27 +1,27 @@
-"""SageMaker endpoints, endpoint configs and models of one region.
+"""SageMaker endpoints, endpoint configs and models of one region, joined to each other and to what they use.
 
-One listing per SageMaker type declared with ``paging`` in :mod:`auditor.providers.aws.resource_types`
-(endpoints, endpoint configs, models) runs in parallel; each page's items are described as soon as the page
-arrives. A declared type this module joins nothing to becomes a resource of its own document and tags.
-Every described config and model is handed to a callback so the KMS, S3 and IAM collectors can
-start on what it references while the rest of the region is still being read.
+The generic regional collector (:mod:`auditor.providers.aws.regional`) lists and describes every SageMaker
+type declared with ``paging`` in :mod:`auditor.providers.aws.resource_types` (endpoints, endpoint configs,
+models) in parallel; each page's items are described as soon as the page arrives. This module joins them: a
+declared type it joins nothing to becomes a resource of its own document and tags. Every described config
+and model is handed to a callback so the KMS, S3 and IAM collectors can start on what it references while
+the rest of the region is still being read.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from functools import cache, partial
 from typing import Any
 
 from auditor.model import Resource
 from auditor.providers.aws import resource_types as declared
+from auditor.providers.aws.regional import Item, RegionalCollector, kinds
 from auditor.providers.aws.sagemaker_serving import container_environment
-from auditor.providers.aws.session import AwsCallError, AwsClients, Failure, call, pages
+from auditor.providers.aws.session import AwsClients, Failure
 from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
-from auditor.redaction import redact_document, redact_tags
+from auditor.redaction import redact_document
 
 SERVICE = "sagemaker"  # the coverage row of every type declared under it
 ENDPOINT = declared.ENDPOINT.id
@@ -29,122 +29,65 @@ ENDPOINT_CONFIG = declared.ENDPOINT_CONFIG.id
 MODEL = declared.MODEL.id
 RESOURCE_TYPES: tuple[str, ...] = ids(declared.TYPES, SERVICE)
 
-PAGE_SIZE = 100  # the maximum these List APIs accept; AWS defaults to 10
-
 # A link: (value, unreadable reason). The reason is set when the value could not be known.
 Link = tuple[Any, str | None]
 DocumentCallback = Callable[[str, str, Mapping[str, Any]], None]  # (region, resource ARN, document)
 
 
-@dataclass
-class _Item:
-    name: str
-    arn: str
-    document: dict[str, Any] | None = None
-    failure: Failure | None = None
-    gone: bool = False  # listed, then deleted before it could be described
-    environment: list[dict[str, Any]] | None = None  # names and secret kinds of container variables, no values
-
-
-@dataclass(frozen=True)
-class _Kind:
-    type: str
-    list_method: str
-    list_key: str
-    name_key: str
-    arn_key: str
-    describe_method: str
-    name_param: str
-
-
-def _method(call: str) -> str:
-    """The boto3 client method of ``sagemaker:ListEndpointConfigs``: ``list_endpoint_configs``."""
-    from botocore import xform_name
-
-    return str(xform_name(call.split(":", 1)[1]))
-
-
-@cache
-def _kinds() -> tuple[_Kind, ...]:
-    """One kind per SageMaker type declared with paging, from its declaration (see ``resource_types``)."""
-    return tuple(
-        _Kind(t.id, _method(t.list[0]), t.paging.result_key, t.paging.name_key, t.paging.id_key,
-              _method(t.describe[0]), t.paging.name_param)
-        for t in declared.TYPES if t.coverage == SERVICE and t.paging is not None)
-
-
-@dataclass
 class SageMakerRegion:
-    region: str
-    account: str
-    clients: AwsClients
-    pool: TaskPool
-    on_config: DocumentCallback
-    on_model: DocumentCallback
-    items: dict[str, dict[str, _Item]] = field(default_factory=lambda: {t: {} for t in RESOURCE_TYPES})
-    list_failures: list[Failure] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    _tags_failure: str | None = None
+    def __init__(self, region: str, account: str, clients: AwsClients, pool: TaskPool,
+                 on_config: DocumentCallback, on_model: DocumentCallback, partition: str = "aws") -> None:
+        self.region = region
+        self.account = account
+        self._on_config = on_config
+        self._on_model = on_model
+        self._reader = RegionalCollector(SERVICE, region, account, partition, clients, pool,
+                                         kinds(declared.TYPES, SERVICE), self._described)
+        self._tags: Mapping[str, Mapping[str, str]] = {}
+        self._tags_failure: str | None = None
+        self._environment: dict[str, list[dict[str, Any]]] = {}  # ARN -> container variables, no values
+        self._lock = threading.Lock()
+
+    @property
+    def items(self) -> dict[str, dict[str, Item]]:
+        return self._reader.items
+
+    @property
+    def list_failures(self) -> list[Failure]:
+        return self._reader.list_failures
 
     @property
     def lane(self) -> tuple[str, str]:
-        return ("sagemaker", self.region)
+        return self._reader.lane
 
     def start(self) -> None:
-        self.pool.submit_many(self.lane, [partial(self._list, kind) for kind in _kinds()])
+        self._reader.start()
 
-    # --- collection ----------------------------------------------------------------------------
-
-    def _list(self, kind: _Kind) -> None:
-        store = self.items[kind.type]
-        try:
-            client = self.clients.get("sagemaker", self.region)
-            for page in pages(client, kind.list_method, PaginationConfig={"PageSize": PAGE_SIZE}):
-                new: list[_Item] = []
-                with self._lock:
-                    for entry in page.get(kind.list_key, []):
-                        name = str(entry[kind.name_key])
-                        if name not in store:
-                            store[name] = item = _Item(name=name, arn=str(entry[kind.arn_key]))
-                            new.append(item)
-                self.pool.submit_many(self.lane, [partial(self._describe, kind, item) for item in new])
-        except AwsCallError as exc:
+    def _described(self, resource_type: str, region: str, arn: str,
+                   document: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """Keep the names and secret kinds of a model's container variables, then redact their values (the
+        document kept is the redacted one); hand configs and models to the collectors of what they reference."""
+        environment = container_environment(resource_type, document)
+        if environment is not None:
             with self._lock:
-                self.list_failures.append(exc.failure)
-
-    def _describe(self, kind: _Kind, item: _Item) -> None:
-        try:
-            client = self.clients.get("sagemaker", self.region)
-            document = call(client, kind.describe_method, **{kind.name_param: item.name})
-        except AwsCallError as exc:
-            if exc.failure.kind == "not_found":
-                item.gone = True
-            else:
-                item.failure = exc.failure
-            return
-        environment = container_environment(kind.type, document)
-        if environment is not None:  # container variables: their names and secret kinds, then the values go
-            item.environment = environment
+                self._environment[arn] = environment
             document = redact_document(document)
-        item.document = document
-        if kind.type == ENDPOINT_CONFIG:
-            self.on_config(self.region, item.arn, document)
-        elif kind.type == MODEL:
-            self.on_model(self.region, item.arn, document)
+        if resource_type == ENDPOINT_CONFIG:
+            self._on_config(region, arn, document)
+        elif resource_type == MODEL:
+            self._on_model(region, arn, document)
+        return document if environment is not None else None
 
     # --- results (after the pool has drained) --------------------------------------------------
 
     @property
     def failed(self) -> str | None:
         """Why this region's inventory is incomplete, or None."""
-        if not self.list_failures:
-            return None
-        return "; ".join(dict.fromkeys(f.reason for f in self.list_failures))
+        return self._reader.failed
 
     def unreadable(self, resource_type: str) -> list[tuple[str, str]]:
         """(ARN, reason) of listed resources of this type whose describe failed."""
-        return sorted((i.arn, i.failure.reason) for i in self.items[resource_type].values() if i.failure)
+        return self._reader.unreadable(resource_type)
 
     def resources(self, kms_keys: Callable[[str], Link], capture_bucket: Callable[[str], Link],
                   execution_role: Callable[[str], Link], tags: Mapping[str, Mapping[str, str]],
@@ -219,21 +162,15 @@ class SageMakerRegion:
                     unreadable["related.execution_role"] = reason
             out.append(self._resource(MODEL, item, related, unreadable))
 
-        for resource_type in RESOURCE_TYPES:  # a type declared without joins: its document and tags
-            if resource_type not in (ENDPOINT, ENDPOINT_CONFIG, MODEL):
-                out.extend(self._resource(resource_type, item, {}, {} if item.document is not None else {
-                    "*": item.failure.reason if item.failure else "not described"})
-                    for item in self.items[resource_type].values() if not item.gone)
+        joined = (ENDPOINT, ENDPOINT_CONFIG, MODEL)  # any other declared type: its document and tags
+        out.extend(self._reader.plain_resources([t for t in RESOURCE_TYPES if t not in joined], self._tags,
+                                                self._tags_failure))
         return out
 
-    def _resource(self, resource_type: str, item: _Item, related: dict[str, Any],
+    def _resource(self, resource_type: str, item: Item, related: dict[str, Any],
                   unreadable: dict[str, str]) -> Resource:
-        if self._tags_failure:
-            unreadable["tags"] = self._tags_failure
-        if item.environment is not None:
-            related["environment_variables"] = item.environment
-        return Resource(
-            id=item.arn, type=resource_type, provider="aws", account=self.account, region=self.region,
-            name=item.name, document=redact_document(item.document or {}), related=related, unreadable=unreadable,
-            tags=redact_tags(self._tags.get(item.arn, {})),
-        )
+        environment = self._environment.get(item.arn)
+        if environment is not None:
+            related["environment_variables"] = environment
+        return self._reader.resource(resource_type, item, related, unreadable, self._tags.get(item.arn, {}),
+                                     self._tags_failure)

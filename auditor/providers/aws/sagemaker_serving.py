@@ -53,8 +53,11 @@ class BucketRequests(Protocol):
 class Scanned(Protocol):
     """What :func:`join` reads of a region's SageMaker scan."""
 
-    region: str
-    list_failures: list[Failure]
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def list_failures(self) -> list[Failure]: ...
 
 
 # --- container environments ---------------------------------------------------------------------------

@@ -42,7 +42,8 @@ THROTTLING_CODES = frozenset({
     "BandwidthLimitExceeded", "SlowDown", "RequestThrottled", "PriorRequestNotComplete",
     "EC2ThrottledException",
 })
-NOT_FOUND_CODES = frozenset({"NoSuchEntity", "NotFoundException", "NoSuchBucket", "ResourceNotFound"})
+NOT_FOUND_CODES = frozenset({"NoSuchEntity", "NotFoundException", "NoSuchBucket", "ResourceNotFound",
+                             "ResourceNotFoundException"})
 MAX_REASON = 400
 
 
