@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from auditor.demo import aws_bedrock_estate as bedrock
 from auditor.demo import aws_serving
 from auditor.demo.aws_serving import AsyncOutput, ComponentSpec
-from auditor.demo import aws_bedrock_estate as bedrock
 from auditor.demo.moto_server import aws_environment
 
 Statement = tuple[tuple[str, ...], str]  # (actions, resource) of one Allow statement

@@ -10,6 +10,7 @@ the rest of the region is still being read.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -163,8 +164,11 @@ class SageMakerRegion:
             out.append(self._resource(MODEL, item, related, unreadable))
 
         joined = (ENDPOINT, ENDPOINT_CONFIG, MODEL)  # any other declared type: its document and tags
-        out.extend(self._reader.plain_resources([t for t in RESOURCE_TYPES if t not in joined], self._tags,
-                                                self._tags_failure))
+        for plain in self._reader.plain_resources([t for t in RESOURCE_TYPES if t not in joined], self._tags,
+                                                  self._tags_failure):
+            environment = self._environment.get(plain.id)  # an inference component's own containers
+            out.append(plain if environment is None else
+                       dataclasses.replace(plain, related={**plain.related, "environment_variables": environment}))
         return out
 
     def _resource(self, resource_type: str, item: Item, related: dict[str, Any],
