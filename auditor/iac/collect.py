@@ -5,8 +5,9 @@ create, update or replace becomes a :class:`~auditor.model.Resource` of the cata
 Terraform address or Pulumi URN, its document the mapped API document (redacted as a collector redacts
 what the API returns), ``related`` the ids of the planned resources its attributes reference (as the
 collectors link them at run time) and what the entry's ``derive`` derives from the document (as the
-collectors derive it, :mod:`auditor.iac.derive`), and ``plan``: where it is and what the plan does to it. Deleted resources, unchanged ones and data sources are not judged (they still
-answer references). Types no mapping covers are named in a coverage row, never judged.
+collectors derive it, :mod:`auditor.iac.derive`), and ``plan``: where it is and what the plan does to it.
+Deleted resources, unchanged ones and data sources are not judged (they still answer references). Types
+no mapping covers are named in a coverage row, never judged.
 
 Endpoints' planned role assignments (``azurerm_role_assignment``, ``azure-native:authorization:RoleAssignment``)
 are linked as the Azure collector links an identity's assignments (:mod:`auditor.iac.roles`), workspaces'
