@@ -2,10 +2,12 @@
 
 Every planned resource whose type a plan mapping covers (:mod:`auditor.iac.mapping`) and whose action is
 create, update or replace becomes a :class:`~auditor.model.Resource` of the catalog's type: its id the
-Terraform address or Pulumi URN, its document the mapped API document, ``related`` the ids of the planned
-resources its attributes reference (as the collectors link them at run time) and ``plan``: where it is
-and what the plan does to it. Deleted resources, unchanged ones and data sources are not judged (they still
-answer references). Types no mapping covers are named in a coverage row, never judged.
+Terraform address or Pulumi URN, its document the mapped API document (redacted as a collector redacts
+what the API returns), ``related`` the ids of the planned resources its attributes reference (as the
+collectors link them at run time) and what the entry's ``derive`` derives from the document (as the
+collectors derive it, :mod:`auditor.iac.derive`), and ``plan``: where it is and what the plan does to it.
+Deleted resources, unchanged ones and data sources are not judged (they still answer references). Types
+no mapping covers are named in a coverage row, never judged.
 
 Endpoints' planned role assignments (``azurerm_role_assignment``, ``azure-native:authorization:RoleAssignment``)
 are linked as the Azure collector links an identity's assignments (:mod:`auditor.iac.roles`), workspaces'
@@ -23,12 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.iac.apim import link_apis
+from auditor.iac.derive import DERIVATIONS
 from auditor.iac.mapping import Mappings, TypeMapping, build, decode, read_path, shipped_mappings
 from auditor.iac.private_links import link_private_endpoints
 from auditor.iac.read import Plan, Planned, read_plan
 from auditor.iac.roles import link_role_assignments
 from auditor.iac.values import AfterApply, NotInPlan
 from auditor.model import CoverageRow, Inventory, Resource
+from auditor.redaction import redact_document
 
 if TYPE_CHECKING:
     from auditor.pipeline import Collect
@@ -163,11 +167,17 @@ def _resource(state: _Plan, planned: Planned, mapping: TypeMapping) -> Resource:
             document = {k: v for k, v in document.items() if k != key}
     for key, why in (mapping.related_outside or {}).items():
         unreadable[f"related.{key}"] = f"not decided by this plan: {why}"
+    for key, derivation in (mapping.derive or {}).items():  # as the collector derives it, from the document
+        derived = DERIVATIONS[derivation](mapping.resource_type, document)
+        if derived.unknown:
+            unreadable[f"related.{key}"] = derived.unknown
+        else:
+            related[key] = derived.value
     return Resource(
         id=planned.address, type=mapping.resource_type, provider=mapping.provider, account="",
         region=region if isinstance(region, str) and not isinstance(region, AfterApply) else "",
         name=name if isinstance(name, str) and not isinstance(name, AfterApply) and name else planned.name,
-        document=document, related=related, unreadable={f"{k}": v for k, v in unreadable.items()},
+        document=redact_document(document), related=related, unreadable={f"{k}": v for k, v in unreadable.items()},
     )
 
 

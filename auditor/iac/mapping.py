@@ -18,6 +18,8 @@ one entry per covered resource type::
         when_created: {...}                 # optional: document keys the plan leaves unset, on a created
         when_existing: {...}                #   resource (the service's defaults) and on one that exists
         related_outside: {key: why}         # optional: related keys the plan cannot tell (rules: ERROR)
+        derive:                             # optional: related keys the collector derives from the document,
+          environment_variables: container_environment  # by the same function (auditor.iac.derive)
 
 An entry with ``part_of: {reference: ATTR}`` maps a resource that is part of another planned resource's
 document (``aws_s3_bucket_public_access_block`` of its bucket): its document's keys are merged into that of
@@ -48,6 +50,7 @@ from typing import Any
 
 from auditor.catalog import PLAN_DIR, validate
 from auditor.errors import ConfigError
+from auditor.iac.derive import DERIVATIONS
 from auditor.iac.read import Format
 from auditor.iac.values import AFTER_APPLY, AfterApply, NotInPlan
 from auditor.paths import rules_dir
@@ -75,6 +78,7 @@ class TypeMapping:
     when_existing: Mapping[str, Any] | None = None  # ... and on one that exists before the plan
     part_of: str = ""  # a part of another planned resource's document (an S3 bucket's encryption): the attribute
     related_outside: Mapping[str, str] | None = None  # related keys the plan cannot tell: key -> why
+    derive: Mapping[str, str] | None = None  # related key -> the name of its derivation (auditor.iac.derive)
 
     @property
     def provider(self) -> str:
@@ -123,6 +127,10 @@ def load_mappings(files: Iterable[Path]) -> Mappings:
                 pattern = re.compile(match["pattern"]) if match else None
             except re.error as e:
                 raise doc.error(f"bad regular expression: {e}", ["mappings", i, "match", "pattern"]) from e
+            for key, derivation in (entry.get("derive") or {}).items():
+                if derivation not in DERIVATIONS:
+                    raise doc.error(f"unknown derivation '{derivation}' (known: {', '.join(sorted(DERIVATIONS))})",
+                                    ["mappings", i, "derive", key])
             mapping = TypeMapping(
                 format=fmt, source=entry["source"], resource_type=entry["resource_type"],
                 document=entry["document"], name=entry.get("name", "name"), region=entry.get("region", ""),
@@ -131,7 +139,7 @@ def load_mappings(files: Iterable[Path]) -> Mappings:
                 match_attribute=match.get("attribute", ""), match_pattern=pattern, file=str(path),
                 when_created=entry.get("when_created"), when_existing=entry.get("when_existing"),
                 part_of=(entry.get("part_of") or {}).get("reference", ""),
-                related_outside=entry.get("related_outside"))
+                related_outside=entry.get("related_outside"), derive=entry.get("derive"))
             entries = by_source.setdefault((fmt, mapping.source), [])
             if any(e.match_pattern is None for e in entries):
                 raise doc.error(f"'{mapping.source}' is mapped already, without 'match'",

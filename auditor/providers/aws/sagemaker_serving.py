@@ -63,11 +63,13 @@ class Scanned(Protocol):
 # --- container environments ---------------------------------------------------------------------------
 
 
-def _containers(resource_type: str, document: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def containers(resource_type: str, document: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A model's (or an inference component's) containers, each as ``(where, container)``: ``PrimaryContainer``,
+    ``Containers[1]``, ... (the ``container`` of :func:`container_environment`'s variables)."""
     if resource_type == MODEL:
         found = [("PrimaryContainer", document.get("PrimaryContainer"))]
-        containers = document.get("Containers")
-        found += [(f"Containers[{i}]", c) for i, c in enumerate(containers if isinstance(containers, list) else [])]
+        listed = document.get("Containers")
+        found += [(f"Containers[{i}]", c) for i, c in enumerate(listed if isinstance(listed, list) else [])]
         return found
     specification = document.get("Specification")
     found = [("Specification.Container",
@@ -84,7 +86,7 @@ def container_environment(resource_type: str, document: Mapping[str, Any]) -> li
     if resource_type not in (MODEL, INFERENCE_COMPONENT):
         return None
     out: list[dict[str, Any]] = []
-    for where, container in _containers(resource_type, document):
+    for where, container in containers(resource_type, document):
         environment = container.get("Environment") if isinstance(container, Mapping) else None
         if not isinstance(environment, Mapping):
             continue
