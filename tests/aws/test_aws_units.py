@@ -288,13 +288,14 @@ def test_importing_the_aws_layer_does_not_import_the_sdk() -> None:
 
 def test_variants_of_an_inference_component_endpoint_name_no_model() -> None:
     """A variant inference components run on has no ModelName: no model link, not a model that no longer exists."""
-    from auditor.providers.aws.sagemaker import ENDPOINT_CONFIG, SageMakerRegion, _Item
+    from auditor.providers.aws.regional import Item
+    from auditor.providers.aws.sagemaker import ENDPOINT_CONFIG, SageMakerRegion
     from auditor.providers.pool import TaskPool
 
     scanner = SageMakerRegion("us-east-1", "123456789012", clients=None,  # type: ignore[arg-type]
                               pool=TaskPool(1), on_config=lambda *a: None, on_model=lambda *a: None)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/ic"
-    scanner.items[ENDPOINT_CONFIG]["ic"] = _Item("ic", arn, document={"ProductionVariants": [
+    scanner.items[ENDPOINT_CONFIG]["ic"] = Item("ic", arn, document={"ProductionVariants": [
         {"VariantName": "AllTraffic", "InstanceType": "ml.g5.12xlarge", "InitialInstanceCount": 2}]})
 
     [config] = scanner.resources(lambda _: ([], None), lambda _: (None, None), lambda _: (None, None), {})
