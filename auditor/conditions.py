@@ -19,7 +19,7 @@ not_empty) treat "nothing" as an answer. A path whose first key the collector co
 raises MissingData naming why.
 
 A planned change (``auditor scan plan``) may hold values known only after apply
-(:class:`~auditor.iac.values.AfterApply`): ``present``, ``absent``, ``empty`` and ``not_empty`` count them as
+(:class:`~auditor.planned.AfterApply`): ``present``, ``absent``, ``empty`` and ``not_empty`` count them as
 present; every other operator needs the value itself and raises MissingData "known only after apply".
 """
 
@@ -36,7 +36,8 @@ import jmespath.exceptions
 from jmespath.parser import ParsedResult
 
 from auditor.errors import MissingData
-from auditor.iac.values import (
+from auditor.model import Resource, Verdict
+from auditor.planned import (
     AFTER_APPLY_TEXT,
     NotInPlan,
     field_names,
@@ -45,7 +46,6 @@ from auditor.iac.values import (
     plan_gap,
     unknown_under,
 )
-from auditor.model import Resource, Verdict
 from auditor.yamlio import brief
 
 _LEADING_KEY = re.compile(r'^\s*(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))')
@@ -167,7 +167,7 @@ class _Test:
         return Verdict(passed, f"{self.path} {self.op} {_describe(self.value)}", evidence)
 
     def _search(self, root: Any) -> Any:
-        """The path's value. In a planned change (:mod:`auditor.iac.values`): a plain path whose value is known
+        """The path's value. In a planned change (:mod:`auditor.planned`): a plain path whose value is known
         only after apply has that value (present, of unknown value); a path through one, or an expression reading
         one, cannot be answered (MissingData "known only after apply"); a value the plan cannot tell raises
         MissingData saying why."""

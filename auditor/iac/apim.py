@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from auditor.iac.read import Plan, Planned
-from auditor.iac.values import AfterApply
 from auditor.model import Inventory, Resource
+from auditor.planned import AfterApply
 from auditor.providers.azure.apim_links import PolicyError, api_routes, effective_policy, parse_policy
 
 API, BACKEND, PRODUCT = "azure.apim.api", "azure.apim.backend", "azure.apim.product"

@@ -30,8 +30,8 @@ from auditor.iac.mapping import Mappings, TypeMapping, build, decode, read_path,
 from auditor.iac.private_links import link_private_endpoints
 from auditor.iac.read import Plan, Planned, read_plan
 from auditor.iac.roles import link_role_assignments
-from auditor.iac.values import AfterApply, NotInPlan
 from auditor.model import CoverageRow, Inventory, Resource
+from auditor.planned import AfterApply, NotInPlan
 from auditor.redaction import redact_document
 
 if TYPE_CHECKING:

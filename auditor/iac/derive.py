@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from auditor.iac.values import AFTER_APPLY_TEXT, AfterApply
+from auditor.planned import AFTER_APPLY_TEXT, AfterApply
 from auditor.providers.aws.sagemaker_serving import container_environment, containers
 
 

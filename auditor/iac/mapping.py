@@ -52,8 +52,8 @@ from auditor.catalog import PLAN_DIR, validate
 from auditor.errors import ConfigError
 from auditor.iac.derive import DERIVATIONS
 from auditor.iac.read import Format
-from auditor.iac.values import AFTER_APPLY, AfterApply, NotInPlan
 from auditor.paths import rules_dir
+from auditor.planned import AFTER_APPLY, AfterApply, NotInPlan
 from auditor.yamlio import load_yaml
 
 SCHEMA = "plan-mapping.schema.json"

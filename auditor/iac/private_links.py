@@ -19,8 +19,8 @@ from dataclasses import replace
 from typing import Any
 
 from auditor.iac.read import Plan, Planned
-from auditor.iac.values import NotInPlan
 from auditor.model import Inventory, Resource
+from auditor.planned import NotInPlan
 
 WORKSPACE = "azure.ml.workspace"
 OUTSIDE = ("the workspace exists before this plan and may have private endpoint connections made outside it; "

@@ -3,7 +3,7 @@
 The format is told from the content: a top-level ``format_version`` (Terraform's JSON output format, major
 version 1) or ``steps`` (Pulumi's preview digest). Each planned resource becomes a :class:`Planned`: its
 address (Terraform) or URN (Pulumi), its type as the tool names it, the action, the planned values with
-every value known only after apply replaced by :data:`~auditor.iac.values.AFTER_APPLY`, what each
+every value known only after apply replaced by :data:`~auditor.planned.AFTER_APPLY`, what each
 attribute references (Terraform ``configuration`` expressions' ``references``; Pulumi
 ``propertyDependencies``), and where the entry is: the plan file and its line, and for Pulumi the program's
 ``sourcePosition`` when the engine recorded one.
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from auditor.errors import ConfigError
-from auditor.iac.values import AFTER_APPLY, PULUMI_UNKNOWN
+from auditor.planned import AFTER_APPLY, PULUMI_UNKNOWN
 
 Format = Literal["terraform", "pulumi"]
 EXPECTED = ("the JSON of `terraform show -json PLANFILE` (an object with format_version and resource_changes) "

@@ -21,8 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 from auditor.iac.read import Plan, Planned
-from auditor.iac.values import AfterApply
 from auditor.model import Inventory, Resource
+from auditor.planned import AfterApply
 from auditor.providers.azure.roles import scope_level
 
 ENDPOINT_TYPES = frozenset({"azure.ml.online_endpoint"})

@@ -30,6 +30,8 @@ MODEL_LAYER: Mapping[str, str] = {
     "auditor.errors": "the error classes",
     "auditor.atomic": "writing a file atomically",
     "auditor.paths": "where the shipped data files are",
+    "auditor.planned": "values of a planned change known only after apply (the condition language's and the plan "
+                       "reader's)",
     "auditor.shard": "a scan's shard (--shard K/N), its scope keys and the Provenance a ScanResult holds",
 }
 

@@ -17,8 +17,8 @@ from auditor.iac.collect import plan_inventory
 from auditor.iac.derive import DERIVATIONS, environment_variables
 from auditor.iac.mapping import load_mappings, shipped_mappings
 from auditor.iac.read import parse_plan
-from auditor.iac.values import AFTER_APPLY
 from auditor.outputs import formats
+from auditor.planned import AFTER_APPLY
 from auditor.redaction import REDACTED
 from tests.iac.plans import pulumi_preview, terraform_plan, text
 

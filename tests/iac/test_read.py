@@ -16,8 +16,8 @@ from auditor.errors import ConfigError
 from auditor.iac.collect import plan_inventory
 from auditor.iac.mapping import load_mappings, shipped_mappings
 from auditor.iac.read import parse_plan, read_plan
-from auditor.iac.values import AFTER_APPLY, AfterApply
 from auditor.model import Finding, Inventory, Status
+from auditor.planned import AFTER_APPLY, AfterApply
 from tests.iac.plans import pulumi_preview, terraform_plan, text, urn
 
 FIXTURES = Path(__file__).with_name("fixtures")

@@ -1,5 +1,5 @@
 """The condition language on planned documents: a value known only after apply is present but of unknown value;
-a value the plan cannot tell is never decided (auditor.conditions, auditor.iac.values)."""
+a value the plan cannot tell is never decided (auditor.conditions, auditor.planned)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 
 from auditor.conditions import compile_condition
 from auditor.errors import MissingData
-from auditor.iac.values import AFTER_APPLY, NotInPlan
 from auditor.model import Resource
+from auditor.planned import AFTER_APPLY, NotInPlan
 
 
 def decide(spec: dict[str, Any], document: dict[str, Any]) -> bool:
