@@ -13,7 +13,8 @@ import pytest
 from auditor.cli import main
 from auditor.findings.read import read_findings
 from auditor.outputs import formats
-from tests.iac.plans import pulumi_preview, terraform_plan, text
+
+from .plans import pulumi_preview, terraform_plan, text
 
 FIXTURES = Path(__file__).with_name("fixtures")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plans"  # the samples double as fixtures

@@ -20,7 +20,8 @@ from auditor.iac.read import parse_plan
 from auditor.outputs import formats
 from auditor.planned import AFTER_APPLY
 from auditor.redaction import REDACTED
-from tests.iac.plans import pulumi_preview, terraform_plan, text
+
+from .plans import pulumi_preview, terraform_plan, text
 
 MODEL = "aws.sagemaker.model"
 # Values no redaction rule recognises by shape (only the variable's name says secret) and values it does.

@@ -20,7 +20,8 @@ from auditor.paths import rules_dir
 from auditor.pipeline import link
 from auditor.rulecases import load_cases, run_case
 from auditor.yamlio import load_yaml
-from tests.iac.plans import address, pulumi_preview, terraform_plan, text, urn
+
+from .plans import address, pulumi_preview, terraform_plan, text, urn
 
 CATALOG = load_catalog()
 PARITY: list[dict[str, Any]] = load_yaml(Path(__file__).with_name("parity.yaml")).data

@@ -18,7 +18,8 @@ from auditor.iac.mapping import load_mappings, shipped_mappings
 from auditor.iac.read import parse_plan, read_plan
 from auditor.model import Finding, Inventory, Status
 from auditor.planned import AFTER_APPLY, AfterApply
-from tests.iac.plans import pulumi_preview, terraform_plan, text, urn
+
+from .plans import pulumi_preview, terraform_plan, text, urn
 
 FIXTURES = Path(__file__).with_name("fixtures")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plans"  # the samples double as fixtures
