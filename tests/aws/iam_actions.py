@@ -37,6 +37,11 @@ _S3: tuple[tuple[str, re.Pattern[str], str | None, str], ...] = (
     ("GET", re.compile(r"^/[^/]+/?$"), "publicAccessBlock", "s3:GetBucketPublicAccessBlock"),
     ("GET", re.compile(r"^/[^/]+/?$"), "location", "s3:GetBucketLocation"),
     ("GET", re.compile(r"^/[^/]+/?$"), "tagging", "s3:GetBucketTagging"),
+    # the fixes' writes (tests/remediate): a delete is authorized as the put
+    ("PUT", re.compile(r"^/[^/]+/?$"), "encryption", "s3:PutEncryptionConfiguration"),
+    ("DELETE", re.compile(r"^/[^/]+/?$"), "encryption", "s3:PutEncryptionConfiguration"),
+    ("PUT", re.compile(r"^/[^/]+/?$"), "publicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+    ("DELETE", re.compile(r"^/[^/]+/?$"), "publicAccessBlock", "s3:PutBucketPublicAccessBlock"),
 )
 
 
