@@ -56,6 +56,7 @@ class GroupScans:
     root: Path
     full_exit: int
     shard_exits: dict[tuple[int, int], int]
+    assignment_reads: dict[tuple[int, int], int]  # role-assignment list requests each shard made
 
     def shards(self, n: int) -> list[Path]:
         return [self.root / f"shard-{k}-of-{n}" for k in range(1, n + 1)]
@@ -93,9 +94,13 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroupScans]:
         scan = ["scan", "azure", "--credential", "cli", "--arm-endpoint", arm.url, "--management-group", "mg-org",
                 "--format", "json", "--quiet"]
         full_exit = run([*scan, "--out", str(root / "full")])
-        exits = {(k, n): run([*scan, "--shard", f"{k}/{n}", "--out", str(root / f"shard-{k}-of-{n}")])
-                 for n in NS for k in range(1, n + 1)}
-    yield GroupScans(root, full_exit, exits)
+        exits, reads = {}, {}
+        for n in NS:
+            for k in range(1, n + 1):
+                arm.reset_counters()
+                exits[k, n] = run([*scan, "--shard", f"{k}/{n}", "--out", str(root / f"shard-{k}-of-{n}")])
+                reads[k, n] = sum(count for (_, shape), count in arm.requests.items() if "roleAssignments" in shape)
+    yield GroupScans(root, full_exit, exits, reads)
 
 
 def doc(directory: Path) -> dict[str, Any]:
@@ -157,3 +162,11 @@ def test_merging_the_shards_equals_the_unsharded_group_scan(scans: GroupScans, t
     assert sorted(r["id"] for r in merged["inventory"]) == sorted(r["id"] for r in full["inventory"])
     assert least_privilege(merged)[EP_AAD]["evidence"]["broad_assignments"] == \
         least_privilege(full)[EP_AAD]["evidence"]["broad_assignments"]
+
+
+@pytest.mark.parametrize("n", NS)
+def test_a_shard_that_owns_no_subscription_reads_no_role_assignment(scans: GroupScans, n: int) -> None:
+    for k in range(1, n + 1):
+        owns = [s for s in (SUB_A, SUB_B, SUB_C) if owner(s, n) == k]
+        reads = scans.assignment_reads[k, n]
+        assert (reads > 0) == bool(owns), (k, owns, reads)  # the pool serves only endpoints the shard scans
