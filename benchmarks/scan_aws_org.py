@@ -1,7 +1,7 @@
 """Benchmark `auditor scan aws --org` against an organisation of many accounts served by moto on loopback.
 
     python benchmarks/scan_aws_org.py [--accounts 40] [--endpoints 25] [--regions 2] [--latency-ms 50]
-                                      [--workers 16] [--repeat 1]
+                                      [--workers 16] [--repeat 1] [--shards N]
 
 Creates an organisation (moto's default account as the management account) of ``--accounts`` member accounts
 and seeds each, through a role assumed in it, with ``--endpoints`` endpoints per region (each with its config and
@@ -17,6 +17,13 @@ made unique per account). Then times, each in a subprocess with the same environ
 Reports wall time, CPU, API calls per operation and the peak RSS of each child's process tree, with the machinery
 of ``scan_aws.py`` (which explains how each is measured), and checks the scan's verdicts against the verdicts the
 seeded estates imply.
+
+With ``--shards N`` each round times the unsharded org scan and then each of its N shards (the same command with
+``--shard K/N``), one child after the other, instead of the floor (in CI the shards are N jobs on N machines: a
+shard's wall time is what one job takes). The last round's shards are merged (``auditor merge``) and the merged
+verdicts compared with the unsharded scan's. Prints the load average before and after each round (the figures
+are only comparable with it), each shard's share of the unsharded wall time, and the median over rounds of the
+slowest shard's share (the figure to quote).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import argparse
 import dataclasses
 import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -153,6 +162,53 @@ def scan_argv(out: Path, regions: Sequence[str]) -> list[str]:
             "--out", str(out), "--format", "json", "--quiet"]
 
 
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def shard_rounds(regions: Sequence[str], shards: int, repeat: int, env: dict[str, str], counter: Any,
+                 tmp: str) -> tuple[bool, Path]:
+    """``repeat`` rounds of the unsharded org scan then each shard K/``shards``; the last round's shards merged and
+    compared with the unsharded verdicts. Returns (merged verdicts equal and exits as expected, unsharded out)."""
+    rounds: list[tuple[scan_aws.Run, list[scan_aws.Run]]] = []
+    full_out, shard_outs = Path(tmp), []
+    for i in range(repeat):
+        before = _load()
+        full_out = Path(tmp, f"full-{i}")
+        full = scan_aws.run_child("unsharded", scan_argv(full_out, regions), env, counter)
+        runs, shard_outs = [], []
+        for k in range(1, shards + 1):
+            out = Path(tmp, f"shard-{i}-{k}")
+            shard_outs.append(out)
+            runs.append(scan_aws.run_child(f"shard {k}/{shards}", [*scan_argv(out, regions), "--shard",
+                                                                     f"{k}/{shards}"], env, counter))
+        rounds.append((full, runs))
+        print(f"\nround {i + 1} ({before}; after: {_load()}): unsharded {full.wall_s:.2f} s, "
+              f"{sum(full.calls.values())} calls, CPU {full.cpu_s:.1f} s, peak RSS {full.peak_tree_rss_mb:.0f} MB, "
+              f"exit {full.code}")
+        for run, out in zip(runs, shard_outs, strict=True):
+            owned = json.loads((out / "findings.json").read_text(encoding="utf-8"))["scan"]["shard"]["scopes"]
+            print(f"  {run.label}: {run.wall_s:.2f} s = {run.wall_s / full.wall_s:.2f}x ({len(owned)} scopes, "
+                  f"{sum(run.calls.values())} calls, CPU {run.cpu_s:.1f} s, peak RSS {run.peak_tree_rss_mb:.0f} MB, "
+                  f"exit {run.code})")
+        for run in (full, *runs):
+            if run.code not in (0, 1) or "Traceback" in run.stderr:
+                print(f"{run.label} exited {run.code}:\n{run.stderr[-3000:]}")
+    worst = [max(r.wall_s for r in runs) / full.wall_s for full, runs in rounds]
+    print(f"\nslowest shard / unsharded per round: {', '.join(f'{w:.2f}' for w in worst)}; "
+          f"median {statistics.median(worst):.2f} (target 0.35)")
+    merged = Path(tmp, "merged")
+    done = subprocess.run([sys.executable, "-m", "auditor", "merge", *map(str, shard_outs), "--out", str(merged),
+                           "--format", "json", "--quiet"], env=env, cwd=scan_aws.REPO, capture_output=True,
+                          text=True, check=False)
+    same = scan_aws.verdicts(merged) == scan_aws.verdicts(full_out)
+    print(f"merge exit {done.returncode} (unsharded: {rounds[-1][0].code}); merged verdicts "
+          f"{'equal' if same else 'DIFFER from'} the unsharded scan's ({len(scan_aws.verdicts(merged))} findings)")
+    if done.returncode not in (0, 1):
+        print(done.stderr[-3000:])
+    return same and done.returncode == rounds[-1][0].code, full_out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=40)
@@ -161,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=50.0, help="server-side delay per request")
     parser.add_argument("--workers", type=int, default=16, help="threads of the floor")
     parser.add_argument("--repeat", type=int, default=1, help="scan/floor pairs to time, alternating")
+    parser.add_argument("--shards", type=int, default=0, help="time the N shards of the scan instead of the floor")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)  # the floor's own child
     args = parser.parse_args(argv)
     regions = scan_aws.REGIONS[: args.regions]
@@ -185,6 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = apply_environment(demo_environment(url, regions[0]), os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scan_aws.REPO), env.get("PYTHONPATH")]))
         conditions.latency_ms = args.latency_ms
+        if args.shards:
+            print(_load())
+            ok, full_out = shard_rounds(regions, args.shards, args.repeat, env, counter, tmp)
+            print("verdicts:")
+            return 0 if scan_aws.compare("scan vs seeded truth", scan_aws.verdicts(full_out), expected) and ok else 1
         floor_argv = [sys.executable, __file__, "--floor", "--regions", str(args.regions),
                       "--workers", str(args.workers)]
         pairs: list[tuple[scan_aws.Run, scan_aws.Run]] = []

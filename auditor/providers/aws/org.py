@@ -182,6 +182,9 @@ def collect_org(options: AwsOrgOptions, progress: Progress | None = None, *,
         plan = plan_scopes({a: r.regions for a, r in reached.items()}, failed)
         listed_scopes = () if base.shard.whole else plan.scopes
         plan = owned_by(plan, base.shard)
+        for account in reached.keys() - set(plan.accounts):  # another shard reads it: its clients are not needed
+            if reached[account].clients is not clients:
+                reached[account].clients.close()
         inventories = _collect_accounts(pool, plan, reached, home, base.max_workers, clients)
     finally:
         pool.wait()

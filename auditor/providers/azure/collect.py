@@ -177,7 +177,8 @@ def _scan(clients: AzureClients, apim: ApimClient, scopes: ScanScopes, max_worke
     subscriptions = scopes.subscriptions
     pool = TaskPool(max_workers, progress)
     roles = RoleCollector(clients, pool)
-    pooled = AssignmentPool(clients, pool, roles) if scopes.pools_assignments else None
+    # A shard that owns no subscription scans no endpoint: the pooled assignments would serve nothing.
+    pooled = AssignmentPool(clients, pool, roles) if scopes.pools_assignments and subscriptions else None
     scanners: list[MlSubscription | ApimSubscription | AiSubscription] = [
         MlSubscription(subscription, clients, pool, roles) for subscription in subscriptions]
     scanners += [ApimSubscription(subscription, apim, pool) for subscription in subscriptions]

@@ -1,0 +1,172 @@
+"""``auditor scan azure --management-group --shard K/N`` then ``auditor merge``: the merged shards equal the
+unsharded scan of the group, least-privilege verdicts included.
+
+One stand-in for the module, the nested groups of ``test_azure_management_groups``::
+
+    tenant-root
+    ├── mg-org                  (the group scanned)
+    │   ├── mg-prod   SUB_A     (ws-secure: ep-aad, ep-owner, ep-key, ep-none)
+    │   └── mg-dev    SUB_B     (ws-b1..3: ep-b)
+    │       └── mg-sandbox SUB_C  (no Machine Learning)
+    └── mg-other  SUB_X         (outside the group)
+
+ep-aad (SUB_A) holds Owner of SUB_B, and ep-key's identity (P_UA) Owner of mg-dev: neither is in or above the
+endpoint's subscription, and for N = 2, 3 and 4 SUB_A and SUB_B belong to different shards, so the shard that
+scans ep-aad must still read SUB_B's role assignments for the FAIL to survive. The unsharded scan and every
+shard of N in 1..4 are run once, through the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.cli import main
+from auditor.demo.arm_model import role_assignment_document
+from auditor.demo.arm_server import ArmServer
+from auditor.demo.fake_az import write_fake_az
+from auditor.demo.run import demo_azure_environment
+from auditor.shard import Shard, azure_scope
+
+from .conftest import _CLEARED
+from .estate import EP_AAD, EP_KEY, P_UA, SUB_A, SUB_B, SUB_C, build_estate, build_subscriptions
+
+SUB_X = "dddddddd-4444-4444-8444-444444444444"
+MG = "/providers/Microsoft.Management/managementGroups"
+RULE = "azure.ml.online_endpoint.identity_least_privilege"
+NS = (1, 2, 3, 4)
+
+
+def run(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@dataclass(frozen=True)
+class GroupScans:
+    root: Path
+    full_exit: int
+    shard_exits: dict[tuple[int, int], int]
+    assignment_reads: dict[tuple[int, int], int]  # role-assignment list requests each shard made
+
+    def shards(self, n: int) -> list[Path]:
+        return [self.root / f"shard-{k}-of-{n}" for k in range(1, n + 1)]
+
+
+def owner(subscription: str, n: int) -> int:
+    return next(k for k in range(1, n + 1) if Shard(k, n).owns(azure_scope(subscription)))
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroupScans]:
+    root = tmp_path_factory.mktemp("group-shards")
+    with ArmServer(build_estate(), subscriptions=build_subscriptions(), page_size=2) as arm, \
+            pytest.MonkeyPatch.context() as patch:
+        groups = arm.store.groups
+        groups.add_group("tenant-root", None, "Tenant Root Group")
+        groups.add_group("mg-org", "tenant-root", "Organisation")
+        groups.add_group("mg-prod", "mg-org")
+        groups.add_group("mg-dev", "mg-org")
+        groups.add_group("mg-sandbox", "mg-dev")
+        groups.add_group("mg-other", "tenant-root")
+        for subscription, group in ((SUB_A, "mg-prod"), (SUB_B, "mg-dev"), (SUB_C, "mg-sandbox"),
+                                    (SUB_X, "mg-other")):
+            groups.place(subscription, group)
+        arm.add_resources([role_assignment_document(f"{MG}/mg-dev", P_UA, "Owner")])
+        for name in _CLEARED:
+            patch.delenv(name, raising=False)
+        write_fake_az(root / "az")
+        for key, value in demo_azure_environment(arm.ca_bundle, str(root / "az")).items():
+            if value is None:
+                patch.delenv(key, raising=False)
+            else:
+                patch.setenv(key, value)
+        assert os.environ.get("REQUESTS_CA_BUNDLE") == arm.ca_bundle
+        scan = ["scan", "azure", "--credential", "cli", "--arm-endpoint", arm.url, "--management-group", "mg-org",
+                "--format", "json", "--quiet"]
+        full_exit = run([*scan, "--out", str(root / "full")])
+        exits, reads = {}, {}
+        for n in NS:
+            for k in range(1, n + 1):
+                arm.reset_counters()
+                exits[k, n] = run([*scan, "--shard", f"{k}/{n}", "--out", str(root / f"shard-{k}-of-{n}")])
+                reads[k, n] = sum(count for (_, shape), count in arm.requests.items() if "roleAssignments" in shape)
+    yield GroupScans(root, full_exit, exits, reads)
+
+
+def doc(directory: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((directory / "findings.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+def statuses(document: dict[str, Any]) -> dict[str, str]:
+    return {f["id"]: f["status"] for f in document["findings"]}
+
+
+def coverage(document: dict[str, Any]) -> dict[tuple[str, ...], tuple[int, str | None]]:
+    return {(c["provider"], c["account"], c["region"], c["service"], c["scope_id"]): (c["resources"], c["error"])
+            for c in document["coverage"]}
+
+
+def least_privilege(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["resource_id"]: f for f in document["findings"] if f["rule_id"] == RULE}
+
+
+def test_the_unsharded_group_scan_fails_both_identities(scans: GroupScans) -> None:
+    full = doc(scans.root / "full")
+    assert scans.full_exit == 1  # violations, everything read
+    assert sorted(full["scan"]["scopes"]) == sorted(f"azure:{s}" for s in (SUB_A, SUB_B, SUB_C))
+    found = least_privilege(full)
+    assert found[EP_AAD]["status"] == "FAIL" and found[EP_KEY]["status"] == "FAIL"
+    assert {owner(SUB_A, n) != owner(SUB_B, n) for n in (2, 3, 4)} == {True}  # the case the shards test
+
+
+@pytest.mark.parametrize("n", NS)
+def test_each_shard_reads_its_subscriptions_and_keeps_the_verdicts_of_assignments_elsewhere(
+        scans: GroupScans, n: int) -> None:
+    every = sorted(doc(scans.root / "full")["scan"]["scopes"])
+    owned = sorted(scope for d in scans.shards(n) for scope in doc(d)["scan"]["shard"]["scopes"])
+    assert owned == every
+    shard_of_a = doc(scans.shards(n)[owner(SUB_A, n) - 1])
+    found = least_privilege(shard_of_a)
+    assert found[EP_AAD]["status"] == "FAIL", found[EP_AAD]  # Owner of SUB_B, a subscription of another shard
+    assert found[EP_AAD]["evidence"]["broad_assignments"] == [f"Owner at subscription scope /subscriptions/{SUB_B}"]
+    assert found[EP_KEY]["status"] == "FAIL"
+    assert found[EP_KEY]["evidence"]["broad_assignments"] == [f"Owner at management_group scope {MG}/mg-dev"]
+    for k, directory in enumerate(scans.shards(n), start=1):
+        shard = doc(directory)
+        assert {f["account"] for f in shard["findings"]} <= {s for s in (SUB_A, SUB_B) if owner(s, n) == k}
+        assert not [c for c in shard["coverage"] if c["error"]], k
+        assert scans.shard_exits[k, n] == (1 if shard["findings"] and any(
+            f["status"] == "FAIL" for f in shard["findings"]) else 0), k
+
+
+@pytest.mark.parametrize("n", NS)
+def test_merging_the_shards_equals_the_unsharded_group_scan(scans: GroupScans, tmp_path: Path, n: int) -> None:
+    code = run(["merge", *map(str, scans.shards(n)), "--out", str(tmp_path), "--format", "json", "--quiet"])
+    full, merged = doc(scans.root / "full"), doc(tmp_path)
+    assert code == scans.full_exit
+    assert statuses(merged) == statuses(full)
+    assert coverage(merged) == coverage(full)
+    assert sorted(merged["scan"]["scopes"]) == sorted(full["scan"]["scopes"])
+    assert merged["summary"]["gating"] == full["summary"]["gating"]
+    assert sorted(r["id"] for r in merged["inventory"]) == sorted(r["id"] for r in full["inventory"])
+    assert least_privilege(merged)[EP_AAD]["evidence"]["broad_assignments"] == \
+        least_privilege(full)[EP_AAD]["evidence"]["broad_assignments"]
+
+
+@pytest.mark.parametrize("n", NS)
+def test_a_shard_that_owns_no_subscription_reads_no_role_assignment(scans: GroupScans, n: int) -> None:
+    for k in range(1, n + 1):
+        owns = [s for s in (SUB_A, SUB_B, SUB_C) if owner(s, n) == k]
+        reads = scans.assignment_reads[k, n]
+        assert (reads > 0) == bool(owns), (k, owns, reads)  # the pool serves only endpoints the shard scans
