@@ -18,9 +18,9 @@ from typing import Any
 
 import boto3
 import pytest
+from aws import iam_actions  # tests/ is the import root of the test packages (pytest prepend mode)
 
 from auditor.demo.aws_estate import DemoEstate
-from tests.aws import iam_actions
 
 from .aws_estate import REGION
 from .helpers import changed, events, run_cli, verdicts
