@@ -79,6 +79,10 @@ class ApplyOptions:
     selected_rules: tuple[str, ...] = ()  # --rule: the rules asked for, recorded in run-started
 
 
+# How remove_unused words a creation it tried and failed to delete (RunReport.cleanup_failed reads it).
+DELETION_FAILED = "the deletion failed: "
+
+
 @dataclass
 class RunReport:
     """The outcome of an apply or rollback run, one result per step (or per change undone)."""
@@ -92,8 +96,14 @@ class RunReport:
     run: str = ""  # the run's id in the journal (rollback --run ID undoes one apply run)
 
     @property
+    def cleanup_failed(self) -> list[str]:
+        """Rollback: what apply created, nothing uses, and this run failed to delete (kept for a reason other than
+        being in use): the estate is not back where it was, so the run is not a success."""
+        return [resource for resource, why in self.kept.items() if why.startswith(DELETION_FAILED)]
+
+    @property
     def exit_code(self) -> int:
-        return 0 if all(r.outcome.ok for r in self.results) else 1
+        return 0 if all(r.outcome.ok for r in self.results) and not self.cleanup_failed else 1
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -375,7 +385,7 @@ def remove_unused(journal: Journal, providers: Providers, made: Sequence[Created
             remover = getattr(connection, "delete_unused", None)
             why = "its provider deletes nothing" if remover is None else remover(item.kind, item.resource)
         except Exception as exc:  # noqa: BLE001 - a failed clean-up is reported and journaled, never fatal
-            why = f"the deletion failed: {_reason(exc)}"
+            why = f"{DELETION_FAILED}{_reason(exc)}"
         journal.record("resource-removed", step=item.step, rule_id=item.rule_id, resource_id=item.resource_id,
                        kind=item.kind, created=item.resource, created_by=item.run,
                        result="deleted" if why is None else "kept", detail=because if why is None else why)

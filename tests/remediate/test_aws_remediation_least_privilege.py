@@ -162,3 +162,30 @@ def test_apply_without_one_printed_action_fails_that_step_as_access_denied(
             } == {"failed"}
     enforce(False)  # unrestricted again: the failed step changed nothing and left nothing behind
     assert_original_state(before, verdicts(scan(capsys, tmp_path / "after")))
+
+
+def test_rollback_that_cannot_delete_what_apply_created_exits_1(
+        aws_estate: DemoEstate, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, enforce: Any) -> None:
+    """The undo of every change succeeds, but the config copy apply made cannot be deleted: rollback says what it
+    kept and why, and does not exit 0 (the estate is not back where it was)."""
+    findings = tmp_path / "before"
+    scan(capsys, findings)
+    plan_file = tmp_path / "plan.json"
+    make_plan(capsys, aws_estate, findings / "findings.json", plan_file, "--rule", CONFIG_RULE)
+    remediate = printed(capsys, "--remediate")
+    remediator = user("auditor-remediate", remediate)
+    no_delete = user("auditor-no-delete", without(remediate, "sagemaker:DeleteEndpointConfig"))
+    act_as(monkeypatch, remediator)
+    enforce()
+    applied = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes"])
+    assert applied.code == 0, applied.out + applied.err
+    journal = tmp_path / "journal.jsonl"
+    assert events(journal, "resource-created")
+    act_as(monkeypatch, no_delete)
+
+    rolled = run_cli(capsys, ["remediate", "rollback", str(journal), "--yes"])
+
+    assert rolled.code == 1, rolled.out + rolled.err
+    assert "kept what apply created" in rolled.err and "the deletion failed" in rolled.err
+    assert {r["result"] for r in events(journal, "resource-removed")} == {"kept"}
