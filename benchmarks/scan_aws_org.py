@@ -61,7 +61,9 @@ def member_spec(account_index: int, endpoints_per_region: int, regions: Sequence
         c.async_output, bucket=rename[c.async_output.bucket],
         failure_bucket=c.async_output.failure_bucket and rename[c.async_output.failure_bucket]))
                     if c.async_output else c for c in configs)
-    return dataclasses.replace(spec, buckets=buckets, configs=configs)
+    bedrock = spec.bedrock and dataclasses.replace(spec.bedrock, logging=tuple(
+        dataclasses.replace(g, bucket=g.bucket and rename[g.bucket]) for g in spec.bedrock.logging))
+    return dataclasses.replace(spec, buckets=buckets, configs=configs, bedrock=bedrock)
 
 
 def assume(sts: Any, account: str, role: str) -> dict[str, str]:
