@@ -4,15 +4,20 @@
                                   [--throttle 0.15 --errors 0.03] [--seed 7] [--library] [--repeat 1]
 
 Seeds N endpoints (each with its config and model) spread over the regions, sharing ~10 execution
-roles, ~5 KMS keys and ~4 capture buckets the way a real estate does, and Bedrock at proportional counts
-(logging settings in every region, N/20 custom models and N/20 guardrails), then times, each in a
-subprocess with the same environment:
+roles, ~5 KMS keys and ~4 capture buckets the way a real estate does, the SageMaker serving features at
+proportional counts (N/10 configs with async inference output to the capture buckets, half of them under a
+key; N/10 configs with a shadow variant; N/25 inference components, one endpoint each, half running the
+endpoint's model, half a container of their own), and Bedrock at proportional counts (logging settings in
+every region, N/20 custom models and N/20 guardrails), then times, each in a subprocess with the same
+environment:
 
 - the scan: ``python -m auditor scan aws --region R ... --format json --quiet`` (``--library``:
   ``auditor.providers.aws.collect.collect_aws`` + the engine, for when the CLI is not there);
 - the floor: a plain boto3 loop on ``--workers`` threads that lists (paginated) and describes every
-  endpoint, endpoint config and model, and every Bedrock custom model and guardrail, once and reads each
-  region's Bedrock logging settings: what any scanner must at least do.
+  endpoint, endpoint config, model and inference component, and every Bedrock custom model and guardrail,
+  once, reads each region's Bedrock logging settings, and reads once each bucket's encryption
+  (GetBucketEncryption) and each key (DescribeKey) that the configs' async inference output names: what any
+  scanner must at least do.
 
 For each: wall time, API calls counted by the server per service and operation, and peak RSS of the
 process tree (VmRSS of the child and its descendants, summed, polled every 10 ms). Not ru_maxrss:
@@ -48,11 +53,17 @@ sys.path.insert(0, str(REPO))
 _IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/bench/serving:1.0"
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2", "ap-northeast-1")
 Verdicts = dict[tuple[str, str], str]
+# The rules on the serving features (async output, inference components) whose truths are shown rule by rule.
+SERVING_RULES = ("aws.sagemaker.endpoint_config.async_output_encrypted",
+                 "aws.sagemaker.inference_component.no_plaintext_secrets",
+                 "aws.sagemaker.model.no_plaintext_secrets", "aws.sagemaker.endpoint_config.multi_instance",
+                 "aws.s3.bucket.kms_default_encryption", "aws.kms.key.rotation_enabled")
 
 
 def scaled_spec(endpoints: int, regions: Sequence[str]) -> Any:
     """``endpoints`` endpoints over ``regions``; ~10 roles, ~5 keys, ~4 capture buckets shared by all."""
     from auditor.demo import aws_estate as e
+    from auditor.demo.aws_serving import AsyncOutput, ComponentSpec
 
     scoped = (("s3:GetObject",), "arn:aws:s3:::bench-model-artifacts/*")
     broad = (("sagemaker:*",), "*")
@@ -65,7 +76,18 @@ def scaled_spec(endpoints: int, regions: Sequence[str]) -> Any:
                                sse_kms_key=keys[i % len(regions)].alias if i % 2 == 0 else None,
                                block=(True, True, True, True) if i % 2 == 0 else None)
                     for i in range(max(4, len(regions))))
-    models, configs, eps = [], [], []
+
+    def serving(i: int, name: str, region_buckets: Sequence[str], region_keys: Sequence[str]) -> dict[str, Any]:
+        """One config in 10 with async inference output (to the region's first and last capture buckets, every
+        other one under the region's first key), one in 10 with a shadow variant (neither serverless)."""
+        if i % 20 in (3, 8):  # an odd and an even i: both regions of two
+            return {"async_output": AsyncOutput(region_buckets[0], region_buckets[-1],
+                                                region_keys[0] if i % 40 < 20 else None)}
+        if i % 20 in (5, 10):
+            return {"shadow": (e.Variant(f"{name}-model", 1 + (i % 40 < 20), name="shadow"),)}
+        return {}
+
+    models, configs, eps, components = [], [], [], []
     for i in range(endpoints):
         region = regions[i % len(regions)]
         region_keys = [k.alias for k in keys if k.region == region]
@@ -77,8 +99,12 @@ def scaled_spec(endpoints: int, regions: Sequence[str]) -> Any:
         capture = (e.Capture(region_buckets[i % len(region_buckets)], region_keys[0] if i % 2 else None)
                    if i % 3 == 0 else None)
         volume_key = region_keys[i % len(region_keys)] if i % 4 and not variant.serverless_mb else None
-        configs.append(e.ConfigSpec(f"{name}-cfg", region, (variant,), volume_key, capture))
+        configs.append(e.ConfigSpec(f"{name}-cfg", region, (variant,), volume_key, capture,
+                                    **serving(i, name, region_buckets, region_keys)))
         eps.append(e.EndpointSpec(name, region, f"{name}-cfg"))
+        if i % 25 == 7:  # one endpoint in 25 hosts an inference component
+            components.append(ComponentSpec(f"{name}-ic", region, name, model=f"{name}-model") if i % 50 == 7 else
+                              ComponentSpec(f"{name}-ic", region, name, image=_IMAGE, environment=_ic_env(i)))
     # Bedrock at proportional counts: logging settings in every region (to the region's first capture bucket,
     # every other region with text delivery), and one custom model and one guardrail per 20 endpoints, every
     # other one with a region key.
@@ -95,7 +121,13 @@ def scaled_spec(endpoints: int, regions: Sequence[str]) -> Any:
         guardrails=tuple(b.GuardrailSpec(f"bench-guardrail-{i:04d}", regions[i % len(regions)],
                                          key_of(regions[i % len(regions)], i + 1)) for i in range(endpoints // 20)))
     return e.EstateSpec(tuple(regions), roles, keys, buckets, tuple(models), tuple(configs), tuple(eps),
-                      tags={"team": "bench"}, bedrock=bedrock)
+                      tags={"team": "bench"}, components=tuple(components), bedrock=bedrock)
+
+
+def _ic_env(i: int) -> dict[str, str]:
+    """A component container's environment: every other one with a variable the secrets rule flags by name."""
+    env = {"HF_MODEL_ID": "/opt/ml/model", "MAX_TOTAL_TOKENS": "4096"}
+    return {**env, "DB_PASSWORD": "bench-fake-not-a-secret"} if i % 100 == 32 else env
 
 
 # -- measuring a child process ----------------------------------------------------------------------
@@ -167,8 +199,9 @@ def run_child(label: str, argv: Sequence[str], env: dict[str, str], counter: Any
 
 # -- the floor ---------------------------------------------------------------------------------------
 def floor(regions: Sequence[str], workers: int) -> None:
-    """List (paginated) and describe every endpoint, endpoint config and model, and every Bedrock custom model
-    and guardrail once, and read each region's Bedrock logging settings."""
+    """List (paginated) and describe every endpoint, endpoint config, model and inference component, and every
+    Bedrock custom model and guardrail once, read each region's Bedrock logging settings, and read once the
+    encryption of each bucket and each key that the configs' async inference output names."""
     import boto3
     from botocore.config import Config
 
@@ -177,16 +210,32 @@ def floor(regions: Sequence[str], workers: int) -> None:
     clients = {r: session.client("sagemaker", region_name=r, config=config) for r in regions}
     kinds = {"list_endpoints": ("Endpoints", "EndpointName", "describe_endpoint"),
              "list_endpoint_configs": ("EndpointConfigs", "EndpointConfigName", "describe_endpoint_config"),
-             "list_models": ("Models", "ModelName", "describe_model")}
+             "list_models": ("Models", "ModelName", "describe_model"),
+             "list_inference_components": ("InferenceComponents", "InferenceComponentName",
+                                           "describe_inference_component")}
 
     def listing(region: str, method: str) -> list[tuple[str, str, dict[str, str]]]:
         key, field, describe = kinds[method]
         pages = clients[region].get_paginator(method).paginate()
         return [(region, describe, {field: item[field]}) for page in pages for item in page[key]]
 
-    def describe(item: tuple[str, str, dict[str, str]]) -> None:
+    def describe(item: tuple[str, str, dict[str, str]]) -> set[tuple[str, str]]:
+        """Describe; of a config, the (region, key) and ("s3", bucket) its async inference output names."""
         region, method, params = item
-        getattr(clients[region], method)(**params)
+        output = (getattr(clients[region], method)(**params).get("AsyncInferenceConfig") or {}).get("OutputConfig")
+        paths = [output.get(p) for p in ("S3OutputPath", "S3FailurePath")] if output else []
+        return ({("s3", path.split("/")[2]) for path in paths if path}
+                | ({(region, output["KmsKeyId"])} if output and output.get("KmsKeyId") else set()))
+
+    kms = {r: session.client("kms", region_name=r, config=config) for r in regions}
+    s3 = session.client("s3", region_name=regions[0], config=config)
+
+    def read(thing: tuple[str, str]) -> None:
+        where, name = thing
+        if where == "s3":
+            s3.get_bucket_encryption(Bucket=name)
+        else:
+            kms[where].describe_key(KeyId=name)
 
     bedrock = {r: session.client("bedrock", region_name=r, config=config) for r in regions}
     bedrock_kinds = {"list_custom_models": ("modelSummaries", "modelName", "get_custom_model", "modelIdentifier"),
@@ -207,9 +256,11 @@ def floor(regions: Sequence[str], workers: int) -> None:
         settings = pool.map(lambda r: bedrock[r].get_model_invocation_logging_configuration(), regions)
         items = [item for found in lists for item in found]
         bedrock_items = [item for each in bedrock_lists for item in each]
-        list(pool.map(describe, items))
+        referenced = set().union(*pool.map(describe, items))
         list(pool.map(bedrock_describe, bedrock_items))
-    print(json.dumps({"described": len(items) + len(bedrock_items) + len(list(settings))}))
+        list(pool.map(read, sorted(referenced)))
+    print(json.dumps({"described": len(items) + len(bedrock_items) + len(list(settings)),
+                      "referenced": len(referenced)}))
 
 _LIBRARY_SCAN = """
 import sys
@@ -243,9 +294,13 @@ def verdicts(out: Path) -> Verdicts:
     return {(f["rule_id"], f["resource_id"]): f["status"] for f in doc["findings"]}
 
 
-def compare(label: str, got: Verdicts, want: Verdicts) -> bool:
+def compare(label: str, got: Verdicts, want: Verdicts, rules: Sequence[str] = ()) -> bool:
+    """Print and check that ``got`` equals ``want``; for each of ``rules``, how many of its verdicts are equal."""
     diffs = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
     print(f"  {label}: {len(want) - len(diffs)}/{len(want)} verdicts equal, {len(diffs)} differ")
+    for rule in rules:
+        mine = [k for k in want if k[0] == rule]
+        print(f"    {rule}: {sum(got.get(k) == want[k] for k in mine)}/{len(mine)} equal")
     for rule, resource in diffs[:10]:
         print(f"    {rule} {resource}: {got.get((rule, resource))} (want {want.get((rule, resource))})")
     return not diffs
@@ -339,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_pairs(pairs)
         print("verdicts:")
         clean = verdicts(clean_out)
-        ok = compare("scan vs seeded truth", clean, dict(estate.expected))
+        ok = compare("scan vs seeded truth", clean, dict(estate.expected), SERVING_RULES)
         if len(runs) == 3:
             ok = compare(f"faulty scan (throttle {args.throttle}, errors {args.errors}) vs fault-free scan",
                          verdicts(faulty_out), clean) and ok

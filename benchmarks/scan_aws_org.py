@@ -57,7 +57,13 @@ def member_spec(account_index: int, endpoints_per_region: int, regions: Sequence
     buckets = tuple(dataclasses.replace(b, name=rename[b.name]) for b in spec.buckets)
     configs = tuple(dataclasses.replace(c, capture=dataclasses.replace(c.capture, bucket=rename[c.capture.bucket]))
                     if c.capture else c for c in spec.configs)
-    return dataclasses.replace(spec, buckets=buckets, configs=configs)
+    configs = tuple(dataclasses.replace(c, async_output=dataclasses.replace(
+        c.async_output, bucket=rename[c.async_output.bucket],
+        failure_bucket=c.async_output.failure_bucket and rename[c.async_output.failure_bucket]))
+                    if c.async_output else c for c in configs)
+    bedrock = spec.bedrock and dataclasses.replace(spec.bedrock, logging=tuple(
+        dataclasses.replace(g, bucket=g.bucket and rename[g.bucket]) for g in spec.bedrock.logging))
+    return dataclasses.replace(spec, buckets=buckets, configs=configs, bedrock=bedrock)
 
 
 def assume(sts: Any, account: str, role: str) -> dict[str, str]:
