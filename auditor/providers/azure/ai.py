@@ -49,7 +49,7 @@ from auditor.identity import resource_key
 from auditor.model import CoverageRow, Resource
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.arm import MAX_ROW_ERROR, add_first_seen, one_line, read_pages, resource_name
-from auditor.providers.azure.ml_endpoints import endpoint_principals
+from auditor.providers.azure.ml_endpoints import endpoint_principals, identity_assignments
 from auditor.providers.azure.roles import RoleCollector
 from auditor.providers.azure.session import AzureClients
 from auditor.providers.pool import TaskPool
@@ -245,20 +245,6 @@ def account_related(document: Mapping[str, Any], assignments_of: Callable[[str],
                     ) -> tuple[dict[str, Any], dict[str, str]]:
     """``related`` (without ``deployments``) and ``unreadable`` of a model-serving account: its identities' role
     assignments, joined as for an online endpoint (the same identity parsing and the same role collector)."""
-    principals, missing = endpoint_principals(document)
-    reasons = [missing] if missing else []
-    assignments: dict[str, dict[str, Any]] = {}
-    for principal in principals:
-        found, reason = assignments_of(principal)
-        if reason:
-            reasons.append(reason)
-        for assignment in found:
-            assignments.setdefault(resource_key("azure", str(assignment["id"])), assignment)
-    related: dict[str, Any] = {
-        "serves_models": True, "principal_ids": principals,
-        "role_assignments": sorted(assignments.values(), key=lambda a: (
-            str(a["scope"]).lower(), str(a["roleName"] or ""), str(a["id"])))}
-    unreadable: dict[str, str] = {}
-    if reasons:
-        unreadable["related.role_assignments"] = one_line("; ".join(dict.fromkeys(reasons)))
-    return related, unreadable
+    principals, assignments, unread = identity_assignments(document, assignments_of)
+    related: dict[str, Any] = {"serves_models": True, "principal_ids": principals, "role_assignments": assignments}
+    return related, {"related.role_assignments": unread} if unread else {}

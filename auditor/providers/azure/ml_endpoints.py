@@ -25,6 +25,7 @@ from typing import Any
 from auditor.identity import resource_key
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.arm import one_line
+from auditor.providers.azure.roles import sorted_assignments
 from auditor.redaction import REDACTED as REDACTED  # re-exported: the marker every collector writes
 from auditor.redaction import redact_document
 from auditor.secrets import secret_kinds
@@ -72,10 +73,10 @@ def endpoint_principals(document: Mapping[str, Any]) -> tuple[list[str], str | N
     return list(dict.fromkeys(principals)), "; ".join(missing) or None
 
 
-def endpoint_related(document: Mapping[str, Any], workspace_id: str, deployment_ids: list[str],
-                     deployments_failure: str | None,
-                     assignments_of: AssignmentsOf) -> tuple[dict[str, Any], dict[str, str]]:
-    """``related`` and ``unreadable`` of an online endpoint."""
+def identity_assignments(document: Mapping[str, Any], assignments_of: AssignmentsOf
+                         ) -> tuple[list[str], list[dict[str, Any]], str | None]:
+    """The principals of a resource's managed identities (an online endpoint's, an AI Services account's), their
+    role assignments (each once, in ``related.role_assignments`` order) and why some could not be known."""
     principals, missing = endpoint_principals(document)
     reasons = [missing] if missing else []
     assignments: dict[str, dict[str, Any]] = {}
@@ -85,16 +86,24 @@ def endpoint_related(document: Mapping[str, Any], workspace_id: str, deployment_
             reasons.append(reason)
         for assignment in found:
             assignments.setdefault(resource_key("azure", str(assignment["id"])), assignment)
+    unread = one_line("; ".join(dict.fromkeys(reasons))) if reasons else None
+    return principals, sorted_assignments(assignments.values()), unread
+
+
+def endpoint_related(document: Mapping[str, Any], workspace_id: str, deployment_ids: list[str],
+                     deployments_failure: str | None,
+                     assignments_of: AssignmentsOf) -> tuple[dict[str, Any], dict[str, str]]:
+    """``related`` and ``unreadable`` of an online endpoint."""
+    principals, assignments, unread = identity_assignments(document, assignments_of)
     related = {
         "workspace": workspace_id,
         "principal_ids": principals,
-        "role_assignments": sorted(assignments.values(), key=lambda a: (
-            str(a["scope"]).lower(), str(a["roleName"] or ""), str(a["id"]))),
+        "role_assignments": assignments,
         "deployments": deployment_ids,
     }
     unreadable: dict[str, str] = {}
-    if reasons:
-        unreadable["related.role_assignments"] = one_line("; ".join(dict.fromkeys(reasons)))
+    if unread:
+        unreadable["related.role_assignments"] = unread
     if deployments_failure:
         unreadable["related.deployments"] = deployments_failure
     return related, unreadable
