@@ -72,22 +72,10 @@ def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
     returned inventory's coverage rows: the scan goes on to write its findings, ERROR for every rule
     of what could not be read, and exits 2.
     """
-    if options.max_workers < 1:
-        raise ConfigError("must be at least 1", field="max_workers")
-    asked = tuple(dict.fromkeys(r.strip() for r in options.regions if r.strip()))
-    unknown = Identity("unknown", "", "aws")
-    try:
-        clients, home = _setup(options, asked, session)
-    except CollectionSetupError as exc:
-        return _not_collected(unknown, asked, str(exc), str(exc))
-    try:
-        identity = aws_session.caller_identity(clients, home)
-    except AwsCallError as exc:
-        error = f"cannot identify the AWS account (sts:GetCallerIdentity): {exc.failure.reason}"
-        if exc.failure.kind == "credentials":
-            error += (". Provide credentials through the standard chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                      "--profile or AWS_PROFILE, SSO (aws sso login), or an instance/task role.")
-        return _not_collected(unknown, asked, error, error)
+    started = start(options, session)
+    if isinstance(started, Inventory):
+        return started
+    clients, home, identity, asked = started
     regions = asked
     if not regions:
         try:
@@ -104,6 +92,30 @@ def collect_aws(options: AwsOptions, progress: Progress | None = None, *,
     listed = tuple(aws_scope(identity.account, region) for region in regions)
     regions = options.shard.select(regions, key=partial(aws_scope, identity.account))
     return replace(_scan(clients, identity, home, regions, options.max_workers, progress), listed=listed)
+
+
+def start(options: AwsOptions, session: boto3.Session | None
+          ) -> tuple[AwsClients, str, Identity, tuple[str, ...]] | Inventory:
+    """The caller's clients, home region, identity and the regions asked for; or, when the session cannot be set
+    up or the caller cannot be identified, the inventory that says so (nothing else can be read). ConfigError
+    for a bad option."""
+    if options.max_workers < 1:
+        raise ConfigError("must be at least 1", field="max_workers")
+    asked = tuple(dict.fromkeys(r.strip() for r in options.regions if r.strip()))
+    unknown = Identity("unknown", "", "aws")
+    try:
+        clients, home = _setup(options, asked, session)
+    except CollectionSetupError as exc:
+        return _not_collected(unknown, asked, str(exc), str(exc))
+    try:
+        identity = aws_session.caller_identity(clients, home)
+    except AwsCallError as exc:
+        error = f"cannot identify the AWS account (sts:GetCallerIdentity): {exc.failure.reason}"
+        if exc.failure.kind == "credentials":
+            error += (". Provide credentials through the standard chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                      "--profile or AWS_PROFILE, SSO (aws sso login), or an instance/task role.")
+        return _not_collected(unknown, asked, error, error)
+    return clients, home, identity, asked
 
 
 def _setup(options: AwsOptions, regions: tuple[str, ...],

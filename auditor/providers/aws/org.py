@@ -30,11 +30,10 @@ from typing import TYPE_CHECKING
 from auditor.errors import ConfigError
 from auditor.model import CoverageRow, Inventory, Resource
 from auditor.progress import Progress
-from auditor.providers import CollectionSetupError
 from auditor.providers.aws import accounts as aws_accounts
 from auditor.providers.aws import session as aws_session
 from auditor.providers.aws.accounts import DEFAULT_DURATION, Clock
-from auditor.providers.aws.collect import MAX_ROW_ERROR, AwsOptions, _not_collected, _scan, _setup
+from auditor.providers.aws.collect import MAX_ROW_ERROR, AwsOptions, _scan, start
 from auditor.providers.aws.resource_types import TYPES
 from auditor.providers.aws.session import AwsCallError, AwsClients, Identity, one_line
 from auditor.providers.declared import ids
@@ -118,19 +117,10 @@ def collect_org(options: AwsOrgOptions, progress: Progress | None = None, *,
                 session: boto3.Session | None = None, clock: Clock | None = None) -> Inventory:
     """Collect every account ``options`` name; what cannot be read is in the coverage rows (see the module)."""
     base = options.base
-    if base.max_workers < 1:
-        raise ConfigError("must be at least 1", field="max_workers")
-    asked = tuple(dict.fromkeys(r.strip() for r in base.regions if r.strip()))
-    unknown = Identity("unknown", "", "aws")
-    try:
-        clients, home = _setup(base, asked, session)
-    except CollectionSetupError as exc:
-        return _not_collected(unknown, asked, str(exc), str(exc))
-    try:
-        caller = aws_session.caller_identity(clients, home)
-    except AwsCallError as exc:
-        error = f"cannot identify the AWS account (sts:GetCallerIdentity): {exc.failure.reason}"
-        return _not_collected(unknown, asked, error, error)
+    started = start(base, session)
+    if isinstance(started, Inventory):
+        return started
+    clients, home, caller, asked = started
     listed = None
     if options.org:
         try:
