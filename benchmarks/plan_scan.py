@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from read_back import run_child  # benchmarks/ is on the path: the script's own folder
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_S = 5.0
@@ -178,39 +177,6 @@ def pulumi_preview(total: int) -> dict[str, Any]:
     return {"config": {}, "steps": steps, "duration": 1, "changeSummary": {"create": len(steps)}}
 
 
-def _hwm_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def run_child(argv: Sequence[str]) -> tuple[float, float, float, int]:
-    """(wall s, CPU s, peak MB, exit code) of a subprocess."""
-    peak = [0]
-    started = time.perf_counter()
-    proc = subprocess.Popen(list(argv), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    done = threading.Event()
-
-    def poll() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _hwm_kb(proc.pid))
-            done.wait(0.01)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    done.set()
-    poller.join()
-    code = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_utime + usage.ru_stime, max(peak[0], usage.ru_maxrss) / 1024, code
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--resources", type=int, default=5000)
@@ -230,8 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan.write_text(json.dumps(document, indent=2), encoding="utf-8")
             count = len(document.get("resource_changes") or document.get("steps") or [])
             for _ in range(args.repeat):
-                wall, cpu, peak, code = run_child([sys.executable, "-m", "auditor", "scan", "plan", str(plan),
-                                                   *formats, "--out", str(work / f"out-{name}"), "--quiet"])
+                run = run_child(name, [sys.executable, "-m", "auditor", "scan", "plan", str(plan), *formats,
+                                       "--out", str(work / f"out-{name}"), "--quiet"])
+                wall, cpu, peak, code = run.wall_s, run.cpu_s, run.peak_mb, run.code
                 within = cpu < TARGET_S and peak < TARGET_MB and code in (0, 1, 2)
                 ok = ok and within
                 print(f"{name:9} {count:6,} resources ({plan.stat().st_size / 1e6:.1f} MB): wall {wall:.2f} s, "
