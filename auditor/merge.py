@@ -18,7 +18,10 @@ status stands (ERROR, then FAIL, MUTED, PASS, NOT_APPLICABLE), the finding's evi
 status under ``shard_statuses``, and :attr:`Merged.disagreements` lists it for the console. A coverage row
 several shards wrote (the account's IAM and S3 rows, a region's KMS row) is one row that keeps every shard's
 error. A shard that is missing, or given more than once, is a failed coverage row ("shard 2/4 missing") per
-provider: the merged result is incomplete (exit 2).
+provider: the merged result is incomplete (exit 2). Each shard records every scope it listed: a scope some
+shard listed that no shard read (the shards listed different scopes, so their shares moved; see
+:mod:`auditor.shard`) is a failed coverage row of its own, and the console names the scopes not every shard
+listed. A scope two shards read is merged as a global resource is.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from auditor.errors import ConfigError
 from auditor.identity import resource_key
 from auditor.model import CoverageRow, Finding, Resource, Rule, ScanResult, Severity, Status, Waiver
 from auditor.scope_model import PolicyScope
-from auditor.shard import WHOLE, Digests, Provenance, Shard
+from auditor.shard import WHOLE, Digests, Provenance, Shard, partition
 
 if TYPE_CHECKING:
     from auditor.console import Console
@@ -61,6 +64,7 @@ class Merged:
     missing: tuple[Shard, ...]
     duplicated: tuple[Shard, ...]
     disagreements: tuple[Disagreement, ...]
+    partly_listed: tuple[str, ...] = ()  # scopes not every shard listed (the estate changed between their runs)
 
 
 def findings_files(paths: Sequence[Path]) -> list[Path]:
@@ -107,7 +111,7 @@ class _Fold:
     scope_counts: list[PolicyScope] = field(default_factory=list)
     started: list[Any] = field(default_factory=list)
     finished: list[Any] = field(default_factory=list)
-    listed: dict[str, None] = field(default_factory=dict)  # every scope key some shard listed
+    listed: dict[str, set[Shard]] = field(default_factory=dict)  # every scope key some shard listed: by whom
     owned: dict[Shard, set[str]] = field(default_factory=dict)  # what each shard read
 
     def add(self, result: ScanResult, source: str) -> None:
@@ -119,7 +123,8 @@ class _Fold:
         self.shards.append(shard)
         self.sources.setdefault(shard, []).append(source)
         if result.provenance is not None:
-            self.listed.update(dict.fromkeys(map(_key, result.provenance.listed or result.provenance.owned)))
+            for scope in map(_key, result.provenance.listed or result.provenance.owned):
+                self.listed.setdefault(scope, set()).add(shard)
             self.owned.setdefault(shard, set()).update(map(_key, result.provenance.owned))
         label = str(shard) if len(self.sources[shard]) == 1 else f"{shard} ({source})"  # a duplicate: by file
         for f in result.findings:
@@ -163,7 +168,7 @@ class _Fold:
         coverage = [_merged_row(rows, resources) for rows in self.coverage.values()]
         providers = sorted({row.provider for row in coverage}) or sorted({r.provider for r in self.rules.values()})
         coverage += _shard_rows(missing, duplicated, self.sources, providers or ["aws"], self._owners(total))
-        coverage += self._unread(total)
+        coverage += self._unread(total, missing)
         provenance = first.provenance
         active = {i: w for i, w in sorted(self.active.items()) if i not in self.expired}
         result = ScanResult(
@@ -188,29 +193,34 @@ class _Fold:
                 digests=provenance.digests if provenance is not None else None,
                 merged_from=tuple(sorted(self.shards))),
         )
-        return Merged(result, tuple(self.shards), missing, duplicated, disagreements)
+        return Merged(result, tuple(self.shards), missing, duplicated, disagreements, self._partly_listed())
 
     def _owners(self, total: int) -> dict[Shard, list[str]]:
-        """The scopes some shard listed, by the shard that owns them."""
-        owners: dict[Shard, list[str]] = {}
-        for scope in self.listed:
-            owner = next(Shard(k, total) for k in range(1, total + 1) if Shard(k, total).owns(scope))
-            owners.setdefault(owner, []).append(scope)
-        return owners
+        """The scopes some shard listed, by the shard whose share of them all they are (as every shard saw them
+        when the shards listed the same scopes, the usual case)."""
+        return {shard: sorted(share) for shard, share in partition(self.listed, total).items()}
 
-    def _unread(self, total: int) -> list[CoverageRow]:
-        """A failed row for each scope a shard listed whose owner (given) did not read it: the shards listed
-        different scopes (an account or subscription appeared between their runs), so nobody read it."""
+    def _unread(self, total: int, missing: Sequence[Shard]) -> list[CoverageRow]:
+        """A failed row for each scope a shard listed that no shard read (other than a missing shard's, which its
+        own row reports): the shards listed different scopes (an account or subscription appeared or went between
+        their runs), which moves the boundaries of their shares, so nobody read it."""
+        owners = self._owners(total)
+        reported = {scope for shard in missing for scope in owners[shard]}
+        read = {scope for scopes in self.owned.values() for scope in scopes}
         rows = []
-        for shard, scopes in sorted(self._owners(total).items()):
-            if shard not in self.owned:
-                continue  # a missing shard: its row says so
-            for scope in scopes:
-                if scope not in self.owned[shard]:
-                    rows.append(_scope_row(scope, f"not read: shard {shard} owns this scope but did not list it "
-                                                  "(the scopes changed between the shards' runs); run the scan "
-                                                  f"of shard {shard} again"))
+        for scope, listers in sorted(self.listed.items()):
+            if scope in read or scope in reported:
+                continue
+            by = ", ".join(str(s) for s in sorted(listers))
+            rows.append(_scope_row(scope, f"not read: listed by shard(s) {by}, read by none (the shards listed "
+                                          "different scopes, the estate changed between their runs, so their "
+                                          "shares moved); run every shard again"))
         return rows
+
+    def _partly_listed(self) -> tuple[str, ...]:
+        """The scopes some shard listed and another did not (each shard that recorded its listing)."""
+        listers = set(self.owned)
+        return tuple(sorted(scope for scope, by in self.listed.items() if by != listers))
 
     def _findings(self) -> tuple[tuple[Disagreement, ...], tuple[Finding, ...]]:
         disagreements: list[Disagreement] = []
@@ -356,6 +366,12 @@ def report(console: Console, merged: Merged) -> None:
     for shard in merged.duplicated:
         console.line(f"shard {shard} given more than once: the merged result is incomplete",
                      event="shard_duplicated", level="warning", shard=str(shard))
+    if merged.partly_listed:
+        more = " ..." if len(merged.partly_listed) > MAX_LISTED else ""
+        shown = ", ".join(merged.partly_listed[:MAX_LISTED]) + more
+        console.line(f"{len(merged.partly_listed)} scope(s) not listed by every shard (the estate changed between "
+                     f"their runs): {shown}; a scope no shard read is a failed coverage row",
+                     event="shard_listings_differ", level="warning", scopes=list(merged.partly_listed))
     if merged.disagreements:
         console.line(f"{len(merged.disagreements)} finding(s) differ between shards (the resource changed between "
                      "their runs): the worst status is kept, its evidence lists each shard's (shard_statuses)",

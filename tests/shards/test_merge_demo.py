@@ -67,6 +67,8 @@ def test_a_missing_shard_is_a_failed_coverage_row_and_exit_2(scans: Scans, tmp_p
     rows = [c for c in merged["coverage"] if c["service"] == "shard"]
     assert {c["provider"] for c in rows} == {"aws", "azure"}
     assert all(c["scope_id"] == "shard 2/4" and c["error"].startswith("shard 2/4 missing") for c in rows)
+    its_own = _doc(scans.shard(2, 4))["scan"]["shard"]["scopes"]  # what the absent shard read, when it ran
+    assert its_own and all(f"({', '.join(sorted(s.lower() for s in its_own))})" in c["error"] for c in rows)
     assert merged["scan"]["complete"] is False and merged["scan"]["exit_code"] == 2
     assert "shard 2/4 missing" in capsys.readouterr().err
 
@@ -176,9 +178,10 @@ def test_merge_of_nothing_usable_is_exit_3(tmp_path: Path) -> None:
     assert run(["merge", "--out", str(tmp_path / "out")]) == 3  # no DIR: a usage error
 
 
-def test_a_scope_its_owner_did_not_list_is_caught(scans: Scans, tmp_path: Path) -> None:
-    """The shards listed different scopes (a subscription appeared between their runs): the scope whose owner did
-    not see it was read by nobody, and the merge says so (exit 2) instead of looking complete."""
+def test_a_scope_its_owner_did_not_list_is_caught(scans: Scans, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The shards listed different scopes (a subscription appeared between their runs): the scope only the other
+    shard listed was read by nobody, and the merge says so (exit 2) instead of looking complete."""
     assert "listed" not in _doc(scans.full)["scan"]["shard"]  # 1/1: what it listed is what it read
     k = next(k for k in (1, 2) if _doc(scans.shard(k, 2))["scan"]["shard"]["scopes"])  # a shard that read something
     other = 3 - k
@@ -190,8 +193,10 @@ def test_a_scope_its_owner_did_not_list_is_caught(scans: Scans, tmp_path: Path) 
     edited = tmp_path / "edited"
     edited.mkdir()
     (edited / "findings.json").write_text(json.dumps(doc), encoding="utf-8")
-    assert run(["merge", str(scans.shard(other, 2)), str(edited), "--out", str(tmp_path / "out"), "--format", "json",
-                "--quiet"]) == 2
+    assert run(["merge", str(scans.shard(other, 2)), str(edited), "--out", str(tmp_path / "out"), "--format",
+                "json"]) == 2
     rows = [c for c in _doc(tmp_path / "out")["coverage"] if c["service"] == "shard"]
     assert [c["scope_id"] for c in rows] == [unseen.lower() if unseen.startswith("azure:") else unseen]
-    assert f"shard {k}/2 owns this scope but did not list it" in rows[0]["error"]
+    assert f"listed by shard(s) {other}/2, read by none" in rows[0]["error"]
+    assert f"1 scope(s) not listed by every shard (the estate changed between their runs): {rows[0]['scope_id']}" \
+        in capsys.readouterr().err

@@ -33,24 +33,51 @@ def test_anything_else_is_a_config_error_naming_the_option(text: str, says: str)
 
 
 @pytest.mark.parametrize("n", range(1, 9))
-def test_every_scope_belongs_to_exactly_one_shard(n: int) -> None:
-    owners = {scope: [k for k in range(1, n + 1) if Shard(k, n).owns(scope)] for scope in SCOPES}
+def test_every_scope_belongs_to_exactly_one_shard_and_the_shares_are_balanced(n: int) -> None:
+    shares = [Shard(k, n).share(SCOPES) for k in range(1, n + 1)]
+    owners = {scope: [k for k, share in enumerate(shares, start=1) if scope in share] for scope in SCOPES}
     assert all(len(found) == 1 for found in owners.values())
     assert sorted(s for k in range(1, n + 1) for s in Shard(k, n).select(SCOPES)) == sorted(SCOPES)
+    assert max(map(len, shares)) - min(map(len, shares)) <= 1  # a fair share each, whatever the hash does
 
 
-def test_the_partition_is_the_sha256_of_the_scope_key_not_pythons_hash() -> None:
-    for scope in SCOPES:
-        k = int.from_bytes(hashlib.sha256(scope.encode()).digest(), "big") % 4 + 1
-        assert Shard(k, 4).owns(scope)
+def test_select_keeps_the_items_order_and_every_item_of_an_owned_key() -> None:
+    pairs = [("111111111111", r) for r in ("us-east-1", "eu-west-1", "ap-south-1", "us-west-2")] * 2
+    for k in (1, 2, 3):
+        chosen = Shard(k, 3).select(pairs, key=lambda p: aws_scope(*p))
+        assert list(chosen) == [p for p in pairs if aws_scope(*p) in Shard(k, 3).share(aws_scope(*q) for q in pairs)]
+        assert all(chosen.count(p) == 2 for p in chosen)  # a key listed twice is one scope: both items go together
+
+
+def test_the_partition_is_the_sha256_order_of_the_scope_keys_not_pythons_hash() -> None:
+    ordered = sorted(SCOPES, key=lambda scope: int.from_bytes(hashlib.sha256(scope.encode()).digest(), "big"))
+    assert len(SCOPES) == 41
+    cut = [0, 10, 20, 30, 41]  # 41 scopes into 4 consecutive runs: floor(41 * k / 4)
+    for k in range(1, 5):
+        assert Shard(k, 4).share(reversed(SCOPES)) == set(ordered[cut[k - 1]:cut[k]])
     # another interpreter (another PYTHONHASHSEED) partitions the same way
     code = ("from auditor.shard import Shard, aws_scope; "
-            "print([k for k in range(1, 6) if Shard(k, 5).owns(aws_scope('123456789012', 'eu-west-1'))])")
+            "keys = [aws_scope('123456789012', r) for r in ('eu-west-1', 'us-east-1', 'ap-south-1', 'sa-east-1')]; "
+            "print([sorted(Shard(k, 3).share(keys)) for k in range(1, 4)])")
     answers = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env={"PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(answers) == 1
     assert azure_scope("5D0F3E1A-AAAA") == azure_scope("5d0f3e1a-aaaa")  # subscription ids compare case-insensitively
-    assert WHOLE.owns("anything") and WHOLE.whole
+    assert WHOLE.share(["anything"]) == {"anything"} and WHOLE.whole
+
+
+@pytest.mark.parametrize("n", [2, 4, 7])
+def test_a_scope_that_appears_moves_at_most_one_other_scope_per_boundary(n: int) -> None:
+    """The shares depend on the listing: a scope that appears between the shards' runs moves few others (a
+    round-robin deal of the hash order would move most of them)."""
+    def owner_of(keys: list[str]) -> dict[str, int]:
+        return {scope: k for k in range(1, n + 1) for scope in Shard(k, n).share(keys)}
+
+    before = owner_of(SCOPES)
+    for extra in (aws_scope("999999999999", "eu-north-1"), azure_scope("ffffffff-0000-4000-8000-000000000000")):
+        after = owner_of([*SCOPES, extra])
+        moved = [scope for scope in SCOPES if before[scope] != after[scope]]
+        assert len(moved) <= n - 1, moved
 
 
 def test_the_recorded_arguments_hide_what_could_be_secret() -> None:

@@ -96,12 +96,14 @@ def plan_scopes(regions: Mapping[str, Sequence[str]], failed: Mapping[str, str])
 
 
 def owned_by(plan: ScanPlan, shard: Shard) -> ScanPlan:
-    """The share of ``plan`` shard ``shard`` reads: the pairs whose scope ``aws:<account>:<region>`` it owns, and
-    the failed accounts whose scope ``aws:<account>:*`` it owns (each reported by exactly one shard)."""
+    """The share of ``plan`` shard ``shard`` reads: of the plan's scopes (its pairs ``aws:<account>:<region>`` and
+    its failed accounts ``aws:<account>:*``, partitioned together), the pairs it owns, and the failed accounts it
+    owns (each reported by exactly one shard)."""
     if shard.whole:
         return plan
-    return ScanPlan(pairs=shard.select(plan.pairs, key=lambda pair: aws_scope(*pair)),
-                    failed=tuple(f for f in plan.failed if shard.owns(f"aws:{f[0]}:*")))
+    mine = shard.share(plan.scopes)
+    return ScanPlan(pairs=tuple(pair for pair in plan.pairs if aws_scope(*pair) in mine),
+                    failed=tuple(f for f in plan.failed if f"aws:{f[0]}:*" in mine))
 
 
 @dataclass(frozen=True)

@@ -112,10 +112,10 @@ def collect_azure(options: AzureOptions, progress: Progress | None = None, *,
             scopes = plan_scopes(clients, asked, (options.management_group or "").strip() or None)
         except ScopeError as exc:
             return _scope_failed(exc.scope, exc.reason)
-        shard = options.shard
-        listed = () if shard.whole else tuple(azure_scope(s) for s in (*scopes.subscriptions,
-                                                                       *(m[0] for m in scopes.missing)))
-        share = scopes.owned(lambda subscription: shard.owns(azure_scope(subscription)))
+        every = tuple(azure_scope(s) for s in (*scopes.subscriptions, *(m[0] for m in scopes.missing)))
+        mine = options.shard.share(every)
+        share = scopes.owned(lambda subscription: azure_scope(subscription) in mine)
+        listed = () if options.shard.whole else every
         return _scan(clients, ApimClient(clients), share, options.max_workers, progress, listed)
     finally:
         if clients is not None:
