@@ -13,11 +13,10 @@ environment:
 
 - the scan: ``python -m auditor scan aws --region R ... --format json --quiet`` (``--library``:
   ``auditor.providers.aws.collect.collect_aws`` + the engine, for when the CLI is not there);
-- the floor: a plain boto3 loop on ``--workers`` threads that lists (paginated) and describes every
-  endpoint, endpoint config, model and inference component, and every Bedrock custom model and guardrail,
-  once, reads each region's Bedrock logging settings, and reads once each bucket's encryption
-  (GetBucketEncryption) and each key (DescribeKey) that the configs' async inference output names: what any
-  scanner must at least do.
+- the floor: a plain boto3 loop on ``--workers`` threads (``aws_floor.read_once``) that lists (paginated) and
+  describes every endpoint, endpoint config, model and inference component, and every Bedrock custom model and
+  guardrail, once, reads each region's Bedrock logging settings, and reads once each execution role (GetRole),
+  key (DescribeKey) and bucket (GetBucketEncryption) those documents name: what any scanner must at least do.
 
 For each: wall time, API calls counted by the server per service and operation, and peak RSS of the
 process tree (VmRSS of the child and its descendants, summed, polled every 10 ms). Not ru_maxrss:
@@ -46,6 +45,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import aws_floor
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -199,68 +200,15 @@ def run_child(label: str, argv: Sequence[str], env: dict[str, str], counter: Any
 
 # -- the floor ---------------------------------------------------------------------------------------
 def floor(regions: Sequence[str], workers: int) -> None:
-    """List (paginated) and describe every endpoint, endpoint config, model and inference component, and every
-    Bedrock custom model and guardrail once, read each region's Bedrock logging settings, and read once the
-    encryption of each bucket and each key that the configs' async inference output names."""
+    """``aws_floor.read_once`` in the caller's account, on ``workers`` threads."""
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session()
     config = Config(max_pool_connections=workers, retries={"mode": "standard", "total_max_attempts": 10})
-    clients = {r: session.client("sagemaker", region_name=r, config=config) for r in regions}
-    kinds = {"list_endpoints": ("Endpoints", "EndpointName", "describe_endpoint"),
-             "list_endpoint_configs": ("EndpointConfigs", "EndpointConfigName", "describe_endpoint_config"),
-             "list_models": ("Models", "ModelName", "describe_model"),
-             "list_inference_components": ("InferenceComponents", "InferenceComponentName",
-                                           "describe_inference_component")}
-
-    def listing(region: str, method: str) -> list[tuple[str, str, dict[str, str]]]:
-        key, field, describe = kinds[method]
-        pages = clients[region].get_paginator(method).paginate()
-        return [(region, describe, {field: item[field]}) for page in pages for item in page[key]]
-
-    def describe(item: tuple[str, str, dict[str, str]]) -> set[tuple[str, str]]:
-        """Describe; of a config, the (region, key) and ("s3", bucket) its async inference output names."""
-        region, method, params = item
-        output = (getattr(clients[region], method)(**params).get("AsyncInferenceConfig") or {}).get("OutputConfig")
-        paths = [output.get(p) for p in ("S3OutputPath", "S3FailurePath")] if output else []
-        return ({("s3", path.split("/")[2]) for path in paths if path}
-                | ({(region, output["KmsKeyId"])} if output and output.get("KmsKeyId") else set()))
-
-    kms = {r: session.client("kms", region_name=r, config=config) for r in regions}
-    s3 = session.client("s3", region_name=regions[0], config=config)
-
-    def read(thing: tuple[str, str]) -> None:
-        where, name = thing
-        if where == "s3":
-            s3.get_bucket_encryption(Bucket=name)
-        else:
-            kms[where].describe_key(KeyId=name)
-
-    bedrock = {r: session.client("bedrock", region_name=r, config=config) for r in regions}
-    bedrock_kinds = {"list_custom_models": ("modelSummaries", "modelName", "get_custom_model", "modelIdentifier"),
-                     "list_guardrails": ("guardrails", "id", "get_guardrail", "guardrailIdentifier")}
-
-    def bedrock_listing(region: str, method: str) -> list[tuple[str, str, dict[str, str]]]:
-        key, field, describe, param = bedrock_kinds[method]
-        pages = bedrock[region].get_paginator(method).paginate()
-        return [(region, describe, {param: item[field]}) for page in pages for item in page[key]]
-
-    def bedrock_describe(item: tuple[str, str, dict[str, str]]) -> None:
-        region, method, params = item
-        getattr(bedrock[region], method)(**params)
-
+    reach = {"": aws_floor.client_factory(boto3.session.Session(), config, regions[0])}
     with ThreadPoolExecutor(workers) as pool:
-        lists = pool.map(lambda job: listing(*job), [(r, m) for r in regions for m in kinds])
-        bedrock_lists = pool.map(lambda job: bedrock_listing(*job), [(r, m) for r in regions for m in bedrock_kinds])
-        settings = pool.map(lambda r: bedrock[r].get_model_invocation_logging_configuration(), regions)
-        items = [item for found in lists for item in found]
-        bedrock_items = [item for each in bedrock_lists for item in each]
-        referenced = set().union(*pool.map(describe, items))
-        list(pool.map(bedrock_describe, bedrock_items))
-        list(pool.map(read, sorted(referenced)))
-    print(json.dumps({"described": len(items) + len(bedrock_items) + len(list(settings)),
-                      "referenced": len(referenced)}))
+        print(json.dumps(aws_floor.read_once(pool, reach, regions)))
+
 
 _LIBRARY_SCAN = """
 import sys

@@ -9,14 +9,15 @@ model) sharing ~10 execution roles, ~5 KMS keys and ~4 capture buckets (``scan_a
 made unique per account). Then times, each in a subprocess with the same environment, alternating:
 
 - the scan: ``python -m auditor scan aws --org --role-name R --region ... --format json --quiet``;
-- the floor: a plain boto3 loop on ``--workers`` threads that assumes the role in every member account, lists
-  (paginated) and describes every endpoint, endpoint config and model, and reads every distinct execution role
-  (GetRole), KMS key (DescribeKey) and capture bucket (GetBucketEncryption) the configs and models name, each
-  once: one read of each needed thing across all accounts, the least any scanner has to do.
+- the floor: a plain boto3 loop on ``--workers`` threads that assumes the role in every member account and reads,
+  in every account (the management account, which the scan reads too, as the caller), exactly what
+  ``scan_aws.py``'s floor reads in one (``aws_floor.read_once``): one read of each needed thing across all
+  accounts, the least any scanner has to do.
 
 Reports wall time, CPU, API calls per operation and the peak RSS of each child's process tree, with the machinery
 of ``scan_aws.py`` (which explains how each is measured), and checks the scan's verdicts against the verdicts the
-seeded estates imply.
+seeded estates imply: every member's, and the management account's (nothing seeded: Bedrock logging off in every
+region).
 
 With ``--shards N`` each round times the unsharded org scan and then each of its N shards (the same command with
 ``--shard K/N``), one child after the other, instead of the floor (in CI the shards are N jobs on N machines: a
@@ -44,10 +45,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import aws_floor
 import scan_aws
 
 ROLE = "AuditorScan"
 MANAGEMENT = "123456789012"  # moto's default account: the caller
+# Shown rule by rule: the serving rules, and Bedrock logging (whose verdicts include the management account's).
+TRUTH_RULES = (*scan_aws.SERVING_RULES, "aws.bedrock.invocation_logging_enabled")
 
 
 def member_spec(account_index: int, endpoints_per_region: int, regions: Sequence[str]) -> Any:
@@ -73,7 +77,8 @@ def assume(sts: Any, account: str, role: str) -> dict[str, str]:
 
 
 def seed_organisation(url: str, accounts: int, endpoints: int, regions: Sequence[str]) -> dict[Any, str]:
-    """The organisation and its member estates; returns the verdicts every estate implies, merged."""
+    """The organisation and its member estates; returns the verdicts every estate implies, merged, the management
+    account's (an empty estate: the scan reads the caller's own account too) among them."""
     import boto3
 
     from auditor.demo import aws_estate
@@ -85,6 +90,8 @@ def seed_organisation(url: str, accounts: int, endpoints: int, regions: Sequence
         orgs.create_organization(FeatureSet="ALL")
         members = [str(orgs.create_account(AccountName=f"m{i}", Email=f"m{i}@example.com")
                        ["CreateAccountStatus"]["AccountId"]) for i in range(accounts)]
+        empty = aws_estate.EstateSpec(tuple(regions), (), (), (), (), (), ())
+        expected.update(aws_estate._Seeder(url, empty, 4).run().expected)
         sts = boto3.client("sts")
         for i, account in enumerate(members):
             credentials = assume(sts, account, "OrganizationAccountAccessRole")
@@ -97,69 +104,27 @@ def seed_organisation(url: str, accounts: int, endpoints: int, regions: Sequence
 
 
 # -- the floor ---------------------------------------------------------------------------------------
-_KINDS = {"list_endpoints": ("Endpoints", "EndpointName", "describe_endpoint"),
-          "list_endpoint_configs": ("EndpointConfigs", "EndpointConfigName", "describe_endpoint_config"),
-          "list_models": ("Models", "ModelName", "describe_model")}
-
-
 def floor(regions: Sequence[str], workers: int, role: str) -> None:
-    """Assume, list, describe, then read each referenced role, key and bucket once, on ``workers`` threads."""
+    """``aws_floor.read_once`` in every active account of the organisation, on ``workers`` threads: the caller's
+    own (the management account, which the scan reads too) as the caller, each member through ``role``."""
+    import threading
+
     import boto3
     from botocore.config import Config
 
-    base = boto3.session.Session()
+    base, lock = boto3.session.Session(), threading.Lock()
     config = Config(max_pool_connections=workers, retries={"mode": "standard", "total_max_attempts": 10})
     accounts = [a["Id"] for page in base.client("organizations").get_paginator("list_accounts").paginate()
-                for a in page["Accounts"] if a["Status"] == "ACTIVE" and a["Id"] != MANAGEMENT]
+                for a in page["Accounts"] if a["Status"] == "ACTIVE"]
     sts = base.client("sts", config=config)
 
-    def clients(account: str) -> dict[str, Any]:
-        session = boto3.session.Session(**assume(sts, account, role))
-        made = {r: session.client("sagemaker", region_name=r, config=config) for r in regions}
-        made.update({f"kms/{r}": session.client("kms", region_name=r, config=config) for r in regions})
-        made["iam"] = session.client("iam", region_name=regions[0], config=config)
-        made["s3"] = session.client("s3", region_name=regions[0], config=config)
-        return made
+    def reach(account: str) -> aws_floor.Clients:
+        credentials = None if account == MANAGEMENT else assume(sts, account, role)
+        return aws_floor.client_factory(base, config, regions[0], credentials, lock)
 
     with ThreadPoolExecutor(workers) as pool:
-        reach = dict(zip(accounts, pool.map(clients, accounts), strict=True))
-
-        def listing(job: tuple[str, str, str]) -> list[tuple[str, str, str, dict[str, str]]]:
-            account, region, method = job
-            key, field, describe = _KINDS[method]
-            pages = reach[account][region].get_paginator(method).paginate()
-            return [(account, region, describe, {field: item[field]}) for page in pages for item in page[key]]
-
-        def describe(item: tuple[str, str, str, dict[str, str]]) -> dict[str, Any]:
-            account, region, method, params = item
-            return {"account": account, "region": region, **getattr(reach[account][region], method)(**params)}
-
-        lists = pool.map(listing, [(a, r, m) for a in accounts for r in regions for m in _KINDS])
-        items = [item for found in lists for item in found]
-        documents = list(pool.map(describe, items))
-        needed: set[tuple[str, str, str]] = set()
-        for doc in documents:
-            if doc.get("ExecutionRoleArn"):
-                needed.add((doc["account"], "iam", doc["ExecutionRoleArn"].rsplit("/", 1)[-1]))
-            capture = doc.get("DataCaptureConfig") or {}
-            for key in (doc.get("KmsKeyId"), capture.get("KmsKeyId")):
-                if key:
-                    needed.add((doc["account"], f"kms/{doc['region']}", key))
-            if capture.get("DestinationS3Uri"):
-                needed.add((doc["account"], "s3", capture["DestinationS3Uri"].split("/")[2]))
-
-        def read(thing: tuple[str, str, str]) -> None:
-            account, service, name = thing
-            client = reach[account][service]
-            if service == "iam":
-                client.get_role(RoleName=name)
-            elif service == "s3":
-                client.get_bucket_encryption(Bucket=name)
-            else:
-                client.describe_key(KeyId=name)
-
-        list(pool.map(read, sorted(needed)))
-    print(json.dumps({"accounts": len(accounts), "described": len(items), "referenced": len(needed)}))
+        reached = dict(zip(accounts, pool.map(reach, accounts), strict=True))
+        print(json.dumps(aws_floor.read_once(pool, reached, regions)))
 
 
 def scan_argv(out: Path, regions: Sequence[str]) -> list[str]:
@@ -252,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_load())
             ok, full_out = shard_rounds(regions, args.shards, args.repeat, env, counter, tmp)
             print("verdicts:")
-            return 0 if scan_aws.compare("scan vs seeded truth", scan_aws.verdicts(full_out), expected) and ok else 1
+            truth = scan_aws.compare("scan vs seeded truth", scan_aws.verdicts(full_out), expected, TRUTH_RULES)
+            return 0 if truth and ok else 1
         floor_argv = [sys.executable, __file__, "--floor", "--regions", str(args.regions),
                       "--workers", str(args.workers)]
         pairs: list[tuple[scan_aws.Run, scan_aws.Run]] = []
@@ -275,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"peak RSS of the scan's process tree: {max(s.peak_tree_rss_mb for s, _ in pairs):.0f} MB")
         scan_aws.print_pairs(pairs)
         print("verdicts:")
-        return 0 if scan_aws.compare("scan vs seeded truth", scan_aws.verdicts(outs[0]), expected) else 1
+        return 0 if scan_aws.compare("scan vs seeded truth", scan_aws.verdicts(outs[0]), expected, TRUTH_RULES) else 1
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ Seeds the estate of ``scan_aws.py`` (its ``scaled_spec``: endpoints with their c
 the regions, sharing roles, keys and buckets) on moto on loopback, then times, alternating in each round, the
 unsharded scan and each of the N shards (``--shard K/N``), one after the other as separate children (in CI
 they are N jobs on N machines: a shard's wall time is what one job takes). The last round's shards are merged
-(``auditor merge``) and the merged verdicts compared with the unsharded scan's; the script exits 1 when any
-differs. Prints each round's figures, the scopes each shard owned, and the median over rounds of the slowest
-shard's share of the unsharded wall time (the figure to quote).
+(``auditor merge``) and the merged verdicts compared with the unsharded scan's, and the unsharded scan's with
+the verdicts the seeded estate implies; the script exits 1 when any differs. Prints each round's figures, the
+scopes each shard owned, and the median over rounds of the slowest shard's share of the unsharded wall time (the
+figure to quote).
 
 A single account's scopes are its regions, so a small N of regions splits unevenly (the partition is a hash,
 not a balancer): with 16 regions and 4 shards the slowest shard owns 5 or 6 regions, not 4.
@@ -29,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scan_aws import REPO, Run, run_child, scaled_spec, scan_argv, verdicts
+from scan_aws import REPO, SERVING_RULES, Run, compare, run_child, scaled_spec, scan_argv, verdicts
 
 # Regions moto serves SageMaker in (the first six are scan_aws.py's).
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2", "ap-northeast-1",
@@ -102,7 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"scan's ({len(verdicts(merged))} findings)")
         if done.returncode not in (0, 1):
             print(done.stderr[-3000:])
-    return 0 if same and done.returncode in (0, 1) else 1
+        print("verdicts:")
+        truth = compare("unsharded scan vs seeded truth", verdicts(full_out), dict(estate.expected), SERVING_RULES)
+    return 0 if same and truth and done.returncode in (0, 1) else 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ guardrails and misreports custom models' keys: :mod:`auditor.demo.moto_bedrock` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,18 @@ def seed_bedrock(client: Client, spec: BedrockSpec, account: str, keys: Mapping[
         guardrails[guardrail.name] = str(client("bedrock", guardrail.region).create_guardrail(**request)
                                          ["guardrailArn"])
     return BedrockSeeded(logging, models, guardrails)
+
+
+def unset_logging(account: str, regions: Iterable[str]) -> dict[tuple[str, str], str]:
+    """(rule id, resource ARN) -> verdict of the logging rules in ``regions`` of ``account`` that have no invocation
+    logging settings: the scan still reads each region's settings, finds logging off (FAIL) and nothing to
+    encrypt (NOT_APPLICABLE)."""
+    out: dict[tuple[str, str], str] = {}
+    for region in regions:
+        arn = f"arn:aws:bedrock:{region}:{account}:{LOGGING_RESOURCE}"
+        out["aws.bedrock.invocation_logging_enabled", arn] = "FAIL"
+        out["aws.bedrock.invocation_logs_encrypted", arn] = "NOT_APPLICABLE"
+    return out
 
 
 def expected(spec: BedrockSpec, seeded: BedrockSeeded, keys: Mapping[tuple[str, str], str],

@@ -429,6 +429,8 @@ class _Seeder:
                 spec.bedrock, self.bedrock, self.keys, bucket_verdicts=bucket_verdicts,
                 key_rotation=lambda region, alias: ("NOT_APPLICABLE" if keys[region, alias].imported
                                                     else verdict(keys[region, alias].rotation))))
+        logged = {settings.region for settings in spec.bedrock.logging} if spec.bedrock else set()
+        out.update(bedrock.unset_logging(self.account, [r for r in spec.regions if r not in logged]))
         return out
 
     def _isolate(self, models: list[ModelSpec]) -> None:
