@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -22,6 +23,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes_schemas
 
+from .conftest import run
 from .test_ci_examples import EXAMPLES, _auditor_lines, _parse
 
 KUBERNETES = EXAMPLES / "kubernetes-indexed-job.yaml"
@@ -79,9 +81,14 @@ class Pods:
     """Runs a container's script as its pod would, with each volume mount moved under a test directory and
     the auditor replaced by a recorder of its command lines."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, real_auditor: bool = False) -> None:
+        """``real_auditor``: the scripts run this environment's own ``auditor`` (no recording)."""
         self.root = root
         self.log = root / "auditor-calls.jsonl"
+        if real_auditor:
+            self.bin = Path(sys.executable).parent
+            assert (self.bin / "auditor").is_file(), "the auditor's console script is installed beside python"
+            return
         self.bin = root / "bin"
         self.bin.mkdir()
         fake = self.bin / "auditor"
@@ -104,7 +111,8 @@ class Pods:
         env = {"PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}", "FAKE_AUDITOR_LOG": str(self.log),
                "FAKE_AUDITOR_EXIT": str(auditor_exit), **(environ or {})}
         done = subprocess.run([*container["command"][:2], script], env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
+                              timeout=120, check=False)
+        self.stderr = done.stderr
         calls = [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()] \
             if self.log.exists() else []
         return done.returncode, calls
@@ -197,6 +205,34 @@ def test_each_index_scans_its_shard_into_its_directory_and_the_merge_reads_exact
     code, calls = pods.run(_container(merge_job, "merge"))
     [(name, params)] = [_parse(words) for words in calls]
     assert sorted(params["shards"]) == sorted(outs[f"{k}/{n}"] for k in range(1, n))
+
+
+def test_the_merge_pod_runs_the_real_merge_over_the_demo_shards_and_reports_a_missing_one_next_night(
+        demo_env: tuple[str, ...], tmp_path: Path) -> None:
+    """The merge container's script with the real auditor, over shards of the demo estate written where the scan
+    pods write them: the merged result gates as the unsharded scan does (exit 1); the next night, a shard that
+    did not run is reported missing (exit 2), as the file's comments say."""
+    pods = Pods(tmp_path, real_auditor=True)
+    merge = _container(_object("Job", "auditor-merge"), "merge")
+    n = _object("Job", "auditor-scan")["spec"]["completions"]
+    shards = pods.volume("findings") / "shards"
+    for k in range(1, n + 1):
+        assert run(["scan", "all", *demo_env, "--shard", f"{k}/{n}", "--out", str(shards / f"shard-{k}"),
+                    "--format", "json", "--quiet"]) < 3  # the pod succeeds on 0, 1 and 2
+    code, _calls = pods.run(merge)
+    assert code == 1, pods.stderr  # complete, with FAILs at or above high: the demo estate's unsharded result
+    report = pods.volume("findings") / "report"
+    assert {"findings.json", "report.html", "report.sarif", "summary.md"} <= {p.name for p in report.iterdir()}
+    assert not shards.exists()
+
+    shards.mkdir()  # the next night, the first N-1 shards run again (their findings as before) and the last not
+    for k in range(1, n):
+        (shards / f"shard-{k}").mkdir()
+        shutil.copy(report / "shards" / f"shard-{k}" / "findings.json", shards / f"shard-{k}" / "findings.json")
+    code, _calls = pods.run(merge)
+    assert code == 2 and f"shard {n}/{n} missing" in pods.stderr
+    rows = json.loads((report / "findings.json").read_text(encoding="utf-8"))["coverage"]
+    assert any(row["scope_id"] == f"shard {n}/{n}" for row in rows)
 
 
 @pytest.mark.parametrize("auditor_exit", [0, 1, 2, 3])
