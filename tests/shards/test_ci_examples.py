@@ -8,7 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +32,13 @@ def _load(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def _auditor_lines(script: str) -> Iterator[list[str]]:
+def _auditor_lines(script: str, placeholders: Mapping[str, str] = _PLACEHOLDERS) -> Iterator[list[str]]:
     """Each ``auditor ...`` command of a shell script, placeholders filled, as words (up to ``||``)."""
     for line in script.splitlines():
         line = line.strip()
         if not line.startswith("auditor "):
             continue
-        for pattern, value in _PLACEHOLDERS.items():
+        for pattern, value in placeholders.items():
             line = re.sub(pattern, value, line)
         words = shlex.split(line.split("||")[0], comments=True)
         assert "$" not in " ".join(words), f"an unfilled variable in: {line}"
