@@ -119,8 +119,11 @@ def check_out_dir(out_dir: Path) -> None:
     """Before any API call: ``out_dir`` is, or can be created as, a directory that takes a new file.
 
     ConfigError (exit 3) naming ``--out`` otherwise, so that a scan never runs for minutes only to find
-    that its results have nowhere to go. Nothing is left behind: the check creates what is missing,
-    creates and removes a temporary file in it (as an output's), then removes the directories it made.
+    that its results have nowhere to go. The check creates what is missing and creates and removes a temporary
+    file in ``out_dir`` (as an output's). It then removes ``out_dir`` if it made it, but keeps any parent it
+    made: N shard jobs commonly check ``shared/shard-K`` at once, and removing a parent another job has just
+    found (or is about to create its own directory in) would fail that job. A parent another job creates at the
+    same moment is taken as found.
     """
     missing = []
     existing = out_dir
@@ -130,11 +133,16 @@ def check_out_dir(out_dir: Path) -> None:
     if not existing.is_dir():
         where = "exists and is not a directory" if existing == out_dir else f"{existing} is not a directory"
         raise ConfigError(f"cannot hold the outputs: {where}", file=str(out_dir), field="--out")
-    made: list[Path] = []
+    made = False
     try:
         for directory in reversed(missing):
-            directory.mkdir()
-            made.append(directory)
+            try:
+                directory.mkdir()
+            except FileExistsError:
+                if not directory.is_dir():
+                    raise
+            else:
+                made = directory == out_dir
         fd, probe = tempfile.mkstemp(prefix=".auditor-probe.", suffix=".tmp", dir=out_dir)
         os.close(fd)
         os.unlink(probe)
@@ -142,9 +150,9 @@ def check_out_dir(out_dir: Path) -> None:
         raise ConfigError(f"cannot write the outputs there: {exc.strerror or exc}", file=str(out_dir),
                           field="--out") from exc
     finally:
-        for directory in reversed(made):
+        if made:
             with suppress(OSError):
-                directory.rmdir()
+                out_dir.rmdir()
 
 
 def _error_text(exc: BaseException) -> str:
