@@ -25,16 +25,20 @@ from typing import Any
 
 import pytest
 
-from auditor.demo.arm_model import role_assignment_document
+from auditor.demo.arm_model import parse_path, role_assignment_document
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.fake_az import write_fake_az
 from auditor.demo.sandbox import demo_azure_environment
+from auditor.remediate import load
+from auditor.remediate.model import RecordedChange
+from auditor.remediate.planfile import read_plan
 
-from .estate import EP_AAD, EP_B, EP_OWNER, P_AAD, STORAGE, SUB_A, SUB_B, SUB_C
+from .estate import EP_AAD, EP_B, EP_OWNER, P_AAD, P_OWNER, STORAGE, SUB_A, SUB_B, SUB_C
 
 SUB_X = "dddddddd-4444-4444-8444-444444444444"
 MG = "/providers/Microsoft.Management/managementGroups"
 RULE = "azure.ml.online_endpoint.identity_least_privilege"
+ASSIGNMENTS = "/providers/Microsoft.Authorization/roleAssignments"
 RG_C = f"/subscriptions/{SUB_C}/resourceGroups/rg-sandbox"
 GROUP_OWNER = role_assignment_document(f"{MG}/mg-sandbox", P_AAD, "Owner")
 SIBLING_OWNER = role_assignment_document(f"/subscriptions/{SUB_B}", P_AAD, "Owner")  # seeded by the estate
@@ -112,6 +116,14 @@ def step_results(journal: Path) -> dict[str, tuple[str, str]]:
             if r["event"] == "step-result"}
 
 
+def declared_call(text: str) -> str:
+    """``METHOD Namespace/type`` of a plan's call (``ASSIGNMENT_ID``: a role assignment found at apply)."""
+    method, _, target = text.partition(" ")
+    path = target.split("?", 1)[0]
+    return f"{method} Microsoft.Authorization/roleAssignments" if path == "ASSIGNMENT_ID" else \
+        f"{method} {parse_path(path).resource_type}"
+
+
 def stored(arm: ArmServer, assignment: dict[str, Any]) -> dict[str, Any] | None:
     found = arm.get_resource(assignment["id"])
     if found is None:
@@ -149,6 +161,9 @@ def test_broad_roles_at_a_group_and_in_sibling_subscriptions_are_removed_and_res
     assert [r.split("/providers/Microsoft.Authorization/")[0].removeprefix("GET ") for r in reads] == [
         f"/subscriptions/{SUB_A}", f"/subscriptions/{SUB_B}", f"/subscriptions/{SUB_C}", f"{MG}/mg-sandbox"]
     assert "atScope()" in reads[-1]
+    calls = load("azure_endpoint_role_assignments").calls
+    named = [c["call"] for s in steps.values() for c in [*s["api_calls"], *s["undo"]["api_calls"]]]
+    assert [c for c in named if declared_call(c) not in calls] == []
 
     code, console = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--allow-access-removal"])
     assert code == 0, console
@@ -158,6 +173,11 @@ def test_broad_roles_at_a_group_and_in_sibling_subscriptions_are_removed_and_res
     assert "nothing changed" not in results[EP_AAD][1]
     assert all(stored(group, a) is None for a in BROAD)
     assert stored(group, READER) == expected(READER)  # a scoped role stays
+
+    code, console = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--allow-access-removal"])
+    assert code == 0, console  # again: every scope read, nothing broad left, and now that is true
+    assert {rid: r for rid, (r, _) in step_results(journal).items() if rid in failing} == dict.fromkeys(
+        failing, "already-applied")
 
     after = scan(capsys, tmp_path / "after")
     assert {rid: f["status"] for rid, f in rule_findings(after).items() if rid in failing} == dict.fromkeys(
@@ -172,3 +192,65 @@ def test_broad_roles_at_a_group_and_in_sibling_subscriptions_are_removed_and_res
     assert set(last) == set(first)
     for key, finding in first.items():
         assert {f: finding.get(f) for f in COMPARED} == {f: last[key].get(f) for f in COMPARED}, key
+
+
+def planned(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
+    scan(capsys, tmp_path / "before")
+    plan_file = tmp_path / "plan.json"
+    code, console = run_cli(capsys, ["remediate", "plan", str(tmp_path / "before" / "findings.json"), "--rule", RULE,
+                                     "--out", str(plan_file)])
+    assert code == 0, console
+    return plan_file
+
+
+@pytest.mark.parametrize("unreadable", [f"{MG}/mg-sandbox{ASSIGNMENTS}", f"/subscriptions/{SUB_C}{ASSIGNMENTS}"],
+                         ids=["group", "subscription"])
+def test_a_scope_apply_cannot_read_fails_the_step_and_changes_nothing(
+        group: ArmServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], unreadable: str) -> None:
+    plan_file = planned(capsys, tmp_path)
+    group.deny(unreadable)
+    code, console = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--allow-access-removal"])
+    assert code == 1, console
+    outcome, detail = step_results(tmp_path / "journal.jsonl")[EP_AAD]
+    assert outcome == "failed", detail
+    scope = unreadable.removesuffix(ASSIGNMENTS)
+    assert scope in detail and "HTTP 403" in detail and "nothing was changed" in detail, detail
+    assert [stored(group, a) for a in BROAD] == [expected(a) for a in BROAD]  # not part of it either
+
+
+def test_the_journal_check_accepts_a_removal_at_group_scope_and_nothing_the_scan_did_not_call_broad(
+        group: ArmServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan, _ = read_plan(planned(capsys, tmp_path))
+    [step] = [s for s in plan.steps if s.finding.resource_id == EP_AAD]
+    remediator = load("azure_endpoint_role_assignments")
+
+    def removal(assignment: dict[str, Any], **changed: str) -> RecordedChange:
+        before = {k: assignment["properties"][k] for k in ("roleDefinitionId", "principalId", "principalType",
+                                                           "scope")}
+        return RecordedChange("azure.role_assignment", {"assignment": assignment["id"]}, {**before, **changed}, None)
+
+    assert [remediator.change_problem(step, removal(a)) for a in BROAD] == [None, None, None]
+    elsewhere = role_assignment_document(f"{MG}/mg-dev", P_AAD, "Owner")  # a group the scan saw nothing broad at
+    assert "not a broad assignment the scan saw" in str(remediator.change_problem(step, removal(elsewhere)))
+    other = role_assignment_document(f"{MG}/mg-sandbox", "e0e0e0e0-0000-4000-8000-0000000000ee", "Owner")
+    assert "not the endpoint's identity" in str(remediator.change_problem(step, removal(other)))
+    moved = removal(GROUP_OWNER, scope=f"{MG}/mg-dev")  # the id at one group, the scope another
+    assert "is not at its scope" in str(remediator.change_problem(step, moved))
+    reader = role_assignment_document(f"{MG}/mg-sandbox", P_AAD, "Reader")
+    assert "not one the step removes" in str(remediator.change_problem(step, removal(reader)))
+
+
+def test_a_group_above_the_endpoints_subscription_is_read_through_the_subscriptions_list(
+        group: ArmServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # ep-owner's identity is Owner of its own SUB_A and Reader at the tenant root, where neither the scanner nor the
+    # remediator may read: SUB_A's list carries what it inherits from there, so apply needs no read of the root group
+    inherited = role_assignment_document(f"{MG}/tenant-root", P_OWNER, "Reader")
+    group.add_resources([inherited])
+    group.deny(f"{MG}/tenant-root")
+    plan_file = planned(capsys, tmp_path)
+    [step] = [s for s in json.loads(plan_file.read_text())["steps"] if s["finding"]["resource_id"] == EP_OWNER]
+    assert any(c.get("target") == f"{MG}/tenant-root" for c in step["api_calls"])  # named, read only if needed
+    code, console = run_cli(capsys, ["remediate", "apply", str(plan_file), "--yes", "--allow-access-removal"])
+    assert code == 0, console
+    assert step_results(tmp_path / "journal.jsonl")[EP_OWNER][0] == "applied"  # a read of the root: 403, failed
+    assert stored(group, inherited) == expected(inherited)  # narrow: stays

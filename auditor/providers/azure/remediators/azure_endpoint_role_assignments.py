@@ -102,8 +102,8 @@ class AzureEndpointRoleAssignments:
         scopes = evidence_scopes(finding.evidence, finding.account)
         live = read_endpoint(azure, finding.resource_id, finding.account, scopes)
         if live is not None and UNREAD_SCOPES in live.unreadable:
-            raise StepFailed(f"{live.unreadable[UNREAD_SCOPES]}; nothing was changed: the broad assignments the scan "
-                             "saw there can be neither removed nor ruled out")
+            raise StepFailed(f"{live.unreadable[UNREAD_SCOPES]}; nothing was changed: without these scopes the "
+                             "identity's assignments can be neither checked against the scan nor called clean")
         decided = precondition(ctx, step, live)
         if decided.status is Status.PASS:
             return result(step, Outcome.ALREADY_APPLIED, "the identity holds no broad role assignment: nothing changed")
