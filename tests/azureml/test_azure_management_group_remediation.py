@@ -254,3 +254,12 @@ def test_a_group_above_the_endpoints_subscription_is_read_through_the_subscripti
     assert code == 0, console
     assert step_results(tmp_path / "journal.jsonl")[EP_OWNER][0] == "applied"  # a read of the root: 403, failed
     assert stored(group, inherited) == expected(inherited)  # narrow: stays
+
+
+def test_the_remediation_role_covers_a_removal_at_a_group(capsys: pytest.CaptureFixture[str]) -> None:
+    code, printed = run_cli(capsys, ["permissions", "azure", "--remediate"])
+    assert code == 0, printed
+    role = json.loads(printed)
+    assert {f"Microsoft.Authorization/roleAssignments/{verb}" for verb in ("read", "delete", "write")} <= set(
+        role["Actions"])
+    assert any(s.startswith(f"{MG}/") for s in role["AssignableScopes"])  # assignable where the assignment is
