@@ -51,6 +51,11 @@ class ManagementGroups:
         with self._lock:
             self._subscriptions[subscription.lower()] = (subscription, group)
 
+    def exists(self, name: str) -> bool:
+        """Whether group ``name`` is in the tree (a role assignment can be written at its scope)."""
+        with self._lock:
+            return name.lower() in self._groups
+
     def above(self, scope: str) -> set[str]:
         """Lower-cased scopes of the groups above ``scope`` (a subscription or something in it, or a group)."""
         parts = [p for p in scope.strip("/").split("/") if p]

@@ -233,6 +233,11 @@ class ArmStore:
         parent = segs[:-3] if len(segs) >= 3 and segs[-3].lower() == "providers" else segs[:-1]
         if not parent or ("/" + "/".join(parent)).lower() in self._docs:
             return None
+        if len(parent) == 4 and [p.lower() for p in parent[:3]] == ["providers", GROUPS_NAMESPACE.lower(),
+                                                                     "managementgroups"]:
+            # a management group's extension resources (its role assignments) live in the group tree's scope
+            return None if self.groups.exists(parent[3]) else error(
+                404, "NotFound", f"Management group '{parent[3]}' not found.")
         if len(parent) == 2:
             return error(404, "SubscriptionNotFound", f"The subscription '{parent[1]}' could not be found.")
         if len(parent) == 4 and parent[2].lower() == "resourcegroups":

@@ -92,3 +92,21 @@ def test_role_assignments_at_group_scope_and_inherited_below(groups: ManagementG
     # ... and not what sits on a sibling group
     assert roles(authz.role_assignments.list_for_scope(f"/subscriptions/{SUB}", filter=f"principalId eq '{PRINCIPAL}'")
                  ) == [(owner, f"{MG}/org")]
+
+
+def test_an_assignment_deleted_and_recreated_at_group_scope(groups: ManagementGroupsMgmtClient, arm: ArmServer,
+                                                            authz: AuthorizationManagementClient) -> None:
+    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+
+    seeded = role_assignment_document(f"{MG}/dev", PRINCIPAL, "Reader")
+    assert authz.role_assignments.delete(f"{MG}/dev", seeded["name"]) is not None
+    assert arm.get_resource(seeded["id"]) is None
+    role = f"/providers/Microsoft.Authorization/roleDefinitions/{BUILTIN_ROLES['Reader']}"
+    created = authz.role_assignments.create(f"{MG}/dev", seeded["name"], RoleAssignmentCreateParameters(
+        role_definition_id=role, principal_id=PRINCIPAL, principal_type="ServicePrincipal"))
+    assert (created.id, created.scope) == (seeded["id"], f"{MG}/dev")
+    listed = authz.role_assignments.list_for_scope(f"/subscriptions/{SUB_C}", filter=f"principalId eq '{PRINCIPAL}'")
+    assert f"{MG}/dev" in {a.scope for a in listed}  # inherited again below the group
+    with pytest.raises(ResourceNotFoundError):  # no such group: nothing to assign at
+        authz.role_assignments.create(f"{MG}/typo", seeded["name"], RoleAssignmentCreateParameters(
+            role_definition_id=role, principal_id=PRINCIPAL))

@@ -212,21 +212,26 @@ class AzureContext:
 
     def role_assignments(self, subscription: str, principal: str) -> list[dict[str, Any]]:
         """The principal's assignments at, above and below the subscription, role names resolved (collector shape)."""
-        path = f"/subscriptions/{subscription}/providers/{AUTHZ}/roleAssignments"
-        url: str | None = self.url(path, AUTHORIZATION_API_VERSION) + "&$filter=" + quote(
-            f"principalId eq '{principal}'", safe="")
+        return self.assignments_at(f"/subscriptions/{subscription}", f"principalId eq '{principal}'",
+                                   f"list role assignments of principal {principal}")
+
+    def assignments_at(self, scope: str, role_filter: str, operation: str) -> list[dict[str, Any]]:
+        """The role assignments Resource Manager lists at ``scope`` with ``$filter=role_filter`` (``principalId eq
+        '...'``: the principal's at, above and below it; ``atScope()``: every one at or above it), following
+        ``nextLink``, role names resolved (collector shape); StepFailed when they cannot be read."""
+        path = f"{scope.rstrip('/')}/providers/{AUTHZ}/roleAssignments"
+        url: str | None = self.url(path, AUTHORIZATION_API_VERSION) + "&$filter=" + quote(role_filter, safe="()")
         found: list[dict[str, Any]] = []
         while url:
-            answer = self.send("GET", url, f"list role assignments of principal {principal}")
+            answer = self.send("GET", url, operation)
             if answer.status != 200 or not isinstance(answer.body, dict):
-                raise StepFailed(f"list role assignments of principal {principal}: {answer.error}")
+                raise StepFailed(f"{operation}: {answer.error}")
             for item in answer.body.get("value") or []:
                 props = item.get("properties")
                 role = props.get("roleDefinitionId") if isinstance(props, dict) else None
                 found.append(assignment_summary(item, self.role_name(str(role or ""))))
             link = answer.body.get("nextLink")
-            url = self._followed(link, f"list role assignments of principal {principal}", "nextLink") \
-                if isinstance(link, str) and link else None
+            url = self._followed(link, operation, "nextLink") if isinstance(link, str) and link else None
         return sorted_assignments(found)
 
     def role_name(self, role_definition_id: str) -> str | None:

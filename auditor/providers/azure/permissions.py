@@ -38,11 +38,12 @@ def remediation_role() -> dict[str, Any]:
         "Name": "auditor remediation",
         "IsCustom": True,
         "Description": "Applies and rolls back reviewed auditor remediation plans: updates Azure ML endpoints and "
-                       "workspaces and AI Services accounts, removes and recreates role assignments. Deletes no "
-                       "resource and lists no key.",
+                       "workspaces and AI Services accounts, removes and recreates role assignments (at a "
+                       "management group too: assign the role there). Deletes no resource and lists no key.",
         "Actions": list(write_permissions("azure")),
         "NotActions": [],
         "DataActions": [],
         "NotDataActions": [],
-        "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000000"],
+        "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000000",
+                             "/providers/Microsoft.Management/managementGroups/00000000-0000-0000-0000-000000000000"],
     }

@@ -6,6 +6,13 @@ azure.ml.online_endpoint.identity_least_privilege``) and apply is given ``--allo
 Each broad assignment (a role the rule forbids, at a scope level it forbids) is deleted; its undo
 recreates the same assignment: same id, role definition, scope and principal. This is the only
 removal the auditor makes. An endpoint's identity itself cannot change after creation.
+
+A scan of several subscriptions or of a management group finds assignments in sibling subscriptions and on
+management groups that are not above the endpoint's subscription: apply reads the endpoint with the assignments
+of every scope the finding's evidence names (:mod:`auditor.providers.azure.live_scopes`, with the scan's calls;
+the plan's ``api_calls`` name them) and removes the broad ones wherever they are. When one of those scopes
+cannot be read the step fails before any change: it neither removes part of what the scan saw nor calls the
+identity clean.
 """
 
 from __future__ import annotations
@@ -16,10 +23,11 @@ from typing import Any, ClassVar
 from auditor.model import Finding, Status
 from auditor.providers.azure import resource_types as declared
 from auditor.providers.azure.live import AUTHORIZATION_API_VERSION, ML_API_VERSION, connected
-from auditor.providers.azure.ml_endpoints import ONLINE_ENDPOINT
+from auditor.providers.azure.live_scopes import AssignmentScopes, evidence_scopes, read_endpoint
+from auditor.providers.azure.role_pool import UNREAD_SCOPES
 from auditor.remediate.context import StepContext, precondition, result, verify
 from auditor.remediate.fixes import automatic_step, call, change_row
-from auditor.remediate.model import Disruption, Mode, Outcome, PlanStep, RecordedChange, StepResult
+from auditor.remediate.model import Disruption, Mode, Outcome, PlanStep, RecordedChange, StepFailed, StepResult
 from auditor.remediate.params import PlanParams
 
 AUTHZ = declared.AUTHORIZATION
@@ -61,7 +69,6 @@ class AzureEndpointRoleAssignments:
         rid = finding.resource_id
         changes = [change_row(f"role assignment {a.get('role')} at {a.get('scope')} of principal(s) {principals}",
                               "exists", True, False) for a in broad_in_evidence(finding.evidence)]
-        subscription = f"/subscriptions/{finding.account}/providers/{AUTHZ}/roleAssignments"
         notes = ["Grant the scoped roles the model needs first (for example Storage Blob Data Reader on its storage "
                  "account, AcrPull on its registry).",
                  "A user-assigned identity shared with other endpoints loses these roles for all of them.",
@@ -76,10 +83,10 @@ class AzureEndpointRoleAssignments:
             changes=changes,
             api_calls=[
                 call(f"GET {rid}?api-version={ML_API_VERSION}", note="the identity's principal ids"),
-                call(f"GET {subscription}?$filter=principalId eq 'PRINCIPAL'&api-version={AUTHORIZATION_API_VERSION}",
-                     finding.account, note="each principal; role names from GET roleDefinitions"),
+                *_assignment_reads(finding.account, evidence_scopes(finding.evidence, finding.account)),
                 call(f"DELETE ASSIGNMENT_ID?api-version={AUTHORIZATION_API_VERSION}", "each broad assignment",
-                     note="each role the rule forbids at a scope level it forbids, as found at apply"),
+                     note="each role the rule forbids at a scope level it forbids, as found at apply at these "
+                          "scopes"),
             ],
             undo="recreate each removed assignment: PUT the same assignment id with the same role definition, "
                  "principal and principal type (at the same scope)",
@@ -92,7 +99,11 @@ class AzureEndpointRoleAssignments:
 
     def apply(self, step: PlanStep, ctx: StepContext) -> StepResult:
         finding, azure = step.finding, connected(ctx.providers)
-        live = azure.read(ONLINE_ENDPOINT, finding.resource_id, account=finding.account)
+        scopes = evidence_scopes(finding.evidence, finding.account)
+        live = read_endpoint(azure, finding.resource_id, finding.account, scopes)
+        if live is not None and UNREAD_SCOPES in live.unreadable:
+            raise StepFailed(f"{live.unreadable[UNREAD_SCOPES]}; nothing was changed: without these scopes the "
+                             "identity's assignments can be neither checked against the scan nor called clean")
         decided = precondition(ctx, step, live)
         if decided.status is Status.PASS:
             return result(step, Outcome.ALREADY_APPLIED, "the identity holds no broad role assignment: nothing changed")
@@ -106,9 +117,8 @@ class AzureEndpointRoleAssignments:
         for assignment in doomed:
             ctx.change(CHANGE_KIND, {"assignment": str(assignment["id"])}, None, str(assignment["id"]))
         removed = "; ".join(f"{a['roleName']} at {a['scope']}" for a in doomed)
-        return verify(ctx, step, azure.read(ONLINE_ENDPOINT, finding.resource_id, account=finding.account),
+        return verify(ctx, step, read_endpoint(azure, finding.resource_id, finding.account, scopes),
                       f"removed {removed}")
-
 
     def change_problem(self, step: PlanStep, change: RecordedChange) -> str | None:
         """Only the removal of an assignment the scan called broad: of the endpoint's identity, of a forbidden
@@ -135,6 +145,23 @@ class AzureEndpointRoleAssignments:
         if (role.lower(), scope) not in broad:
             return f"{role} at {before.get('scope')!r} is not a broad assignment the scan saw"
         return None
+
+
+def _assignment_reads(subscription: str, scopes: AssignmentScopes) -> list[dict[str, Any]]:
+    """The role-assignment lists apply reads (:func:`read_endpoint`), each named by its scope."""
+    query = f"$filter=principalId eq 'PRINCIPAL'&api-version={AUTHORIZATION_API_VERSION}"
+    reads = [call(f"GET /subscriptions/{subscription}/providers/{AUTHZ}/roleAssignments?{query}", subscription,
+                  note="each principal: its assignments at, above and below the endpoint's subscription; role names "
+                       "from GET roleDefinitions")]
+    reads += [call(f"GET /subscriptions/{other}/providers/{AUTHZ}/roleAssignments?{query}", other,
+                   note="each principal: the assignments the scan found in this other subscription (at it or below "
+                        "it)") for other in scopes.subscriptions]
+    reads += [call(f"GET {scope}/providers/{AUTHZ}/roleAssignments?$filter=atScope()&api-version="
+                   f"{AUTHORIZATION_API_VERSION}", scope,
+                   note="the principals' assignments at this scope (and above it), unless the endpoint's "
+                        "subscription's list already shows them there (the scope is above it)")
+               for scope in scopes.at_scopes]
+    return reads
 
 
 REMEDIATOR = AzureEndpointRoleAssignments()
