@@ -111,8 +111,12 @@ class AzureEndpointRoleAssignments:
         params = ctx.rule(finding.rule_id).params
         roles = {str(r).lower() for r in params["forbidden_roles"]}
         levels = set(params["forbidden_scope_levels"])
+        # Only the identity's own assignments: one held through a group it belongs to is every member's, and
+        # rollback would refuse to recreate it (change_problem).
+        principals = {str(p).lower() for p in finding.evidence.get("principal_ids") or []}
         doomed = [a for a in live.related.get("role_assignments", [])
-                  if str(a.get("roleName") or "").lower() in roles and a.get("scope_level") in levels]
+                  if str(a.get("roleName") or "").lower() in roles and a.get("scope_level") in levels
+                  and str(a.get("principalId") or "").lower() in principals]
         ctx.reserve([str(a["id"]) for a in doomed])
         for assignment in doomed:
             ctx.change(CHANGE_KIND, {"assignment": str(assignment["id"])}, None, str(assignment["id"]))
