@@ -14,8 +14,9 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from auditor.model import ManualProcedure, Rule, Severity
+from auditor.model import Rule, Severity
 from auditor.param_values import allowed_text
+from auditor.rule_parts import ManualProcedure
 
 INTERNAL_ANCHOR = re.compile(r"^\s*seeds\s*:", re.IGNORECASE)
 

@@ -39,7 +39,6 @@ from auditor.model import (
     FindingBaseline,
     Owner,
     PreviousFailure,
-    Remediation,
     Resource,
     Rule,
     RunHistory,
@@ -48,6 +47,7 @@ from auditor.model import (
     Status,
 )
 from auditor.outputs.owner_view import owner_doc
+from auditor.rule_parts import Remediation
 from auditor.scope_model import USES, PolicyScope
 from auditor.shard import Provenance
 from auditor.waiver_view import ActiveWaiver, active_waivers, nearest_resources

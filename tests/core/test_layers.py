@@ -17,7 +17,10 @@ from pathlib import Path
 # others of this set (checked below), so whatever imports only from it depends on nothing above the model.
 MODEL_LAYER: Mapping[str, str] = {
     "auditor.model": "the frozen dataclasses and enums that pass between layers",
-    "auditor.identity": "which providers' resource ids compare case-insensitively: the key of a resource id",
+    "auditor.identity": "which providers' resource ids compare case-insensitively: the key of a resource id, "
+                        "and a finding's id made from it",
+    "auditor.rule_parts": "what a rule holds besides its condition and severity (frameworks, remediation, report "
+                          "words) and the Verdict its condition decides",
     "auditor.fingerprint": "a resource's state as digests, which a Finding holds (remediation's stale check)",
     "auditor.baseline": "the baseline state of one finding: a table over the model's statuses",
     "auditor.frameworks": "framework summaries computed from a ScanResult",
