@@ -37,7 +37,7 @@ def select(rules: Iterable[Rule], provider: str | None, severity: Severity | Non
 
 def rule_summary(rule: Rule) -> dict[str, Any]:
     """The rule's published metadata (as in findings.json, public anchors only), its parameters and source."""
-    from auditor.outputs.findings_json import rule_document
+    from auditor.outputs.findings_sections import rule_document
 
     manual = rule.remediation.manual
     return {**rule_document(rule), "anchors": list(public_anchors(rule)), "params": dict(rule.params),

@@ -146,7 +146,7 @@ def _provenance_from(scan: Mapping[str, Any]) -> Provenance | None:
 
 
 def _related_from(uses: Mapping[str, Any]) -> dict[str, Any]:
-    """``related`` of an inventory entry's ``uses`` (``findings_json._uses`` wrote it)."""
+    """``related`` of an inventory entry's ``uses`` (``findings_sections._uses`` wrote it)."""
     return {name: None if ids is None else list(ids) for name, ids in uses.items()}
 
 
