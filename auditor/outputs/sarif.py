@@ -59,7 +59,7 @@ from urllib.parse import urlsplit
 
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import TOOL_NAME, to_document
-from auditor.outputs.markdown import escape_block, escape_text
+from auditor.outputs.markdown_escape import escape_block, escape_text
 from auditor.outputs.owner_view import owner_name
 from auditor.outputs.sarif_locations import location
 
