@@ -30,7 +30,10 @@ from auditor.checks import Check
 from auditor.conditions import ConditionSyntaxError, compile_condition, params_used
 from auditor.engine import CheckLoader
 from auditor.errors import ConfigError
-from auditor.model import (
+from auditor.model import Rule, Severity
+from auditor.param_values import value_problem
+from auditor.paths import rules_dir, schemas_dir
+from auditor.rule_parts import (
     PROCEDURE_FIELDS,
     Control,
     Framework,
@@ -38,11 +41,7 @@ from auditor.model import (
     ManualProcedure,
     Remediation,
     ReportWords,
-    Rule,
-    Severity,
 )
-from auditor.param_values import value_problem
-from auditor.paths import rules_dir, schemas_dir
 from auditor.yamlio import LocatedYaml, field_name, load_yaml
 
 PLUGIN_GROUP = "auditor.rules"

@@ -36,7 +36,7 @@ import jmespath.exceptions
 from jmespath.parser import ParsedResult
 
 from auditor.errors import MissingData
-from auditor.model import Resource, Verdict
+from auditor.model import Resource
 from auditor.planned import (
     AFTER_APPLY_TEXT,
     NotInPlan,
@@ -46,6 +46,7 @@ from auditor.planned import (
     plan_gap,
     unknown_under,
 )
+from auditor.rule_parts import Verdict
 from auditor.yamlio import brief
 
 _LEADING_KEY = re.compile(r'^\s*(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))')

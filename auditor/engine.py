@@ -12,8 +12,9 @@ from typing import Any
 from auditor import checks as check_registry
 from auditor.errors import MissingData
 from auditor.fingerprint import Fingerprint, fingerprint
-from auditor.model import MAX_ERROR_TEXT, Finding, Inventory, Resource, Rule, Status, Verdict
+from auditor.model import MAX_ERROR_TEXT, Finding, Inventory, Resource, Rule, Status
 from auditor.redaction import redact_document
+from auditor.rule_parts import Verdict
 from auditor.untrusted import service_text
 
 CheckLoader = Callable[[str], check_registry.Check]

@@ -26,7 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.model import Control, Framework, ScanResult, Status
+from auditor.model import ScanResult, Status
+from auditor.rule_parts import Control, Framework
 
 
 class ControlStatus(enum.StrEnum):

@@ -13,6 +13,9 @@ locations. Each provider's ``resource_key`` is this function; a test holds the r
 
 from __future__ import annotations
 
+import functools
+import hashlib
+
 # The providers whose resource ids (and account ids and tag names) compare without regard to case.
 CASE_INSENSITIVE: frozenset[str] = frozenset({"azure"})
 
@@ -28,3 +31,13 @@ def resource_key(provider: str, resource_id: str) -> str:
     Globs (a waiver's ``resources``) are keyed the same way before they are matched against keys.
     """
     return resource_id.lower() if provider in CASE_INSENSITIVE else resource_id
+
+
+@functools.lru_cache(maxsize=1 << 18)  # outputs ask for every finding's id several times
+def finding_id(rule_id: str, provider: str, resource_id: str) -> str:
+    """Stable across runs. Ids hash as their :func:`resource_key` (Azure's lower-cased).
+
+    ``surrogatepass``: an id read from JSON may hold a lone surrogate; it must hash, not crash the scan.
+    """
+    rid = resource_key(provider, resource_id)
+    return hashlib.sha256(f"{rule_id}\n{rid}".encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -1,4 +1,4 @@
-"""The data that flows between layers: collectors -> engine -> outputs.
+"""The data that flows between layers: collectors -> engine -> outputs (the parts of a rule: auditor.rule_parts).
 
 Everything here is a frozen dataclass or an enum. Mappings held inside are read-only by
 convention; nothing downstream of a collector mutates a resource document.
@@ -7,14 +7,13 @@ convention; nothing downstream of a collector mutates a resource document.
 from __future__ import annotations
 
 import enum
-import functools
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Protocol
 
-from auditor.identity import resource_key
+from auditor.identity import finding_id
+from auditor.rule_parts import Framework, FrameworkRef, Remediation, ReportWords, Verdict
 from auditor.untrusted import service_text
 
 if TYPE_CHECKING:
@@ -140,82 +139,12 @@ class Inventory:
 
 
 @dataclass(frozen=True, slots=True)
-class FrameworkRef:
-    framework: str
-    control: str
-    title: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Control:
-    """One control of a compliance framework and the rule ids that evidence it."""
-
-    id: str
-    title: str
-    rules: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Framework:
-    """A compliance framework as data (rules/frameworks/*.yaml); ``informative`` mappings are labelled so."""
-
-    id: str
-    title: str
-    controls: tuple[Control, ...]
-    version: str = ""
-    informative: bool = False
-    source: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class SeverityOverride:
     """A policy's change of a rule's severity: the original, the mandatory justification, the policy file."""
 
     original: Severity
     justification: str
     policy: str
-
-
-DisruptionName = Literal["none", "rolling", "breaking-clients"]  # remediation's Disruption values, as rules write them
-DISRUPTIONS: tuple[DisruptionName, ...] = get_args(DisruptionName)
-PROCEDURE_FIELDS = frozenset({"name", "id", "region", "account"})  # the finding's values a procedure step may name
-
-
-@dataclass(frozen=True, slots=True)
-class ManualProcedure:
-    """What a person does for a FAIL finding no automatic fix handles (a rule's ``remediation.manual``).
-
-    ``steps`` are templates: ``{name}``, ``{id}``, ``{region}`` and ``{account}`` are the finding's.
-    """
-
-    disruption: DisruptionName
-    disruption_detail: str  # what the disruption is, in a few words
-    steps: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Remediation:
-    guidance: str
-    remediator: str | None = None  # name of an automatic remediator, when one exists
-    manual: ManualProcedure | None = None  # the procedure when no automatic fix applies
-
-    @property
-    def automatic(self) -> bool:
-        return self.remediator is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What a condition or check decides: pass or fail, with the values that decided it.
-
-    A Python check may also find that the rule does not apply to the resource (``applicable``
-    False): the finding is NOT_APPLICABLE, for cases an ``applies_when`` condition cannot express.
-    """
-
-    passed: bool
-    message: str
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    applicable: bool = True
 
 
 class Condition(Protocol):
@@ -228,46 +157,6 @@ class Condition(Protocol):
     def describe(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         """The condition as lines of text a person reads (``rules show``), parameters shown with their values."""
         ...
-
-
-REPORT_ASPECTS = ("auth", "identity", "encryption", "capture", "network", "other")  # the endpoint inventory's
-
-
-@dataclass(frozen=True, slots=True)
-class ReportWords:
-    """How report.html's endpoint inventory words a rule (a rule file's ``report:`` key).
-
-    ``aspect``: the column its line is filed under; ``order``: the line's place among the lines of an endpoint
-    (lower first; rules without one come after); ``label`` and the words for PASS, FAIL and NOT_APPLICABLE
-    (``label: words``; "" leaves the default: compliant, non-compliant, not applicable); ``noun``: what
-    several resources of the rule's type are called ("off on 1 of 2 models").
-    """
-
-    aspect: str
-    order: int | None = None
-    label: str = ""
-    passed: str = ""
-    failed: str = ""
-    not_applicable: str = ""
-    noun: str = ""
-
-    @classmethod
-    def from_json(cls, entry: Mapping[str, Any]) -> ReportWords:
-        """From a rule file's ``report:`` key or findings.json's ``rules.<id>.report`` (both schema-validated)."""
-        return cls(aspect=entry["aspect"], order=entry.get("order"), label=entry.get("label", ""),
-                   passed=entry.get("pass", ""), failed=entry.get("fail", ""),
-                   not_applicable=entry.get("not_applicable", ""), noun=entry.get("noun", ""))
-
-    def to_json(self) -> dict[str, Any]:
-        """As a rule file writes it: the keys that are set."""
-        doc: dict[str, Any] = {"aspect": self.aspect}
-        if self.order is not None:
-            doc["order"] = self.order
-        for key, value in (("label", self.label), ("pass", self.passed), ("fail", self.failed),
-                           ("not_applicable", self.not_applicable), ("noun", self.noun)):
-            if value:
-                doc[key] = value
-        return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,16 +255,6 @@ class Finding:
     @property
     def id(self) -> str:
         return finding_id(self.rule_id, self.provider, self.resource_id)
-
-
-@functools.lru_cache(maxsize=1 << 18)  # outputs ask for every finding's id several times
-def finding_id(rule_id: str, provider: str, resource_id: str) -> str:
-    """Stable across runs. Ids hash as their :func:`~auditor.identity.resource_key` (Azure's lower-cased).
-
-    ``surrogatepass``: an id read from JSON may hold a lone surrogate; it must hash, not crash the scan.
-    """
-    rid = resource_key(provider, resource_id)
-    return hashlib.sha256(f"{rule_id}\n{rid}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class BaselineState(enum.StrEnum):

@@ -35,11 +35,12 @@ from auditor.catalog import (
 from auditor.checks import Check
 from auditor.engine import CheckLoader
 from auditor.errors import ConfigError
-from auditor.model import Finding, Framework, Inventory, Rule, Severity, SeverityOverride
+from auditor.model import Finding, Inventory, Rule, Severity, SeverityOverride
 from auditor.param_values import value_problem
 from auditor.paths import rules_dir
 from auditor.policy_scope import ScopeEntry, apply_scope
 from auditor.regions import region_problem
+from auditor.rule_parts import Framework
 from auditor.rulecases import CaseResult, load_cases, run_case
 from auditor.scope_model import PolicyScope
 from auditor.yamlio import LocatedYaml, brief, load_yaml

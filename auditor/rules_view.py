@@ -14,8 +14,9 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from auditor.model import ManualProcedure, Rule, Severity
+from auditor.model import Rule, Severity
 from auditor.param_values import allowed_text
+from auditor.rule_parts import ManualProcedure
 
 INTERNAL_ANCHOR = re.compile(r"^\s*seeds\s*:", re.IGNORECASE)
 
@@ -36,7 +37,7 @@ def select(rules: Iterable[Rule], provider: str | None, severity: Severity | Non
 
 def rule_summary(rule: Rule) -> dict[str, Any]:
     """The rule's published metadata (as in findings.json, public anchors only), its parameters and source."""
-    from auditor.outputs.findings_json import rule_document
+    from auditor.outputs.findings_sections import rule_document
 
     manual = rule.remediation.manual
     return {**rule_document(rule), "anchors": list(public_anchors(rule)), "params": dict(rule.params),

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.errors import MissingData
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 
 def _unreadable(resource: Resource, key: str, what: str) -> MissingData:

@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.errors import MissingData
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 BUILTIN_DEFAULTS = frozenset({"microsoft.default", "microsoft.defaultv2"})
 NO_FILTER = frozenset({"microsoft.nil"})

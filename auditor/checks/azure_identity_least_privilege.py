@@ -20,7 +20,8 @@ from typing import Any
 
 from auditor.checks import related
 from auditor.errors import MissingData
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 UNREAD_SCOPES = "related.role_assignment_scopes"
 

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.errors import MissingData
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 KMS_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse"})
 

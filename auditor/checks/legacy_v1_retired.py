@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.errors import MissingData
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 
 def check(resource: Resource, inventory: Inventory, params: Mapping[str, Any]) -> Verdict:

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.checks import related
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 
 def judge(variables: Sequence[Mapping[str, Any]], params: Mapping[str, Any],

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.errors import MissingData
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 _ACCOUNT_KEY = "related.account_public_access_block"

@@ -17,7 +17,8 @@ from typing import Any
 from auditor.checks import related
 from auditor.checks.plaintext_secrets import judge
 from auditor.errors import MissingData
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 
 def _base(document: Mapping[str, Any]) -> str | None:

@@ -28,7 +28,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from auditor.errors import MissingData
-from auditor.model import Inventory, Resource, Verdict
+from auditor.model import Inventory, Resource
+from auditor.rule_parts import Verdict
 
 PARAM = "instance_storage_types"
 EBS = "ebs_variants"

@@ -1,6 +1,6 @@
 """Amazon Bedrock in an AWS demo estate: invocation logging per region, custom models and guardrails.
 
-A :class:`BedrockSpec` is part of an :class:`~auditor.demo.aws_estate.EstateSpec`; :func:`seed_bedrock`
+A :class:`BedrockSpec` is part of an :class:`~auditor.demo.aws_spec.EstateSpec`; :func:`seed_bedrock`
 creates it through boto3 (the estate's keys and buckets exist by then) and :func:`expected` gives the
 verdict each Bedrock rule, and each KMS and S3 rule on what Bedrock reaches, should come to. moto lacks
 guardrails and misreports custom models' keys: :mod:`auditor.demo.moto_bedrock` makes it answer as Bedrock.

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from auditor.demo.aws_bedrock_estate import BedrockSpec, CustomModelSpec, GuardrailSpec, LoggingSpec
-from auditor.demo.aws_estate import (
+from auditor.demo.aws_estate import DemoEstate, seed_estate
+from auditor.demo.aws_serving import AsyncOutput, ComponentSpec
+from auditor.demo.aws_spec import (
     BucketSpec,
     Capture,
     ConfigSpec,
-    DemoEstate,
     EndpointSpec,
     EstateSpec,
     KeySpec,
@@ -25,9 +26,7 @@ from auditor.demo.aws_estate import (
     RoleSpec,
     Statement,
     Variant,
-    seed_estate,
 )
-from auditor.demo.aws_serving import AsyncOutput, ComponentSpec
 
 
 def seed_demo_estate(endpoint_url: str) -> DemoEstate:

@@ -31,7 +31,7 @@ class AsyncOutput:
     key: str | None = None
 
 
-class _Config(Protocol):  # what this module reads of aws_estate's ConfigSpec (which imports this module)
+class _Config(Protocol):  # what this module reads of aws_spec's ConfigSpec (which imports this module)
     @property
     def name(self) -> str: ...
     @property

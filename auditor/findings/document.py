@@ -25,18 +25,16 @@ from jsonschema.exceptions import ValidationError, best_match
 from auditor import frameworks as framework_summary
 from auditor.errors import ConfigError
 from auditor.fingerprint import Fingerprint
+from auditor.identity import finding_id
 from auditor.model import (
     BaselineComparison,
     BaselineState,
     CoverageRow,
     Finding,
     FindingBaseline,
-    FrameworkRef,
     Owner,
     OwnerState,
     PreviousFailure,
-    Remediation,
-    ReportWords,
     Resource,
     Rule,
     RunHistory,
@@ -46,9 +44,9 @@ from auditor.model import (
     Status,
     TrendPoint,
     Waiver,
-    finding_id,
 )
 from auditor.paths import schemas_dir
+from auditor.rule_parts import FrameworkRef, Remediation, ReportWords
 from auditor.schemacheck import FastValidator, StreamChecks, UnsupportedSchemaError, stream_checks
 from auditor.scope_model import PolicyScope
 from auditor.shard import Digests, Provenance, Shard
@@ -148,7 +146,7 @@ def _provenance_from(scan: Mapping[str, Any]) -> Provenance | None:
 
 
 def _related_from(uses: Mapping[str, Any]) -> dict[str, Any]:
-    """``related`` of an inventory entry's ``uses`` (``findings_json._uses`` wrote it)."""
+    """``related`` of an inventory entry's ``uses`` (``findings_sections._uses`` wrote it)."""
     return {name: None if ids is None else list(ids) for name, ids in uses.items()}
 
 

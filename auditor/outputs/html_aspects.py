@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auditor.model import REPORT_ASPECTS, ReportWords, Status
+from auditor.model import Status
+from auditor.rule_parts import REPORT_ASPECTS, ReportWords
 
 ASPECTS: tuple[str, ...] = REPORT_ASPECTS
 OTHER = "other"

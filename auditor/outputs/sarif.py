@@ -20,10 +20,9 @@ Which findings become results:
 - PASS and NOT_APPLICABLE: omitted; ``run.properties.auditor.counts`` says how many.
 
 Cloud resources have no file, and GitHub needs a physical location to show an alert: each result points
-at a stable pseudo path built from the resource id (``aws/ACCOUNT/REGION/SERVICE/RESOURCE...`` from an
-ARN, ``azure/subscriptions/...`` from a Resource Manager id, lower-cased as Azure compares ids), each
-segment percent-encoded, line 1; the logical location carries the full id. ``partialFingerprints``
-holds the finding id (a hash of rule and resource), stable across runs.
+at a stable pseudo path built from the resource id (:mod:`auditor.outputs.sarif_locations`), and its
+logical location carries the full id. ``partialFingerprints`` holds the finding id (a hash of rule and
+resource), stable across runs.
 
 With ``--baseline`` each result carries ``baselineState`` (SARIF 2.1.0 §3.27.24), decided on SARIF's own
 terms: whether the baseline run, rendered as SARIF, had a result with the same fingerprint (it had one for
@@ -55,15 +54,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from auditor.identity import resource_key
 from auditor.model import ScanResult, Severity, Status
 from auditor.outputs.findings_json import TOOL_NAME, to_document
-from auditor.outputs.markdown import escape_block, escape_text
+from auditor.outputs.markdown_escape import escape_block, escape_text
 from auditor.outputs.owner_view import owner_name
+from auditor.outputs.sarif_locations import location
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -286,25 +284,13 @@ def _framework(ref: Mapping[str, Any]) -> str:
 
 def _result(f: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
     status: str = f["status"]
-    name = f["resource_name"] or _leaf(f["resource_id"])
     result: dict[str, Any] = {
         "ruleId": f["rule_id"],
         "ruleIndex": rule_index,
         "kind": "fail",
         "level": "error" if status == Status.ERROR.value else LEVEL[f["severity"]],
         "message": {"text": _message(f)},
-        "locations": [{
-            "physicalLocation": _physical(f),
-            "logicalLocations": [{
-                "name": name,
-                "fullyQualifiedName": f["resource_id"],
-                "kind": "resource",
-                "properties": {"resource_type": f["resource_type"], "provider": f["provider"],
-                               "account": f["account"], "region": f["region"],
-                               **({"action": f["plan"]["action"], "planned_type": f["plan"]["type"]}
-                                  if "plan" in f else {})},
-            }],
-        }],
+        "locations": [location(f)],
         "partialFingerprints": {FINGERPRINT: f["id"]},
         "properties": {
             "status": status,
@@ -331,18 +317,6 @@ def _result(f: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
     return result
 
 
-def _physical(f: Mapping[str, Any]) -> dict[str, Any]:
-    """Where a result is: for a planned change (``auditor scan plan``) the program's line when the plan input
-    gives one (Pulumi's sourcePosition), else the resource's entry in the plan file; for a cloud resource
-    a stable URI made from its id (:func:`artifact_uri`)."""
-    plan = f.get("plan")
-    if plan is None:
-        return {"artifactLocation": {"uri": artifact_uri(f)}, "region": {"startLine": 1}}
-    where = plan.get("source") or {"file": plan["file"], "line": plan.get("line", 1)}
-    return {"artifactLocation": {"uri": quote(str(where["file"]).replace("\\", "/"), safe="/:._-~")},
-            "region": {"startLine": int(where["line"])}}
-
-
 def _evidence(evidence: Mapping[str, Any]) -> Mapping[str, Any]:
     """The evidence, unless it is large: 25,000 results must stay under GitHub's 10 MB (gzip) upload."""
     if len(json.dumps(evidence, ensure_ascii=False)) <= MAX_EVIDENCE:
@@ -358,39 +332,6 @@ def _message(f: Mapping[str, Any]) -> str:
     if f["status"] == Status.MUTED.value and waiver is not None:
         return f"{text} (waived: {waiver['reason']}; owner {waiver['owner']}, expires {waiver['expires']})"
     return str(text)
-
-
-def artifact_uri(f: Mapping[str, Any]) -> str:
-    """A stable relative URI for a cloud resource, unique per resource id.
-
-    ARN ``arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`` -> ``PARTITION/ACCOUNT/REGION/SERVICE/RESOURCE``
-    (the resource split on ``/``; an empty account or region comes from the finding, or ``global``);
-    Resource Manager id -> ``azure/`` + the path of its resource key (lower-cased). Each segment is
-    percent-encoded.
-    """
-    resource_id: str = f["resource_id"]
-    segments: list[str]
-    parts = resource_id.split(":", 5)
-    if f["provider"] == "aws" and len(parts) == 6 and parts[0] == "arn":
-        _, partition, service, region, account, resource = parts
-        segments = [partition or "aws", account or f["account"], region or f["region"] or "global", service,
-                    *resource.split("/")]
-    elif f["provider"] == "azure" and resource_id.startswith("/"):
-        segments = ["azure", *resource_key("azure", resource_id).strip("/").split("/")]
-    else:
-        segments = [f["provider"], f["account"], f["region"], *f["resource_type"].split("."), resource_id]
-    return "/".join(_segment(s) for s in segments)
-
-
-@lru_cache(maxsize=4096)  # accounts, regions and services repeat across thousands of results
-def _segment(value: str) -> str:
-    if value in ("", ".", ".."):  # no empty or dot segment: a consumer could normalise the path
-        return "-" if not value else value.replace(".", "%2E")
-    return quote(value, safe="")
-
-
-def _leaf(resource_id: str) -> str:
-    return re.split(r"[/:]", resource_id.rstrip("/"))[-1] or resource_id
 
 
 # --- invocation ------------------------------------------------------------------------------------
@@ -435,4 +376,3 @@ def _exit_description(exit_code: int, fail_on: str, fail_on_new: bool = False) -
         1: f"complete; some {new}FAIL at or above {fail_on}",
         2: "incomplete: some collection failed or some rule could not be decided",
     }.get(exit_code, "unknown")
-

@@ -11,8 +11,9 @@ conservatively as breaking clients.
 
 from __future__ import annotations
 
-from auditor.model import Finding, ManualProcedure
+from auditor.model import Finding
 from auditor.remediate.model import Disruption, Mode, PlanStep, StepFinding, step_id
+from auditor.rule_parts import ManualProcedure
 
 _NOT_ASSESSED = "not assessed: treat it as breaking clients until reviewed"
 

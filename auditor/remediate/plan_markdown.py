@@ -7,7 +7,7 @@ precondition, the verification, the undo, or the manual procedure.
 
 Everything in a plan that came from a findings file (resource ids and names, messages, evidence
 values, titles and procedures that quote them) is untrusted: it goes through the escaping of
-:mod:`auditor.outputs.markdown`, which the scan summary uses. Identifiers and values are code spans
+:mod:`auditor.outputs.markdown_escape`, which the scan summary uses. Identifiers and values are code spans
 (rendered literally: no markup, no HTML, no link, no mention); prose is escaped character by
 character; no value can end a table row, start a heading or a list, or put a clickable link in the
 pull request.
@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from auditor.outputs.markdown import code, escape_text
+from auditor.outputs.markdown_escape import code, escape_text
 from auditor.remediate.model import Plan, PlanStep
 
 

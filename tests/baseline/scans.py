@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from auditor.model import CoverageRow, Finding, Remediation, Rule, ScanResult, Severity, Status, Waiver
+from auditor.model import CoverageRow, Finding, Rule, ScanResult, Severity, Status, Waiver
+from auditor.rule_parts import Remediation
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -14,7 +14,8 @@ import pytest
 
 from auditor.console import Console, LineProgress
 from auditor.console_summary import SHOWN, exit_meaning, summarise
-from auditor.model import CoverageRow, Finding, Remediation, Rule, ScanResult, Severity, Status, Waiver
+from auditor.model import CoverageRow, Finding, Rule, ScanResult, Severity, Status, Waiver
+from auditor.rule_parts import Remediation
 
 NOW = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)
 

@@ -4,7 +4,8 @@ from dataclasses import replace
 
 from auditor.catalog import load_catalog
 from auditor.engine import evaluate
-from auditor.model import CoverageRow, Inventory, Resource, ScanResult, Severity, Status, Verdict
+from auditor.model import CoverageRow, Inventory, Resource, ScanResult, Severity, Status
+from auditor.rule_parts import Verdict
 
 CATALOG = load_catalog()
 VPC = CATALOG["aws.sagemaker.model.vpc"]
@@ -100,6 +101,6 @@ def test_finding_ids_are_stable_and_azure_ids_case_insensitive():
 
 
 def test_a_lone_surrogate_in_a_resource_id_hashes_instead_of_crashing():
-    from auditor.model import finding_id
+    from auditor.identity import finding_id
 
     assert len(finding_id("r", "aws", "arn:aws:sagemaker:eu-west-1:1:model/\ud800")) == 32

@@ -16,7 +16,6 @@ from auditor.model import (
     CoverageRow,
     Finding,
     Inventory,
-    Remediation,
     Resource,
     Rule,
     ScanResult,
@@ -28,6 +27,7 @@ from auditor.outputs.findings_json import render
 from auditor.outputs.html_endpoints import endpoint_inventory
 from auditor.policy_scope import ScopeEntry, apply_scope
 from auditor.providers import get, names
+from auditor.rule_parts import Remediation
 from auditor.waivers import apply_waivers
 
 ACCOUNT = "123456789012"

@@ -9,7 +9,7 @@ import pytest
 
 from auditor.catalog import load_catalog
 from auditor.errors import ConfigError
-from auditor.model import DISRUPTIONS, PROCEDURE_FIELDS, Finding, ManualProcedure, Severity, Status
+from auditor.model import Finding, Severity, Status
 from auditor.paths import schemas_dir
 from auditor.policy import load_policy
 from auditor.remediate import fix_for_rule
@@ -17,6 +17,7 @@ from auditor.remediate.manual import manual_step
 from auditor.remediate.model import Disruption, Mode
 from auditor.remediate.params import parse_params
 from auditor.remediate.plan import plan_finding
+from auditor.rule_parts import DISRUPTIONS, PROCEDURE_FIELDS, ManualProcedure
 
 CUSTOM_RULE = """\
 custom_rules:

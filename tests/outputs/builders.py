@@ -7,18 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from auditor.model import (
-    CoverageRow,
-    Finding,
-    FrameworkRef,
-    Remediation,
-    Resource,
-    Rule,
-    ScanResult,
-    Severity,
-    Status,
-    Waiver,
-)
+from auditor.model import CoverageRow, Finding, Resource, Rule, ScanResult, Severity, Status, Waiver
+from auditor.rule_parts import FrameworkRef, Remediation
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -18,7 +18,8 @@ from auditor.errors import ConfigError
 from auditor.findings import document
 from auditor.findings.document import from_document
 from auditor.findings.read import read_findings
-from auditor.model import Resource, ScanResult, Severity, Status, finding_id
+from auditor.identity import finding_id
+from auditor.model import Resource, ScanResult, Severity, Status
 from auditor.outputs.findings_json import render, to_document
 
 from .builders import (

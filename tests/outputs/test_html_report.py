@@ -25,7 +25,7 @@ from auditor.catalog import load_catalog
 from auditor.findings.compare import with_baseline
 from auditor.findings.document import from_document
 from auditor.model import Finding, Resource, RunHistory, ScanResult, Severity, Status, TrendPoint
-from auditor.outputs import html, html_endpoints, html_view
+from auditor.outputs import html, html_data, html_endpoints, html_view
 from auditor.outputs.findings_json import to_document
 from auditor.paths import reports_dir
 
@@ -193,7 +193,7 @@ def test_data_block_round_trips_and_rebuilds_every_finding(any_result: ScanResul
     doc = to_document(any_result)
     page = Page(html.render_document(doc))
     data = page.data()
-    assert data == json.loads(json.dumps(html.page_data(doc))) == html.embedded_data(html.render_document(doc))
+    assert data == json.loads(json.dumps(html_data.page_data(doc))) == html.embedded_data(html.render_document(doc))
     assert decode(data) == doc["findings"]
 
 
@@ -256,7 +256,7 @@ def test_messages_share_templates_without_changing_a_character() -> None:
         for i in range(20)
     )
     doc = to_document(make_result(findings=findings))
-    data = html.page_data(doc)
+    data = html_data.page_data(doc)
     assert decode(json.loads(json.dumps(data))) == doc["findings"]
     assert sum(1 for s in data["strings"] if "\x00" in s) == 1  # one template serves the twenty messages
 

@@ -10,7 +10,8 @@ import pytest
 import xmlschema
 
 from auditor.findings.document import from_document
-from auditor.model import ScanResult, Status, finding_id
+from auditor.identity import finding_id
+from auditor.model import ScanResult, Status
 from auditor.outputs.findings_json import to_document
 from auditor.outputs.junit import COVERAGE_SUITE, clean, render
 

@@ -14,7 +14,8 @@ from markdown_it.token import Token
 from auditor.findings.document import from_document
 from auditor.model import CoverageRow, Finding, ScanResult, Severity, Status, Waiver
 from auditor.outputs.findings_json import to_document
-from auditor.outputs.markdown import MAX_CHARS, code, escape_text, render, size
+from auditor.outputs.markdown import MAX_CHARS, render, size
+from auditor.outputs.markdown_escape import code, escape_text
 
 from .builders import (
     ACCOUNT,

@@ -126,13 +126,13 @@ def test_the_document_shares_evidence_and_tags_only_when_they_are_plain_already(
 
 def test_endpoint_rows_are_built_in_the_order_their_keys_promise() -> None:
     """report.html reads the endpoint rows one at a time; the keys it indexes them by come first, in row order."""
-    from auditor.outputs import html, html_endpoints
+    from auditor.outputs import html_data, html_endpoints
 
     doc = to_document(large_result(240))
     rows = html_endpoints.EndpointRows(doc)
     built = list(rows)
     assert len(built) > 1
-    assert rows.keys == [html._endpoint_key(row) for row in built]
+    assert rows.keys == [html_data._endpoint_key(row) for row in built]
     assert built == html_endpoints.endpoint_inventory(doc)
 
 
@@ -165,9 +165,9 @@ def test_report_html_reads_each_finding_document_once_and_keeps_few_of_them() ->
 def test_evidence_found_by_identity_or_by_its_text_makes_the_same_page(monkeypatch: pytest.MonkeyPatch) -> None:
     """report.html finds evidence it has met by the mapping itself, keeping at most a few thousand: a page
     that has to start anew every other finding is the same page."""
-    from auditor.outputs import html
+    from auditor.outputs import html, html_data
 
     result = large_result(400)
     page = html.render(result)
-    monkeypatch.setattr(html, "_KNOWN", 2)
+    monkeypatch.setattr(html_data, "_KNOWN", 2)
     assert html.render(result) == page

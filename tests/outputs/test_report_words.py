@@ -14,10 +14,10 @@ from browser import scenario
 
 from auditor.catalog import load_catalog
 from auditor.errors import ConfigError
-from auditor.model import ReportWords
 from auditor.outputs import html_aspects, html_endpoints
-from auditor.outputs.findings_json import rule_document
+from auditor.outputs.findings_sections import rule_document
 from auditor.policy import load_policy
+from auditor.rule_parts import ReportWords
 
 CAPTURE = "aws.sagemaker.endpoint.data_capture_enabled"
 VOLUME = "aws.sagemaker.endpoint_config.kms_volume_encryption"

@@ -17,7 +17,8 @@ from auditor.model import Finding, ScanResult, Severity, Status
 from auditor.outputs import write_outputs
 from auditor.outputs.findings_json import to_document
 from auditor.outputs.formats import by_name
-from auditor.outputs.sarif import MAX_RESULTS, SECURITY_SEVERITY, artifact_uri, render
+from auditor.outputs.sarif import MAX_RESULTS, SECURITY_SEVERITY, render
+from auditor.outputs.sarif_locations import artifact_uri
 
 from .builders import (
     ACTIVE_WAIVER,

@@ -9,7 +9,8 @@ import pytest
 
 from auditor.catalog import load_catalog, load_rule_set
 from auditor.frameworks import ControlStatus, RuleOutcome, RuleState, control_status, summarise
-from auditor.model import Control, CoverageRow, Finding, Framework, ScanResult, Severity, Status
+from auditor.model import CoverageRow, Finding, ScanResult, Severity, Status
+from auditor.rule_parts import Control, Framework
 
 from .helpers import SUB
 

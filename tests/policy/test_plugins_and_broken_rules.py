@@ -11,9 +11,10 @@ import pytest
 
 from auditor.catalog import Plugins, load_plugins
 from auditor.errors import ConfigError
-from auditor.model import Severity, Status, Verdict
+from auditor.model import Severity, Status
 from auditor.pipeline import evaluate_inventory, from_policy
 from auditor.policy import load_policy
+from auditor.rule_parts import Verdict
 from auditor.yamlio import LocatedYaml
 
 from .helpers import endpoint, inventory, rule_mapping, rule_yaml, workspace, write

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from auditor.findings.document import from_document
-from auditor.model import CoverageRow, Finding, Inventory, Remediation, Resource, Rule, Severity, Status
+from auditor.model import CoverageRow, Finding, Inventory, Resource, Rule, Severity, Status
 from auditor.outputs.findings_json import to_document
 from auditor.pipeline import evaluate_inventory, prepare_policy
 from auditor.policy_scope import ScopeEntry, apply_scope
+from auditor.rule_parts import Remediation
 from auditor.scope_model import PolicyScope
 
 from .helpers import SUB, WS, write

@@ -14,18 +14,17 @@ rules). Every key a fix uses is already referenced by a config, so fixes add no 
 
 from __future__ import annotations
 
-from auditor.demo.aws_estate import (
+from auditor.demo.aws_estate import DemoEstate, seed_estate
+from auditor.demo.aws_spec import (
     BucketSpec,
     Capture,
     ConfigSpec,
-    DemoEstate,
     EndpointSpec,
     EstateSpec,
     KeySpec,
     ModelSpec,
     RoleSpec,
     Variant,
-    seed_estate,
 )
 
 REGION = "eu-west-1"

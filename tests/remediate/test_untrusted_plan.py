@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from auditor.demo.arm_server import ArmServer
-from auditor.model import finding_id
+from auditor.identity import finding_id
 from auditor.remediate import load
 from auditor.remediate.model import StepFinding
 

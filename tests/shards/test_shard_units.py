@@ -97,7 +97,7 @@ def test_a_bad_shard_on_the_command_line_is_exit_3_before_any_call(value: str, c
 
 
 def test_every_scan_command_has_the_shard_option() -> None:
-    from auditor.cli import scan
+    from auditor.cli_scan import scan
 
     for name, command in scan.commands.items():
         assert "--shard" in [opt for p in command.params for opt in p.opts], name
