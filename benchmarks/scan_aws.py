@@ -63,7 +63,7 @@ SERVING_RULES = ("aws.sagemaker.endpoint_config.async_output_encrypted",
 
 def scaled_spec(endpoints: int, regions: Sequence[str]) -> Any:
     """``endpoints`` endpoints over ``regions``; ~10 roles, ~5 keys, ~4 capture buckets shared by all."""
-    from auditor.demo import aws_estate as e
+    from auditor.demo import aws_spec as e
     from auditor.demo.aws_serving import AsyncOutput, ComponentSpec
 
     scoped = (("s3:GetObject",), "arn:aws:s3:::bench-model-artifacts/*")

@@ -81,7 +81,7 @@ def seed_organisation(url: str, accounts: int, endpoints: int, regions: Sequence
     account's (an empty estate: the scan reads the caller's own account too) among them."""
     import boto3
 
-    from auditor.demo import aws_estate
+    from auditor.demo import aws_estate, aws_spec
     from auditor.demo.moto_server import aws_environment
 
     expected: dict[Any, str] = {}
@@ -90,7 +90,7 @@ def seed_organisation(url: str, accounts: int, endpoints: int, regions: Sequence
         orgs.create_organization(FeatureSet="ALL")
         members = [str(orgs.create_account(AccountName=f"m{i}", Email=f"m{i}@example.com")
                        ["CreateAccountStatus"]["AccountId"]) for i in range(accounts)]
-        empty = aws_estate.EstateSpec(tuple(regions), (), (), (), (), (), ())
+        empty = aws_spec.EstateSpec(tuple(regions), (), (), (), (), (), ())
         expected.update(aws_estate._Seeder(url, empty, 4).run().expected)
         sts = boto3.client("sts")
         for i, account in enumerate(members):

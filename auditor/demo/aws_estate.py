@@ -28,7 +28,6 @@ from auditor.demo import aws_serving
 from auditor.demo.aws_serving import ComponentSpec
 from auditor.demo.aws_spec import (
     BucketSpec,
-    Capture,
     ConfigSpec,
     EndpointSpec,
     EstateSpec,
@@ -39,11 +38,6 @@ from auditor.demo.aws_spec import (
     Variant,
 )
 from auditor.demo.moto_server import aws_environment
-
-# benchmarks/scan_aws.py builds its estate from this module's spec classes (``aws_estate.RoleSpec``, ...):
-# they are defined in aws_spec and stay importable from here.
-__all__ = ["BucketSpec", "Capture", "ConfigSpec", "DemoEstate", "EndpointSpec", "EstateSpec", "HostileValue", "KeySpec",
-           "ModelSpec", "RoleSpec", "Variant", "seed_estate"]
 
 # Instance families of this module's estates that have local NVMe instance storage (no EBS volume, so
 # no KmsKeyId to judge): the expected verdicts below leave them out, as the volume-key rule does.
