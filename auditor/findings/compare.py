@@ -149,21 +149,39 @@ class _Scope:
     ``arn:aws:sagemaker:eu-west-1:123456789012:*`` (``*`` matches anything, also ``/``) holds every ARN it
     matches; a Resource Manager id (``/subscriptions/S``, a workspace id) holds itself and every id under
     it; both compared by their resource keys (Azure's case-insensitively).
+
+    An ARN that carries no account (an S3 bucket's, ``arn:aws:s3:::BUCKET``) cannot say which account's scope
+    it is in: a scope that names an account (an organisation's ``arn:aws:s3::123456789012:*``) holds it when
+    the rest of the ARN matches.
     """
 
     def __init__(self, provider: str, scope_id: str, *, exact: bool = False) -> None:
         self.provider = provider
         scope_id = resource_key(provider, scope_id)
+        self._pattern = self._compile(scope_id, exact)
+        fields = scope_id.split(":", 5)
+        self._accountless = None
+        if len(fields) == 6 and fields[0] == "arn" and fields[4] not in ("", "*"):
+            self._accountless = self._compile(":".join((*fields[:4], "", fields[5])), exact)
+
+    @staticmethod
+    def _compile(scope_id: str, exact: bool) -> re.Pattern[str]:
         if "*" in scope_id:
             pattern = ".*".join(re.escape(part) for part in scope_id.split("*"))
         elif exact:
             pattern = re.escape(scope_id)
         else:
             pattern = re.escape(scope_id.rstrip("/")) + "(?:/.*)?"
-        self._pattern = re.compile(pattern, re.DOTALL)
+        return re.compile(pattern, re.DOTALL)
 
     def holds(self, f: Finding) -> bool:
-        return f.provider == self.provider and self.matches(f.resource_id)
+        if f.provider != self.provider:
+            return False
+        if self.matches(f.resource_id):
+            return True
+        fields = f.resource_id.split(":", 5)
+        return (self._accountless is not None and len(fields) == 6 and fields[0] == "arn" and fields[4] == ""
+                and self._accountless.fullmatch(resource_key(self.provider, f.resource_id)) is not None)
 
     def matches(self, resource_or_scope_id: str) -> bool:
         return self._pattern.fullmatch(resource_key(self.provider, resource_or_scope_id)) is not None

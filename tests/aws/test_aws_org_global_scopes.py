@@ -144,7 +144,9 @@ def test_every_format_lists_each_accounts_errors(scans: Scans, run_name: str) ->
                if r["properties"].get("finding_id") in expected]
     assert sorted(r["properties"]["finding_id"] for r in results) == sorted(expected)
     for r in results:
-        assert r["level"] == "error" and r["properties"]["account"] == expected[r["properties"]["finding_id"]]["account"]
+        [location] = r["locations"][0]["logicalLocations"]
+        assert r["level"] == "error" and location["properties"]["account"] == \
+            expected[r["properties"]["finding_id"]]["account"]
     assert len({json.dumps(r["partialFingerprints"], sort_keys=True) for r in results}) == len(results)
 
     with (out / "findings.csv").open(encoding="utf-8", newline="") as handle:
