@@ -8,7 +8,8 @@ account's capture buckets, nor its KMS keys, are known. Bucket ARNs carry no acc
 ``arn:aws:s3:::*`` is the same id in both accounts, and their ERROR findings would collapse into one per rule.
 
 One moto organisation for the module (the management account and two members, one region); the unsharded scan
-(every format) and the shards 1/2 and 2/2 are run once through the command line.
+(every format) and the shards of the smallest N that puts the two members in different shards are run once
+through the command line, and the shards merged.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 
 from auditor.cli import main
 from auditor.providers.aws.permissions import org_permissions
+from auditor.shard import Shard, aws_scope
 from tests.outputs.test_html_report import Page, decode
 
 from .conftest import Moto
@@ -50,6 +52,11 @@ class Scans:
     denied: tuple[str, ...]
     root: Path
     exits: dict[str, int]
+    shards: int
+
+
+def owner(account: str, n: int) -> int:
+    return next(k for k in range(1, n + 1) if Shard(k, n).owns(aws_scope(account, REGION)))
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +64,8 @@ def scans(moto_server: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     moto_server.reset()
     org = organisation(members=2, endpoints=1, regions=(REGION,))
     denied = tuple(org.members)
+    # Each member's failure read by a shard of its own: the merge must keep both (account ids are random).
+    n = next(n for n in range(2, 12) if owner(denied[0], n) != owner(denied[1], n))
     for account in denied:  # the assumed role may not read endpoint configs: what they reference is unknown
         member_session(account).client("iam").put_role_policy(
             RoleName=ROLE, PolicyName="deny-configs",
@@ -70,14 +79,14 @@ def scans(moto_server: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             patch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
             patch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
             exits = {"full": run([*scan, *(a for f in FORMATS for a in ("--format", f)), "--out", str(root / "full")])}
-            for k in (1, 2):
-                exits[f"shard{k}"] = run([*scan, "--format", "json", "--shard", f"{k}/2",
+            for k in range(1, n + 1):
+                exits[f"shard{k}"] = run([*scan, "--format", "json", "--shard", f"{k}/{n}",
                                           "--out", str(root / f"shard{k}")])
     finally:
         moto_server.relax_iam()
-    exits["merged"] = run(["merge", str(root / "shard1"), str(root / "shard2"), "--out", str(root / "merged"),
+    exits["merged"] = run(["merge", *(str(root / f"shard{k}") for k in range(1, n + 1)), "--out", str(root / "merged"),
                            *(a for f in FORMATS for a in ("--format", f)), "--quiet"])
-    yield Scans(org, denied, root, exits)
+    yield Scans(org, denied, root, exits, n)
 
 
 def doc(directory: Path) -> dict[str, Any]:
@@ -124,8 +133,10 @@ def test_the_shards_and_the_merge_keep_every_account(scans: Scans) -> None:
     key = ("provider", "account", "region", "service", "scope_id", "status", "error")
     assert sorted(tuple(c[k] or "" for k in key) for c in merged["coverage"]) == \
         sorted(tuple(c[k] or "" for k in key) for c in full["coverage"])
-    shard_errors = [f["id"] for k in (1, 2) for f in s3_errors(doc(scans.root / f"shard{k}"))]
-    assert sorted(set(shard_errors)) == sorted(f["id"] for f in s3_errors(full))
+    for k in range(1, scans.shards + 1):  # each member's errors come from the shard that read it, and only from it
+        errors = s3_errors(doc(scans.root / f"shard{k}"))
+        assert {f["account"] for f in errors} == {a for a in scans.denied if owner(a, scans.shards) == k}
+        assert (scans.exits[f"shard{k}"] == 2) == bool(errors)
 
 
 def _expected(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -171,3 +182,39 @@ def test_every_format_lists_each_accounts_errors(scans: Scans, run_name: str) ->
     assert set(expected) <= set(shown)
     for finding_id, f in expected.items():
         assert shown[finding_id]["status"] == "ERROR" and shown[finding_id]["account"] == f["account"]
+
+
+def test_buckets_two_members_may_not_read_are_errors_of_each_account(moto: Moto, tmp_path: Path) -> None:
+    """The denial the issue names: the assumed role may not read S3 (``s3:Get*``, ``s3:ListBucket``,
+    ``s3:ListAllMyBuckets``). Each account's capture bucket is known (its config names it) but unreadable: its
+    rules are ERROR on the bucket's ARN, in the account that uses it; the S3 rows are collected (their buckets
+    were all found), and the scan is incomplete."""
+    org = organisation(members=2, endpoints=0, regions=(REGION,))
+    buckets = {}
+    for account in org.members:
+        seed = Seeder(member_session(account))
+        uri = seed.bucket(f"capture-{account}")
+        buckets[account] = f"arn:aws:s3:::capture-{account}"
+        model = seed.model(f"m-{account}", seed.role(f"exec-s3-{account}"))
+        seed.config(f"cfg-{account}", [model.rsplit("/", 1)[-1]], capture_uri=uri)
+        seed.endpoint(f"ep-{account}", f"cfg-{account}")
+        seed.client("iam").put_role_policy(RoleName=ROLE, PolicyName="deny-s3", PolicyDocument=json.dumps(
+            policy(["s3:Get*", "s3:ListBucket", "s3:ListAllMyBuckets"], effect="Deny")))
+    credentials = Seeder(moto.session()).user_with_policy("auditor", org_permissions(ROLE)["caller_policy"])
+    moto.enforce_iam()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
+        patch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
+        code = run(["scan", "aws", "--org", "--role-name", ROLE, "--region", REGION, "--quiet", "--format", "json",
+                    "--out", str(tmp_path)])
+
+    document = doc(tmp_path)
+    assert code == 2
+    rules = s3_rules(document)
+    errors = s3_errors(document)
+    assert sorted((f["rule_id"], f["account"], f["resource_id"]) for f in errors) == \
+        sorted((r, a, buckets[a]) for r in rules for a in org.members)
+    rows = {c["account"]: c for c in document["coverage"] if c["service"] == "s3"}
+    assert {a: (rows[a]["status"], rows[a]["resources"]) for a in org.members} == \
+        dict.fromkeys(org.members, ("collected", 1))
+    assert {a: rows[a]["scope_id"] for a in org.members} == {a: f"arn:aws:s3::{a}:*" for a in org.members}
