@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from auditor.findings.compare import NOT_COLLECTED, NOT_SCANNED, compare
 from auditor.model import BaselineState, CoverageRow, Finding, ScanResult, Status
 
@@ -75,3 +77,21 @@ def test_the_old_shared_s3_errors_are_renamed_not_resolved() -> None:
     assert all(s.previous_status is None for s in comparison.findings.values())
     assert not comparison.resolved
     assert [(p.resource_id, p.reason) for p in comparison.unverified] == [(BUCKET_ARN, NOT_COLLECTED)]
+
+
+@pytest.mark.parametrize("old_version", [False, True])
+def test_a_bucket_of_an_account_this_scan_could_not_reach_is_unknown(old_version: bool) -> None:
+    """The other account was read and its S3 scope holds every bucket ARN, but the bucket was found through the
+    unreachable account's endpoint configs (the baseline's S3 row of that account says so): not resolved. The
+    baseline may be an older version's, whose S3 rows were all ``arn:aws:s3:::*``."""
+    form = "arn:aws:s3:::*" if old_version else None
+    baseline = org(finding(BUCKET, BUCKET_ARN, Status.FAIL),
+                   rows=(s3_row(ACCOUNT, scope_id=form), s3_row(OTHER, scope_id=form)), started=True)
+    unreachable = CoverageRow("aws", OTHER, "*", "account", f"arn:aws:sagemaker:*:{OTHER}:*",
+                              ("aws.s3.bucket", "aws.sagemaker.endpoint"), 0, "cannot assume the role")
+    now = dataclasses.replace(org(rows=(s3_row(ACCOUNT), unreachable)),
+                              coverage=(sagemaker_row(ACCOUNT), s3_row(ACCOUNT), unreachable))
+    comparison = compare(now, baseline, "old.json")
+    assert not comparison.resolved
+    [unverified] = comparison.unverified
+    assert unverified.resource_id == BUCKET_ARN and OTHER in unverified.reason
