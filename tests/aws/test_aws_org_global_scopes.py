@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from outputs.test_html_report import Page, decode
 
 from auditor.cli import main
 from auditor.providers.aws.permissions import org_permissions
 from auditor.shard import Shard, aws_scope
-from tests.outputs.test_html_report import Page, decode
 
 from .conftest import Moto
 from .org_estate import ROLE, Org, member_session, organisation
