@@ -15,9 +15,10 @@ A baseline FAIL with no finding in this scan is not a current finding; the compa
   rule on that scope), its rule was not evaluated, or no scope of this scan holds it; or the resource is
   one that is found through others (a row with ``found_through``: the IAM roles, KMS keys and S3 buckets
   that SageMaker models and configs reference) and some scope that could reference it was not read in
-  this scan: a scope of the baseline or of this scan matching the row's ``found_through`` patterns (a
-  ``--region eu-west-1`` scan against a baseline of two regions cannot say a bucket that us-east-1's
-  endpoints used is gone).
+  this scan: a scope of the baseline or of this scan matching the ``found_through`` patterns of the rows
+  holding it, in this scan or in the baseline (a ``--region eu-west-1`` scan against a baseline of two regions
+  cannot say a bucket that us-east-1's endpoints used is gone; nor can an organisation's scan that read one
+  account's S3 scope say a bucket is gone that an account it could not reach used).
 
 An incomplete scan therefore never turns a previous failure into a resolved one. ``--fail-on-new`` gates
 on FAIL findings at or above ``--fail-on`` unless they are ``still_failing`` (``ScanResult.gating``).
@@ -112,6 +113,10 @@ class _Scopes:
         self._known = sorted((provider, scope_id) for (provider, _), scope_id in known.items())
         self._failed = [(_Scope(c.provider, c.scope_id), frozenset(c.resource_types))
                         for c in current.coverage if not c.collected]
+        # What found a resource before: a bucket the baseline found through an account this scan could not reach
+        # is held by another account's S3 scope now (a bucket ARN names no account); its referrers are both's.
+        self._found_before = [(_Scope(c.provider, c.scope_id), c.found_through, frozenset(c.resource_types))
+                              for c in baseline.coverage if c.found_through]
         # ERROR findings on a scope (their resource id is the scope that could not be listed), by rule.
         scope_ids = {c.scope_id for c in current.coverage}
         self._errors = [(_Scope(f.provider, f.resource_id), f.rule_id) for f in current.findings
@@ -130,7 +135,10 @@ class _Scopes:
         if not holders:
             return NOT_SCANNED
         if all(holders):  # found only through references: every scope that could reference it was read?
-            unread = self._unread_referrers(prev.provider, {p for patterns in holders for p in patterns})
+            patterns = {p for found_through in holders for p in found_through}
+            patterns.update(p for scope, found_through, types in self._found_before
+                            if prev.resource_type in types and scope.holds(prev) for p in found_through)
+            unread = self._unread_referrers(prev.provider, patterns)
             if unread:
                 more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
                 return f"{NOT_REREAD}: {', '.join(unread[:3])}{more}"
@@ -149,21 +157,39 @@ class _Scope:
     ``arn:aws:sagemaker:eu-west-1:123456789012:*`` (``*`` matches anything, also ``/``) holds every ARN it
     matches; a Resource Manager id (``/subscriptions/S``, a workspace id) holds itself and every id under
     it; both compared by their resource keys (Azure's case-insensitively).
+
+    An ARN that carries no account (an S3 bucket's, ``arn:aws:s3:::BUCKET``) cannot say which account's scope
+    it is in: a scope that names an account (an organisation's ``arn:aws:s3::123456789012:*``) holds it when
+    the rest of the ARN matches.
     """
 
     def __init__(self, provider: str, scope_id: str, *, exact: bool = False) -> None:
         self.provider = provider
         scope_id = resource_key(provider, scope_id)
+        self._pattern = self._compile(scope_id, exact)
+        fields = scope_id.split(":", 5)
+        self._accountless = None
+        if len(fields) == 6 and fields[0] == "arn" and fields[4] not in ("", "*"):
+            self._accountless = self._compile(":".join((*fields[:4], "", fields[5])), exact)
+
+    @staticmethod
+    def _compile(scope_id: str, exact: bool) -> re.Pattern[str]:
         if "*" in scope_id:
             pattern = ".*".join(re.escape(part) for part in scope_id.split("*"))
         elif exact:
             pattern = re.escape(scope_id)
         else:
             pattern = re.escape(scope_id.rstrip("/")) + "(?:/.*)?"
-        self._pattern = re.compile(pattern, re.DOTALL)
+        return re.compile(pattern, re.DOTALL)
 
     def holds(self, f: Finding) -> bool:
-        return f.provider == self.provider and self.matches(f.resource_id)
+        if f.provider != self.provider:
+            return False
+        if self.matches(f.resource_id):
+            return True
+        fields = f.resource_id.split(":", 5)
+        return (self._accountless is not None and len(fields) == 6 and fields[0] == "arn" and fields[4] == ""
+                and self._accountless.fullmatch(resource_key(self.provider, f.resource_id)) is not None)
 
     def matches(self, resource_or_scope_id: str) -> bool:
         return self._pattern.fullmatch(resource_key(self.provider, resource_or_scope_id)) is not None

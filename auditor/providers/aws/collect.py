@@ -138,9 +138,11 @@ def _setup(options: AwsOptions, regions: tuple[str, ...],
 
 
 def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str, ...],
-          max_workers: int, progress: Progress | None, pool: TaskPool | None = None) -> Inventory:
+          max_workers: int, progress: Progress | None, pool: TaskPool | None = None, *,
+          many_accounts: bool = False) -> Inventory:
     """One account's inventory; ``pool``: a share of a pool other accounts use too (an organisation's scan,
-    :class:`~auditor.providers.pool.TaskGroup`), or None for a pool of its own."""
+    :class:`~auditor.providers.pool.TaskGroup`), or None for a pool of its own. ``many_accounts``: the inventory
+    is one of several accounts' (:func:`s3_scope`)."""
     account, partition = identity.account, identity.partition
     pool = pool or TaskPool(max_workers, progress)
     iam = aws_iam.IamCollector(clients, pool, account, home)
@@ -252,7 +254,7 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
     ))
     coverage.append(CoverageRow(
         provider="aws", account=account, region="global", service="s3",
-        scope_id=f"arn:{partition}:s3:::*", resource_types=aws_s3.RESOURCE_TYPES,
+        scope_id=s3_scope(partition, account, many_accounts=many_accounts), resource_types=aws_s3.RESOURCE_TYPES,
         resources=sum(count(t) for t in aws_s3.RESOURCE_TYPES),
         error=_join([*listing_failed.values(), *configs_unread.values(), *bedrock_failed.values()]),
         found_through=through_bedrock,
@@ -262,6 +264,18 @@ def _scan(clients: AwsClients, identity: Identity, home: str, regions: tuple[str
         coverage=tuple(sorted(coverage, key=lambda c: (c.service, c.account, c.region))),
         scopes=tuple(f"aws:{account}:{region}" for region in regions),
     )
+
+
+def s3_scope(partition: str, account: str, *, many_accounts: bool = False) -> str:
+    """The scope of an account's S3 coverage row: the buckets its endpoint configs (and Bedrock) reference.
+
+    Bucket ARNs carry no account (``arn:aws:s3:::BUCKET``). A scan of one account writes the product spec's
+    ``arn:<partition>:s3:::*``; a scan of several accounts (``--org``, ``--account``) names the account,
+    ``arn:<partition>:s3::<account>:*`` (the shape of S3's own account-level ARNs), so that each account's S3
+    failure is a scope, and ERROR findings, of its own instead of one shared id that hides all but the first.
+    Either scope holds every bucket ARN (:mod:`auditor.findings.compare`).
+    """
+    return f"arn:{partition}:s3::{account}:*" if many_accounts else f"arn:{partition}:s3:::*"
 
 
 def _found_through(partition: str, account: str) -> tuple[str, ...]:
@@ -294,7 +308,7 @@ def _not_collected(identity: Identity, regions: tuple[str, ...], error: str, dep
     rows = [
         CoverageRow("aws", account, "global", "iam", f"arn:{partition}:iam::{account}:*",
                     aws_iam.RESOURCE_TYPES, 0, dependent, found_through),
-        CoverageRow("aws", account, "global", "s3", f"arn:{partition}:s3:::*",
+        CoverageRow("aws", account, "global", "s3", s3_scope(partition, account),
                     aws_s3.RESOURCE_TYPES, 0, dependent, through_bedrock),
     ]
     for region in regions or ("*",):

@@ -200,7 +200,7 @@ def _collect_accounts(pool: TaskPool, plan: ScanPlan, reached: Mapping[str, _Rea
         reach = reached[account]
         try:
             return _scan(reach.clients, reach.identity, home, plan.regions(account), max_workers, None,
-                         pool=TaskGroup(pool, account))
+                         pool=TaskGroup(pool, account), many_accounts=True)
         finally:
             if reach.clients is not caller:
                 reach.clients.close()
