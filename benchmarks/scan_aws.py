@@ -13,10 +13,11 @@ environment:
 
 - the scan: ``python -m auditor scan aws --region R ... --format json --quiet`` (``--library``:
   ``auditor.providers.aws.collect.collect_aws`` + the engine, for when the CLI is not there);
-- the floor: a plain boto3 loop on ``--workers`` threads (``aws_floor.read_once``) that lists (paginated) and
-  describes every endpoint, endpoint config, model and inference component, and every Bedrock custom model and
-  guardrail, once, reads each region's Bedrock logging settings, and reads once each execution role (GetRole),
-  key (DescribeKey) and bucket (GetBucketEncryption) those documents name: what any scanner must at least do.
+- the floor: a plain boto3 loop on ``--workers`` threads (``aws_floor.read_once``) that makes once every read the
+  verdicts need: lists and describes every endpoint, endpoint config, model, inference component, Bedrock custom
+  model and guardrail, each region's Bedrock logging settings and tags, and each role, key and bucket those name
+  with what the rules judge of it (policies, rotation, public access blocks, tags): what any scanner producing
+  the same findings must at least do (``--reads documents``: only the documents and one read of each named thing).
 
 For each: wall time, API calls counted by the server per service and operation, and peak RSS of the
 process tree (VmRSS of the child and its descendants, summed, polled every 10 ms). Not ru_maxrss:
@@ -199,7 +200,7 @@ def run_child(label: str, argv: Sequence[str], env: dict[str, str], counter: Any
 
 
 # -- the floor ---------------------------------------------------------------------------------------
-def floor(regions: Sequence[str], workers: int) -> None:
+def floor(regions: Sequence[str], workers: int, reads: str = "verdicts") -> None:
     """``aws_floor.read_once`` in the caller's account, on ``workers`` threads."""
     import boto3
     from botocore.config import Config
@@ -207,7 +208,8 @@ def floor(regions: Sequence[str], workers: int) -> None:
     config = Config(max_pool_connections=workers, retries={"mode": "standard", "total_max_attempts": 10})
     reach = {"": aws_floor.client_factory(boto3.session.Session(), config, regions[0])}
     with ThreadPoolExecutor(workers) as pool:
-        print(json.dumps(aws_floor.read_once(pool, reach, regions)))
+        account = boto3.session.Session().client("sts", config=config).get_caller_identity()["Account"]
+        print(json.dumps(aws_floor.read_once(pool, reach, regions, reads, ids={"": account})))
 
 
 _LIBRARY_SCAN = """
@@ -291,11 +293,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="random seed of the fault injection")
     parser.add_argument("--library", action="store_true", help="scan with collect_aws() instead of the CLI")
     parser.add_argument("--repeat", type=int, default=1, help="scan/floor pairs to time (the median ratio is printed)")
+    parser.add_argument("--reads", choices=aws_floor.FLOORS, default="verdicts",
+                        help="what the floor reads: everything the verdicts need (default) or the documents only")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)  # the floor's own child
     args = parser.parse_args(argv)
     regions = REGIONS[: args.regions]
     if args.floor:
-        floor(regions, args.workers)
+        floor(regions, args.workers, args.reads)
         return 0
 
     from auditor.demo.aws_estate import seed_estate
@@ -320,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clean_out.mkdir()
         faulty_out.mkdir()
         floor_argv = [sys.executable, __file__, "--floor", "--regions", str(args.regions),
-                      "--workers", str(args.workers)]
+                      "--workers", str(args.workers), "--reads", args.reads]
         runs = [run_child("scan", scan_argv(clean_out, regions, args.workers, args.library), env, counter),
                 run_child("floor", floor_argv, env, counter)]
         pairs = [(runs[0], runs[1])]

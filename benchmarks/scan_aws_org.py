@@ -1,7 +1,7 @@
 """Benchmark `auditor scan aws --org` against an organisation of many accounts served by moto on loopback.
 
     python benchmarks/scan_aws_org.py [--accounts 40] [--endpoints 25] [--regions 2] [--latency-ms 50]
-                                      [--workers 16] [--repeat 1] [--shards N]
+                                      [--workers 16] [--repeat 1] [--shards N] [--reads verdicts|documents]
 
 Creates an organisation (moto's default account as the management account) of ``--accounts`` member accounts
 and seeds each, through a role assumed in it, with ``--endpoints`` endpoints per region (each with its config and
@@ -11,8 +11,9 @@ made unique per account). Then times, each in a subprocess with the same environ
 - the scan: ``python -m auditor scan aws --org --role-name R --region ... --format json --quiet``;
 - the floor: a plain boto3 loop on ``--workers`` threads that assumes the role in every member account and reads,
   in every account (the management account, which the scan reads too, as the caller), exactly what
-  ``scan_aws.py``'s floor reads in one (``aws_floor.read_once``): one read of each needed thing across all
-  accounts, the least any scanner has to do.
+  ``scan_aws.py``'s floor reads in one (``aws_floor.read_once``): one read of each thing the verdicts need
+  across all accounts, the least any scanner producing the same findings has to do (``--reads documents``: the
+  narrower floor of earlier versions).
 
 Reports wall time, CPU, API calls per operation and the peak RSS of each child's process tree, with the machinery
 of ``scan_aws.py`` (which explains how each is measured), and checks the scan's verdicts against the verdicts the
@@ -104,7 +105,7 @@ def seed_organisation(url: str, accounts: int, endpoints: int, regions: Sequence
 
 
 # -- the floor ---------------------------------------------------------------------------------------
-def floor(regions: Sequence[str], workers: int, role: str) -> None:
+def floor(regions: Sequence[str], workers: int, role: str, reads: str = "verdicts") -> None:
     """``aws_floor.read_once`` in every active account of the organisation, on ``workers`` threads: the caller's
     own (the management account, which the scan reads too) as the caller, each member through ``role``."""
     import threading
@@ -124,7 +125,7 @@ def floor(regions: Sequence[str], workers: int, role: str) -> None:
 
     with ThreadPoolExecutor(workers) as pool:
         reached = dict(zip(accounts, pool.map(reach, accounts), strict=True))
-        print(json.dumps(aws_floor.read_once(pool, reached, regions)))
+        print(json.dumps(aws_floor.read_once(pool, reached, regions, reads)))
 
 
 def scan_argv(out: Path, regions: Sequence[str]) -> list[str]:
@@ -189,11 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16, help="threads of the floor")
     parser.add_argument("--repeat", type=int, default=1, help="scan/floor pairs to time, alternating")
     parser.add_argument("--shards", type=int, default=0, help="time the N shards of the scan instead of the floor")
+    parser.add_argument("--reads", choices=aws_floor.FLOORS, default="verdicts",
+                        help="what the floor reads: everything the verdicts need (default) or the documents only")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)  # the floor's own child
     args = parser.parse_args(argv)
     regions = scan_aws.REGIONS[: args.regions]
     if args.floor:
-        floor(regions, args.workers, ROLE)
+        floor(regions, args.workers, ROLE, args.reads)
         return 0
 
     from auditor.demo.moto_server import (
@@ -220,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             truth = scan_aws.compare("scan vs seeded truth", scan_aws.verdicts(full_out), expected, TRUTH_RULES)
             return 0 if truth and ok else 1
         floor_argv = [sys.executable, __file__, "--floor", "--regions", str(args.regions),
-                      "--workers", str(args.workers)]
+                      "--workers", str(args.workers), "--reads", args.reads]
         pairs: list[tuple[scan_aws.Run, scan_aws.Run]] = []
         outs = []
         for i in range(args.repeat):
