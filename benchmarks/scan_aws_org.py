@@ -2,6 +2,7 @@
 
     python benchmarks/scan_aws_org.py [--accounts 40] [--endpoints 25] [--regions 2] [--latency-ms 50]
                                       [--workers 16] [--repeat 1] [--shards N] [--reads verdicts|documents]
+                                      [--throttle 0.15 --errors 0.03] [--seed 7]
 
 Creates an organisation (moto's default account as the management account) of ``--accounts`` member accounts
 and seeds each, through a role assumed in it, with ``--endpoints`` endpoints per region (each with its config and
@@ -19,6 +20,10 @@ Reports wall time, CPU, API calls per operation and the peak RSS of each child's
 of ``scan_aws.py`` (which explains how each is measured), and checks the scan's verdicts against the verdicts the
 seeded estates imply: every member's, and the management account's (nothing seeded: Bedrock logging off in every
 region).
+
+With ``--throttle``/``--errors`` a last run scans while the server answers those fractions of requests with each
+service's throttling error (STS and Organizations included) and HTTP 500, and its verdicts are compared with
+the fault-free scan's.
 
 With ``--shards N`` each round times the unsharded org scan and then each of its N shards (the same command with
 ``--shard K/N``), one child after the other, instead of the floor (in CI the shards are N jobs on N machines: a
@@ -192,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=0, help="time the N shards of the scan instead of the floor")
     parser.add_argument("--reads", choices=aws_floor.FLOORS, default="verdicts",
                         help="what the floor reads: everything the verdicts need (default) or the documents only")
+    parser.add_argument("--throttle", type=float, default=0.0,
+                        help="a last scan with this fraction of requests answered with throttling errors")
+    parser.add_argument("--errors", type=float, default=0.0, help="... and this fraction with HTTP 500")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the fault draws")
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)  # the floor's own child
     args = parser.parse_args(argv)
     regions = scan_aws.REGIONS[: args.regions]
@@ -207,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         running_moto,
     )
 
-    counter, conditions = RequestCounter(), ApiConditions()
+    counter, conditions = RequestCounter(), ApiConditions(seed=args.seed)
     with running_moto(counter=counter, conditions=conditions) as url, tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         expected = seed_organisation(url, args.accounts, args.endpoints, regions)
@@ -243,8 +252,31 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"API-call ratio: {sum(scan.calls.values()) / max(1, sum(base.calls.values())):.2f}; "
               f"peak RSS of the scan's process tree: {max(s.peak_tree_rss_mb for s, _ in pairs):.0f} MB")
         scan_aws.print_pairs(pairs)
+        faulty = faulty_scan(conditions, args.throttle, args.errors, regions, env, counter, Path(tmp, "faulty"))
         print("verdicts:")
-        return 0 if scan_aws.compare("scan vs seeded truth", scan_aws.verdicts(outs[0]), expected, TRUTH_RULES) else 1
+        clean = scan_aws.verdicts(outs[0])
+        ok = scan_aws.compare("scan vs seeded truth", clean, expected, TRUTH_RULES)
+        if faulty is not None:
+            ok = scan_aws.compare(f"faulty scan (throttle {args.throttle}, errors {args.errors}) vs fault-free scan",
+                                  faulty, clean) and ok
+        return 0 if ok else 1
+
+
+def faulty_scan(conditions: Any, throttle: float, errors: float, regions: Sequence[str], env: dict[str, str],
+                counter: Any, out: Path) -> scan_aws.Verdicts | None:
+    """With faults asked for: the org scan once more while the server answers ``throttle`` of the requests with
+    its service's throttling error (STS and Organizations included) and ``errors`` with HTTP 500; its verdicts."""
+    if not (throttle or errors):
+        return None
+    conditions.throttle, conditions.errors = throttle, errors
+    out.mkdir()
+    run = scan_aws.run_child("scan+faults", scan_argv(out, regions), env, counter)
+    conditions.throttle = conditions.errors = 0.0
+    print(f"\nscan+faults: {run.wall_s:.2f} s, {sum(run.calls.values())} calls, {sum(run.faults.values())} faults "
+          f"injected ({', '.join(f'{k} {n}' for k, n in sorted(run.faults.items()))}), exit {run.code}")
+    if run.code not in (0, 1):
+        print(run.stderr[-3000:])
+    return scan_aws.verdicts(out)
 
 
 if __name__ == "__main__":
