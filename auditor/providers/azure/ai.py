@@ -39,21 +39,19 @@ deployment of the account (its content filter finding is ERROR unless it names a
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from auditor.identity import resource_key
 from auditor.model import CoverageRow, Resource
 from auditor.providers.azure import resource_types as declared
-from auditor.providers.azure.arm import MAX_ROW_ERROR, add_first_seen, one_line, read_pages, resource_name
+from auditor.providers.azure.arm import add_first_seen, one_line, resource_name
 from auditor.providers.azure.ml_endpoints import endpoint_principals, identity_assignments
 from auditor.providers.azure.roles import RoleCollector
 from auditor.providers.azure.session import AzureClients
+from auditor.providers.azure.subscription_scan import Listing, Page, Parent, SubscriptionScan
 from auditor.providers.pool import TaskPool
-from auditor.regions import canonical_azure_location
 
 NAMESPACE = declared.AI
 API_VERSION = "2025-06-01"
@@ -89,81 +87,74 @@ def policy_summary(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class _Account:
-    id: str
-    name: str
-    location: str
-    document: dict[str, Any]
+class _Account(Parent):
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower-cased name -> redacted document
     policy_failure: str | None = None
-    failures: list[str] = field(default_factory=list)
+
+
+def _account_of(resource: Resource) -> str | None:
+    return str(resource.related.get("account") or "") if resource.type == DEPLOYMENT else None
+
+
+_LISTING = Listing(
+    lane="azure-ai", collection=f"{NAMESPACE}/accounts", what="AI Services accounts", parent_type=ACCOUNT,
+    service=ACCOUNTS_SERVICE, resource_types=RESOURCE_TYPES,
+    unknown="the deployments and content filters of its accounts are not known either",
+    children_service=CHILDREN_SERVICE, child_types=(DEPLOYMENT,), parent_of=_account_of)
 
 
 class AiSubscription:
     """The Azure AI Services / Azure OpenAI estate of one subscription, collected on the scan's pool."""
 
     def __init__(self, subscription: str, clients: AzureClients, pool: TaskPool, roles: RoleCollector) -> None:
-        self.subscription = subscription
         self.clients = clients
-        self.pool = pool
         self.roles = roles
-        self.lane = ("azure-ai", subscription.lower())
-        self.failure: str | None = None
-        self._lock = threading.Lock()
-        self._accounts: dict[str, _Account] = {}
+        self.scan: SubscriptionScan[_Account] = SubscriptionScan(
+            subscription, pool, _LISTING, lambda path, operation: clients.list_pages(path, API_VERSION, operation),
+            _Account)
+        self.subscription, self.pool, self.lane = subscription, pool, self.scan.lane
+
+    @property
+    def failure(self) -> str | None:
+        return self.scan.failure
 
     def start(self) -> None:
-        self.pool.submit(self.lane, self._list_accounts)
+        self.scan.start(self._account_tasks)
 
-    def _read_list(self, path: str, operation: str, on_page: Callable[[list[dict[str, Any]]], None]) -> str | None:
-        return read_pages(self.clients.list_pages(path, API_VERSION, operation), on_page)
-
-    def _list_accounts(self) -> None:
-        path = f"/subscriptions/{self.subscription}/providers/{NAMESPACE}/accounts"
-
-        def on_page(page: list[dict[str, Any]]) -> None:
-            with self._lock:
-                new = add_first_seen(self._accounts, page, path, lambda rid, doc: _Account(
-                    rid, resource_name(doc, rid), canonical_azure_location(str(doc.get("location") or "")), doc))
-            tasks: list[Callable[[], None]] = []
-            for _, account in new:
-                if not serves_models(account.document):
-                    continue
-                principals, _missing = endpoint_principals(account.document)
-                for principal in principals:
-                    self.roles.request(self.subscription, principal, self.lane)
-                tasks += [partial(self._list_deployments, account), partial(self._list_policies, account)]
-            self.pool.submit_many(self.lane, tasks)
-
-        reason = self._read_list(path, f"list AI Services accounts of subscription {self.subscription}", on_page)
-        if reason:
-            self.failure = f"AI Services accounts list failed: {reason}"
+    def _account_tasks(self, account: _Account) -> list[Callable[[], None]]:
+        """A model-serving account's identities' role assignments are requested, and its two lists queued."""
+        if not serves_models(account.document):
+            return []
+        principals, _missing = endpoint_principals(account.document)
+        for principal in principals:
+            self.roles.request(self.subscription, principal, self.lane)
+        return [partial(self._list_deployments, account), partial(self._list_policies, account)]
 
     def _list_deployments(self, account: _Account) -> None:
         path = f"{account.id}/deployments"
 
-        def on_page(page: list[dict[str, Any]]) -> None:
-            with self._lock:
+        def on_page(page: Page) -> None:
+            with self.scan.lock:
                 add_first_seen(account.deployments, page, path, lambda rid, doc: doc)
 
-        reason = self._read_list(path, f"list deployments of AI Services account {account.name}", on_page)
+        reason = self.scan.read_list(path, f"list deployments of AI Services account {account.name}", on_page)
         if reason:
-            with self._lock:
+            with self.scan.lock:
                 account.failures.append(f"deployments list failed: {reason}")
 
     def _list_policies(self, account: _Account) -> None:
         path = f"{account.id}/raiPolicies"
 
-        def on_page(page: list[dict[str, Any]]) -> None:
-            with self._lock:
+        def on_page(page: Page) -> None:
+            with self.scan.lock:
                 for _, doc in add_first_seen({}, page, path, lambda rid, doc: doc):
                     account.policies.setdefault(resource_name(doc, str(doc["id"])).lower(), doc)
 
-        reason = self._read_list(path, f"list content filter policies of AI Services account {account.name}",
-                                 on_page)
+        reason = self.scan.read_list(path, f"list content filter policies of AI Services account {account.name}",
+                                     on_page)
         if reason:
-            with self._lock:
+            with self.scan.lock:
                 account.policy_failure = f"content filter policies list failed: {reason}"
                 account.failures.append(account.policy_failure)
 
@@ -171,16 +162,7 @@ class AiSubscription:
 
     def _resource(self, resource_type: str, doc: Mapping[str, Any], region: str, related: Mapping[str, Any],
                   unreadable: Mapping[str, str] | None = None) -> Resource:
-        document = dict(doc)  # redacted when its page arrived (with_id)
-        rid = str(document["id"])
-        tags = document.get("tags")
-        return Resource(
-            id=rid, type=resource_type, provider="azure", account=self.subscription,
-            region=canonical_azure_location(str(document.get("location") or region)),
-            name=resource_name(document, rid), document=document,
-            related=dict(related), unreadable=dict(unreadable or {}),
-            tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
-        )
+        return self.scan.resource(resource_type, dict(doc), region, related, unreadable)  # redacted by with_id
 
     def _account_resources(self, account: _Account) -> list[Resource]:
         if not serves_models(account.document):
@@ -206,33 +188,11 @@ class AiSubscription:
         return out
 
     def resources(self) -> list[Resource]:
-        return [r for account in self._accounts.values() for r in self._account_resources(account)]
+        return [r for account in self.scan.parents.values() for r in self._account_resources(account)]
 
     def coverage(self, resources: Iterable[Resource]) -> list[CoverageRow]:
         """The subscription's accounts row and one children row per model-serving account."""
-        children: dict[str, int] = {}
-        accounts = 0
-        for resource in resources:
-            if resource.type == ACCOUNT:
-                accounts += 1
-            elif resource.type == DEPLOYMENT:
-                parent = resource_key("azure", str(resource.related.get("account") or ""))
-                children[parent] = children.get(parent, 0) + 1
-        error = one_line(f"{self.failure}; the deployments and content filters of its accounts are not known either",
-                         MAX_ROW_ERROR) if self.failure else None
-        rows = [CoverageRow(
-            provider="azure", account=self.subscription, region="*", service=ACCOUNTS_SERVICE,
-            scope_id=f"/subscriptions/{self.subscription}",
-            resource_types=RESOURCE_TYPES if error else (ACCOUNT,), resources=accounts, error=error)]
-        for key, account in self._accounts.items():
-            if not serves_models(account.document):
-                continue
-            reasons = "; ".join(dict.fromkeys(account.failures))
-            rows.append(CoverageRow(
-                provider="azure", account=self.subscription, region=account.location or "*",
-                service=CHILDREN_SERVICE, scope_id=account.id, resource_types=(DEPLOYMENT,),
-                resources=children.get(key, 0), error=one_line(reasons, MAX_ROW_ERROR) if reasons else None))
-        return rows
+        return self.scan.coverage(resources, lambda account: serves_models(account.document))
 
 
 def _properties(doc: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -32,8 +32,7 @@ parsed is ``unreadable["related.policy"]`` on every API it governs.
 from __future__ import annotations
 
 import copy
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -51,21 +50,19 @@ from auditor.providers.azure.apim_links import (
     parse_policy,
 )
 from auditor.providers.azure.arm import (
-    MAX_ROW_ERROR,
     AzureCallError,
     add_first_seen,
     get_json_through,
     one_line,
     pages_through,
-    read_pages,
     resource_name,
 )
 from auditor.providers.azure.ml_endpoints import redact
 from auditor.providers.azure.session import UNUSED_SUBSCRIPTION, AzureClients
+from auditor.providers.azure.subscription_scan import Listing, Page, Parent, SubscriptionScan
 from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
 from auditor.redaction import REDACTED
-from auditor.regions import canonical_azure_location
 
 if TYPE_CHECKING:
     from azure.mgmt.apimanagement import ApiManagementClient
@@ -165,82 +162,73 @@ def redact_apim(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class _Service:
-    id: str
-    name: str
-    location: str
-    document: dict[str, Any]
+class _Service(Parent):
     children: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in CHILD_TYPES})
     product_apis: dict[str, list[str]] = field(default_factory=dict)  # product key -> API names (lower)
     policies: dict[str, str | None] = field(default_factory=dict)  # "" (service) or API key -> XML (None: none)
     policy_failures: dict[str, str] = field(default_factory=dict)
     product_api_failures: dict[str, str] = field(default_factory=dict)  # product key -> reason
     failed_lists: set[str] = field(default_factory=set)  # child resource types not fully listed
-    failures: list[str] = field(default_factory=list)
+
+
+def _service_of(resource: Resource) -> str | None:
+    return str(resource.related.get("service") or "") if resource.type in CHILD_TYPES else None
+
+
+_LISTING = Listing(
+    lane="azure-apim", collection=f"{NAMESPACE}/service", what="API Management services", parent_type=SERVICE,
+    service=SERVICES_SERVICE, resource_types=RESOURCE_TYPES,
+    unknown="the APIs, backends and products of its services are not known either",
+    children_service=CHILDREN_SERVICE, child_types=CHILD_TYPES, parent_of=_service_of)
 
 
 class ApimSubscription:
     """The API Management estate of one subscription, collected on the scan's pool."""
 
     def __init__(self, subscription: str, client: ApimClient, pool: TaskPool) -> None:
-        self.subscription = subscription
         self.client = client
-        self.pool = pool
-        self.lane = ("azure-apim", subscription.lower())
-        self.failure: str | None = None
-        self._lock = threading.Lock()
-        self._services: dict[str, _Service] = {}
+        self.scan: SubscriptionScan[_Service] = SubscriptionScan(subscription, pool, _LISTING, client.list_pages,
+                                                                 _Service)
+        self.subscription, self.pool, self.lane = subscription, pool, self.scan.lane
+
+    @property
+    def failure(self) -> str | None:
+        return self.scan.failure
 
     def start(self) -> None:
-        self.pool.submit(self.lane, self._list_services)
-
-    def _read_list(self, path: str, operation: str, on_page: Callable[[list[dict[str, Any]]], None]) -> str | None:
-        return read_pages(self.client.list_pages(path, operation), on_page)
-
-    def _list_services(self) -> None:
-        path = f"/subscriptions/{self.subscription}/providers/{NAMESPACE}/service"
-
-        def on_page(page: list[dict[str, Any]]) -> None:
-            with self._lock:
-                new = add_first_seen(self._services, page, path, lambda rid, doc: _Service(
-                    rid, resource_name(doc, rid), canonical_azure_location(str(doc.get("location") or "")), doc))
-            self.pool.submit_many(self.lane, [task for _, service in new for task in (
-                partial(self._list_children, service, API, "apis"),
-                partial(self._list_children, service, BACKEND, "backends"),
-                partial(self._list_children, service, PRODUCT, "products"),
-                partial(self._get_policy, service, ""))])
-
-        reason = self._read_list(path, f"list API Management services of subscription {self.subscription}", on_page)
-        if reason:
-            self.failure = f"API Management services list failed: {reason}"
+        self.scan.start(lambda service: [
+            partial(self._list_children, service, API, "apis"),
+            partial(self._list_children, service, BACKEND, "backends"),
+            partial(self._list_children, service, PRODUCT, "products"),
+            partial(self._get_policy, service, "")])
 
     def _list_children(self, service: _Service, resource_type: str, label: str) -> None:
         path = f"{service.id}/{label}"
         store = service.children[resource_type]
 
-        def on_page(page: list[dict[str, Any]]) -> None:
-            with self._lock:
+        def on_page(page: Page) -> None:
+            with self.scan.lock:
                 new = [rid for rid, _ in add_first_seen(store, page, path, lambda rid, doc: doc)]
             if resource_type == API:
                 self.pool.submit_many(self.lane, [partial(self._get_policy, service, rid) for rid in new])
             elif resource_type == PRODUCT:
                 self.pool.submit_many(self.lane, [partial(self._list_product_apis, service, rid) for rid in new])
 
-        reason = self._read_list(path, f"list {label} of API Management service {service.name}", on_page)
+        reason = self.scan.read_list(path, f"list {label} of API Management service {service.name}", on_page)
         if reason:
-            with self._lock:
+            with self.scan.lock:
                 service.failed_lists.add(resource_type)
                 service.failures.append(f"{label} list failed: {reason}")
 
     def _list_product_apis(self, service: _Service, product_id: str) -> None:
         names: list[str] = []
 
-        def on_page(page: list[dict[str, Any]]) -> None:
+        def on_page(page: Page) -> None:
             names.extend(resource_name(doc, str(doc.get("id") or "")).lower() for doc in page)
 
         product = product_id.rsplit("/", 1)[-1]
-        reason = self._read_list(f"{product_id}/apis", f"list APIs of product {product} of {service.name}", on_page)
-        with self._lock:
+        reason = self.scan.read_list(f"{product_id}/apis", f"list APIs of product {product} of {service.name}", on_page)
+        with self.scan.lock:
             service.product_apis[resource_key("azure", product_id)] = names
             if reason:
                 service.product_api_failures[resource_key("azure", product_id)] = reason
@@ -258,7 +246,7 @@ class ApimSubscription:
             failure = None if xml is not None else f"the {label} policy has no XML value"
         except AzureCallError as exc:
             failure = None if exc.failure.status == 404 else exc.failure.reason
-        with self._lock:
+        with self.scan.lock:
             service.policies[resource_key("azure", api_id)] = xml
             if failure:
                 service.policy_failures[resource_key("azure", api_id)] = failure
@@ -267,16 +255,7 @@ class ApimSubscription:
 
     def _resource(self, resource_type: str, doc: Mapping[str, Any], region: str, related: Mapping[str, Any],
                   unreadable: Mapping[str, str] | None = None) -> Resource:
-        document = redact_apim(doc)
-        rid = str(document["id"])
-        tags = document.get("tags")
-        return Resource(
-            id=rid, type=resource_type, provider="azure", account=self.subscription,
-            region=canonical_azure_location(str(document.get("location") or region)),
-            name=resource_name(document, rid), document=document,
-            related=dict(related), unreadable=dict(unreadable or {}),
-            tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
-        )
+        return self.scan.resource(resource_type, redact_apim(doc), region, related, unreadable)
 
     def _parsed(self, service: _Service, key: str) -> tuple[PolicyFacts | None, str | None]:
         """The parsed policy of ``key`` ("" = the service): (facts or None for none, why it is unreadable)."""
@@ -346,28 +325,8 @@ class ApimSubscription:
         return self._resource(API, doc, service.location, related, unreadable)
 
     def resources(self) -> list[Resource]:
-        return [resource for service in self._services.values() for resource in self._service_resources(service)]
+        return [resource for service in self.scan.parents.values() for resource in self._service_resources(service)]
 
     def coverage(self, resources: Iterable[Resource]) -> list[CoverageRow]:
         """The subscription's services row and one children row per service."""
-        children: dict[str, int] = {}
-        services = 0
-        for resource in resources:
-            if resource.type == SERVICE:
-                services += 1
-            elif resource.type in CHILD_TYPES:
-                parent = resource_key("azure", str(resource.related.get("service") or ""))
-                children[parent] = children.get(parent, 0) + 1
-        error = one_line(f"{self.failure}; the APIs, backends and products of its services are not known either",
-                         MAX_ROW_ERROR) if self.failure else None
-        rows = [CoverageRow(
-            provider="azure", account=self.subscription, region="*", service=SERVICES_SERVICE,
-            scope_id=f"/subscriptions/{self.subscription}",
-            resource_types=RESOURCE_TYPES if error else (SERVICE,), resources=services, error=error)]
-        for key, service in self._services.items():
-            reasons = "; ".join(dict.fromkeys(service.failures))
-            rows.append(CoverageRow(
-                provider="azure", account=self.subscription, region=service.location or "*",
-                service=CHILDREN_SERVICE, scope_id=service.id, resource_types=CHILD_TYPES,
-                resources=children.get(key, 0), error=one_line(reasons, MAX_ROW_ERROR) if reasons else None))
-        return rows
+        return self.scan.coverage(resources)

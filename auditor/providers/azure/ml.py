@@ -42,8 +42,7 @@ assignments as soon as the page naming the endpoint arrives.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -51,14 +50,7 @@ from typing import Any
 from auditor.identity import resource_key
 from auditor.model import CoverageRow, Resource
 from auditor.providers.azure import resource_types as declared
-from auditor.providers.azure.arm import (
-    MAX_ROW_ERROR,
-    add_first_seen,
-    one_line,
-    read_pages,
-    resource_name,
-    with_id,
-)
+from auditor.providers.azure.arm import add_first_seen, read_pages, resource_name, with_id
 from auditor.providers.azure.ml_endpoints import (
     NAMESPACE,
     ONLINE_DEPLOYMENT,
@@ -69,9 +61,9 @@ from auditor.providers.azure.ml_endpoints import (
 )
 from auditor.providers.azure.roles import RoleCollector
 from auditor.providers.azure.session import AzureClients
+from auditor.providers.azure.subscription_scan import Listing, Page, Parent, SubscriptionScan
 from auditor.providers.declared import ids
 from auditor.providers.pool import TaskPool
-from auditor.regions import canonical_azure_location
 
 WORKSPACE = declared.WORKSPACE.id
 COMPUTE = declared.COMPUTE.id
@@ -107,76 +99,63 @@ _CHILD_LISTS: tuple[_ChildList, ...] = (
 
 
 @dataclass
-class _Workspace:
-    id: str
-    name: str
-    location: str
-    document: dict[str, Any]
+class _Workspace(Parent):
     children: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: {kind.resource_type: {} for kind in _CHILD_LISTS})
     deployments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # endpoint id (lower) -> docs
     deployment_failures: dict[str, str] = field(default_factory=dict)  # endpoint id (lower) -> reason
-    failures: list[str] = field(default_factory=list)
 
 
-def _join(messages: Iterable[str]) -> str | None:
-    text = "; ".join(dict.fromkeys(m for m in messages if m))
-    return one_line(text, MAX_ROW_ERROR) if text else None
+def _workspace_of(resource: Resource) -> str | None:
+    """The workspace a child resource is counted under (a deployment's through its endpoint's id)."""
+    if resource.type == ONLINE_DEPLOYMENT:
+        return resource_key("azure", resource.id).split("/onlineendpoints/", 1)[0]
+    return str(resource.related.get("workspace") or "") if resource.type in CHILD_TYPES else None
+
+
+_LISTING = Listing(
+    lane="azure-ml", collection=f"{NAMESPACE}/workspaces", what="workspaces", parent_type=WORKSPACE,
+    service=WORKSPACES_SERVICE, resource_types=RESOURCE_TYPES,
+    unknown="the children of its workspaces (computes, endpoints, deployments, v1 services) are not known either",
+    children_service=CHILDREN_SERVICE, child_types=CHILD_TYPES, parent_of=_workspace_of)
 
 
 class MlSubscription:
     """The Machine Learning estate of one subscription, collected on the scan's pool."""
 
     def __init__(self, subscription: str, clients: AzureClients, pool: TaskPool, roles: RoleCollector) -> None:
-        self.subscription = subscription
         self.clients = clients
-        self.pool = pool
         self.roles = roles
-        self.lane = ("azure-ml", subscription.lower())
-        self.failure: str | None = None
-        self._lock = threading.Lock()
-        self._workspaces: dict[str, _Workspace] = {}
+        self.scan: SubscriptionScan[_Workspace] = SubscriptionScan(
+            subscription, pool, _LISTING, lambda path, operation: clients.list_pages(path, API_VERSION, operation),
+            _Workspace)
+        self.subscription, self.pool, self.lane = subscription, pool, self.scan.lane
+
+    @property
+    def failure(self) -> str | None:
+        return self.scan.failure
 
     def start(self) -> None:
-        self.pool.submit(self.lane, self._list_workspaces)
+        self.scan.start(lambda workspace: [partial(self._list_children, workspace, kind) for kind in _CHILD_LISTS])
 
     # --- collection ----------------------------------------------------------------------------------
-
-    def _read_list(self, path: str, api_version: str, operation: str,
-                   on_page: Callable[[list[dict[str, Any]]], None],
-                   absent_codes: frozenset[str] = frozenset()) -> str | None:
-        """Read every page of a list into ``on_page``; why it failed, or None."""
-        return read_pages(self.clients.list_pages(path, api_version, operation), on_page, absent_codes)
-
-    def _list_workspaces(self) -> None:
-        path = f"/subscriptions/{self.subscription}/providers/{NAMESPACE}/workspaces"
-
-        def on_page(page: list[dict[str, Any]]) -> None:
-            with self._lock:
-                new = add_first_seen(self._workspaces, page, path, lambda rid, doc: _Workspace(
-                    rid, resource_name(doc, rid), canonical_azure_location(str(doc.get("location") or "")), doc))
-            self.pool.submit_many(self.lane, [partial(self._list_children, workspace, kind)
-                                              for _, workspace in new for kind in _CHILD_LISTS])
-
-        reason = self._read_list(path, API_VERSION, f"list workspaces of subscription {self.subscription}", on_page)
-        if reason:
-            self.failure = f"workspaces list failed: {reason}"
 
     def _list_children(self, workspace: _Workspace, kind: _ChildList) -> None:
         path = f"{workspace.id}/{kind.label}"
         store = workspace.children[kind.resource_type]
 
-        def on_page(page: list[dict[str, Any]]) -> None:
-            with self._lock:
+        def on_page(page: Page) -> None:
+            with self.scan.lock:
                 new = add_first_seen(store, page, path, lambda rid, doc: doc)
             if kind.resource_type == ONLINE_ENDPOINT:
                 for rid, doc in new:
                     self._on_endpoint(workspace, rid, doc)
 
-        reason = self._read_list(path, kind.api_version, f"list {kind.label} of workspace {workspace.name}", on_page,
-                                 kind.absent_codes)
+        reason = read_pages(self.clients.list_pages(path, kind.api_version,
+                                                    f"list {kind.label} of workspace {workspace.name}"),
+                            on_page, kind.absent_codes)
         if reason:
-            with self._lock:
+            with self.scan.lock:
                 workspace.failures.append(f"{kind.label} list failed: {reason}")
 
     def _on_endpoint(self, workspace: _Workspace, endpoint_id: str, document: Mapping[str, Any]) -> None:
@@ -190,14 +169,14 @@ class MlSubscription:
         path = f"{endpoint_id}/deployments"
         found: dict[str, dict[str, Any]] = {}
 
-        def on_page(page: list[dict[str, Any]]) -> None:
+        def on_page(page: Page) -> None:
             for raw in page:
                 variables = environment_variables(raw)  # names and secret kinds, read before redaction
                 rid, doc = with_id(raw, path)
                 found.setdefault(resource_key("azure", rid), {"document": doc, "environment_variables": variables})
 
-        reason = self._read_list(path, API_VERSION, f"list deployments of online endpoint {endpoint_name}", on_page)
-        with self._lock:
+        reason = self.scan.read_list(path, f"list deployments of online endpoint {endpoint_name}", on_page)
+        with self.scan.lock:
             workspace.deployments[resource_key("azure", endpoint_id)] = found
             if reason:
                 workspace.deployment_failures[resource_key("azure", endpoint_id)] = reason
@@ -207,20 +186,11 @@ class MlSubscription:
 
     def _resource(self, resource_type: str, doc: Mapping[str, Any], region: str,
                   related: Mapping[str, Any] | None = None, unreadable: Mapping[str, str] | None = None) -> Resource:
-        document = dict(doc)  # redacted when its page arrived (with_id)
-        rid = str(document["id"])
-        tags = document.get("tags")
-        return Resource(
-            id=rid, type=resource_type, provider="azure", account=self.subscription,
-            region=canonical_azure_location(str(document.get("location") or region)),
-            name=resource_name(document, rid), document=document,
-            related=dict(related or {}), unreadable=dict(unreadable or {}),
-            tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
-        )
+        return self.scan.resource(resource_type, dict(doc), region, related, unreadable)  # redacted by with_id
 
     def resources(self) -> list[Resource]:
         out: list[Resource] = []
-        for workspace in self._workspaces.values():
+        for workspace in self.scan.parents.values():
             region = workspace.location
             out.append(self._resource(WORKSPACE, workspace.document, region))
             owner = {"workspace": workspace.id}
@@ -243,31 +213,4 @@ class MlSubscription:
 
     def coverage(self, resources: Iterable[Resource]) -> list[CoverageRow]:
         """The subscription's workspaces row and one children row per workspace."""
-        children: dict[str, int] = {}
-        workspaces = 0
-        for resource in resources:
-            if resource.type == WORKSPACE:
-                workspaces += 1
-            elif resource.type in CHILD_TYPES:
-                parent = str(resource.related.get("workspace") or "")
-                if resource.type == ONLINE_DEPLOYMENT:
-                    parent = resource_key("azure", resource.id).split("/onlineendpoints/", 1)[0]
-                key = resource_key("azure", parent)
-                children[key] = children.get(key, 0) + 1
-        error = None
-        if self.failure:
-            error = one_line(f"{self.failure}; the children of its workspaces (computes, endpoints, deployments, "
-                             "v1 services) are not known either", MAX_ROW_ERROR)
-        rows = [CoverageRow(
-            provider="azure", account=self.subscription, region="*", service=WORKSPACES_SERVICE,
-            scope_id=f"/subscriptions/{self.subscription}",
-            resource_types=RESOURCE_TYPES if error else (WORKSPACE,), resources=workspaces, error=error,
-        )]
-        for key, workspace in self._workspaces.items():
-            rows.append(CoverageRow(
-                provider="azure", account=self.subscription, region=workspace.location or "*",
-                service=CHILDREN_SERVICE, scope_id=workspace.id, resource_types=CHILD_TYPES,
-                resources=children.get(key, 0), error=_join(workspace.failures),
-            ))
-        return rows
-
+        return self.scan.coverage(resources)
