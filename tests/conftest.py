@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import call_audit
 import pytest
 
+pytest.register_assert_rewrite("shard_results")  # its comparisons fail showing both sides, as a test's own do
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _record_cloud_calls() -> Iterator[None]:

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 from outputs.test_html_report import Page, decode
+from shard_results import doc, run
 
-from auditor.cli import main
 from auditor.providers.aws.permissions import org_permissions
 
 from .conftest import Moto
@@ -35,14 +35,6 @@ from .seeding import ACCOUNT, Seeder, policy
 
 REGION = "us-east-1"
 FORMATS = ("json", "sarif", "csv", "junit", "markdown", "html")
-
-
-def run(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @dataclass(frozen=True)
@@ -95,11 +87,6 @@ def scans(moto_server: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     exits["merged"] = run(["merge", *map(str, shards), "--out", str(root / "merged"),
                            *(a for f in FORMATS for a in ("--format", f)), "--quiet"])
     yield Scans(org, denied, root, exits, shards, read_by)
-
-
-def doc(directory: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((directory / "findings.json").read_text(encoding="utf-8"))
-    return loaded
 
 
 def s3_rules(document: dict[str, Any]) -> set[str]:

@@ -7,15 +7,13 @@ once, through the command line, with IAM enforced; each test compares them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from shard_results import assert_merged_equals_full, doc, merge, run
 
-from auditor.cli import main
 from auditor.providers.aws.permissions import org_permissions
 from auditor.shard import Shard
 
@@ -25,14 +23,6 @@ from .seeding import ACCOUNT, Seeder
 
 NS = (1, 2, 3, 4)
 REGIONS = ("eu-west-1", "us-east-1")
-
-
-def run(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @dataclass(frozen=True)
@@ -75,20 +65,6 @@ def scans(moto_server: Moto, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     yield OrgScans(org, denied, root, full_exit, exits)
 
 
-def doc(directory: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((directory / "findings.json").read_text(encoding="utf-8"))
-    return loaded
-
-
-def statuses(document: dict[str, Any]) -> dict[str, str]:
-    return {f["id"]: f["status"] for f in document["findings"]}
-
-
-def coverage(document: dict[str, Any]) -> dict[tuple[str, ...], tuple[int, str | None]]:
-    return {(c["provider"], c["account"], c["region"], c["service"], c["scope_id"]): (c["resources"], c["error"])
-            for c in document["coverage"]}
-
-
 def test_the_unsharded_org_scan_reads_every_account_but_the_denied_one(scans: OrgScans) -> None:
     full = doc(scans.root / "full")
     assert scans.full_exit == 2
@@ -123,13 +99,10 @@ def test_the_shards_own_every_scope_once_and_one_shard_reports_the_denied_accoun
 
 @pytest.mark.parametrize("n", NS)
 def test_merging_the_shards_equals_the_unsharded_org_scan(scans: OrgScans, tmp_path: Path, n: int) -> None:
-    code = run(["merge", *map(str, scans.shards(n)), "--out", str(tmp_path), "--format", "json", "--quiet"])
-    full, merged = doc(scans.root / "full"), doc(tmp_path)
+    code, merged = merge(scans.shards(n), tmp_path)
+    full = doc(scans.root / "full")
     assert code == scans.full_exit == 2
-    assert statuses(merged) == statuses(full)
-    assert coverage(merged) == coverage(full)  # rows, resource counts and their errors
-    assert sorted(merged["scan"]["scopes"]) == sorted(full["scan"]["scopes"])
-    assert merged["summary"]["gating"] == full["summary"]["gating"]
+    assert_merged_equals_full(merged, full)  # verdicts, coverage rows (resource counts, errors), scopes, gating
     assert sorted(r["id"] for r in merged["inventory"]) == sorted(r["id"] for r in full["inventory"])
     denied = [f for f in merged["findings"] if f["account"] == scans.denied]
     assert denied and {f["status"] for f in denied} == {"ERROR"}

@@ -18,7 +18,6 @@ shard of N in 1..4 are run once, through the command line.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shard_results import assert_merged_equals_full, doc, merge, run
 
-from auditor.cli import main
 from auditor.demo.arm_model import role_assignment_document
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.fake_az import write_fake_az
@@ -41,14 +40,6 @@ SUB_X = "dddddddd-4444-4444-8444-444444444444"
 MG = "/providers/Microsoft.Management/managementGroups"
 RULE = "azure.ml.online_endpoint.identity_least_privilege"
 NS = (1, 2, 3, 4)
-
-
-def run(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @dataclass(frozen=True)
@@ -104,20 +95,6 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroupScans]:
     yield GroupScans(root, full_exit, exits, reads)
 
 
-def doc(directory: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((directory / "findings.json").read_text(encoding="utf-8"))
-    return loaded
-
-
-def statuses(document: dict[str, Any]) -> dict[str, str]:
-    return {f["id"]: f["status"] for f in document["findings"]}
-
-
-def coverage(document: dict[str, Any]) -> dict[tuple[str, ...], tuple[int, str | None]]:
-    return {(c["provider"], c["account"], c["region"], c["service"], c["scope_id"]): (c["resources"], c["error"])
-            for c in document["coverage"]}
-
-
 def least_privilege(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["resource_id"]: f for f in document["findings"] if f["rule_id"] == RULE}
 
@@ -153,13 +130,10 @@ def test_each_shard_reads_its_subscriptions_and_keeps_the_verdicts_of_assignment
 
 @pytest.mark.parametrize("n", NS)
 def test_merging_the_shards_equals_the_unsharded_group_scan(scans: GroupScans, tmp_path: Path, n: int) -> None:
-    code = run(["merge", *map(str, scans.shards(n)), "--out", str(tmp_path), "--format", "json", "--quiet"])
-    full, merged = doc(scans.root / "full"), doc(tmp_path)
+    code, merged = merge(scans.shards(n), tmp_path)
+    full = doc(scans.root / "full")
     assert code == scans.full_exit
-    assert statuses(merged) == statuses(full)
-    assert coverage(merged) == coverage(full)
-    assert sorted(merged["scan"]["scopes"]) == sorted(full["scan"]["scopes"])
-    assert merged["summary"]["gating"] == full["summary"]["gating"]
+    assert_merged_equals_full(merged, full)
     assert sorted(r["id"] for r in merged["inventory"]) == sorted(r["id"] for r in full["inventory"])
     assert least_privilege(merged)[EP_AAD]["evidence"]["broad_assignments"] == \
         least_privilege(full)[EP_AAD]["evidence"]["broad_assignments"]

@@ -4,24 +4,14 @@ every N in 1..5 are scanned from it once, in this process, through the real comm
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from auditor.cli import main
+from shard_results import run
 
 NS = (1, 2, 3, 4, 5)
-
-
-def run(argv: Sequence[str]) -> int:
-    """``auditor ARGV`` in this process: its exit code."""
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @dataclass(frozen=True)
