@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.demo.arm_examples import as_resource, example_body, example_items
+from auditor.demo.arm_groups import ManagementGroups
 from auditor.demo.arm_model import role_assignment_document, subscription_document
 
 SUB_A = "aaaaaaaa-1111-4111-8111-111111111111"
@@ -188,6 +189,22 @@ def build_estate() -> list[dict[str, Any]]:
 def build_subscriptions() -> list[dict[str, Any]]:
     return [subscription_document(SUB_A, "ml-prod"), subscription_document(SUB_B, "ml-dev"),
             subscription_document(SUB_C, "sandbox")]
+
+
+SUB_X = "dddddddd-4444-4444-8444-444444444444"  # outside mg-org, for the management-group tests
+
+
+def build_groups(groups: ManagementGroups) -> None:
+    """The management-group tree of the group tests: mg-org (mg-prod: SUB_A; mg-dev: SUB_B, its child mg-sandbox:
+    SUB_C) and mg-other (SUB_X), under tenant-root."""
+    groups.add_group("tenant-root", None, "Tenant Root Group")
+    groups.add_group("mg-org", "tenant-root", "Organisation")
+    groups.add_group("mg-prod", "mg-org")
+    groups.add_group("mg-dev", "mg-org")
+    groups.add_group("mg-sandbox", "mg-dev")
+    groups.add_group("mg-other", "tenant-root")
+    for subscription, group in ((SUB_A, "mg-prod"), (SUB_B, "mg-dev"), (SUB_C, "mg-sandbox"), (SUB_X, "mg-other")):
+        groups.place(subscription, group)
 
 
 P, F, NA = "PASS", "FAIL", "NOT_APPLICABLE"

@@ -33,9 +33,8 @@ from auditor.remediate import load
 from auditor.remediate.model import RecordedChange
 from auditor.remediate.planfile import read_plan
 
-from .estate import EP_AAD, EP_B, EP_OWNER, P_AAD, P_OWNER, STORAGE, SUB_A, SUB_B, SUB_C
+from .estate import EP_AAD, EP_B, EP_OWNER, P_AAD, P_OWNER, STORAGE, SUB_A, SUB_B, SUB_C, build_groups
 
-SUB_X = "dddddddd-4444-4444-8444-444444444444"
 MG = "/providers/Microsoft.Management/managementGroups"
 RULE = "azure.ml.online_endpoint.identity_least_privilege"
 ASSIGNMENTS = "/providers/Microsoft.Authorization/roleAssignments"
@@ -54,15 +53,7 @@ COMPARED = ("id", "rule_id", "status", "severity", "provider", "resource_id", "r
 def group(arm: ArmServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArmServer]:
     """The stand-in with the tree above, ep-aad's extra broad roles, and this process pointed at it as a user's
     shell would be (fake ``az``, the stand-in's CA, a journal key of the test's own)."""
-    groups = arm.store.groups
-    groups.add_group("tenant-root", None, "Tenant Root Group")
-    groups.add_group("mg-org", "tenant-root", "Organisation")
-    groups.add_group("mg-prod", "mg-org")
-    groups.add_group("mg-dev", "mg-org")
-    groups.add_group("mg-sandbox", "mg-dev")
-    groups.add_group("mg-other", "tenant-root")
-    for subscription, parent in ((SUB_A, "mg-prod"), (SUB_B, "mg-dev"), (SUB_C, "mg-sandbox"), (SUB_X, "mg-other")):
-        groups.place(subscription, parent)
+    build_groups(arm.store.groups)
     arm.add_resources([GROUP_OWNER, GROUP_UAA])
     az_dir = tmp_path / "az"
     write_fake_az(az_dir)

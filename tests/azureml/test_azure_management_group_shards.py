@@ -34,9 +34,8 @@ from auditor.demo.run import demo_azure_environment
 from auditor.shard import Shard, azure_scope
 
 from .conftest import _CLEARED
-from .estate import EP_AAD, EP_KEY, P_UA, SUB_A, SUB_B, SUB_C, build_estate, build_subscriptions
+from .estate import EP_AAD, EP_KEY, P_UA, SUB_A, SUB_B, SUB_C, build_estate, build_groups, build_subscriptions
 
-SUB_X = "dddddddd-4444-4444-8444-444444444444"
 MG = "/providers/Microsoft.Management/managementGroups"
 RULE = "azure.ml.online_endpoint.identity_least_privilege"
 NS = (1, 2, 3, 4)
@@ -63,16 +62,7 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroupScans]:
     root = tmp_path_factory.mktemp("group-shards")
     with ArmServer(build_estate(), subscriptions=build_subscriptions(), page_size=2) as arm, \
             pytest.MonkeyPatch.context() as patch:
-        groups = arm.store.groups
-        groups.add_group("tenant-root", None, "Tenant Root Group")
-        groups.add_group("mg-org", "tenant-root", "Organisation")
-        groups.add_group("mg-prod", "mg-org")
-        groups.add_group("mg-dev", "mg-org")
-        groups.add_group("mg-sandbox", "mg-dev")
-        groups.add_group("mg-other", "tenant-root")
-        for subscription, group in ((SUB_A, "mg-prod"), (SUB_B, "mg-dev"), (SUB_C, "mg-sandbox"),
-                                    (SUB_X, "mg-other")):
-            groups.place(subscription, group)
+        build_groups(arm.store.groups)
         arm.add_resources([role_assignment_document(f"{MG}/mg-dev", P_UA, "Owner")])
         for name in _CLEARED:
             patch.delenv(name, raising=False)

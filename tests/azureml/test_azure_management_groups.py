@@ -32,10 +32,9 @@ from auditor.model import Finding, Inventory, Status
 from auditor.providers.azure.role_pool import UNREAD_SCOPES
 
 from .conftest import Scan
-from .estate import EP_AAD, EP_B, EP_KEY, EP_OWNER, P_UA, SUB_A, SUB_B, SUB_C
+from .estate import EP_AAD, EP_B, EP_KEY, EP_OWNER, P_UA, SUB_A, SUB_B, SUB_C, SUB_X, build_groups
 from .test_azure_errors import seeded_ids
 
-SUB_X = "dddddddd-4444-4444-8444-444444444444"
 MG = "/providers/Microsoft.Management/managementGroups"
 RULE = "azure.ml.online_endpoint.identity_least_privilege"
 ASSIGNMENTS = "/providers/Microsoft.Authorization/roleAssignments"
@@ -43,15 +42,7 @@ ASSIGNMENTS = "/providers/Microsoft.Authorization/roleAssignments"
 
 @pytest.fixture
 def tree(arm: ArmServer) -> ArmServer:
-    groups = arm.store.groups
-    groups.add_group("tenant-root", None, "Tenant Root Group")
-    groups.add_group("mg-org", "tenant-root", "Organisation")
-    groups.add_group("mg-prod", "mg-org")
-    groups.add_group("mg-dev", "mg-org")
-    groups.add_group("mg-sandbox", "mg-dev")
-    groups.add_group("mg-other", "tenant-root")
-    for subscription, group in ((SUB_A, "mg-prod"), (SUB_B, "mg-dev"), (SUB_C, "mg-sandbox"), (SUB_X, "mg-other")):
-        groups.place(subscription, group)
+    build_groups(arm.store.groups)
     return arm
 
 
