@@ -32,7 +32,7 @@ from auditor.iac.private_links import link_private_endpoints
 from auditor.iac.read import Plan, Planned, read_plan
 from auditor.iac.roles import link_role_assignments
 from auditor.model import CoverageRow, Inventory, Resource
-from auditor.planned import AfterApply, NotInPlan
+from auditor.planned import AFTER_APPLY_TEXT, AfterApply, NotInPlan
 from auditor.redaction import redact_document
 
 if TYPE_CHECKING:
@@ -120,18 +120,25 @@ class _Plan:
         name = read_path(self.values[whole.address], self.mapping[whole.address].name)
         return isinstance(written, str) and not isinstance(written, AfterApply) and written == name
 
-    def related(self, planned: Planned, mapping: TypeMapping) -> dict[str, Any]:
+    def related(self, planned: Planned, mapping: TypeMapping) -> tuple[dict[str, Any], dict[str, str]]:
+        """The related ids of ``planned``, and the related keys the plan cannot tell (key -> why): an
+        attribute known only after apply that references no planned resource (a module's output) names a
+        resource nobody can tell."""
         related: dict[str, Any] = {}
+        unknown: dict[str, str] = {}
         for name, attributes in (mapping.related or {}).items():
             ids: list[str] = []
             for attribute in attributes:
                 targets = self.referenced(planned, attribute)
                 literal = read_path(self.values[planned.address], attribute)
+                if not targets and isinstance(literal, AfterApply):
+                    unknown[f"related.{name}"] = (f"'{attribute}' is {AFTER_APPLY_TEXT} and references no "
+                                                  "resource of this plan")
                 if not targets and isinstance(literal, str) and literal and not isinstance(literal, AfterApply):
                     targets = [literal]  # a resource outside the plan, named by its id
                 ids.extend(t for t in targets if t not in ids)
             related[name] = ids
-        return related
+        return related, unknown
 
 
 def plan_inventory(plans: Sequence[Plan], mappings: Mappings) -> Inventory:
@@ -165,7 +172,8 @@ def _resource(state: _Plan, planned: Planned, mapping: TypeMapping) -> Resource:
     values = state.values[planned.address]
     name = read_path(values, mapping.name)
     region = read_path(values, mapping.region) if mapping.region else None
-    related = state.related(planned, mapping)
+    related, unknown_related = state.related(planned, mapping)
+    unreadable.update(unknown_related)
     related["plan"] = plan_mark(state.plan, planned)
     for key, value in list(document.items()):  # a key the plan cannot tell: unreadable, as a collector says
         if isinstance(value, NotInPlan):
