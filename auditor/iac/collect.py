@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.iac.account_wide import account_settings
 from auditor.iac.apim import link_apis
 from auditor.iac.derive import DERIVATIONS
 from auditor.iac.mapping import Mappings, TypeMapping, build, decode, read_path, shipped_mappings
@@ -31,7 +32,7 @@ from auditor.iac.private_links import link_private_endpoints
 from auditor.iac.read import Plan, Planned, read_plan
 from auditor.iac.roles import link_role_assignments
 from auditor.model import CoverageRow, Inventory, Resource
-from auditor.planned import AfterApply, NotInPlan
+from auditor.planned import AFTER_APPLY_TEXT, AfterApply, NotInPlan
 from auditor.redaction import redact_document
 
 if TYPE_CHECKING:
@@ -56,12 +57,16 @@ class _Plan:
             self.by_base.setdefault(_INDEX.sub("", p.address), []).append(p.address)
         self.mapping: dict[str, TypeMapping] = {}
         self.parts: list[tuple[Planned, TypeMapping]] = []  # resources that are part of another's document
+        self.accounts: list[tuple[Planned, TypeMapping, Mapping[str, Any]]] = []  # an account's settings
         self.values: dict[str, Mapping[str, Any]] = {}
         for p in plan.changes:
             found = mappings.find(plan.format, p.source_type, p.values)
             if found is not None:
                 self.values[p.address] = decode(p.values, found.decode_json, f"{p.address}: {found.decode_json}")
-                if found.part_of:
+                if found.account_wide:
+                    if p.action in LIVE | {"delete", "import"}:
+                        self.accounts.append((p, found, self.values[p.address]))
+                elif found.part_of:
                     if p.action in LIVE:
                         self.parts.append((p, found))
                 else:
@@ -115,18 +120,25 @@ class _Plan:
         name = read_path(self.values[whole.address], self.mapping[whole.address].name)
         return isinstance(written, str) and not isinstance(written, AfterApply) and written == name
 
-    def related(self, planned: Planned, mapping: TypeMapping) -> dict[str, Any]:
+    def related(self, planned: Planned, mapping: TypeMapping) -> tuple[dict[str, Any], dict[str, str]]:
+        """The related ids of ``planned``, and the related keys the plan cannot tell (key -> why): an
+        attribute known only after apply that references no planned resource (a module's output) names a
+        resource nobody can tell."""
         related: dict[str, Any] = {}
+        unknown: dict[str, str] = {}
         for name, attributes in (mapping.related or {}).items():
             ids: list[str] = []
             for attribute in attributes:
                 targets = self.referenced(planned, attribute)
                 literal = read_path(self.values[planned.address], attribute)
+                if not targets and isinstance(literal, AfterApply):
+                    unknown[f"related.{name}"] = (f"'{attribute}' is {AFTER_APPLY_TEXT} and references no "
+                                                  "resource of this plan")
                 if not targets and isinstance(literal, str) and literal and not isinstance(literal, AfterApply):
                     targets = [literal]  # a resource outside the plan, named by its id
                 ids.extend(t for t in targets if t not in ids)
             related[name] = ids
-        return related
+        return related, unknown
 
 
 def plan_inventory(plans: Sequence[Plan], mappings: Mappings) -> Inventory:
@@ -149,6 +161,7 @@ def plan_inventory(plans: Sequence[Plan], mappings: Mappings) -> Inventory:
             mapped[mapping.provider][mapping.resource_type] += 1
             resources.append(_resource(state, planned, mapping))
         coverage.extend(_coverage(plan, mapped, unmapped))
+        coverage.extend(_account_coverage(plan, state.accounts))
     inventory = Inventory(resources=tuple(resources), coverage=tuple(coverage),
                           scopes=tuple(f"{p.format} plan {p.file}" for p in plans))
     return link_apis(link_private_endpoints(link_role_assignments(inventory, plans), plans), plans)
@@ -159,7 +172,8 @@ def _resource(state: _Plan, planned: Planned, mapping: TypeMapping) -> Resource:
     values = state.values[planned.address]
     name = read_path(values, mapping.name)
     region = read_path(values, mapping.region) if mapping.region else None
-    related = state.related(planned, mapping)
+    related, unknown_related = state.related(planned, mapping)
+    unreadable.update(unknown_related)
     related["plan"] = plan_mark(state.plan, planned)
     for key, value in list(document.items()):  # a key the plan cannot tell: unreadable, as a collector says
         if isinstance(value, NotInPlan):
@@ -167,6 +181,12 @@ def _resource(state: _Plan, planned: Planned, mapping: TypeMapping) -> Resource:
             document = {k: v for k, v in document.items() if k != key}
     for key, why in (mapping.related_outside or {}).items():
         unreadable[f"related.{key}"] = f"not decided by this plan: {why}"
+    for setting in account_settings(mapping.resource_type, planned.provider, state.accounts):
+        unreadable.pop(f"related.{setting.key}", None)  # the plan holds the account's setting: no longer outside
+        if setting.unknown:
+            unreadable[f"related.{setting.key}"] = setting.unknown
+        else:
+            related[setting.key] = setting.value
     for key, derivation in (mapping.derive or {}).items():  # as the collector derives it, from the document
         derived = DERIVATIONS[derivation](mapping.resource_type, document)
         if derived.unknown:
@@ -215,6 +235,21 @@ def _coverage(plan: Plan, mapped: Mapping[str, Counter[str]],
                                         f"{', '.join(listed[:MAX_LISTED])}{more}",
                                 scope_id=plan.file, resource_types=(), resources=sum(types.values())))
     return rows
+
+
+def _account_coverage(plan: Plan, accounts: Sequence[tuple[Planned, TypeMapping, Any]]) -> list[CoverageRow]:
+    """A row per cloud naming the account settings of the plan: not judged themselves, only as they apply to
+    the plan's own resources (an existing resource outside the plan is not judged with them)."""
+    by_cloud: dict[str, list[tuple[Planned, TypeMapping]]] = {}
+    for planned, mapping, _values in accounts:
+        if planned.action in JUDGED | {"delete"}:
+            by_cloud.setdefault(mapping.provider, []).append((planned, mapping))
+    return [CoverageRow(provider=cloud, account="", region="",
+                        service=f"{plan.format} plan, account settings not judged themselves, only with this "
+                                f"plan's {', '.join(sorted({m.resource_type for _p, m in found}))} resources: "
+                                f"{', '.join(f'{p.source_type} ({p.action})' for p, _m in found)}",
+                        scope_id=plan.file, resource_types=(), resources=len(found))
+            for cloud, found in sorted(by_cloud.items())]
 
 
 def plan_collector(files: Sequence[Path]) -> Collect:

@@ -24,6 +24,9 @@ one entry per covered resource type::
 An entry with ``part_of: {reference: ATTR}`` maps a resource that is part of another planned resource's
 document (``aws_s3_bucket_public_access_block`` of its bucket): its document's keys are merged into that of
 the resource of the entry's ``resource_type`` that ATTR references (or names), and it is not judged itself.
+An entry with ``account_wide: {related: KEY}`` maps an account's setting (``aws_s3_account_public_access_block``):
+its document becomes ``related.KEY`` of every judged resource of the entry's ``resource_type`` planned through
+the same provider configuration, as the collector reads the account's setting for each (auditor.iac.account_wide).
 
 A field specification takes its value ``from`` an attribute path (dots; a Terraform block, a list of one,
 is stepped into), is a constant ``value``, an ``object`` of fields read from the same attributes, or
@@ -79,6 +82,7 @@ class TypeMapping:
     part_of: str = ""  # a part of another planned resource's document (an S3 bucket's encryption): the attribute
     related_outside: Mapping[str, str] | None = None  # related keys the plan cannot tell: key -> why
     derive: Mapping[str, str] | None = None  # related key -> the name of its derivation (auditor.iac.derive)
+    account_wide: str = ""  # an account's setting: its document is this related key of the type's resources
 
     @property
     def provider(self) -> str:
@@ -139,7 +143,8 @@ def load_mappings(files: Iterable[Path]) -> Mappings:
                 match_attribute=match.get("attribute", ""), match_pattern=pattern, file=str(path),
                 when_created=entry.get("when_created"), when_existing=entry.get("when_existing"),
                 part_of=(entry.get("part_of") or {}).get("reference", ""),
-                related_outside=entry.get("related_outside"), derive=entry.get("derive"))
+                related_outside=entry.get("related_outside"), derive=entry.get("derive"),
+                account_wide=(entry.get("account_wide") or {}).get("related", ""))
             entries = by_source.setdefault((fmt, mapping.source), [])
             if any(e.match_pattern is None for e in entries):
                 raise doc.error(f"'{mapping.source}' is mapped already, without 'match'",

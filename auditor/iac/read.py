@@ -54,6 +54,7 @@ class Planned:
     line: int = 0  # of the entry in the plan file (0: not found)
     source_file: str = ""  # Pulumi's sourcePosition: the program's file and line
     source_line: int = 0
+    provider: str = ""  # the provider configuration (Terraform's provider_config_key, Pulumi's provider URN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ def _terraform(data: dict[str, Any], text: str, file: str) -> Plan:
     if not isinstance(changes, list):
         raise _bad(file, "resource_changes", "must be a list")
     references = _terraform_references(data.get("configuration"), file)
+    providers = _terraform_providers(data.get("configuration"))
     out: list[Planned] = []
     for i, rc in enumerate(changes):
         where = f"resource_changes[{i}]"
@@ -138,7 +140,8 @@ def _terraform(data: dict[str, Any], text: str, file: str) -> Plan:
         name = rc["name"] + (f"[{json.dumps(index)}]" if index is not None else "")
         out.append(Planned(address=rc["address"], source_type=rc["type"], name=name,
                            action=_TERRAFORM_ACTIONS[tuple(actions)], values=values,
-                           references=references.get(_INDEX.sub("", rc["address"]), {}), file=file))
+                           references=references.get(_INDEX.sub("", rc["address"]), {}), file=file,
+                           provider=providers.get(_INDEX.sub("", rc["address"]), "")))
     lines = _lines(text, "resource_changes", "address", [p.address for p in out])
     return Plan(file, "terraform", str(data.get("terraform_version", "")),
                 tuple(_at(p, line) for p, line in zip(out, lines, strict=True)))
@@ -146,7 +149,8 @@ def _terraform(data: dict[str, Any], text: str, file: str) -> Plan:
 
 def _at(planned: Planned, line: int) -> Planned:
     return Planned(planned.address, planned.source_type, planned.name, planned.action, planned.values,
-                   planned.references, planned.file, line, planned.source_file, planned.source_line)
+                   planned.references, planned.file, line, planned.source_file, planned.source_line,
+                   planned.provider)
 
 
 def _with_unknown(after: Any, unknown: Any) -> Any:
@@ -171,6 +175,25 @@ def _terraform_references(configuration: Any, file: str) -> dict[str, dict[str, 
     out: dict[str, dict[str, tuple[str, ...]]] = {}
     if isinstance(configuration, dict):
         _module_references(configuration.get("root_module"), "", out, file, "configuration.root_module")
+    return out
+
+
+def _terraform_providers(configuration: Any) -> dict[str, str]:
+    """Per resource address (without index): its provider configuration (``aws``, ``aws.replica``)."""
+    out: dict[str, str] = {}
+    modules: list[tuple[Any, str]] = [(configuration.get("root_module"), "")] if isinstance(configuration, dict) \
+        else []
+    while modules:
+        module, prefix = modules.pop()
+        if not isinstance(module, dict):
+            continue
+        for resource in module.get("resources") or []:
+            if isinstance(resource, dict) and isinstance(resource.get("address"), str):
+                out[prefix + resource["address"]] = str(resource.get("provider_config_key", ""))
+        calls = module.get("module_calls") or {}
+        if isinstance(calls, dict):
+            modules.extend((call.get("module"), f"{prefix}module.{name}.") for name, call in calls.items()
+                           if isinstance(call, dict))
     return out
 
 
@@ -245,13 +268,15 @@ def _pulumi(data: dict[str, Any], text: str, file: str) -> Plan:
         previous = by_urn.get(urn)
         if previous is not None and (previous.action == "replace" or action == "delete"):
             continue  # a replacement's create-replacement, replace and delete-replaced steps: judged once
-        by_urn[urn] = _pulumi_resource(urn, action, state, file, where)
+        by_urn[urn] = _pulumi_resource(urn, action, state, file, where, str(state.get("provider") or
+                                                                           step.get("provider") or ""))
     planned = list(by_urn.values())
     lines = _lines(text, "steps", "urn", [p.address for p in planned])
     return Plan(file, "pulumi", "", tuple(_at(p, line) for p, line in zip(planned, lines, strict=True)))
 
 
-def _pulumi_resource(urn: str, action: str, state: Mapping[str, Any], file: str, where: str) -> Planned:
+def _pulumi_resource(urn: str, action: str, state: Mapping[str, Any], file: str, where: str,
+                     provider: str) -> Planned:
     inputs, outputs = state.get("inputs") or {}, state.get("outputs") or {}
     if not isinstance(inputs, dict) or not isinstance(outputs, dict):
         raise _bad(file, f"{where}.newState.inputs", "inputs and outputs must be objects")
@@ -263,7 +288,7 @@ def _pulumi_resource(urn: str, action: str, state: Mapping[str, Any], file: str,
     return Planned(address=urn, source_type=str(state["type"]), name=urn.rsplit("::", 1)[-1], action=action,
                    values=_pulumi_values(values), references=references, file=file,
                    source_file=position["file"] if position else "",
-                   source_line=int(position["line"]) if position else 0)
+                   source_line=int(position["line"]) if position else 0, provider=provider)
 
 
 def _pulumi_values(value: Any) -> Any:

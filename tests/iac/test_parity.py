@@ -65,11 +65,9 @@ def test_pulumi_preview_agrees_with_runtime(entry: dict[str, Any]) -> None:
 
 NEVER_PASS = {"azure.ml.legacy_service.retired"}  # as in tests/core/test_rule_cases.py: it fails by definition
 
-# Rules a plan alone can pass but never fail, and why: their ERROR pair stands for the FAIL pair.
-PLAN_CANNOT_FAIL = {
-    "aws.s3.bucket.public_access_blocked": "S3 also applies the account's public access block, which a plan does "
-                                           "not hold: a bucket that blocks less than everything is ERROR, not FAIL",
-}
+# Rules a plan alone can pass but never fail, and why: their ERROR pair stands for the FAIL pair. (None since
+# the account's public access block is mapped: a plan holding it can fail a bucket.)
+PLAN_CANNOT_FAIL: dict[str, str] = {}
 
 
 def test_every_rule_of_a_mapped_type_has_a_pass_and_a_fail_pair() -> None:
