@@ -21,7 +21,7 @@ import pytest
 from auditor.demo.arm_examples import as_resource, example_items
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.fake_az import write_fake_az
-from auditor.demo.run import demo_azure_environment
+from auditor.demo.run import applied_environment, demo_azure_environment
 
 from .estate import GW_PROD, SUB_A, SUB_B, build_estate
 
@@ -60,16 +60,11 @@ def hostile_estate() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def arm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArmServer]:
+def arm(tmp_path: Path) -> Iterator[ArmServer]:
     with ArmServer(hostile_estate(), page_size=2) as server:
-        az_dir = tmp_path / "az"
-        write_fake_az(az_dir)
-        for key, value in demo_azure_environment(server.ca_bundle, str(az_dir)).items():
-            if value is None:
-                monkeypatch.delenv(key, raising=False)
-            else:
-                monkeypatch.setenv(key, value)
-        yield server
+        write_fake_az(tmp_path / "az")
+        with applied_environment(demo_azure_environment(server.ca_bundle, str(tmp_path / "az"))):
+            yield server
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str]:

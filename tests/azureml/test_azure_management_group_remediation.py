@@ -28,6 +28,7 @@ import pytest
 from auditor.demo.arm_model import parse_path, role_assignment_document
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.fake_az import write_fake_az
+from auditor.demo.run import applied_environment
 from auditor.demo.sandbox import demo_azure_environment
 from auditor.remediate import load
 from auditor.remediate.model import RecordedChange
@@ -50,22 +51,16 @@ COMPARED = ("id", "rule_id", "status", "severity", "provider", "resource_id", "r
 
 
 @pytest.fixture
-def group(arm: ArmServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArmServer]:
+def group(arm: ArmServer, tmp_path: Path) -> Iterator[ArmServer]:
     """The stand-in with the tree above, ep-aad's extra broad roles, and this process pointed at it as a user's
     shell would be (fake ``az``, the stand-in's CA, a journal key of the test's own)."""
     build_groups(arm.store.groups)
     arm.add_resources([GROUP_OWNER, GROUP_UAA])
-    az_dir = tmp_path / "az"
-    write_fake_az(az_dir)
-    for key, value in demo_azure_environment(arm.ca_bundle, str(az_dir)).items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("AUDITOR_JOURNAL_KEY", raising=False)
-    monkeypatch.setenv("AUDITOR_ARM_ENDPOINT", arm.url)
-    yield arm
+    write_fake_az(tmp_path / "az")
+    with applied_environment({**demo_azure_environment(arm.ca_bundle, str(tmp_path / "az")),
+                              "XDG_CONFIG_HOME": str(tmp_path / "config"), "AUDITOR_JOURNAL_KEY": None,
+                              "AUDITOR_ARM_ENDPOINT": arm.url}):
+        yield arm
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str]:

@@ -30,7 +30,7 @@ from shard_results import assert_merged_equals_full, doc, merge, run
 from auditor.demo.arm_model import role_assignment_document
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.fake_az import write_fake_az
-from auditor.demo.run import demo_azure_environment
+from auditor.demo.run import applied_environment, demo_azure_environment
 from auditor.shard import Shard, azure_scope
 
 from .conftest import _CLEARED
@@ -60,18 +60,11 @@ def owner(subscription: str, n: int) -> int:
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroupScans]:
     root = tmp_path_factory.mktemp("group-shards")
+    write_fake_az(root / "az")
     with ArmServer(build_estate(), subscriptions=build_subscriptions(), page_size=2) as arm, \
-            pytest.MonkeyPatch.context() as patch:
+            applied_environment({**dict.fromkeys(_CLEARED), **demo_azure_environment(arm.ca_bundle, str(root / "az"))}):
         build_groups(arm.store.groups)
         arm.add_resources([role_assignment_document(f"{MG}/mg-dev", P_UA, "Owner")])
-        for name in _CLEARED:
-            patch.delenv(name, raising=False)
-        write_fake_az(root / "az")
-        for key, value in demo_azure_environment(arm.ca_bundle, str(root / "az")).items():
-            if value is None:
-                patch.delenv(key, raising=False)
-            else:
-                patch.setenv(key, value)
         assert os.environ.get("REQUESTS_CA_BUNDLE") == arm.ca_bundle
         scan = ["scan", "azure", "--credential", "cli", "--arm-endpoint", arm.url, "--management-group", "mg-org",
                 "--format", "json", "--quiet"]

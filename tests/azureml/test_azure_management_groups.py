@@ -26,7 +26,7 @@ from auditor.catalog import load_catalog
 from auditor.demo.arm_model import role_assignment_document
 from auditor.demo.arm_server import ArmServer
 from auditor.demo.fake_az import write_fake_az
-from auditor.demo.run import demo_azure_environment
+from auditor.demo.run import applied_environment, demo_azure_environment
 from auditor.engine import evaluate
 from auditor.model import Finding, Inventory, Status
 from auditor.providers.azure.role_pool import UNREAD_SCOPES
@@ -163,15 +163,10 @@ def test_a_subscription_named_outside_the_group_is_a_failed_row(scan: Scan, tree
 
 
 @pytest.fixture
-def cli_env(tree: ArmServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ArmServer]:
-    az_dir = tmp_path / "az"
-    write_fake_az(az_dir)
-    for key, value in demo_azure_environment(tree.ca_bundle, str(az_dir)).items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
-    yield tree
+def cli_env(tree: ArmServer, tmp_path: Path) -> Iterator[ArmServer]:
+    write_fake_az(tmp_path / "az")
+    with applied_environment(demo_azure_environment(tree.ca_bundle, str(tmp_path / "az"))):
+        yield tree
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str]:
