@@ -167,8 +167,9 @@ class _Fold:
         resources = tuple(sorted(self.resources.values(), key=lambda r: (r.type, r.id)))
         coverage = [_merged_row(rows, resources) for rows in self.coverage.values()]
         providers = sorted({row.provider for row in coverage}) or sorted({r.provider for r in self.rules.values()})
-        coverage += _shard_rows(missing, duplicated, self.sources, providers or ["aws"], self._owners(total))
-        coverage += self._unread(total, missing)
+        owners = self._owners(total)
+        coverage += _shard_rows(missing, duplicated, self.sources, providers or ["aws"], owners)
+        coverage += self._unread(owners, missing)
         provenance = first.provenance
         active = {i: w for i, w in sorted(self.active.items()) if i not in self.expired}
         result = ScanResult(
@@ -200,11 +201,10 @@ class _Fold:
         when the shards listed the same scopes, the usual case)."""
         return {shard: sorted(share) for shard, share in partition(self.listed, total).items()}
 
-    def _unread(self, total: int, missing: Sequence[Shard]) -> list[CoverageRow]:
+    def _unread(self, owners: Mapping[Shard, Sequence[str]], missing: Sequence[Shard]) -> list[CoverageRow]:
         """A failed row for each scope a shard listed that no shard read (other than a missing shard's, which its
         own row reports): the shards listed different scopes (an account or subscription appeared or went between
-        their runs), which moves the boundaries of their shares, so nobody read it."""
-        owners = self._owners(total)
+        their runs), which moves the boundaries of their shares, so nobody read it. ``owners``: :meth:`_owners`."""
         reported = {scope for shard in missing for scope in owners[shard]}
         read = {scope for scopes in self.owned.values() for scope in scopes}
         rows = []

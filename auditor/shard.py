@@ -15,7 +15,8 @@ across each boundary, where dealing the hash order round-robin would move most o
 it listed beside what it read, and ``auditor merge`` (:mod:`auditor.merge`) reports any listed scope that no
 shard read as a failed coverage row, so a changed listing is never a silent gap.
 
-Each provider applies :meth:`Shard.select` where it decides its scopes, before any resource is read.
+Each provider takes its share (:meth:`Shard.share`, :meth:`Shard.select`) where it decides its scopes, before any
+resource is read.
 :class:`Provenance` is what a scan records so that its shards can be checked before they are merged: the
 shard, the scopes it owned and listed, the scan's arguments, and the digests of the catalog, policy and waivers
 it evaluated (:mod:`auditor.digests`).
@@ -69,9 +70,9 @@ class Shard:
     def share(self, keys: Iterable[str]) -> frozenset[str]:
         """The scope keys of ``keys`` (every scope the scan listed; duplicates count once) this shard owns: its
         run of the keys in hash order (see the module)."""
-        ordered = sorted(set(keys), key=_position)
         if self.total == 1:
-            return frozenset(ordered)
+            return frozenset(keys)
+        ordered = sorted(set(keys), key=_position)
         start, end = ((self.index - 1) * len(ordered)) // self.total, (self.index * len(ordered)) // self.total
         return frozenset(ordered[start:end])
 
